@@ -1,0 +1,269 @@
+//! The HTTP API: one axum router, used by the Lambda and the local server.
+//!
+//! | route | body | answer |
+//! | --- | --- | --- |
+//! | `POST /v1/session` | `{token, context, deviceId?}` | `{identity, contexts, context, conversationSid, accessToken, expiresAt, provider}` |
+//! | `POST /v1/token` | `{token, deviceId?}` | `{accessToken, expiresAt}` |
+//! | `GET /v1/me` | `Authorization: Bearer <host JWT>` | `{identity, contexts}` |
+//! | `GET /healthz` | | `{status: "ok"}` |
+//! | `GET /.well-known/jwks.json` | | the local dev key's JWKS (local mode only) |
+//!
+//! Bodies are JSON of at most [`MAX_BODY_BYTES`]; every error is an
+//! [`ApiError`]. Errors are logged once, by [`log_errors`].
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::app::AppState;
+use crate::error::{ApiError, ErrorDetail};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+type Shared = Arc<AppState>;
+
+pub fn router(state: Shared) -> Router {
+    let cors = cors_layer(&state.cors_origins);
+    let mut router = Router::new()
+        .route("/v1/session", post(session))
+        .route("/v1/token", post(token))
+        .route("/v1/me", get(me))
+        .route("/healthz", get(healthz))
+        .route("/.well-known/jwks.json", get(published_jwks))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
+    router.layer(middleware::from_fn(log_errors))
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// Logs every error response once, with its internal detail; successful
+/// requests are not logged (the platform's access logs cover them).
+async fn log_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(ErrorDetail(detail)) = response.extensions().get::<ErrorDetail>() {
+        let status = response.status().as_u16();
+        if response.status().is_server_error() {
+            tracing::warn!(%method, %path, status, "{detail}");
+        } else {
+            tracing::info!(%method, %path, status, "{detail}");
+        }
+    }
+    response
+}
+
+/// A JSON body: `Content-Type: application/json`, at most
+/// [`MAX_BODY_BYTES`], one JSON value of the expected shape and nothing after it.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge
+                    } else {
+                        ApiError::BadRequest("request body could not be read".into())
+                    }
+                })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadRequest(describe_json_error(&e)))
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A message about a body that did not parse, naming the problem but not
+/// echoing the input.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            format!(
+                "request body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        }
+        Category::Data => {
+            // Keep serde's field names ("missing field `token`", "duplicate
+            // field `token`") but not the values it quotes in type errors.
+            let text = e.to_string();
+            let what = text.split(" at line ").next().unwrap_or("unexpected shape");
+            match what.split_once(", expected ") {
+                Some((_, expected)) => {
+                    format!("request body has the wrong shape: a value should be {expected}")
+                }
+                None => format!("request body has the wrong shape: {what}"),
+            }
+        }
+    }
+}
+
+async fn session(
+    State(state): State<Shared>,
+    JsonBody(body): JsonBody<protocol::SessionRequest>,
+) -> Result<Response, ApiError> {
+    let session = state
+        .open_session(&body.token, &body.context, body.device_id.as_deref())
+        .await?;
+    Ok(no_store(Json(protocol::SessionResponse {
+        identity: session.claims.identity.to_string(),
+        contexts: session
+            .claims
+            .contexts
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        context: session.context.to_string(),
+        conversation_sid: session.conversation_sid,
+        access_token: session.token.jwt,
+        expires_at: session.token.expires_at,
+        provider: session.provider,
+    })))
+}
+
+async fn token(
+    State(state): State<Shared>,
+    JsonBody(body): JsonBody<protocol::TokenRequest>,
+) -> Result<Response, ApiError> {
+    let token = state
+        .renew_token(&body.token, body.device_id.as_deref())
+        .await?;
+    Ok(no_store(Json(protocol::TokenResponse {
+        access_token: token.jwt,
+        expires_at: token.expires_at,
+    })))
+}
+
+async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::InvalidToken("send the host token as Authorization: Bearer <token>".into())
+        })?;
+    let claims = state.verify_host_token(token).await?;
+    Ok(no_store(Json(protocol::MeResponse {
+        identity: claims.identity.to_string(),
+        contexts: claims.contexts.iter().map(ToString::to_string).collect(),
+    })))
+}
+
+async fn healthz() -> Response {
+    no_store(Json(serde_json::json!({ "status": "ok" })))
+}
+
+async fn published_jwks(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let jwks = state.published_jwks.clone().ok_or(ApiError::NotFound)?;
+    let mut response = Json(jwks).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=300"),
+    );
+    Ok(response)
+}
+
+/// Answers carry tokens: no cache may keep them.
+fn no_store(body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        let check = |value: &str, expected: bool| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
+            assert_eq!(is_json(&headers), expected, "{value}");
+        };
+        check("application/json", true);
+        check("application/json; charset=utf-8", true);
+        check("Application/JSON", true);
+        check("text/plain", false);
+        check("application/jsonp", false);
+        check("application/x-www-form-urlencoded", false);
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn json_errors_do_not_echo_input() {
+        let e =
+            serde_json::from_str::<protocol::TokenRequest>(r#"{"token": 5, "secret-value": 1}"#)
+                .unwrap_err();
+        let message = describe_json_error(&e);
+        assert_eq!(
+            message,
+            "request body has the wrong shape: a value should be a string"
+        );
+        let e = serde_json::from_str::<protocol::TokenRequest>(r#"{"token":"a","token":"b"}"#)
+            .unwrap_err();
+        assert_eq!(
+            describe_json_error(&e),
+            "request body has the wrong shape: duplicate field `token`"
+        );
+        let e = serde_json::from_str::<protocol::TokenRequest>(r#"{"token":"abc"} trailing"#)
+            .unwrap_err();
+        assert_eq!(
+            describe_json_error(&e),
+            "request body is not valid JSON (line 1, column 17)"
+        );
+    }
+}

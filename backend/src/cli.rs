@@ -1,0 +1,283 @@
+//! The `dachat` command: operator and developer tools, and the local server.
+//!
+//! - `keygen`: an ES256 key pair and its JWKS in both formats (kid = UUID);
+//! - `token`: a dev host JWT for `--sub` and `--contexts`;
+//! - `serve`: the local server; with `--dev-keys` it also publishes that
+//!   key's JWKS at `/.well-known/jwks.json` and trusts it, so the whole loop
+//!   runs on one machine.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app::{AppState, Policies, http_client, system_clock};
+use crate::config::{ProviderSettings, RawSettings, Settings, TwilioRequirement};
+use crate::domain::{ContextName, Identity, MAX_CONTEXTS};
+use crate::jwks::JwksCache;
+use crate::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
+use crate::{api, host_jwt};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dachat",
+    version,
+    about = "DAChat: context-scoped chat for a host platform"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an ES256 key pair and its JWKS (standard and legacy formats).
+    Keygen(KeygenArgs),
+    /// Mint a host JWT signed with a key from `keygen` (for development).
+    Token(TokenArgs),
+    /// Run the local server (API, and the dev key's JWKS when given).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Folder to write private.pem, public.pem, kid, jwks.json and jwks-legacy.json into.
+    #[arg(long, default_value = ".dachat/dev-keys")]
+    pub out_dir: PathBuf,
+    /// Replace a key that is already there.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// Folder written by `keygen`.
+    #[arg(long, default_value = ".dachat/dev-keys")]
+    pub keys: PathBuf,
+    /// The user's identity (the token's `sub`).
+    #[arg(long)]
+    pub sub: String,
+    /// Comma-separated contexts the user may enter, e.g. general,shipment-123.
+    #[arg(long, value_delimiter = ',')]
+    pub contexts: Vec<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: u64,
+    /// Optional `iss` claim.
+    #[arg(long)]
+    pub iss: Option<String>,
+    /// Optional `aud` claim.
+    #[arg(long)]
+    pub aud: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// A file of NAME=value settings (environment names); the environment wins.
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+    /// A `keygen` folder: publish its JWKS and, unless DACHAT_JWKS_URL is
+    /// set, trust it without fetching.
+    #[arg(long)]
+    pub dev_keys: Option<PathBuf>,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Keygen(args) => keygen(&args),
+        Command::Token(args) => token(&args),
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+fn keygen(args: &KeygenArgs) -> anyhow::Result<()> {
+    let private_path = args.out_dir.join("private.pem");
+    if private_path.exists() && !args.force {
+        bail!(
+            "{} already exists; pass --force to replace it",
+            private_path.display()
+        );
+    }
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let key = SigningKey::generate()?;
+    let public = key.public_key();
+    let kid = uuid::Uuid::new_v4().to_string();
+    write_private(&private_path, &key.to_pem())?;
+    write(&args.out_dir.join("public.pem"), &public.to_pem())?;
+    write(&args.out_dir.join("kid"), &format!("{kid}\n"))?;
+    let standard = serde_json::json!({ "keys": [standard_jwk(&kid, &public)] });
+    let legacy = serde_json::json!({ "keys": [legacy_jwk(&kid, &public)] });
+    write(
+        &args.out_dir.join("jwks.json"),
+        &format!("{}\n", serde_json::to_string_pretty(&standard)?),
+    )?;
+    write(
+        &args.out_dir.join("jwks-legacy.json"),
+        &format!("{}\n", serde_json::to_string_pretty(&legacy)?),
+    )?;
+    println!("kid {kid}");
+    println!(
+        "wrote {} (keep it secret), public.pem, kid, jwks.json, jwks-legacy.json",
+        private_path.display()
+    );
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A `keygen` folder, read back.
+#[derive(Debug)]
+pub struct DevKeys {
+    pub kid: String,
+    pub key: SigningKey,
+}
+
+impl DevKeys {
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name)).with_context(|| {
+                format!(
+                    "cannot read {} (run `dachat keygen --out-dir {}`)",
+                    dir.join(name).display(),
+                    dir.display()
+                )
+            })
+        };
+        let kid = read("kid")?.trim().to_owned();
+        if kid.is_empty() {
+            bail!("{} is empty", dir.join("kid").display());
+        }
+        let key = SigningKey::from_pem(&read("private.pem")?)
+            .with_context(|| format!("{}", dir.join("private.pem").display()))?;
+        Ok(Self { kid, key })
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [standard_jwk(&self.kid, &self.key.public_key())] })
+    }
+
+    /// Signs a host token for `sub` and `contexts`, valid from now for `ttl` seconds.
+    pub fn token(
+        &self,
+        sub: &str,
+        contexts: &[String],
+        ttl: u64,
+        iss: Option<&str>,
+        aud: Option<&str>,
+    ) -> anyhow::Result<String> {
+        Identity::parse(sub).context("--sub")?;
+        if contexts.len() > MAX_CONTEXTS {
+            bail!("--contexts: at most {MAX_CONTEXTS} contexts");
+        }
+        for c in contexts {
+            ContextName::parse(c).with_context(|| format!("--contexts: {c:?}"))?;
+        }
+        let now = (system_clock())();
+        let mut claims =
+            serde_json::json!({ "sub": sub, "contexts": contexts, "iat": now, "exp": now + ttl });
+        if let Some(iss) = iss {
+            claims["iss"] = iss.into();
+        }
+        if let Some(aud) = aud {
+            claims["aud"] = aud.into();
+        }
+        Ok(host_jwt::sign(&self.key, &self.kid, &claims)?)
+    }
+}
+
+fn token(args: &TokenArgs) -> anyhow::Result<()> {
+    let keys = DevKeys::load(&args.keys)?;
+    let contexts: Vec<String> = args
+        .contexts
+        .iter()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    println!(
+        "{}",
+        keys.token(
+            &args.sub,
+            &contexts,
+            args.ttl,
+            args.iss.as_deref(),
+            args.aud.as_deref()
+        )?
+    );
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let dev_keys = args.dev_keys.as_deref().map(DevKeys::load).transpose()?;
+    let mut raw = RawSettings::from_file_and_env(args.settings.as_deref())?;
+    let own_jwks_url = format!("http://{}/.well-known/jwks.json", args.listen);
+    let trust_dev_key_directly = dev_keys.is_some() && !raw.has(crate::config::JWKS_URL);
+    if trust_dev_key_directly {
+        raw.set(crate::config::JWKS_URL, own_jwks_url.clone());
+    }
+    let settings = Settings::parse(&raw, TwilioRequirement::Optional)?;
+    let http = http_client()?;
+    let policies = Policies::default();
+    let mut state = match (&dev_keys, trust_dev_key_directly) {
+        (Some(keys), true) => {
+            let mut set = KeySet::default();
+            set.insert(keys.kid.clone(), keys.key.public_key());
+            AppState::with_jwks(&settings, http, policies, JwksCache::fixed(set))
+        }
+        _ => AppState::new(&settings, http, policies),
+    };
+    state.published_jwks = dev_keys.as_ref().map(DevKeys::jwks);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let provider = match &settings.provider {
+        ProviderSettings::Twilio(t) => format!("twilio ({})", t.chat_service_sid),
+        ProviderSettings::Local => "local".to_owned(),
+    };
+    tracing::info!(
+        address = %format!("http://{}", listener.local_addr()?),
+        jwks = %settings.jwks_url,
+        provider = %provider,
+        "dachat is listening"
+    );
+    axum::serve(listener, api::router(Arc::new(state)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,659 @@
+//! Settings: parsed once at start-up into typed values. This is the only
+//! module that reads the environment, a settings file or AWS SSM.
+//!
+//! Every setting has a key (the SSM name under `/${STACK_NAME}/`, as in the
+//! 2020 original) and an environment name. Sources:
+//! - Lambda: the SSM parameters under `/${STACK_NAME}/` (decrypted), then the
+//!   environment for the settings that are not secrets (`DACHAT_*`);
+//! - local: a settings file of `NAME=value` lines (environment names), then
+//!   the environment, which wins.
+//!
+//! A missing or invalid setting fails start-up with an error that names it
+//! the way its source does (`/twilio-integration-dev/twilio/apiKey` or
+//! `DACHAT_TWILIO_API_KEY`). Secrets are wrapped in [`Secret`], which never
+//! prints its value.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::host_jwt::{MAX_LEEWAY_SECS, VerifyOptions};
+use crate::twilio_token::{MAX_TTL, MIN_TTL};
+
+/// A secret string: `Debug` shows `[redacted]`, and there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The value, for the one place that needs it (signing, auth headers).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// One setting: its key (SSM name), environment name, and whether it is secret.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub key: &'static str,
+    pub env: &'static str,
+    pub secret: bool,
+}
+
+macro_rules! settings {
+    ($($name:ident = $key:literal, $env:literal, $secret:literal;)*) => {
+        $(pub const $name: Setting = Setting { key: $key, env: $env, secret: $secret };)*
+        /// Every setting, for docs and `--help`.
+        pub const ALL: &[Setting] = &[$($name),*];
+    };
+}
+
+settings! {
+    JWKS_URL = "chat/jwks.json", "DACHAT_JWKS_URL", false;
+    TWILIO_ACCOUNT_SID = "twilio/accountSID", "DACHAT_TWILIO_ACCOUNT_SID", false;
+    TWILIO_API_KEY = "twilio/apiKey", "DACHAT_TWILIO_API_KEY", false;
+    TWILIO_API_SECRET = "twilio/apiSecret", "DACHAT_TWILIO_API_SECRET", true;
+    TWILIO_AUTH_TOKEN = "twilio/authToken", "DACHAT_TWILIO_AUTH_TOKEN", true;
+    TWILIO_CHAT_SERVICE_SID = "twilio/chatServiceSID", "DACHAT_TWILIO_CHAT_SERVICE_SID", false;
+    TWILIO_BASE_URL = "twilio/baseUrl", "DACHAT_TWILIO_BASE_URL", false;
+    SENDGRID_API_KEY = "sendgrid/apiKey", "DACHAT_SENDGRID_API_KEY", true;
+    SENDGRID_DOMAIN = "sendgrid/domain", "DACHAT_SENDGRID_DOMAIN", false;
+    CORS_ORIGINS = "chat/corsOrigins", "DACHAT_CORS_ORIGINS", false;
+    ACCESS_TOKEN_TTL = "chat/accessTokenTtlSeconds", "DACHAT_ACCESS_TOKEN_TTL", false;
+    JWT_ISSUER = "chat/jwtIssuer", "DACHAT_JWT_ISSUER", false;
+    JWT_AUDIENCE = "chat/jwtAudience", "DACHAT_JWT_AUDIENCE", false;
+    JWT_LEEWAY = "chat/jwtLeewaySeconds", "DACHAT_JWT_LEEWAY", false;
+}
+
+/// The default Twilio Conversations API base URL.
+pub const TWILIO_DEFAULT_BASE_URL: &str = "https://conversations.twilio.com";
+
+/// A setting that is missing or invalid, named as its source names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub name: String,
+    pub problem: String,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "setting {}: {}", self.name, self.problem)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+/// Raw values by setting key, each with the name its source gives it.
+#[derive(Debug, Clone)]
+pub struct RawSettings {
+    values: HashMap<&'static str, (String, String)>,
+    naming: Naming,
+}
+
+#[derive(Debug, Clone)]
+enum Naming {
+    Env,
+    Ssm { prefix: String },
+}
+
+impl RawSettings {
+    /// An empty set named like environment variables (tests start here).
+    pub fn env_named() -> Self {
+        Self {
+            values: HashMap::new(),
+            naming: Naming::Env,
+        }
+    }
+
+    /// Sets a value as if it came from the environment.
+    pub fn set(&mut self, setting: Setting, value: impl Into<String>) -> &mut Self {
+        self.values
+            .insert(setting.key, (value.into(), setting.env.to_owned()));
+        self
+    }
+
+    /// How the source of `setting` names it: the name its value came with,
+    /// or, for a missing value, where it was expected.
+    fn name_of(&self, setting: Setting) -> String {
+        if let Some((_, name)) = self.values.get(setting.key) {
+            return name.clone();
+        }
+        match &self.naming {
+            Naming::Ssm { prefix } if is_ssm_setting(setting) => format!("{prefix}{}", setting.key),
+            _ => setting.env.to_owned(),
+        }
+    }
+
+    pub fn has(&self, setting: Setting) -> bool {
+        self.get(setting).is_some()
+    }
+
+    fn get(&self, setting: Setting) -> Option<&str> {
+        self.values
+            .get(setting.key)
+            .map(|(v, _)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn error(&self, setting: Setting, problem: impl Into<String>) -> SettingsError {
+        SettingsError {
+            name: self.name_of(setting),
+            problem: problem.into(),
+        }
+    }
+
+    fn required(&self, setting: Setting) -> Result<&str, SettingsError> {
+        self.get(setting)
+            .ok_or_else(|| self.error(setting, "is missing"))
+    }
+
+    /// Reads `NAME=value` lines (environment names; `#` comments and blank
+    /// lines allowed) from `path`, then the process environment on top.
+    pub fn from_file_and_env(path: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut raw = Self::env_named();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path).map_err(|e| SettingsError {
+                name: path.display().to_string(),
+                problem: format!("cannot read the settings file: {e}"),
+            })?;
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((name, value)) = line.split_once('=') else {
+                    return Err(SettingsError {
+                        name: format!("{}:{}", path.display(), n + 1),
+                        problem: "expected NAME=value".into(),
+                    });
+                };
+                let setting = by_env_name(name.trim()).ok_or_else(|| SettingsError {
+                    name: format!("{}:{}", path.display(), n + 1),
+                    problem: format!("unknown setting {}", name.trim()),
+                })?;
+                raw.set(setting, value.trim());
+            }
+        }
+        raw.overlay_env();
+        Ok(raw)
+    }
+
+    /// Every `DACHAT_*` setting present in the process environment replaces
+    /// the value from any other source.
+    pub fn overlay_env(&mut self) {
+        for setting in ALL {
+            if let Ok(value) = std::env::var(setting.env) {
+                self.set(*setting, value);
+            }
+        }
+    }
+
+    /// Values read from SSM under `prefix` (e.g. `/twilio-integration-dev/`);
+    /// parameter names that are not settings are ignored.
+    pub fn from_ssm(prefix: &str, parameters: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut raw = Self {
+            values: HashMap::new(),
+            naming: Naming::Ssm {
+                prefix: prefix.to_owned(),
+            },
+        };
+        for (name, value) in parameters {
+            if let Some(setting) = name.strip_prefix(prefix).and_then(by_key) {
+                raw.values.insert(setting.key, (value, name));
+            }
+        }
+        raw
+    }
+}
+
+/// The settings the 2020 original kept in SSM; the rest come from the environment.
+fn is_ssm_setting(setting: Setting) -> bool {
+    setting.key.starts_with("twilio/") && setting.key != TWILIO_BASE_URL.key
+        || setting.key.starts_with("sendgrid/")
+        || setting.key == JWKS_URL.key
+}
+
+fn by_env_name(name: &str) -> Option<Setting> {
+    ALL.iter().copied().find(|s| s.env == name)
+}
+
+fn by_key(key: &str) -> Option<Setting> {
+    ALL.iter().copied().find(|s| s.key == key)
+}
+
+/// Twilio credentials and the Conversations service.
+#[derive(Debug, Clone)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub api_key_sid: String,
+    pub api_key_secret: Secret,
+    /// Twilio signs its webhooks with the account's auth token.
+    pub auth_token: Secret,
+    pub chat_service_sid: String,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendgridSettings {
+    pub api_key: Secret,
+    pub domain: String,
+}
+
+/// Where chat happens.
+#[derive(Debug, Clone)]
+pub enum ProviderSettings {
+    Twilio(TwilioSettings),
+    /// The embedded local provider (no cloud account).
+    Local,
+}
+
+/// Everything the service needs, typed and checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub jwks_url: String,
+    pub verify: VerifyOptions,
+    pub provider: ProviderSettings,
+    pub sendgrid: Option<SendgridSettings>,
+    /// Exact origins allowed to call the API from a browser; empty means same origin only.
+    pub cors_origins: Vec<String>,
+    pub access_token_ttl: Duration,
+}
+
+/// Whether Twilio settings are required (Lambda) or optional (local: without
+/// them the embedded local provider is used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwilioRequirement {
+    Required,
+    Optional,
+}
+
+impl Settings {
+    pub fn parse(raw: &RawSettings, twilio: TwilioRequirement) -> Result<Self, SettingsError> {
+        let jwks_url = parse_url(raw, JWKS_URL)?;
+        let provider = parse_provider(raw, twilio)?;
+        let sendgrid = match (raw.get(SENDGRID_API_KEY), raw.get(SENDGRID_DOMAIN)) {
+            (None, None) => None,
+            (Some(key), Some(domain)) => Some(SendgridSettings {
+                api_key: Secret::new(key.to_owned()),
+                domain: domain.to_owned(),
+            }),
+            (None, Some(_)) => {
+                return Err(raw.error(SENDGRID_API_KEY, "is missing (sendgrid/domain is set)"));
+            }
+            (Some(_), None) => {
+                return Err(raw.error(SENDGRID_DOMAIN, "is missing (sendgrid/apiKey is set)"));
+            }
+        };
+        let cors_origins = match raw.get(CORS_ORIGINS) {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| parse_origin(o).map_err(|p| raw.error(CORS_ORIGINS, p)))
+                .collect::<Result<_, _>>()?,
+        };
+        let ttl_secs = parse_number(raw, ACCESS_TOKEN_TTL, 3600)?;
+        let access_token_ttl = Duration::from_secs(ttl_secs);
+        if !(MIN_TTL..=MAX_TTL).contains(&access_token_ttl) {
+            return Err(raw.error(
+                ACCESS_TOKEN_TTL,
+                format!(
+                    "must be between {} and {} seconds (Twilio's limits)",
+                    MIN_TTL.as_secs(),
+                    MAX_TTL.as_secs()
+                ),
+            ));
+        }
+        let leeway_secs = parse_number(raw, JWT_LEEWAY, 30)?;
+        if leeway_secs > MAX_LEEWAY_SECS {
+            return Err(raw.error(
+                JWT_LEEWAY,
+                format!("must be at most {MAX_LEEWAY_SECS} seconds"),
+            ));
+        }
+        let verify = VerifyOptions {
+            issuer: raw.get(JWT_ISSUER).map(str::to_owned),
+            audience: raw.get(JWT_AUDIENCE).map(str::to_owned),
+            leeway_secs,
+        };
+        Ok(Self {
+            jwks_url,
+            verify,
+            provider,
+            sendgrid,
+            cors_origins,
+            access_token_ttl,
+        })
+    }
+}
+
+fn parse_provider(
+    raw: &RawSettings,
+    twilio: TwilioRequirement,
+) -> Result<ProviderSettings, SettingsError> {
+    let credentials = [
+        TWILIO_ACCOUNT_SID,
+        TWILIO_API_KEY,
+        TWILIO_API_SECRET,
+        TWILIO_AUTH_TOKEN,
+        TWILIO_CHAT_SERVICE_SID,
+    ];
+    let any_set = credentials.iter().any(|s| raw.get(*s).is_some());
+    if !any_set && twilio == TwilioRequirement::Optional {
+        return Ok(ProviderSettings::Local);
+    }
+    let account_sid = parse_sid(raw, TWILIO_ACCOUNT_SID, "AC")?;
+    let api_key_sid = parse_sid(raw, TWILIO_API_KEY, "SK")?;
+    let api_key_secret = Secret::new(raw.required(TWILIO_API_SECRET)?.to_owned());
+    let auth_token = Secret::new(raw.required(TWILIO_AUTH_TOKEN)?.to_owned());
+    let chat_service_sid = parse_sid(raw, TWILIO_CHAT_SERVICE_SID, "IS")?;
+    let base_url = match raw.get(TWILIO_BASE_URL) {
+        Some(_) => parse_url(raw, TWILIO_BASE_URL)?,
+        None => TWILIO_DEFAULT_BASE_URL.to_owned(),
+    };
+    Ok(ProviderSettings::Twilio(TwilioSettings {
+        account_sid,
+        api_key_sid,
+        api_key_secret,
+        auth_token,
+        chat_service_sid,
+        base_url,
+    }))
+}
+
+fn parse_sid(raw: &RawSettings, setting: Setting, prefix: &str) -> Result<String, SettingsError> {
+    let value = raw.required(setting)?.trim();
+    let hex = value.strip_prefix(prefix).unwrap_or("");
+    if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_owned())
+    } else {
+        Err(raw.error(
+            setting,
+            format!("must be {prefix} followed by 32 hexadecimal digits"),
+        ))
+    }
+}
+
+fn parse_url(raw: &RawSettings, setting: Setting) -> Result<String, SettingsError> {
+    let value = raw.required(setting)?.trim();
+    let url = reqwest::Url::parse(value)
+        .map_err(|e| raw.error(setting, format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(raw.error(setting, "must be an http or https URL"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+fn parse_origin(origin: &str) -> Result<String, String> {
+    if origin == "*" {
+        return Err("must list origins explicitly; * is not accepted".into());
+    }
+    let url = reqwest::Url::parse(origin)
+        .map_err(|_| format!("{origin:?} is not an origin like https://example.org"))?;
+    let is_origin = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && !origin.ends_with('/');
+    if is_origin {
+        Ok(origin.to_owned())
+    } else {
+        Err(format!(
+            "{origin:?} is not an origin like https://example.org (scheme, host and port only)"
+        ))
+    }
+}
+
+fn parse_number(raw: &RawSettings, setting: Setting, default: u64) -> Result<u64, SettingsError> {
+    match raw.get(setting) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| raw.error(setting, "must be a whole number of seconds")),
+    }
+}
+
+/// The stack name whose SSM parameters the Lambda reads (`STACK_NAME`).
+pub fn stack_name() -> String {
+    std::env::var("STACK_NAME")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "twilio-integration-dev".to_owned())
+}
+
+/// The AWS SDK configuration from the environment (region, credentials,
+/// `AWS_ENDPOINT_URL`), with rustls on ring as its TLS stack.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await
+}
+
+/// Reads every parameter under `/{stack}/` (decrypting SecureStrings),
+/// then the environment on top.
+pub async fn load_from_ssm(
+    client: &aws_sdk_ssm::Client,
+    stack: &str,
+) -> Result<RawSettings, SettingsError> {
+    let prefix = format!("/{stack}/");
+    let mut parameters = Vec::new();
+    let mut pages = client
+        .get_parameters_by_path()
+        .path(&prefix)
+        .recursive(true)
+        .with_decryption(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| SettingsError {
+            name: prefix.clone(),
+            problem: format!(
+                "cannot read the SSM parameters: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(&e)
+            ),
+        })?;
+        for parameter in page.parameters() {
+            if let (Some(name), Some(value)) = (parameter.name(), parameter.value()) {
+                parameters.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    let mut raw = RawSettings::from_ssm(&prefix, parameters);
+    raw.overlay_env();
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn twilio_raw() -> RawSettings {
+        let mut raw = RawSettings::env_named();
+        raw.set(JWKS_URL, "https://toolbox.example/.well-known/jwks.json")
+            .set(TWILIO_ACCOUNT_SID, format!("AC{}", "0".repeat(32)))
+            .set(TWILIO_API_KEY, format!("SK{}", "a".repeat(32)))
+            .set(TWILIO_API_SECRET, "secret")
+            .set(TWILIO_AUTH_TOKEN, "auth")
+            .set(TWILIO_CHAT_SERVICE_SID, format!("IS{}", "F".repeat(32)));
+        raw
+    }
+
+    fn error_of(raw: &RawSettings, twilio: TwilioRequirement) -> String {
+        Settings::parse(raw, twilio).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn complete_twilio_settings_parse() {
+        let settings = Settings::parse(&twilio_raw(), TwilioRequirement::Required).unwrap();
+        let ProviderSettings::Twilio(t) = &settings.provider else {
+            panic!("expected Twilio")
+        };
+        assert_eq!(t.base_url, TWILIO_DEFAULT_BASE_URL);
+        assert_eq!(settings.access_token_ttl, Duration::from_secs(3600));
+        assert_eq!(settings.verify.leeway_secs, 30);
+        assert!(settings.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let settings = Settings::parse(&twilio_raw(), TwilioRequirement::Required).unwrap();
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("secret\""), "{debug}");
+        assert!(!debug.contains("auth\""), "{debug}");
+        assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn local_provider_without_twilio_settings() {
+        let mut raw = RawSettings::env_named();
+        raw.set(JWKS_URL, "http://127.0.0.1:8080/.well-known/jwks.json");
+        let settings = Settings::parse(&raw, TwilioRequirement::Optional).unwrap();
+        assert!(matches!(settings.provider, ProviderSettings::Local));
+        assert_eq!(
+            error_of(&raw, TwilioRequirement::Required),
+            "setting DACHAT_TWILIO_ACCOUNT_SID: is missing"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let cases: &[(Setting, &str, &str)] = &[
+            (JWKS_URL, "", "setting DACHAT_JWKS_URL: is missing"),
+            (
+                JWKS_URL,
+                "ftp://x/y",
+                "setting DACHAT_JWKS_URL: must be an http or https URL",
+            ),
+            (
+                TWILIO_API_KEY,
+                "AC00",
+                "setting DACHAT_TWILIO_API_KEY: must be SK followed by 32 hexadecimal digits",
+            ),
+            (
+                TWILIO_API_SECRET,
+                " ",
+                "setting DACHAT_TWILIO_API_SECRET: is missing",
+            ),
+            (
+                ACCESS_TOKEN_TTL,
+                "60",
+                "setting DACHAT_ACCESS_TOKEN_TTL: must be between 180 and 86400 seconds (Twilio's limits)",
+            ),
+            (
+                ACCESS_TOKEN_TTL,
+                "1h",
+                "setting DACHAT_ACCESS_TOKEN_TTL: must be a whole number of seconds",
+            ),
+            (
+                JWT_LEEWAY,
+                "61",
+                "setting DACHAT_JWT_LEEWAY: must be at most 60 seconds",
+            ),
+            (
+                CORS_ORIGINS,
+                "*",
+                "setting DACHAT_CORS_ORIGINS: must list origins explicitly; * is not accepted",
+            ),
+            (
+                CORS_ORIGINS,
+                "https://a.example/app",
+                "setting DACHAT_CORS_ORIGINS: \"https://a.example/app\" is not an origin like https://example.org (scheme, host and port only)",
+            ),
+            (
+                SENDGRID_DOMAIN,
+                "mail.example",
+                "setting DACHAT_SENDGRID_API_KEY: is missing (sendgrid/domain is set)",
+            ),
+        ];
+        for (setting, value, expected) in cases {
+            let mut raw = twilio_raw();
+            raw.set(*setting, *value);
+            assert_eq!(&error_of(&raw, TwilioRequirement::Required), expected);
+        }
+    }
+
+    #[test]
+    fn partial_twilio_settings_are_an_error_even_locally() {
+        let mut raw = RawSettings::env_named();
+        raw.set(JWKS_URL, "http://127.0.0.1:1/jwks")
+            .set(TWILIO_API_KEY, format!("SK{}", "0".repeat(32)));
+        assert_eq!(
+            error_of(&raw, TwilioRequirement::Optional),
+            "setting DACHAT_TWILIO_ACCOUNT_SID: is missing"
+        );
+    }
+
+    #[test]
+    fn ssm_names_use_the_stack_prefix() {
+        let raw = RawSettings::from_ssm(
+            "/twilio-integration-dev/",
+            [
+                (
+                    "/twilio-integration-dev/chat/jwks.json".to_owned(),
+                    "https://x.example/jwks.json".to_owned(),
+                ),
+                (
+                    "/twilio-integration-dev/unrelated".to_owned(),
+                    "x".to_owned(),
+                ),
+            ],
+        );
+        assert_eq!(
+            error_of(&raw, TwilioRequirement::Required),
+            "setting /twilio-integration-dev/twilio/accountSID: is missing"
+        );
+        // a setting that SSM does not hold is named by its environment name
+        let mut raw = raw;
+        raw.set(ACCESS_TOKEN_TTL, "x");
+        for s in [
+            TWILIO_ACCOUNT_SID,
+            TWILIO_API_KEY,
+            TWILIO_API_SECRET,
+            TWILIO_AUTH_TOKEN,
+            TWILIO_CHAT_SERVICE_SID,
+        ] {
+            raw.set(s, twilio_raw().get(s).unwrap());
+        }
+        assert_eq!(
+            error_of(&raw, TwilioRequirement::Required),
+            "setting DACHAT_ACCESS_TOKEN_TTL: must be a whole number of seconds"
+        );
+    }
+
+    #[test]
+    fn settings_file_lines() {
+        let dir = std::env::temp_dir().join(format!("dachat-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.env");
+        std::fs::write(
+            &good,
+            "# comment\n\nDACHAT_JWKS_URL = http://127.0.0.1:9/jwks.json\n",
+        )
+        .unwrap();
+        let raw = RawSettings::from_file_and_env(Some(&good)).unwrap();
+        assert_eq!(raw.get(JWKS_URL), Some("http://127.0.0.1:9/jwks.json"));
+        let bad = dir.join("bad.env");
+        std::fs::write(&bad, "DACHAT_NOPE=1\n").unwrap();
+        let err = RawSettings::from_file_and_env(Some(&bad)).unwrap_err();
+        assert_eq!(err.problem, "unknown setting DACHAT_NOPE");
+        assert!(RawSettings::from_file_and_env(Some(&dir.join("missing.env"))).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

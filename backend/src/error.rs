@@ -1,0 +1,182 @@
+//! The API's one error type, rendered in exactly one place as a small JSON
+//! body `{"error": code, "message": text}` with the right status.
+//!
+//! Messages are written for the widget's user and developer; they never
+//! contain a token, a key, a secret, an upstream body or a stack. The
+//! internal detail (e.g. which Twilio call failed) travels to the logging
+//! middleware in a response extension and is logged once there.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::host_jwt::HostTokenError;
+use crate::jwks::JwksUnavailable;
+use crate::twilio_rest::RestError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 400: the request is not what the endpoint takes.
+    BadRequest(String),
+    /// 401: the host token is missing or does not verify.
+    InvalidToken(String),
+    /// 403: the token is good but does not list the context.
+    ContextNotAllowed,
+    NotFound,
+    MethodNotAllowed,
+    /// 413
+    PayloadTooLarge,
+    /// 415
+    UnsupportedMediaType,
+    /// 429
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    /// 503: the host's JWKS cannot be fetched.
+    KeysUnavailable(String),
+    /// 503: the chat provider cannot be reached right now.
+    UpstreamUnavailable(String),
+    /// 502: the chat provider answered in a way we cannot use.
+    UpstreamRejected(String),
+}
+
+/// The internal detail of an error response, for the log line only.
+#[derive(Debug, Clone)]
+pub struct ErrorDetail(pub String);
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+/// How long clients should wait before retrying a 503.
+const RETRY_AFTER_SECS: u64 = 5;
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::ContextNotAllowed => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::KeysUnavailable(_) | Self::UpstreamUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::ContextNotAllowed => "context_not_allowed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::KeysUnavailable(_) => "keys_unavailable",
+            Self::UpstreamUnavailable(_) => "chat_unavailable",
+            Self::UpstreamRejected(_) => "chat_error",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::BadRequest(why) => why.clone(),
+            Self::InvalidToken(why) => why.clone(),
+            Self::ContextNotAllowed => {
+                "this chat is not among the contexts your token allows".into()
+            }
+            Self::NotFound => "no such endpoint".into(),
+            Self::MethodNotAllowed => "method not allowed on this endpoint".into(),
+            Self::PayloadTooLarge => format!(
+                "request body is larger than {} bytes",
+                crate::api::MAX_BODY_BYTES
+            ),
+            Self::UnsupportedMediaType => {
+                "request body must be JSON (Content-Type: application/json)".into()
+            }
+            Self::RateLimited { .. } => "too many requests; try again shortly".into(),
+            Self::KeysUnavailable(_) => {
+                "the host's signing keys cannot be fetched right now; try again shortly".into()
+            }
+            Self::UpstreamUnavailable(_) => {
+                "the chat service cannot be reached right now; try again shortly".into()
+            }
+            Self::UpstreamRejected(_) => "the chat service refused the request".into(),
+        }
+    }
+
+    /// What is logged besides the message (never sent to the client).
+    fn detail(&self) -> Option<&str> {
+        match self {
+            Self::KeysUnavailable(d) | Self::UpstreamUnavailable(d) | Self::UpstreamRejected(d) => {
+                Some(d)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.message();
+        let mut response = (
+            self.status(),
+            Json(Body {
+                error: self.code(),
+                message: &message,
+            }),
+        )
+            .into_response();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::KeysUnavailable(_) | Self::UpstreamUnavailable(_) => Some(RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+            .extensions_mut()
+            .insert(ErrorDetail(match self.detail() {
+                Some(detail) => format!("{}: {message} ({detail})", self.code()),
+                None => format!("{}: {message}", self.code()),
+            }));
+        response
+    }
+}
+
+impl From<HostTokenError> for ApiError {
+    fn from(e: HostTokenError) -> Self {
+        Self::InvalidToken(e.to_string())
+    }
+}
+
+impl From<JwksUnavailable> for ApiError {
+    fn from(e: JwksUnavailable) -> Self {
+        Self::KeysUnavailable(e.0)
+    }
+}
+
+impl From<RestError> for ApiError {
+    fn from(e: RestError) -> Self {
+        match e {
+            RestError::Unavailable(why) => Self::UpstreamUnavailable(why),
+            RestError::Rejected(why) => Self::UpstreamRejected(why),
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! A small client for the Twilio Conversations REST API v1, limited to the
+//! operations provisioning needs, all under one Conversations service.
+//!
+//! Every request has a timeout; 429 and 5xx answers and connection failures
+//! are retried with exponential backoff (honouring a short `Retry-After`).
+//! What is sent is checked against Twilio's own OpenAPI description by the
+//! contract tests (`FORM_KEYS` lists every form key per operation).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::{Secret, TwilioSettings};
+use crate::domain::{ContextName, Identity};
+use crate::jwks::describe_reqwest_error;
+
+/// How requests are timed and retried.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            first_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a call failed, once retries are used up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestError {
+    /// Twilio could not be reached, timed out, or kept answering 429/5xx.
+    Unavailable(String),
+    /// Twilio answered in a way we cannot use (4xx other than the expected
+    /// ones, e.g. 401 for bad credentials; or an unreadable body).
+    Rejected(String),
+}
+
+impl std::fmt::Display for RestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(why) => write!(f, "Twilio is unavailable: {why}"),
+            Self::Rejected(why) => write!(f, "Twilio rejected a request: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for RestError {}
+
+/// The operations used, and the form keys each sends (checked against the spec).
+pub const FORM_KEYS: &[(&str, &str, &[&str])] = &[
+    ("post", "/v1/Services/{ChatServiceSid}/Users", &["Identity"]),
+    (
+        "post",
+        "/v1/Services/{ChatServiceSid}/Conversations",
+        &["UniqueName", "FriendlyName"],
+    ),
+    (
+        "post",
+        "/v1/Services/{ChatServiceSid}/Conversations/{ConversationSid}/Participants",
+        &["Identity"],
+    ),
+];
+
+/// A conversation, as far as provisioning cares.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Conversation {
+    pub sid: String,
+}
+
+/// One of a user's participations, from `ParticipantConversations`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Participation {
+    pub conversation_sid: String,
+    pub participant_sid: String,
+    pub conversation_unique_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ParticipationPage {
+    conversations: Vec<Participation>,
+    meta: PageMeta,
+}
+
+#[derive(Deserialize)]
+struct PageMeta {
+    next_page_url: Option<String>,
+}
+
+/// The outcome of a create: made now, or there already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    New,
+    AlreadyExists,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationsClient {
+    http: reqwest::Client,
+    base_url: String,
+    service_path: String,
+    api_key_sid: String,
+    api_key_secret: Secret,
+    retry: RetryPolicy,
+}
+
+/// Percent-encodes one path segment (our identities and context names are
+/// already restricted to safe characters; this keeps it so for any input).
+fn segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+struct Answer {
+    status: u16,
+    body: bytes::Bytes,
+}
+
+impl ConversationsClient {
+    pub fn new(http: reqwest::Client, settings: &TwilioSettings, retry: RetryPolicy) -> Self {
+        Self {
+            http,
+            base_url: settings.base_url.clone(),
+            service_path: format!("/v1/Services/{}", segment(&settings.chat_service_sid)),
+            api_key_sid: settings.api_key_sid.clone(),
+            api_key_secret: settings.api_key_secret.clone(),
+            retry,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Answer, RestError> {
+        let url = format!("{}{}", self.base_url, path_and_query);
+        let mut backoff = self.retry.first_backoff;
+        let mut last_problem = String::new();
+        for attempt in 1..=self.retry.attempts.max(1) {
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .basic_auth(&self.api_key_sid, Some(self.api_key_secret.expose()))
+                .timeout(self.retry.timeout);
+            if !form.is_empty() {
+                request = request.form(form);
+            }
+            let mut wait = backoff;
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    if status == 429 || status >= 500 {
+                        last_problem = format!("HTTP {status} from {}", method.as_str());
+                        if let Some(retry_after) = response
+                            .headers()
+                            .get(http::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                        {
+                            wait = Duration::from_secs(retry_after).min(self.retry.max_backoff);
+                        }
+                    } else {
+                        let body = response
+                            .bytes()
+                            .await
+                            .map_err(|e| RestError::Unavailable(describe_reqwest_error(&e)))?;
+                        return Ok(Answer { status, body });
+                    }
+                }
+                Err(e) => last_problem = describe_reqwest_error(&e),
+            }
+            if attempt < self.retry.attempts {
+                tracing::debug!(attempt, problem = %last_problem, "retrying Twilio request");
+                tokio::time::sleep(wait).await;
+                backoff = (backoff * 2).min(self.retry.max_backoff);
+            }
+        }
+        Err(RestError::Unavailable(last_problem))
+    }
+
+    fn parse<T: for<'de> Deserialize<'de>>(answer: &Answer, what: &str) -> Result<T, RestError> {
+        serde_json::from_slice(&answer.body)
+            .map_err(|_| RestError::Rejected(format!("unreadable {what} body")))
+    }
+
+    fn unexpected(answer: &Answer, what: &str) -> RestError {
+        RestError::Rejected(format!("HTTP {} for {what}", answer.status))
+    }
+
+    /// Whether the user exists.
+    pub async fn user_exists(&self, identity: &Identity) -> Result<bool, RestError> {
+        let path = format!("{}/Users/{}", self.service_path, segment(identity.as_str()));
+        let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
+        match answer.status {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(Self::unexpected(&answer, "fetch user")),
+        }
+    }
+
+    pub async fn create_user(&self, identity: &Identity) -> Result<Created, RestError> {
+        let path = format!("{}/Users", self.service_path);
+        let answer = self
+            .call(
+                reqwest::Method::POST,
+                &path,
+                &[("Identity", identity.as_str())],
+            )
+            .await?;
+        match answer.status {
+            200 | 201 => Ok(Created::New),
+            409 => Ok(Created::AlreadyExists),
+            _ => Err(Self::unexpected(&answer, "create user")),
+        }
+    }
+
+    /// The conversation whose unique name is `context`, if there is one.
+    pub async fn fetch_conversation(
+        &self,
+        context: &ContextName,
+    ) -> Result<Option<Conversation>, RestError> {
+        let path = format!(
+            "{}/Conversations/{}",
+            self.service_path,
+            segment(context.as_str())
+        );
+        let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
+        match answer.status {
+            200 => Self::parse(&answer, "conversation").map(Some),
+            404 => Ok(None),
+            _ => Err(Self::unexpected(&answer, "fetch conversation")),
+        }
+    }
+
+    /// Creates the conversation for `context`; `Ok(None)` when it already exists.
+    pub async fn create_conversation(
+        &self,
+        context: &ContextName,
+    ) -> Result<Option<Conversation>, RestError> {
+        let path = format!("{}/Conversations", self.service_path);
+        let form = [
+            ("UniqueName", context.as_str()),
+            ("FriendlyName", context.as_str()),
+        ];
+        let answer = self.call(reqwest::Method::POST, &path, &form).await?;
+        match answer.status {
+            200 | 201 => Self::parse(&answer, "conversation").map(Some),
+            409 => Ok(None),
+            _ => Err(Self::unexpected(&answer, "create conversation")),
+        }
+    }
+
+    pub async fn participant_exists(
+        &self,
+        conversation_sid: &str,
+        identity: &Identity,
+    ) -> Result<bool, RestError> {
+        let path = format!(
+            "{}/Conversations/{}/Participants/{}",
+            self.service_path,
+            segment(conversation_sid),
+            segment(identity.as_str())
+        );
+        let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
+        match answer.status {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(Self::unexpected(&answer, "fetch participant")),
+        }
+    }
+
+    pub async fn create_participant(
+        &self,
+        conversation_sid: &str,
+        identity: &Identity,
+    ) -> Result<Created, RestError> {
+        let path = format!(
+            "{}/Conversations/{}/Participants",
+            self.service_path,
+            segment(conversation_sid)
+        );
+        let answer = self
+            .call(
+                reqwest::Method::POST,
+                &path,
+                &[("Identity", identity.as_str())],
+            )
+            .await?;
+        match answer.status {
+            200 | 201 => Ok(Created::New),
+            409 => Ok(Created::AlreadyExists),
+            _ => Err(Self::unexpected(&answer, "create participant")),
+        }
+    }
+
+    /// Every conversation of the service the user takes part in (all pages).
+    pub async fn participations(
+        &self,
+        identity: &Identity,
+    ) -> Result<Vec<Participation>, RestError> {
+        let mut path = format!(
+            "{}/ParticipantConversations?Identity={}&PageSize=50",
+            self.service_path,
+            segment(identity.as_str())
+        );
+        let mut all = Vec::new();
+        // A user is in at most a few hundred rooms; the bound stops a
+        // misbehaving server from keeping us paging forever.
+        for _ in 0..40 {
+            let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
+            if answer.status != 200 {
+                return Err(Self::unexpected(&answer, "list participations"));
+            }
+            let page: ParticipationPage = Self::parse(&answer, "participations")?;
+            all.extend(page.conversations);
+            match page.meta.next_page_url.as_deref().and_then(path_and_query) {
+                Some(next) => path = next,
+                None => return Ok(all),
+            }
+        }
+        Err(RestError::Rejected(
+            "too many pages of participations".into(),
+        ))
+    }
+
+    pub async fn remove_participant(
+        &self,
+        conversation_sid: &str,
+        participant_sid: &str,
+    ) -> Result<(), RestError> {
+        let path = format!(
+            "{}/Conversations/{}/Participants/{}",
+            self.service_path,
+            segment(conversation_sid),
+            segment(participant_sid)
+        );
+        let answer = self.call(reqwest::Method::DELETE, &path, &[]).await?;
+        match answer.status {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(Self::unexpected(&answer, "remove participant")),
+        }
+    }
+}
+
+/// The path and query of an absolute next-page URL, so paging stays on the
+/// configured base URL (Twilio's `next_page_url` names its public host).
+fn path_and_query(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let mut out = parsed.path().to_owned();
+    if let Some(q) = parsed.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(segment("alice@example.org"), "alice%40example.org");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(segment("shipment-1_x"), "shipment-1_x");
+    }
+
+    #[test]
+    fn next_page_urls_keep_only_path_and_query() {
+        assert_eq!(
+            path_and_query("https://conversations.twilio.com/v1/Services/IS1/ParticipantConversations?Identity=a&PageSize=50&Page=1&PageToken=PT1").as_deref(),
+            Some("/v1/Services/IS1/ParticipantConversations?Identity=a&PageSize=50&Page=1&PageToken=PT1")
+        );
+        assert_eq!(path_and_query("not a url"), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! The HTTP API's request and response bodies, shared by the backend and
+//! the widget. Serde only: nothing here may pull in tokio, aws-* or any
+//! other native-only crate (CI checks this crate on `wasm32-unknown-unknown`).
+//!
+//! Field names are camelCase on the wire. Times are Unix seconds.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/session`: open the chat for one context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRequest {
+    /// The host's JWT.
+    pub token: String,
+    /// The context (room) to open; must be listed in the token.
+    pub context: String,
+    /// One browser or device of the user; defaults to `web`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+}
+
+/// Which chat provider the session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Twilio Conversations, through Twilio's JS SDK.
+    Twilio,
+    /// The embedded local provider of the local server.
+    Local,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResponse {
+    pub identity: String,
+    /// Every context the token allows, in the token's order.
+    pub contexts: Vec<String>,
+    /// The context this session opened.
+    pub context: String,
+    /// The provider's id of the context's conversation.
+    pub conversation_sid: String,
+    /// The provider's access token (for Twilio: a Twilio access token).
+    pub access_token: String,
+    /// When `access_token` expires (Unix seconds).
+    pub expires_at: u64,
+    pub provider: Provider,
+}
+
+/// `POST /v1/token`: renew the provider access token (no provisioning).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRequest {
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_at: u64,
+}
+
+/// `GET /v1/me` with `Authorization: Bearer <host JWT>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeResponse {
+    pub identity: String,
+    pub contexts: Vec<String>,
+}
+
+/// Every error answer: a stable code and a message fit to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_are_camel_case() {
+        let request: SessionRequest =
+            serde_json::from_str(r#"{"token":"t","context":"general","deviceId":"d"}"#).unwrap();
+        assert_eq!(request.device_id.as_deref(), Some("d"));
+        let response = SessionResponse {
+            identity: "a".into(),
+            contexts: vec!["general".into()],
+            context: "general".into(),
+            conversation_sid: "CH1".into(),
+            access_token: "x".into(),
+            expires_at: 1,
+            provider: Provider::Twilio,
+        };
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(json["conversationSid"], "CH1");
+        assert_eq!(json["expiresAt"], 1);
+        assert_eq!(json["provider"], "twilio");
+    }
+
+    #[test]
+    fn device_id_is_optional() {
+        let request: TokenRequest = serde_json::from_str(r#"{"token":"t"}"#).unwrap();
+        assert_eq!(request.device_id, None);
+    }
+}
