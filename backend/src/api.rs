@@ -51,10 +51,7 @@ pub fn router(state: Shared) -> Router {
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
-    let origins: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     if origins.is_empty() {
         return None;
     }
@@ -96,16 +93,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !is_json(request.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection: BytesRejection| {
-                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError::PayloadTooLarge
-                    } else {
-                        ApiError::BadRequest("request body could not be read".into())
-                    }
-                })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest("request body could not be read".into())
+                }
+            })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::BadRequest(describe_json_error(&e)))
@@ -156,12 +152,7 @@ async fn session(
         .await?;
     Ok(no_store(Json(protocol::SessionResponse {
         identity: session.claims.identity.to_string(),
-        contexts: session
-            .claims
-            .contexts
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        contexts: session.claims.contexts.iter().map(ToString::to_string).collect(),
         context: session.context.to_string(),
         conversation_sid: session.conversation_sid,
         access_token: session.token.jwt,
@@ -174,9 +165,7 @@ async fn token(
     State(state): State<Shared>,
     JsonBody(body): JsonBody<protocol::TokenRequest>,
 ) -> Result<Response, ApiError> {
-    let token = state
-        .renew_token(&body.token, body.device_id.as_deref())
-        .await?;
+    let token = state.renew_token(&body.token, body.device_id.as_deref()).await?;
     Ok(no_store(Json(protocol::TokenResponse {
         access_token: token.jwt,
         expires_at: token.expires_at,
@@ -190,9 +179,7 @@ async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response,
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::InvalidToken("send the host token as Authorization: Bearer <token>".into())
-        })?;
+        .ok_or_else(|| ApiError::InvalidToken("send the host token as Authorization: Bearer <token>".into()))?;
     let claims = state.verify_host_token(token).await?;
     Ok(no_store(Json(protocol::MeResponse {
         identity: claims.identity.to_string(),
@@ -207,10 +194,9 @@ async fn healthz() -> Response {
 async fn published_jwks(State(state): State<Shared>) -> Result<Response, ApiError> {
     let jwks = state.published_jwks.clone().ok_or(ApiError::NotFound)?;
     let mut response = Json(jwks).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=300"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
     Ok(response)
 }
 
@@ -245,22 +231,15 @@ mod tests {
 
     #[test]
     fn json_errors_do_not_echo_input() {
-        let e =
-            serde_json::from_str::<protocol::TokenRequest>(r#"{"token": 5, "secret-value": 1}"#)
-                .unwrap_err();
+        let e = serde_json::from_str::<protocol::TokenRequest>(r#"{"token": 5, "secret-value": 1}"#).unwrap_err();
         let message = describe_json_error(&e);
-        assert_eq!(
-            message,
-            "request body has the wrong shape: a value should be a string"
-        );
-        let e = serde_json::from_str::<protocol::TokenRequest>(r#"{"token":"a","token":"b"}"#)
-            .unwrap_err();
+        assert_eq!(message, "request body has the wrong shape: a value should be a string");
+        let e = serde_json::from_str::<protocol::TokenRequest>(r#"{"token":"a","token":"b"}"#).unwrap_err();
         assert_eq!(
             describe_json_error(&e),
             "request body has the wrong shape: duplicate field `token`"
         );
-        let e = serde_json::from_str::<protocol::TokenRequest>(r#"{"token":"abc"} trailing"#)
-            .unwrap_err();
+        let e = serde_json::from_str::<protocol::TokenRequest>(r#"{"token":"abc"} trailing"#).unwrap_err();
         assert_eq!(
             describe_json_error(&e),
             "request body is not valid JSON (line 1, column 17)"

@@ -27,18 +27,6 @@ pub fn system_clock() -> Clock {
     })
 }
 
-/// Where chat happens, with what it needs.
-#[derive(Debug)]
-pub enum Provider {
-    Twilio {
-        minter: Minter,
-        provisioner: Provisioner,
-    },
-    /// The embedded local provider: tokens are minted in Twilio's format,
-    /// signed with a secret that only this process knows.
-    Local { minter: Minter },
-}
-
 /// A session's answer, before it is rendered as JSON.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -49,7 +37,7 @@ pub struct Session {
     pub provider: protocol::Provider,
 }
 
-/// Limits how often one identity may open sessions (each may cost REST calls).
+/// Limits how often one identity may open sessions that cost REST calls.
 #[derive(Debug)]
 pub struct SessionLimiter {
     per_minute: u32,
@@ -88,7 +76,11 @@ impl SessionLimiter {
 pub struct AppState {
     pub verify: VerifyOptions,
     pub jwks: JwksCache,
-    pub provider: Provider,
+    /// Mints the chat access tokens. With the local provider, tokens have
+    /// Twilio's format but are signed with a secret only this process knows.
+    pub minter: Minter,
+    /// Twilio provisioning; `None` when the embedded local provider is used.
+    pub provisioner: Option<Provisioner>,
     pub cors_origins: Vec<String>,
     /// The JWKS document this server publishes itself (local mode with a dev key).
     pub published_jwks: Option<serde_json::Value>,
@@ -99,7 +91,7 @@ pub struct AppState {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("provider", &self.provider)
+            .field("minter", &self.minter)
             .finish_non_exhaustive()
     }
 }
@@ -144,59 +136,46 @@ fn random_secret() -> Secret {
 
 impl AppState {
     pub fn new(settings: &Settings, http: reqwest::Client, policies: Policies) -> Self {
-        let jwks = JwksCache::new(
-            settings.jwks_url.clone(),
-            http.clone(),
-            policies.jwks.clone(),
-        );
+        let jwks = JwksCache::new(settings.jwks_url.clone(), http.clone(), policies.jwks.clone());
         Self::with_jwks(settings, http, policies, jwks)
     }
 
     /// Like [`AppState::new`] with a given key cache (e.g. the local dev key).
-    pub fn with_jwks(
-        settings: &Settings,
-        http: reqwest::Client,
-        policies: Policies,
-        jwks: JwksCache,
-    ) -> Self {
-        let provider = match &settings.provider {
-            ProviderSettings::Twilio(twilio) => Provider::Twilio {
-                minter: Minter::new(
+    pub fn with_jwks(settings: &Settings, http: reqwest::Client, policies: Policies, jwks: JwksCache) -> Self {
+        let (minter, provisioner) = match &settings.provider {
+            ProviderSettings::Twilio(twilio) => (
+                Minter::new(
                     &twilio.account_sid,
                     &twilio.api_key_sid,
                     &twilio.api_key_secret,
                     &twilio.chat_service_sid,
                     settings.access_token_ttl,
                 ),
-                provisioner: Provisioner::new(
+                Some(Provisioner::new(
                     ConversationsClient::new(http, twilio, policies.retry),
                     policies.provision,
-                ),
-            },
-            ProviderSettings::Local => Provider::Local {
-                minter: Minter::new(
+                )),
+            ),
+            ProviderSettings::Local => (
+                Minter::new(
                     &format!("AC{}", "0".repeat(32)),
                     &format!("SK{}", "0".repeat(32)),
                     &random_secret(),
                     &format!("IS{}", "0".repeat(32)),
                     settings.access_token_ttl,
                 ),
-            },
+                None,
+            ),
         };
         Self {
             verify: settings.verify.clone(),
             jwks,
-            provider,
+            minter,
+            provisioner,
             cors_origins: settings.cors_origins.clone(),
             published_jwks: None,
             limiter: SessionLimiter::new(policies.sessions_per_minute),
             clock: system_clock(),
-        }
-    }
-
-    fn minter(&self) -> &Minter {
-        match &self.provider {
-            Provider::Twilio { minter, .. } | Provider::Local { minter } => minter,
         }
     }
 
@@ -212,34 +191,31 @@ impl AppState {
     }
 
     /// `POST /v1/session`: verify, check the context, provision, mint.
-    pub async fn open_session(
-        &self,
-        token: &str,
-        context: &str,
-        device: Option<&str>,
-    ) -> Result<Session, ApiError> {
-        let context =
-            ContextName::parse(context).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    pub async fn open_session(&self, token: &str, context: &str, device: Option<&str>) -> Result<Session, ApiError> {
+        let context = ContextName::parse(context).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let device = parse_device(device)?;
         let claims = self.verify_host_token(token).await?;
         if !claims.allows(&context) {
             return Err(ApiError::ContextNotAllowed);
         }
-        self.limiter
-            .check(&claims.identity)
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-        let (conversation_sid, provider) = match &self.provider {
-            Provider::Twilio { provisioner, .. } => (
-                provisioner
-                    .ensure(&claims.identity, &context, &claims.contexts)
-                    .await?,
-                protocol::Provider::Twilio,
-            ),
-            Provider::Local { .. } => (context.as_str().to_owned(), protocol::Provider::Local),
+        let (conversation_sid, provider) = match &self.provisioner {
+            Some(provisioner) => {
+                let sid = match provisioner.remembered(&claims.identity, &context) {
+                    Some(sid) => sid,
+                    None => {
+                        // Only sessions that cost REST calls count against the limit.
+                        self.limiter
+                            .check(&claims.identity)
+                            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+                        provisioner.ensure(&claims.identity, &context).await?
+                    }
+                };
+                provisioner.revoke_if_due(&claims.identity, &claims.contexts).await;
+                (sid, protocol::Provider::Twilio)
+            }
+            None => (context.as_str().to_owned(), protocol::Provider::Local),
         };
-        let token = self
-            .minter()
-            .mint(&claims.identity, &device, (self.clock)());
+        let token = self.minter.mint(&claims.identity, &device, (self.clock)());
         Ok(Session {
             claims,
             context,
@@ -250,16 +226,10 @@ impl AppState {
     }
 
     /// `POST /v1/token`: verify and mint only.
-    pub async fn renew_token(
-        &self,
-        token: &str,
-        device: Option<&str>,
-    ) -> Result<AccessToken, ApiError> {
+    pub async fn renew_token(&self, token: &str, device: Option<&str>) -> Result<AccessToken, ApiError> {
         let device = parse_device(device)?;
         let claims = self.verify_host_token(token).await?;
-        Ok(self
-            .minter()
-            .mint(&claims.identity, &device, (self.clock)()))
+        Ok(self.minter.mint(&claims.identity, &device, (self.clock)()))
     }
 }
 

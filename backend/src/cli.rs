@@ -21,11 +21,7 @@ use crate::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
 use crate::{api, host_jwt};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "dachat",
-    version,
-    about = "DAChat: context-scoped chat for a host platform"
-)]
+#[command(name = "dachat", version, about = "DAChat: context-scoped chat for a host platform")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -98,13 +94,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 fn keygen(args: &KeygenArgs) -> anyhow::Result<()> {
     let private_path = args.out_dir.join("private.pem");
     if private_path.exists() && !args.force {
-        bail!(
-            "{} already exists; pass --force to replace it",
-            private_path.display()
-        );
+        bail!("{} already exists; pass --force to replace it", private_path.display());
     }
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let key = SigningKey::generate()?;
     let public = key.public_key();
     let kid = uuid::Uuid::new_v4().to_string();
@@ -195,8 +187,7 @@ impl DevKeys {
             ContextName::parse(c).with_context(|| format!("--contexts: {c:?}"))?;
         }
         let now = (system_clock())();
-        let mut claims =
-            serde_json::json!({ "sub": sub, "contexts": contexts, "iat": now, "exp": now + ttl });
+        let mut claims = serde_json::json!({ "sub": sub, "contexts": contexts, "iat": now, "exp": now + ttl });
         if let Some(iss) = iss {
             claims["iss"] = iss.into();
         }
@@ -217,13 +208,7 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
         .collect();
     println!(
         "{}",
-        keys.token(
-            &args.sub,
-            &contexts,
-            args.ttl,
-            args.iss.as_deref(),
-            args.aud.as_deref()
-        )?
+        keys.token(&args.sub, &contexts, args.ttl, args.iss.as_deref(), args.aud.as_deref())?
     );
     Ok(())
 }

@@ -117,8 +117,7 @@ impl RawSettings {
 
     /// Sets a value as if it came from the environment.
     pub fn set(&mut self, setting: Setting, value: impl Into<String>) -> &mut Self {
-        self.values
-            .insert(setting.key, (value.into(), setting.env.to_owned()));
+        self.values.insert(setting.key, (value.into(), setting.env.to_owned()));
         self
     }
 
@@ -153,8 +152,7 @@ impl RawSettings {
     }
 
     fn required(&self, setting: Setting) -> Result<&str, SettingsError> {
-        self.get(setting)
-            .ok_or_else(|| self.error(setting, "is missing"))
+        self.get(setting).ok_or_else(|| self.error(setting, "is missing"))
     }
 
     /// Reads `NAME=value` lines (environment names; `#` comments and blank
@@ -317,10 +315,7 @@ impl Settings {
         }
         let leeway_secs = parse_number(raw, JWT_LEEWAY, 30)?;
         if leeway_secs > MAX_LEEWAY_SECS {
-            return Err(raw.error(
-                JWT_LEEWAY,
-                format!("must be at most {MAX_LEEWAY_SECS} seconds"),
-            ));
+            return Err(raw.error(JWT_LEEWAY, format!("must be at most {MAX_LEEWAY_SECS} seconds")));
         }
         let verify = VerifyOptions {
             issuer: raw.get(JWT_ISSUER).map(str::to_owned),
@@ -338,10 +333,7 @@ impl Settings {
     }
 }
 
-fn parse_provider(
-    raw: &RawSettings,
-    twilio: TwilioRequirement,
-) -> Result<ProviderSettings, SettingsError> {
+fn parse_provider(raw: &RawSettings, twilio: TwilioRequirement) -> Result<ProviderSettings, SettingsError> {
     let credentials = [
         TWILIO_ACCOUNT_SID,
         TWILIO_API_KEY,
@@ -378,17 +370,13 @@ fn parse_sid(raw: &RawSettings, setting: Setting, prefix: &str) -> Result<String
     if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(value.to_owned())
     } else {
-        Err(raw.error(
-            setting,
-            format!("must be {prefix} followed by 32 hexadecimal digits"),
-        ))
+        Err(raw.error(setting, format!("must be {prefix} followed by 32 hexadecimal digits")))
     }
 }
 
 fn parse_url(raw: &RawSettings, setting: Setting) -> Result<String, SettingsError> {
     let value = raw.required(setting)?.trim();
-    let url = reqwest::Url::parse(value)
-        .map_err(|e| raw.error(setting, format!("is not a URL ({e})")))?;
+    let url = reqwest::Url::parse(value).map_err(|e| raw.error(setting, format!("is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(raw.error(setting, "must be an http or https URL"));
     }
@@ -399,8 +387,8 @@ fn parse_origin(origin: &str) -> Result<String, String> {
     if origin == "*" {
         return Err("must list origins explicitly; * is not accepted".into());
     }
-    let url = reqwest::Url::parse(origin)
-        .map_err(|_| format!("{origin:?} is not an origin like https://example.org"))?;
+    let url =
+        reqwest::Url::parse(origin).map_err(|_| format!("{origin:?} is not an origin like https://example.org"))?;
     let is_origin = matches!(url.scheme(), "http" | "https")
         && url.host_str().is_some()
         && url.path() == "/"
@@ -448,10 +436,7 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 
 /// Reads every parameter under `/{stack}/` (decrypting SecureStrings),
 /// then the environment on top.
-pub async fn load_from_ssm(
-    client: &aws_sdk_ssm::Client,
-    stack: &str,
-) -> Result<RawSettings, SettingsError> {
+pub async fn load_from_ssm(client: &aws_sdk_ssm::Client, stack: &str) -> Result<RawSettings, SettingsError> {
     let prefix = format!("/{stack}/");
     let mut parameters = Vec::new();
     let mut pages = client
@@ -546,11 +531,7 @@ mod tests {
                 "AC00",
                 "setting DACHAT_TWILIO_API_KEY: must be SK followed by 32 hexadecimal digits",
             ),
-            (
-                TWILIO_API_SECRET,
-                " ",
-                "setting DACHAT_TWILIO_API_SECRET: is missing",
-            ),
+            (TWILIO_API_SECRET, " ", "setting DACHAT_TWILIO_API_SECRET: is missing"),
             (
                 ACCESS_TOKEN_TTL,
                 "60",
@@ -609,10 +590,7 @@ mod tests {
                     "/twilio-integration-dev/chat/jwks.json".to_owned(),
                     "https://x.example/jwks.json".to_owned(),
                 ),
-                (
-                    "/twilio-integration-dev/unrelated".to_owned(),
-                    "x".to_owned(),
-                ),
+                ("/twilio-integration-dev/unrelated".to_owned(), "x".to_owned()),
             ],
         );
         assert_eq!(
@@ -642,11 +620,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dachat-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("good.env");
-        std::fs::write(
-            &good,
-            "# comment\n\nDACHAT_JWKS_URL = http://127.0.0.1:9/jwks.json\n",
-        )
-        .unwrap();
+        std::fs::write(&good, "# comment\n\nDACHAT_JWKS_URL = http://127.0.0.1:9/jwks.json\n").unwrap();
         let raw = RawSettings::from_file_and_env(Some(&good)).unwrap();
         assert_eq!(raw.get(JWKS_URL), Some("http://127.0.0.1:9/jwks.json"));
         let bad = dir.join("bad.env");

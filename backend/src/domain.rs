@@ -52,9 +52,7 @@ fn check(
         None => fail("is empty"),
         Some(_) if bytes.len() > max_len => fail("is too long"),
         Some(&b) if !first(b) => fail("must start with a letter or digit"),
-        Some(_) if !bytes.iter().all(|&b| rest(b)) => {
-            fail("contains a character that is not allowed")
-        }
+        Some(_) if !bytes.iter().all(|&b| rest(b)) => fail("contains a character that is not allowed"),
         Some(_) => Ok(()),
     }
 }
@@ -188,13 +186,7 @@ mod tests {
 
     #[test]
     fn identities() {
-        for good in [
-            "alice",
-            "alice@example.org",
-            "user+tag.x_y-z",
-            "0",
-            &"a".repeat(128),
-        ] {
+        for good in ["alice", "alice@example.org", "user+tag.x_y-z", "0", &"a".repeat(128)] {
             assert!(Identity::parse(good).is_ok(), "{good:?}");
         }
         for bad in [
@@ -225,10 +217,7 @@ mod tests {
         let err = ContextName::parse("").unwrap_err();
         assert_eq!(err.to_string(), "context is empty");
         let err = Identity::parse("a b").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "identity contains a character that is not allowed"
-        );
+        assert_eq!(err.to_string(), "identity contains a character that is not allowed");
     }
 
     #[test]

@@ -65,9 +65,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::KeysUnavailable(_) | Self::UpstreamUnavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::KeysUnavailable(_) | Self::UpstreamUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -92,25 +90,14 @@ impl ApiError {
         match self {
             Self::BadRequest(why) => why.clone(),
             Self::InvalidToken(why) => why.clone(),
-            Self::ContextNotAllowed => {
-                "this chat is not among the contexts your token allows".into()
-            }
+            Self::ContextNotAllowed => "this chat is not among the contexts your token allows".into(),
             Self::NotFound => "no such endpoint".into(),
             Self::MethodNotAllowed => "method not allowed on this endpoint".into(),
-            Self::PayloadTooLarge => format!(
-                "request body is larger than {} bytes",
-                crate::api::MAX_BODY_BYTES
-            ),
-            Self::UnsupportedMediaType => {
-                "request body must be JSON (Content-Type: application/json)".into()
-            }
+            Self::PayloadTooLarge => format!("request body is larger than {} bytes", crate::api::MAX_BODY_BYTES),
+            Self::UnsupportedMediaType => "request body must be JSON (Content-Type: application/json)".into(),
             Self::RateLimited { .. } => "too many requests; try again shortly".into(),
-            Self::KeysUnavailable(_) => {
-                "the host's signing keys cannot be fetched right now; try again shortly".into()
-            }
-            Self::UpstreamUnavailable(_) => {
-                "the chat service cannot be reached right now; try again shortly".into()
-            }
+            Self::KeysUnavailable(_) => "the host's signing keys cannot be fetched right now; try again shortly".into(),
+            Self::UpstreamUnavailable(_) => "the chat service cannot be reached right now; try again shortly".into(),
             Self::UpstreamRejected(_) => "the chat service refused the request".into(),
         }
     }
@@ -118,9 +105,7 @@ impl ApiError {
     /// What is logged besides the message (never sent to the client).
     fn detail(&self) -> Option<&str> {
         match self {
-            Self::KeysUnavailable(d) | Self::UpstreamUnavailable(d) | Self::UpstreamRejected(d) => {
-                Some(d)
-            }
+            Self::KeysUnavailable(d) | Self::UpstreamUnavailable(d) | Self::UpstreamRejected(d) => Some(d),
             _ => None,
         }
     }
@@ -150,12 +135,10 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
-            .extensions_mut()
-            .insert(ErrorDetail(match self.detail() {
-                Some(detail) => format!("{}: {message} ({detail})", self.code()),
-                None => format!("{}: {message}", self.code()),
-            }));
+        response.extensions_mut().insert(ErrorDetail(match self.detail() {
+            Some(detail) => format!("{}: {message} ({detail})", self.code()),
+            None => format!("{}: {message}", self.code()),
+        }));
         response
     }
 }

@@ -31,8 +31,8 @@ pub const MAX_LEEWAY_SECS: u64 = 60;
 
 /// The order `n` of the P-256 group, big-endian.
 const P256_ORDER: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa,
+    0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 ];
 
 /// What the verifier checks besides the signature.
@@ -94,7 +94,9 @@ impl fmt::Display for HostTokenError {
             Self::Malformed(what) => write!(f, "token is malformed: {what}"),
             Self::UnsupportedAlgorithm => f.write_str("token algorithm must be ES256"),
             Self::MissingKid => f.write_str("token header has no kid"),
-            Self::ForbiddenHeader => f.write_str("token header names its own key (jku, x5u, jwk, x5c or crit), which is not accepted"),
+            Self::ForbiddenHeader => {
+                f.write_str("token header names its own key (jku, x5u, jwk, x5c or crit), which is not accepted")
+            }
             Self::UnknownKid => f.write_str("token is signed with a key the host does not publish"),
             Self::BadSignature => f.write_str("token signature is not valid"),
             Self::Expired => f.write_str("token has expired"),
@@ -138,15 +140,13 @@ pub fn parse(token: &str) -> Result<UnverifiedToken<'_>, HostTokenError> {
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(HostTokenError::Malformed(
-            "it must have three dot-separated parts",
-        ));
+        return Err(HostTokenError::Malformed("it must have three dot-separated parts"));
     };
     let header_json = URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| HostTokenError::Malformed("header is not base64url"))?;
-    let header: Header = serde_json::from_slice(&header_json)
-        .map_err(|_| HostTokenError::Malformed("header is not a JSON object"))?;
+    let header: Header =
+        serde_json::from_slice(&header_json).map_err(|_| HostTokenError::Malformed("header is not a JSON object"))?;
     if header.alg.as_deref() != Some("ES256") {
         return Err(HostTokenError::UnsupportedAlgorithm);
     }
@@ -158,16 +158,11 @@ pub fn parse(token: &str) -> Result<UnverifiedToken<'_>, HostTokenError> {
     {
         return Err(HostTokenError::ForbiddenHeader);
     }
-    let kid = header
-        .kid
-        .filter(|k| !k.is_empty())
-        .ok_or(HostTokenError::MissingKid)?;
+    let kid = header.kid.filter(|k| !k.is_empty()).ok_or(HostTokenError::MissingKid)?;
     let signature_bytes = URL_SAFE_NO_PAD
         .decode(signature_b64)
         .map_err(|_| HostTokenError::Malformed("signature is not base64url"))?;
-    let signature: [u8; 64] = signature_bytes
-        .try_into()
-        .map_err(|_| HostTokenError::BadSignature)?;
+    let signature: [u8; 64] = signature_bytes.try_into().map_err(|_| HostTokenError::BadSignature)?;
     if !scalar_in_range(&signature[..32]) || !scalar_in_range(&signature[32..]) {
         return Err(HostTokenError::BadSignature);
     }
@@ -209,9 +204,7 @@ fn numeric_date(name: &str, n: &serde_json::Number) -> Result<u64, HostTokenErro
     }
     match n.as_f64() {
         Some(v) if v.is_finite() && v >= 0.0 && v < u64::MAX as f64 => Ok(v as u64),
-        _ => Err(HostTokenError::InvalidClaim(format!(
-            "{name} is not a date"
-        ))),
+        _ => Err(HostTokenError::InvalidClaim(format!("{name} is not a date"))),
     }
 }
 
@@ -222,12 +215,7 @@ impl UnverifiedToken<'_> {
     }
 
     /// Checks the signature with `key`, then the claims (rules 4 and 5).
-    pub fn verify(
-        self,
-        key: &PublicKey,
-        options: &VerifyOptions,
-        now: u64,
-    ) -> Result<HostClaims, HostTokenError> {
+    pub fn verify(self, key: &PublicKey, options: &VerifyOptions, now: u64) -> Result<HostClaims, HostTokenError> {
         if !key.verify(self.signing_input.as_bytes(), &self.signature) {
             return Err(HostTokenError::BadSignature);
         }
@@ -245,11 +233,7 @@ impl UnverifiedToken<'_> {
     }
 }
 
-fn check_claims(
-    claims: Claims,
-    options: &VerifyOptions,
-    now: u64,
-) -> Result<HostClaims, HostTokenError> {
+fn check_claims(claims: Claims, options: &VerifyOptions, now: u64) -> Result<HostClaims, HostTokenError> {
     let leeway = options.leeway_secs.min(MAX_LEEWAY_SECS);
     let exp = numeric_date(
         "exp",
@@ -261,20 +245,20 @@ fn check_claims(
     if now > exp.saturating_add(leeway) {
         return Err(HostTokenError::Expired);
     }
-    if let Some(nbf) = &claims.nbf {
-        if numeric_date("nbf", nbf)? > now.saturating_add(leeway) {
-            return Err(HostTokenError::NotYetValid);
-        }
+    if let Some(nbf) = &claims.nbf
+        && numeric_date("nbf", nbf)? > now.saturating_add(leeway)
+    {
+        return Err(HostTokenError::NotYetValid);
     }
-    if let Some(iat) = &claims.iat {
-        if numeric_date("iat", iat)? > now.saturating_add(leeway) {
-            return Err(HostTokenError::IssuedInFuture);
-        }
+    if let Some(iat) = &claims.iat
+        && numeric_date("iat", iat)? > now.saturating_add(leeway)
+    {
+        return Err(HostTokenError::IssuedInFuture);
     }
-    if let Some(expected) = &options.issuer {
-        if claims.iss.as_deref() != Some(expected.as_str()) {
-            return Err(HostTokenError::WrongIssuer);
-        }
+    if let Some(expected) = &options.issuer
+        && claims.iss.as_deref() != Some(expected.as_str())
+    {
+        return Err(HostTokenError::WrongIssuer);
     }
     if let Some(expected) = &options.audience {
         let ok = match &claims.aud {
@@ -289,8 +273,7 @@ fn check_claims(
     let sub = claims
         .sub
         .ok_or(HostTokenError::InvalidClaim("sub is missing".into()))?;
-    let identity =
-        Identity::parse(&sub).map_err(|e| HostTokenError::InvalidClaim(format!("sub: {e}")))?;
+    let identity = Identity::parse(&sub).map_err(|e| HostTokenError::InvalidClaim(format!("sub: {e}")))?;
     let raw_contexts = claims
         .contexts
         .ok_or(HostTokenError::InvalidClaim("contexts is missing".into()))?;
@@ -301,8 +284,7 @@ fn check_claims(
     }
     let mut contexts: Vec<ContextName> = Vec::with_capacity(raw_contexts.len());
     for raw in &raw_contexts {
-        let context =
-            ContextName::parse(raw).map_err(|e| HostTokenError::InvalidClaim(e.to_string()))?;
+        let context = ContextName::parse(raw).map_err(|e| HostTokenError::InvalidClaim(e.to_string()))?;
         if !contexts.contains(&context) {
             contexts.push(context);
         }
@@ -315,50 +297,24 @@ fn check_claims(
 }
 
 /// Verifies `token` against a known key set; `UnknownKid` when no key has its `kid`.
-pub fn verify(
-    token: &str,
-    keys: &KeySet,
-    options: &VerifyOptions,
-    now: u64,
-) -> Result<HostClaims, HostTokenError> {
+pub fn verify(token: &str, keys: &KeySet, options: &VerifyOptions, now: u64) -> Result<HostClaims, HostTokenError> {
     let unverified = parse(token)?;
-    let key = keys
-        .get(unverified.kid())
-        .ok_or(HostTokenError::UnknownKid)?;
+    let key = keys.get(unverified.kid()).ok_or(HostTokenError::UnknownKid)?;
     unverified.verify(key, options, now)
 }
 
 /// Signs a host token (the CLI's dev tokens, tests, benchmarks): header
 /// `{alg: ES256, typ: JWT, kid}` over the given claims object.
-pub fn sign(
-    key: &SigningKey,
-    kid: &str,
-    claims: &serde_json::Value,
-) -> Result<String, crate::keys::KeyError> {
+pub fn sign(key: &SigningKey, kid: &str, claims: &serde_json::Value) -> Result<String, crate::keys::KeyError> {
     let header = serde_json::json!({ "alg": "ES256", "typ": "JWT", "kid": kid });
-    sign_raw(
-        key,
-        header.to_string().as_bytes(),
-        claims.to_string().as_bytes(),
-    )
+    sign_raw(key, header.to_string().as_bytes(), claims.to_string().as_bytes())
 }
 
 /// Signs arbitrary header and payload bytes (tests use it to build hostile tokens).
-pub fn sign_raw(
-    key: &SigningKey,
-    header: &[u8],
-    payload: &[u8],
-) -> Result<String, crate::keys::KeyError> {
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
+pub fn sign_raw(key: &SigningKey, header: &[u8], payload: &[u8]) -> Result<String, crate::keys::KeyError> {
+    let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
     let signature = key.sign(signing_input.as_bytes())?;
-    Ok(format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature)
-    ))
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 #[cfg(test)]
@@ -384,12 +340,7 @@ mod tests {
         json!({ "sub": "alice", "contexts": ["general", "shipment-1"], "exp": NOW + 600, "iat": NOW - 5 })
     }
 
-    fn check(
-        token: &str,
-        f: &Fixture,
-        options: &VerifyOptions,
-        expected: Result<(), HostTokenError>,
-    ) {
+    fn check(token: &str, f: &Fixture, options: &VerifyOptions, expected: Result<(), HostTokenError>) {
         let got = verify(token, &f.keys, options, NOW).map(|_| ());
         assert_eq!(got, expected, "token {token:.80}");
     }
@@ -401,11 +352,7 @@ mod tests {
         let claims = verify(&token, &f.keys, &VerifyOptions::default(), NOW).unwrap();
         assert_eq!(claims.identity.as_str(), "alice");
         assert_eq!(
-            claims
-                .contexts
-                .iter()
-                .map(ContextName::as_str)
-                .collect::<Vec<_>>(),
+            claims.contexts.iter().map(ContextName::as_str).collect::<Vec<_>>(),
             ["general", "shipment-1"]
         );
         assert_eq!(claims.expires_at, NOW + 600);
@@ -417,9 +364,8 @@ mod tests {
     fn header_rules() {
         let f = fixture();
         let payload = good_claims().to_string();
-        let with_header = |h: serde_json::Value| {
-            sign_raw(&f.key, h.to_string().as_bytes(), payload.as_bytes()).unwrap()
-        };
+        let with_header =
+            |h: serde_json::Value| sign_raw(&f.key, h.to_string().as_bytes(), payload.as_bytes()).unwrap();
         let o = VerifyOptions::default();
         use HostTokenError::*;
         check(
@@ -446,18 +392,8 @@ mod tests {
             &o,
             Err(UnsupportedAlgorithm),
         );
-        check(
-            &with_header(json!({"kid": "k1"})),
-            &f,
-            &o,
-            Err(UnsupportedAlgorithm),
-        );
-        check(
-            &with_header(json!({"alg": "ES256"})),
-            &f,
-            &o,
-            Err(MissingKid),
-        );
+        check(&with_header(json!({"kid": "k1"})), &f, &o, Err(UnsupportedAlgorithm));
+        check(&with_header(json!({"alg": "ES256"})), &f, &o, Err(MissingKid));
         check(
             &with_header(json!({"alg": "ES256", "kid": ""})),
             &f,
@@ -525,18 +461,8 @@ mod tests {
         let token = sign(&f.key, "k1", &good_claims()).unwrap();
         let o = VerifyOptions::default();
         use HostTokenError::*;
-        check(
-            "",
-            &f,
-            &o,
-            Err(Malformed("it must have three dot-separated parts")),
-        );
-        check(
-            "a.b",
-            &f,
-            &o,
-            Err(Malformed("it must have three dot-separated parts")),
-        );
+        check("", &f, &o, Err(Malformed("it must have three dot-separated parts")));
+        check("a.b", &f, &o, Err(Malformed("it must have three dot-separated parts")));
         check(
             &format!("{token}.x"),
             &f,
@@ -555,20 +481,11 @@ mod tests {
             &o,
             Err(Malformed("signature is not base64url")),
         );
-        check(
-            &format!("!{token}"),
-            &f,
-            &o,
-            Err(Malformed("header is not base64url")),
-        );
+        check(&format!("!{token}"), &f, &o, Err(Malformed("header is not base64url")));
         check(&"a".repeat(MAX_TOKEN_LEN + 1), &f, &o, Err(TooLarge));
     }
 
-    fn check_claims_case(
-        claims: serde_json::Value,
-        options: &VerifyOptions,
-        expected: Result<(), HostTokenError>,
-    ) {
+    fn check_claims_case(claims: serde_json::Value, options: &VerifyOptions, expected: Result<(), HostTokenError>) {
         let f = fixture();
         let token = sign(&f.key, "k1", &claims).unwrap();
         check(&token, &f, options, expected);
@@ -677,16 +594,12 @@ mod tests {
         check_claims_case(
             with("contexts", json!(["General"])),
             &o,
-            Err(InvalidClaim(
-                "context must start with a letter or digit".into(),
-            )),
+            Err(InvalidClaim("context must start with a letter or digit".into())),
         );
         check_claims_case(
             with("contexts", json!(["shipment\u{2010}1"])),
             &o,
-            Err(InvalidClaim(
-                "context contains a character that is not allowed".into(),
-            )),
+            Err(InvalidClaim("context contains a character that is not allowed".into())),
         );
         let many: Vec<String> = (0..101).map(|i| format!("c{i}")).collect();
         check_claims_case(
@@ -703,10 +616,7 @@ mod tests {
     fn duplicate_claims_and_duplicate_contexts() {
         let f = fixture();
         let o = VerifyOptions::default();
-        let payload = format!(
-            r#"{{"sub":"alice","sub":"admin","contexts":[],"exp":{}}}"#,
-            NOW + 60
-        );
+        let payload = format!(r#"{{"sub":"alice","sub":"admin","contexts":[],"exp":{}}}"#, NOW + 60);
         let header = br#"{"alg":"ES256","kid":"k1"}"#;
         let token = sign_raw(&f.key, header, payload.as_bytes()).unwrap();
         check(
@@ -727,13 +637,7 @@ mod tests {
     fn messages_never_echo_the_token() {
         let f = fixture();
         let token = sign(&f.key, "k1", &good_claims()).unwrap();
-        let err = verify(
-            &format!("{token}x"),
-            &f.keys,
-            &VerifyOptions::default(),
-            NOW,
-        )
-        .unwrap_err();
+        let err = verify(&format!("{token}x"), &f.keys, &VerifyOptions::default(), NOW).unwrap_err();
         assert!(!err.to_string().contains(&token[..20]));
     }
 }

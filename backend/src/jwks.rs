@@ -103,15 +103,11 @@ impl JwksCache {
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The key for `kid`: `Ok(None)` when the host does not publish it
@@ -124,14 +120,14 @@ impl JwksCache {
             let stale = !self.is_fixed() && state.fresh_until.is_none_or(|t| now >= t);
             (state.keys.clone(), stale, state.generation)
         };
-        if let Some(keys) = &keys {
-            if !stale {
-                if let Some(key) = keys.get(kid) {
-                    return Ok(Some(key.clone()));
-                }
-                if self.is_fixed() || !self.may_refetch_for_unknown_kid(now) {
-                    return Ok(None);
-                }
+        if let Some(keys) = &keys
+            && !stale
+        {
+            if let Some(key) = keys.get(kid) {
+                return Ok(Some(key.clone()));
+            }
+            if self.is_fixed() || !self.may_refetch_for_unknown_kid(now) {
+                return Ok(None);
             }
         }
         let keys = self.refresh(generation).await?;
@@ -198,16 +194,9 @@ impl JwksCache {
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status().as_u16()));
         }
-        let ttl = cache_ttl(
-            response.headers().get(http::header::CACHE_CONTROL),
-            &self.policy,
-        );
+        let ttl = cache_ttl(response.headers().get(http::header::CACHE_CONTROL), &self.policy);
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| describe_reqwest_error(&e))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| describe_reqwest_error(&e))? {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
                 return Err(format!("body is larger than {MAX_JWKS_BYTES} bytes"));
             }
@@ -243,15 +232,10 @@ fn cache_ttl(header: Option<&http::HeaderValue>, policy: &JwksPolicy) -> Duratio
             return policy.min_ttl;
         }
         if let Some(secs) = lower.strip_prefix("max-age=") {
-            ttl = secs
-                .trim_matches('"')
-                .parse::<u64>()
-                .ok()
-                .map(Duration::from_secs);
+            ttl = secs.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
         }
     }
-    ttl.unwrap_or(policy.default_ttl)
-        .clamp(policy.min_ttl, policy.max_ttl)
+    ttl.unwrap_or(policy.default_ttl).clamp(policy.min_ttl, policy.max_ttl)
 }
 
 #[cfg(test)]

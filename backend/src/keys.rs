@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 /// The DER prefix of a P-256 SubjectPublicKeyInfo; the 65-byte point follows.
 const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 /// A P-256 public key: the uncompressed point `04 ‖ x ‖ y`.
@@ -116,9 +116,7 @@ fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
         .and_then(|rest| rest.strip_suffix(&end))
         .ok_or(KeyError("PEM block has the wrong label or is cut short"))?;
     let b64: String = body.split_ascii_whitespace().collect();
-    STANDARD
-        .decode(b64)
-        .map_err(|_| KeyError("PEM body is not base64"))
+    STANDARD.decode(b64).map_err(|_| KeyError("PEM body is not base64"))
 }
 
 fn pem_encode(der: &[u8], label: &str) -> String {
@@ -180,8 +178,8 @@ impl KeySet {
     /// document itself must be a JSON object with a `keys` array, and at
     /// least one usable key must be in it.
     pub fn from_jwks_json(body: &[u8]) -> Result<Self, KeyError> {
-        let doc: JwksDocument = serde_json::from_slice(body)
-            .map_err(|_| KeyError("JWKS is not a JSON object with a keys array"))?;
+        let doc: JwksDocument =
+            serde_json::from_slice(body).map_err(|_| KeyError("JWKS is not a JSON object with a keys array"))?;
         let mut set = KeySet::default();
         for value in doc.keys {
             let Ok(entry) = serde_json::from_value::<JwkEntry>(value) else {
@@ -216,9 +214,7 @@ impl JwkEntry {
             }
             // The legacy entry names its algorithm; require it so that a PEM
             // of some other key type is never guessed at.
-            (None, Some(pem)) if self.alg.as_deref() == Some("ES256") => {
-                PublicKey::from_pem(&pem).ok()?
-            }
+            (None, Some(pem)) if self.alg.as_deref() == Some("ES256") => PublicKey::from_pem(&pem).ok()?,
             _ => return None,
         };
         Some((kid, key))
@@ -392,17 +388,7 @@ mod tests {
         no_kid.as_object_mut().unwrap().remove("kid");
         let pem_without_alg = json!({ "kid": "pem", "key": public.to_pem() });
         let rsa = json!({ "kty": "RSA", "kid": "rsa", "n": "AQAB", "e": "AQAB" });
-        let set = jwks(json!([
-            enc,
-            es384,
-            other_curve,
-            no_kid,
-            pem_without_alg,
-            rsa,
-            42,
-            good
-        ]))
-        .unwrap();
+        let set = jwks(json!([enc, es384, other_curve, no_kid, pem_without_alg, rsa, 42, good])).unwrap();
         assert_eq!(set.len(), 1);
         assert!(set.get("good").is_some());
     }
@@ -412,10 +398,7 @@ mod tests {
         assert!(KeySet::from_jwks_json(b"not json").is_err());
         assert!(KeySet::from_jwks_json(b"{\"keys\": {}}").is_err());
         assert!(jwks(json!([])).is_err());
-        assert!(
-            jwks(json!([{ "kty": "EC", "crv": "P-256", "kid": "k", "x": "AA", "y": "AA" }]))
-                .is_err()
-        );
+        assert!(jwks(json!([{ "kty": "EC", "crv": "P-256", "kid": "k", "x": "AA", "y": "AA" }])).is_err());
     }
 
     #[test]

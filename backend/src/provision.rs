@@ -78,29 +78,22 @@ impl Provisioner {
     }
 
     fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
-        self.memory
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The conversation SID, if this participation is already known to exist.
+    pub fn remembered(&self, identity: &Identity, context: &ContextName) -> Option<String> {
+        let memory = self.memory();
+        if memory.participations.contains(&(identity.clone(), context.clone())) {
+            memory.conversations.get(context).cloned()
+        } else {
+            None
+        }
     }
 
     /// Ensures `identity` takes part in the conversation for `context` and
-    /// returns its SID; then revokes participations outside `allowed`.
-    pub async fn ensure(
-        &self,
-        identity: &Identity,
-        context: &ContextName,
-        allowed: &[ContextName],
-    ) -> Result<String, RestError> {
-        let sid = self.ensure_participation(identity, context).await?;
-        self.revoke_if_due(identity, allowed).await;
-        Ok(sid)
-    }
-
-    async fn ensure_participation(
-        &self,
-        identity: &Identity,
-        context: &ContextName,
-    ) -> Result<String, RestError> {
+    /// returns the conversation's SID.
+    pub async fn ensure(&self, identity: &Identity, context: &ContextName) -> Result<String, RestError> {
         let key = (identity.clone(), context.clone());
         let (known_user, known_sid, known_participation) = {
             let memory = self.memory();
@@ -147,22 +140,12 @@ impl Provisioner {
         // Another session created it between our fetch and our create.
         match self.rest.fetch_conversation(context).await? {
             Some(conversation) => Ok(conversation.sid),
-            None => Err(RestError::Rejected(
-                "conversation exists but cannot be fetched".into(),
-            )),
+            None => Err(RestError::Rejected("conversation exists but cannot be fetched".into())),
         }
     }
 
-    async fn ensure_participant(
-        &self,
-        conversation_sid: &str,
-        identity: &Identity,
-    ) -> Result<(), RestError> {
-        if self
-            .rest
-            .participant_exists(conversation_sid, identity)
-            .await?
-        {
+    async fn ensure_participant(&self, conversation_sid: &str, identity: &Identity) -> Result<(), RestError> {
+        if self.rest.participant_exists(conversation_sid, identity).await? {
             return Ok(());
         }
         self.rest
@@ -171,7 +154,9 @@ impl Provisioner {
             .map(|_| ())
     }
 
-    async fn revoke_if_due(&self, identity: &Identity, allowed: &[ContextName]) {
+    /// Runs [`Provisioner::revoke`] if it has not run for `identity` within
+    /// the revocation interval.
+    pub async fn revoke_if_due(&self, identity: &Identity, allowed: &[ContextName]) {
         let now = Instant::now();
         {
             let mut memory = self.memory();
@@ -195,11 +180,7 @@ impl Provisioner {
 
     /// Removes `identity` from every service conversation whose unique name
     /// is a context name not in `allowed`. Returns how many participations were removed.
-    pub async fn revoke(
-        &self,
-        identity: &Identity,
-        allowed: &[ContextName],
-    ) -> Result<usize, RestError> {
+    pub async fn revoke(&self, identity: &Identity, allowed: &[ContextName]) -> Result<usize, RestError> {
         let mut removed = 0;
         for participation in self.rest.participations(identity).await? {
             // Conversations without a context name were not made by DAChat: leave them.
@@ -214,15 +195,10 @@ impl Provisioner {
                 continue;
             }
             self.rest
-                .remove_participant(
-                    &participation.conversation_sid,
-                    &participation.participant_sid,
-                )
+                .remove_participant(&participation.conversation_sid, &participation.participant_sid)
                 .await?;
             removed += 1;
-            self.memory()
-                .participations
-                .remove(&(identity.clone(), context));
+            self.memory().participations.remove(&(identity.clone(), context));
         }
         if removed > 0 {
             tracing::info!(%identity, removed, "revoked participations no longer in the token");

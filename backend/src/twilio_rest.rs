@@ -195,8 +195,7 @@ impl ConversationsClient {
     }
 
     fn parse<T: for<'de> Deserialize<'de>>(answer: &Answer, what: &str) -> Result<T, RestError> {
-        serde_json::from_slice(&answer.body)
-            .map_err(|_| RestError::Rejected(format!("unreadable {what} body")))
+        serde_json::from_slice(&answer.body).map_err(|_| RestError::Rejected(format!("unreadable {what} body")))
     }
 
     fn unexpected(answer: &Answer, what: &str) -> RestError {
@@ -217,11 +216,7 @@ impl ConversationsClient {
     pub async fn create_user(&self, identity: &Identity) -> Result<Created, RestError> {
         let path = format!("{}/Users", self.service_path);
         let answer = self
-            .call(
-                reqwest::Method::POST,
-                &path,
-                &[("Identity", identity.as_str())],
-            )
+            .call(reqwest::Method::POST, &path, &[("Identity", identity.as_str())])
             .await?;
         match answer.status {
             200 | 201 => Ok(Created::New),
@@ -231,15 +226,8 @@ impl ConversationsClient {
     }
 
     /// The conversation whose unique name is `context`, if there is one.
-    pub async fn fetch_conversation(
-        &self,
-        context: &ContextName,
-    ) -> Result<Option<Conversation>, RestError> {
-        let path = format!(
-            "{}/Conversations/{}",
-            self.service_path,
-            segment(context.as_str())
-        );
+    pub async fn fetch_conversation(&self, context: &ContextName) -> Result<Option<Conversation>, RestError> {
+        let path = format!("{}/Conversations/{}", self.service_path, segment(context.as_str()));
         let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
         match answer.status {
             200 => Self::parse(&answer, "conversation").map(Some),
@@ -249,15 +237,9 @@ impl ConversationsClient {
     }
 
     /// Creates the conversation for `context`; `Ok(None)` when it already exists.
-    pub async fn create_conversation(
-        &self,
-        context: &ContextName,
-    ) -> Result<Option<Conversation>, RestError> {
+    pub async fn create_conversation(&self, context: &ContextName) -> Result<Option<Conversation>, RestError> {
         let path = format!("{}/Conversations", self.service_path);
-        let form = [
-            ("UniqueName", context.as_str()),
-            ("FriendlyName", context.as_str()),
-        ];
+        let form = [("UniqueName", context.as_str()), ("FriendlyName", context.as_str())];
         let answer = self.call(reqwest::Method::POST, &path, &form).await?;
         match answer.status {
             200 | 201 => Self::parse(&answer, "conversation").map(Some),
@@ -266,11 +248,7 @@ impl ConversationsClient {
         }
     }
 
-    pub async fn participant_exists(
-        &self,
-        conversation_sid: &str,
-        identity: &Identity,
-    ) -> Result<bool, RestError> {
+    pub async fn participant_exists(&self, conversation_sid: &str, identity: &Identity) -> Result<bool, RestError> {
         let path = format!(
             "{}/Conversations/{}/Participants/{}",
             self.service_path,
@@ -285,22 +263,14 @@ impl ConversationsClient {
         }
     }
 
-    pub async fn create_participant(
-        &self,
-        conversation_sid: &str,
-        identity: &Identity,
-    ) -> Result<Created, RestError> {
+    pub async fn create_participant(&self, conversation_sid: &str, identity: &Identity) -> Result<Created, RestError> {
         let path = format!(
             "{}/Conversations/{}/Participants",
             self.service_path,
             segment(conversation_sid)
         );
         let answer = self
-            .call(
-                reqwest::Method::POST,
-                &path,
-                &[("Identity", identity.as_str())],
-            )
+            .call(reqwest::Method::POST, &path, &[("Identity", identity.as_str())])
             .await?;
         match answer.status {
             200 | 201 => Ok(Created::New),
@@ -310,10 +280,7 @@ impl ConversationsClient {
     }
 
     /// Every conversation of the service the user takes part in (all pages).
-    pub async fn participations(
-        &self,
-        identity: &Identity,
-    ) -> Result<Vec<Participation>, RestError> {
+    pub async fn participations(&self, identity: &Identity) -> Result<Vec<Participation>, RestError> {
         let mut path = format!(
             "{}/ParticipantConversations?Identity={}&PageSize=50",
             self.service_path,
@@ -334,16 +301,10 @@ impl ConversationsClient {
                 None => return Ok(all),
             }
         }
-        Err(RestError::Rejected(
-            "too many pages of participations".into(),
-        ))
+        Err(RestError::Rejected("too many pages of participations".into()))
     }
 
-    pub async fn remove_participant(
-        &self,
-        conversation_sid: &str,
-        participant_sid: &str,
-    ) -> Result<(), RestError> {
+    pub async fn remove_participant(&self, conversation_sid: &str, participant_sid: &str) -> Result<(), RestError> {
         let path = format!(
             "{}/Conversations/{}/Participants/{}",
             self.service_path,

@@ -125,10 +125,7 @@ impl Minter {
         let tag = hmac::sign(&self.key, jwt.as_bytes());
         jwt.push('.');
         URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut jwt);
-        AccessToken {
-            jwt,
-            expires_at: exp,
-        }
+        AccessToken { jwt, expires_at: exp }
     }
 }
 
@@ -185,13 +182,6 @@ mod tests {
         let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
         assert!(hmac::verify(&key, format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig).is_ok());
         let wrong = hmac::Key::new(hmac::HMAC_SHA256, b"other");
-        assert!(
-            hmac::verify(
-                &wrong,
-                format!("{}.{}", parts[0], parts[1]).as_bytes(),
-                &sig
-            )
-            .is_err()
-        );
+        assert!(hmac::verify(&wrong, format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig).is_err());
     }
 }

@@ -1,2 +1,172 @@
-//! p
-fn main() {}
+//! Project workflows, one command each; CI runs the same commands people do.
+//!
+//! - `cargo xtask dev`: set up and run the local chat server.
+//! - `cargo xtask test`: set up and run every check and test.
+//! - `cargo xtask bench`: the performance benchmarks (see BENCHMARKS.md).
+//! - `cargo xtask dist`: the Lambda build for arm64 (`cargo lambda`).
+//!
+//! Tools are installed on first use and skipped when already present; test
+//! services (Prism, the Twilio stand-in, moto) are started on free loopback
+//! ports and stopped by PID when the run ends, pass or fail.
+
+mod bench;
+mod services;
+mod setup;
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  dev     set up and run the local chat server (http://127.0.0.1:8080)
+  test    set up and run every check and test (what CI runs)
+  bench   run the performance benchmarks against the Node peer
+  dist    build the Lambda for arm64 with cargo lambda
+
+options for dev:
+  --listen ADDR    address to listen on (default 127.0.0.1:8080)";
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("dev") => dev(&args[1..]),
+        Some("test") => test(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("dist") => dist(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown command {other:?}\n\n{USAGE}")),
+        None => Err(anyhow::anyhow!("{USAGE}")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Prints a step heading, so a person can follow a long run.
+pub fn step(what: &str) {
+    println!("\n==> {what}");
+}
+
+/// Runs a command in the workspace root; fails with its name if it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
+}
+
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn dev(args: &[String]) -> Result<()> {
+    let listen = match args {
+        [] => "127.0.0.1:8080".to_owned(),
+        [flag, addr] if flag == "--listen" => addr.clone(),
+        _ => bail!("{USAGE}"),
+    };
+    step("building the local server");
+    run(cargo().args(["build", "--release", "--package", "backend", "--bin", "dachat"]))?;
+    let dachat = root().join("target/release/dachat");
+    let keys = root().join(".dachat/dev-keys");
+    if !keys.join("private.pem").exists() {
+        step("generating a dev signing key (.dachat/dev-keys)");
+        run(Command::new(&dachat).args(["keygen", "--out-dir"]).arg(&keys))?;
+    }
+    step(&format!("starting the local server on http://{listen}"));
+    println!(
+        "  mint a host token:   target/release/dachat token --keys .dachat/dev-keys --sub alice --contexts general,shipment-123\n  \
+         open a session:      curl -s http://{listen}/v1/session -H 'Content-Type: application/json' \\\n                         \
+         -d '{{\"token\":\"<token>\",\"context\":\"general\"}}'\n  \
+         stop with Ctrl-C"
+    );
+    run(Command::new(&dachat)
+        .args(["serve", "--listen", &listen, "--dev-keys"])
+        .arg(&keys))
+}
+
+fn test() -> Result<()> {
+    let started = std::time::Instant::now();
+    setup::test_tools()?;
+
+    step("formatting (cargo fmt --check)");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step("tidy: every Rust file opens with a //! line");
+    tidy::check(&root())?;
+    step("lints (cargo clippy --all-targets -D warnings)");
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step("the shared protocol crate builds for wasm32 (no native-only dependency)");
+    run(cargo().args(["check", "--package", "protocol", "--target", "wasm32-unknown-unknown"]))?;
+
+    step("unit and API tests (cargo test --workspace)");
+    run(cargo().args(["test", "--workspace"]))?;
+
+    step("building the test services");
+    run(cargo().args([
+        "build",
+        "--package",
+        "twilio-standin",
+        "--tests",
+        "--package",
+        "backend",
+    ]))?;
+    step("starting Prism (Twilio's OpenAPI), the Twilio stand-in behind Prism's validating proxy, and moto");
+    let stack = services::Stack::start()?;
+    step("contract tests against Prism, moto and the twilio helper library");
+    let mut contract = cargo();
+    contract.args(["test", "--package", "backend", "--test", "contract"]);
+    for (key, value) in stack.env() {
+        contract.env(key, value);
+    }
+    let result = run(&mut contract);
+    drop(stack);
+    result?;
+
+    println!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn dist() -> Result<()> {
+    setup::cargo_lambda()?;
+    step("building the Lambda for arm64 (cargo lambda build --release --arm64)");
+    let venv_bin = root().join(".venv/bin");
+    let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
+    run(cargo()
+        .args([
+            "lambda",
+            "build",
+            "--release",
+            "--arm64",
+            "--package",
+            "backend",
+            "--bin",
+            "dachat-lambda",
+        ])
+        .env("PATH", path))?;
+    println!("built target/lambda/dachat-lambda/bootstrap");
+    Ok(())
+}

@@ -5,10 +5,7 @@ use clap::Parser as _;
 fn main() -> std::process::ExitCode {
     dachat_backend::telemetry::init(false);
     let cli = dachat_backend::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

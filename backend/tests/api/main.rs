@@ -1,0 +1,18 @@
+//! The API test binary: drives the router with `oneshot` (no socket), with
+//! a JWKS server and the Twilio stand-in on loopback. Organised by what a
+//! client does: open sessions, renew tokens, send bad input; and by what the
+//! service depends on: the host's keys, Twilio, the Lambda runtime, logs.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_input;
+mod host_keys;
+mod lambda;
+mod logging;
+mod provisioning;
+mod sessions;
+mod spec_form_keys;

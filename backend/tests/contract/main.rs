@@ -1,0 +1,23 @@
+//! Contract tests against real programs on 127.0.0.1, started by
+//! `cargo xtask test` (which passes their addresses in the environment):
+//! Prism serving Twilio's OpenAPI description (as a mock, and as a
+//! validating proxy in front of our Twilio stand-in), moto for AWS SSM,
+//! and Twilio's official helper library (PyPI `twilio`) for access tokens.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod prism_mock;
+mod prism_proxy;
+mod ssm;
+mod twilio_helper;
+
+/// The address of a service `cargo xtask test` started.
+pub fn service(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: the contract tests need the services that `cargo xtask test` starts")
+    })
+}

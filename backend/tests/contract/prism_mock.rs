@@ -1,0 +1,59 @@
+//! Every REST call the Twilio client makes is a valid request for Twilio's
+//! own API description: Prism (mock, `--errors`) answers 422 to anything
+//! that is not, which the client reports as a rejection.
+
+use dachat_backend::config::{Secret, TwilioSettings};
+use dachat_backend::domain::{ContextName, Identity};
+use dachat_backend::twilio_rest::{ConversationsClient, Created, RestError, RetryPolicy};
+
+use crate::support::*;
+
+fn client(service_sid: &str) -> ConversationsClient {
+    let settings = TwilioSettings {
+        account_sid: ACCOUNT_SID.into(),
+        api_key_sid: API_KEY_SID.into(),
+        api_key_secret: Secret::new(API_KEY_SECRET.into()),
+        auth_token: Secret::new(AUTH_TOKEN.into()),
+        chat_service_sid: service_sid.into(),
+        base_url: crate::service("DACHAT_TEST_PRISM_MOCK"),
+    };
+    ConversationsClient::new(
+        dachat_backend::app::http_client().unwrap(),
+        &settings,
+        RetryPolicy::default(),
+    )
+}
+
+#[tokio::test]
+async fn every_operation_is_a_valid_request() {
+    let twilio = client(SERVICE_SID);
+    let alice = Identity::parse("alice@example.org").unwrap();
+    let context = ContextName::parse("shipment-3fa85f64-5717-4562-b3fc-2c963f66afa6").unwrap();
+    assert!(twilio.user_exists(&alice).await.unwrap());
+    assert_eq!(twilio.create_user(&alice).await.unwrap(), Created::New);
+    let conversation = twilio.fetch_conversation(&context).await.unwrap().unwrap();
+    assert!(conversation.sid.starts_with("CH"));
+    assert!(twilio.create_conversation(&context).await.unwrap().is_some());
+    assert!(twilio.participant_exists(&conversation.sid, &alice).await.unwrap());
+    assert_eq!(
+        twilio.create_participant(&conversation.sid, &alice).await.unwrap(),
+        Created::New
+    );
+    let participations = twilio.participations(&alice).await.unwrap();
+    assert!(participations.iter().all(|p| p.participant_sid.starts_with("MB")));
+    twilio
+        .remove_participant(&conversation.sid, "MB00000000000000000000000000000001")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn prism_refuses_what_twilio_would() {
+    // A malformed service SID breaks the path pattern of every operation.
+    let twilio = client("IS123");
+    let err = twilio
+        .user_exists(&Identity::parse("alice").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err, RestError::Rejected("HTTP 422 for fetch user".into()));
+}

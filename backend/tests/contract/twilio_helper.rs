@@ -1,0 +1,82 @@
+//! Our Twilio access tokens against Twilio's official helper library (PyPI
+//! `twilio`): on the same inputs and clock both produce the same header and
+//! claims, and the library's verifier accepts ours (and refuses a forgery).
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use dachat_backend::config::Secret;
+use dachat_backend::domain::{DeviceId, Identity};
+use dachat_backend::twilio_token::Minter;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+fn decode(part: &str) -> Value {
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// Runs `tests/twilio_token_check.py` on one case.
+fn library(case: &Value) -> Value {
+    let script = format!("{}/../tests/twilio_token_check.py", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(crate::service("DACHAT_TEST_PYTHON"))
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(case.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn our_tokens_match_the_helper_library() {
+    let ttl = 3600;
+    let minter = Minter::new(
+        ACCOUNT_SID,
+        API_KEY_SID,
+        &Secret::new(API_KEY_SECRET.into()),
+        SERVICE_SID,
+        Duration::from_secs(ttl),
+    );
+    for (identity, device) in [
+        ("alice", "web"),
+        ("bob@example.org", "3fa85f64-5717"),
+        ("user+tag.x_y-z", "d1"),
+    ] {
+        let now = now();
+        let ours = minter.mint(
+            &Identity::parse(identity).unwrap(),
+            &DeviceId::parse(device).unwrap(),
+            now,
+        );
+        let parts: Vec<&str> = ours.jwt.split('.').collect();
+        let case = json!({
+            "account_sid": ACCOUNT_SID, "api_key_sid": API_KEY_SID, "api_key_secret": API_KEY_SECRET,
+            "service_sid": SERVICE_SID, "identity": identity, "endpoint_id": format!("dachat:{identity}:{device}"),
+            "ttl": ttl, "now": now, "token": ours.jwt,
+        });
+        let theirs = library(&case);
+        assert_eq!(decode(parts[0]), theirs["header"], "header for {identity}");
+        assert_eq!(decode(parts[1]), theirs["payload"], "claims for {identity}");
+        assert_eq!(
+            theirs["verified"],
+            json!(true),
+            "the library's verifier refused ours: {}",
+            theirs["error"]
+        );
+        assert_eq!(theirs["verified_identity"], json!(identity));
+        // the verifier is not a rubber stamp: a token signed with another secret fails
+        assert_eq!(theirs["forgery_verified"], json!(false));
+    }
+}

@@ -1,0 +1,165 @@
+//! The test services, each a real program on a free loopback port, started
+//! here and stopped by PID when the [`Stack`] is dropped:
+//!
+//! - Prism serving Twilio's OpenAPI description as a validating mock;
+//! - our stateful Twilio stand-in, behind Prism's validating proxy;
+//! - moto, the AWS API emulator (SSM).
+//!
+//! Their output goes to `target/test-services/*.log`.
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::root;
+
+struct Service {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+#[derive(Default)]
+pub struct Stack {
+    services: Vec<Service>,
+    env: Vec<(String, String)>,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Stack {
+    pub fn start() -> Result<Self> {
+        let mut stack = Stack::default();
+        let spec = root().join("tests/specs/twilio_conversations_v1.prism.json");
+        let prism = root().join("tests/node_modules/.bin/prism");
+
+        let mock = free_port()?;
+        stack.spawn(
+            "prism-mock",
+            Command::new(&prism)
+                .args([
+                    "mock",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &mock.to_string(),
+                    "--errors",
+                    "-v",
+                    "warn",
+                ])
+                .arg(&spec),
+        )?;
+
+        let standin = free_port()?;
+        let standin_bin = root().join("target/debug/twilio-standin");
+        stack.spawn(
+            "twilio-standin",
+            Command::new(standin_bin).arg(format!("127.0.0.1:{standin}")),
+        )?;
+
+        let proxy = free_port()?;
+        stack.spawn(
+            "prism-proxy",
+            Command::new(&prism)
+                .args([
+                    "proxy",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &proxy.to_string(),
+                    "--errors",
+                    "-v",
+                    "warn",
+                ])
+                .arg(&spec)
+                .arg(format!("http://127.0.0.1:{standin}")),
+        )?;
+
+        let moto = free_port()?;
+        stack.spawn(
+            "moto",
+            Command::new(root().join(".venv/bin/moto_server")).args(["-H", "127.0.0.1", "-p", &moto.to_string()]),
+        )?;
+
+        for (name, port) in [
+            ("prism-mock", mock),
+            ("twilio-standin", standin),
+            ("prism-proxy", proxy),
+            ("moto", moto),
+        ] {
+            stack.wait_ready(name, port)?;
+        }
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        stack.env = vec![
+            ("DACHAT_TEST_PRISM_MOCK".into(), url(mock)),
+            ("DACHAT_TEST_STANDIN".into(), url(standin)),
+            ("DACHAT_TEST_PRISM_PROXY".into(), url(proxy)),
+            (
+                "DACHAT_TEST_PYTHON".into(),
+                root().join(".venv/bin/python").display().to_string(),
+            ),
+            ("AWS_ENDPOINT_URL".into(), url(moto)),
+            ("AWS_REGION".into(), "eu-west-1".into()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ];
+        Ok(stack)
+    }
+
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    fn spawn(&mut self, name: &'static str, cmd: &mut Command) -> Result<()> {
+        let dir = root().join("target/test-services");
+        std::fs::create_dir_all(&dir)?;
+        let log = dir.join(format!("{name}.log"));
+        let out = File::create(&log)?;
+        let child = cmd
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        println!("  {name}: pid {}, log {}", child.id(), log.display());
+        self.services.push(Service { name, child, log });
+        Ok(())
+    }
+
+    /// Waits until `port` accepts connections, or the service exits, or 60 s pass.
+    fn wait_ready(&mut self, name: &str, port: u16) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if let Some(service) = self.services.iter_mut().find(|s| s.name == name)
+                && let Some(status) = service.child.try_wait()?
+            {
+                let log = std::fs::read_to_string(&service.log).unwrap_or_default();
+                bail!("{name} exited ({status}) before it was ready:\n{log}");
+            }
+            if Instant::now() > deadline {
+                bail!("{name} did not accept connections on port {port} within 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for service in &mut self.services {
+            let _ = service.child.kill();
+            let _ = service.child.wait();
+        }
+    }
+}
