@@ -35,7 +35,7 @@ fn main() -> std::process::ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
-        Some("bench") => bench::run(&args[1..]),
+        Some("bench") => bench::main(&args[1..]),
         Some("dist") => dist(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

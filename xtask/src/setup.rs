@@ -91,7 +91,7 @@ pub fn cargo_lambda() -> Result<()> {
     let venv = root().join(".venv");
     if !venv.join("bin/cargo-lambda").exists() {
         step("installing cargo-lambda into .venv (PyPI)");
-        run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "cargo-lambda"]))?;
+        run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "cargo-lambda==1.9.2"]))?;
     }
     let output = Command::new("rustup")
         .args(["target", "list", "--installed"])

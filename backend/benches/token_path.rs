@@ -1,0 +1,111 @@
+//! Micro-benchmarks of the token path's parts, in process: the ES256
+//! verification alone (the floor), a whole host-token verification, a
+//! Twilio token mint, and one `/v1/token` through the router without a
+//! socket. Run with `cargo bench -p backend --bench token_path`; prints
+//! one `MICRO name=… ns_per_op=…` line each (median of 7 batches).
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dachat_backend::app::{AppState, Policies};
+use dachat_backend::config::{self, RawSettings, Secret, Settings, TwilioRequirement};
+use dachat_backend::domain::{DeviceId, Identity};
+use dachat_backend::host_jwt::{self, VerifyOptions};
+use dachat_backend::jwks::JwksCache;
+use dachat_backend::keys::{KeySet, SigningKey};
+use dachat_backend::twilio_token::Minter;
+
+fn measure(name: &str, mut op: impl FnMut()) {
+    // calibrate a batch of about 100 ms
+    let mut n = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..n {
+            op();
+        }
+        if start.elapsed() > Duration::from_millis(100) {
+            break;
+        }
+        n *= 2;
+    }
+    let mut per_op: Vec<f64> = (0..7)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..n {
+                op();
+            }
+            start.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    per_op.sort_by(f64::total_cmp);
+    println!("MICRO name={name} ns_per_op={:.0} batch={n}", per_op[3]);
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let key = SigningKey::generate()?;
+    let now = 1_800_000_000u64;
+    let claims = serde_json::json!({ "sub": "user-42", "contexts": ["general", "shipment-42"], "exp": now + 3600 });
+    let token = host_jwt::sign(&key, "bench-kid", &claims)?;
+    let mut keys = KeySet::default();
+    keys.insert("bench-kid", key.public_key());
+    let public = key.public_key();
+    let (input, sig) = token.rsplit_once('.').ok_or("token")?;
+    let sig: [u8; 64] = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig)?
+        .try_into()
+        .map_err(|_| "signature length")?;
+
+    measure("es256_verify_only", || {
+        assert!(public.verify(black_box(input.as_bytes()), black_box(&sig)))
+    });
+    let options = VerifyOptions::default();
+    measure("host_token_verify", || {
+        black_box(host_jwt::verify(black_box(&token), &keys, &options, now).ok());
+    });
+    let minter = Minter::new(
+        "AC0123456789abcdef0123456789abcdef",
+        "SK0123456789abcdef0123456789abcdef",
+        &Secret::new("bench-secret".into()),
+        "IS0123456789abcdef0123456789abcdef",
+        Duration::from_secs(3600),
+    );
+    let identity = Identity::parse("user-42")?;
+    let device = DeviceId::web();
+    measure("twilio_token_mint", || {
+        black_box(minter.mint(&identity, &device, now));
+    });
+
+    // One /v1/token through the router (JSON in and out, no socket).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut raw = RawSettings::env_named();
+    raw.set(config::JWKS_URL, "http://127.0.0.1:9/unused");
+    let settings = Settings::parse(&raw, TwilioRequirement::Optional)?;
+    let state = AppState::with_jwks(
+        &settings,
+        dachat_backend::app::http_client()?,
+        Policies::default(),
+        JwksCache::fixed(keys.clone()),
+    );
+    let live_token = host_jwt::sign(
+        &key,
+        "bench-kid",
+        &serde_json::json!({ "sub": "user-42", "contexts": ["general"], "exp": u64::MAX / 2 }),
+    )?;
+    let router = dachat_backend::api::router(Arc::new(state));
+    let body = serde_json::json!({ "token": live_token, "deviceId": "bench" }).to_string();
+    measure("v1_token_in_process", || {
+        use tower::ServiceExt as _;
+        let request = http::Request::post("/v1/token")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.clone()))
+            .map(Some)
+            .unwrap_or(None);
+        if let Some(request) = request {
+            let status = runtime
+                .block_on(router.clone().oneshot(request))
+                .map(|r| r.status().as_u16());
+            assert_eq!(status.ok(), Some(200));
+        }
+    });
+    Ok(())
+}
