@@ -77,15 +77,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // One /v1/token through the router (JSON in and out, no socket).
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // Twilio settings (the renewal path makes no REST call, so none is reached)
     let mut raw = RawSettings::env_named();
-    raw.set(config::JWKS_URL, "http://127.0.0.1:9/unused");
+    raw.set(config::JWKS_URL, "http://127.0.0.1:9/unused")
+        .set(config::TWILIO_ACCOUNT_SID, "AC0123456789abcdef0123456789abcdef")
+        .set(config::TWILIO_API_KEY, "SK0123456789abcdef0123456789abcdef")
+        .set(config::TWILIO_API_SECRET, "bench-secret")
+        .set(config::TWILIO_AUTH_TOKEN, "bench-auth-token")
+        .set(config::TWILIO_CHAT_SERVICE_SID, "IS0123456789abcdef0123456789abcdef")
+        .set(config::TWILIO_BASE_URL, "http://127.0.0.1:9");
     let settings = Settings::parse(&raw, TwilioRequirement::Optional)?;
     let state = AppState::with_jwks(
         &settings,
         dachat_backend::app::http_client()?,
         Policies::default(),
         JwksCache::fixed(keys.clone()),
-    );
+        None,
+    )?;
     let live_token = host_jwt::sign(
         &key,
         "bench-kid",

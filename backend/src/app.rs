@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::config::{ProviderSettings, Secret, Settings};
+use crate::config::{ProviderSettings, Secret, Settings, SettingsError};
 use crate::domain::{ContextName, DeviceId, Identity};
 use crate::error::ApiError;
 use crate::host_jwt::{self, HostClaims, VerifyOptions};
@@ -73,14 +73,40 @@ impl SessionLimiter {
     }
 }
 
+/// Room membership in the embedded local provider (the `local-chat`
+/// crate implements it; the Lambda never has one).
+pub trait LocalRooms: Send + Sync {
+    /// Admits `identity` to `context`, and removes it from every room not in
+    /// `allowed` (revocation). The error is a log-safe description.
+    fn admit(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String>;
+}
+
+/// The embedded local provider, as the token service sees it: where
+/// membership is recorded, and the secret its access tokens are signed with.
+pub struct LocalProvider {
+    pub rooms: Arc<dyn LocalRooms>,
+    pub secret: Secret,
+}
+
+impl std::fmt::Debug for LocalProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalProvider").finish_non_exhaustive()
+    }
+}
+
+/// Where sessions get their rooms.
+enum Rooms {
+    Twilio(Box<Provisioner>),
+    Local(Arc<dyn LocalRooms>),
+}
+
 pub struct AppState {
     pub verify: VerifyOptions,
     pub jwks: JwksCache,
     /// Mints the chat access tokens. With the local provider, tokens have
-    /// Twilio's format but are signed with a secret only this process knows.
+    /// Twilio's format but are signed with the local provider's secret.
     pub minter: Minter,
-    /// Twilio provisioning; `None` when the embedded local provider is used.
-    pub provisioner: Option<Provisioner>,
+    rooms: Rooms,
     pub cors_origins: Vec<String>,
     /// The JWKS document this server publishes itself (local mode with a dev key).
     pub published_jwks: Option<serde_json::Value>,
@@ -125,58 +151,70 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// A fresh random secret for the local provider's tokens.
-fn random_secret() -> Secret {
-    let mut bytes = [0u8; 32];
-    // SystemRandom fails only if the OS has no randomness, which would
-    // make every other key operation fail too.
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
-    Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 impl AppState {
-    pub fn new(settings: &Settings, http: reqwest::Client, policies: Policies) -> Self {
+    /// Builds every client once. The local provider is required exactly
+    /// when the settings name no Twilio service.
+    pub fn new(
+        settings: &Settings,
+        http: reqwest::Client,
+        policies: Policies,
+        local: Option<LocalProvider>,
+    ) -> Result<Self, SettingsError> {
         let jwks = JwksCache::new(settings.jwks_url.clone(), http.clone(), policies.jwks.clone());
-        Self::with_jwks(settings, http, policies, jwks)
+        Self::with_jwks(settings, http, policies, jwks, local)
     }
 
     /// Like [`AppState::new`] with a given key cache (e.g. the local dev key).
-    pub fn with_jwks(settings: &Settings, http: reqwest::Client, policies: Policies, jwks: JwksCache) -> Self {
-        let (minter, provisioner) = match &settings.provider {
-            ProviderSettings::Twilio(twilio) => (
+    pub fn with_jwks(
+        settings: &Settings,
+        http: reqwest::Client,
+        policies: Policies,
+        jwks: JwksCache,
+        local: Option<LocalProvider>,
+    ) -> Result<Self, SettingsError> {
+        let ttl = settings.access_token_ttl;
+        let (minter, rooms) = match (&settings.provider, local) {
+            (ProviderSettings::Twilio(twilio), _) => (
                 Minter::new(
                     &twilio.account_sid,
                     &twilio.api_key_sid,
                     &twilio.api_key_secret,
                     &twilio.chat_service_sid,
-                    settings.access_token_ttl,
+                    ttl,
                 ),
-                Some(Provisioner::new(
+                Rooms::Twilio(Box::new(Provisioner::new(
                     ConversationsClient::new(http, twilio, policies.retry),
                     policies.provision,
-                )),
+                ))),
             ),
-            ProviderSettings::Local => (
-                Minter::new(
-                    &format!("AC{}", "0".repeat(32)),
-                    &format!("SK{}", "0".repeat(32)),
-                    &random_secret(),
-                    &format!("IS{}", "0".repeat(32)),
-                    settings.access_token_ttl,
-                ),
-                None,
-            ),
+            (ProviderSettings::Local, Some(local)) => {
+                let zeros = "0".repeat(32);
+                let minter = Minter::new(
+                    &format!("AC{zeros}"),
+                    &format!("SK{zeros}"),
+                    &local.secret,
+                    &format!("IS{zeros}"),
+                    ttl,
+                );
+                (minter, Rooms::Local(local.rooms))
+            }
+            (ProviderSettings::Local, None) => {
+                return Err(SettingsError {
+                    name: crate::config::TWILIO_ACCOUNT_SID.env.to_owned(),
+                    problem: "is missing: without Twilio settings only the local server, with its embedded chat provider, can run".into(),
+                });
+            }
         };
-        Self {
+        Ok(Self {
             verify: settings.verify.clone(),
             jwks,
             minter,
-            provisioner,
+            rooms,
             cors_origins: settings.cors_origins.clone(),
             published_jwks: None,
             limiter: SessionLimiter::new(policies.sessions_per_minute),
             clock: system_clock(),
-        }
+        })
     }
 
     /// Verifies a host token: form and header, key by `kid`, signature, claims.
@@ -198,8 +236,8 @@ impl AppState {
         if !claims.allows(&context) {
             return Err(ApiError::ContextNotAllowed);
         }
-        let (conversation_sid, provider) = match &self.provisioner {
-            Some(provisioner) => {
+        let (conversation_sid, provider) = match &self.rooms {
+            Rooms::Twilio(provisioner) => {
                 let sid = match provisioner.remembered(&claims.identity, &context) {
                     Some(sid) => sid,
                     None => {
@@ -213,7 +251,12 @@ impl AppState {
                 provisioner.revoke_if_due(&claims.identity, &claims.contexts).await;
                 (sid, protocol::Provider::Twilio)
             }
-            None => (context.as_str().to_owned(), protocol::Provider::Local),
+            Rooms::Local(rooms) => {
+                rooms
+                    .admit(&claims.identity, &context, &claims.contexts)
+                    .map_err(ApiError::UpstreamUnavailable)?;
+                (context.as_str().to_owned(), protocol::Provider::Local)
+            }
         };
         let token = self.minter.mint(&claims.identity, &device, (self.clock)());
         Ok(Session {

@@ -13,7 +13,6 @@
 
 pub mod api;
 pub mod app;
-pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -129,6 +129,35 @@ impl Minter {
     }
 }
 
+/// Checks an access token this service minted with `secret` (the local
+/// provider's tokens): signature, then `exp` and `nbf` against `now`.
+/// Returns the identity it grants.
+pub fn verify_access_token(secret: &Secret, jwt: &str, now: u64) -> Option<Identity> {
+    #[derive(serde::Deserialize)]
+    struct Grants {
+        identity: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        grants: Grants,
+        exp: u64,
+        nbf: u64,
+    }
+    let (input, signature) = jwt.rsplit_once('.')?;
+    if !input.starts_with(HEADER_B64) || input.len() > 8 * 1024 {
+        return None;
+    }
+    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
+    hmac::verify(&key, input.as_bytes(), &signature).ok()?;
+    let payload = URL_SAFE_NO_PAD.decode(input.split_once('.')?.1).ok()?;
+    let claims: Claims = serde_json::from_slice(&payload).ok()?;
+    if now >= claims.exp || now + 60 < claims.nbf {
+        return None;
+    }
+    Identity::parse(&claims.grants.identity).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +174,25 @@ mod tests {
 
     fn decode(part: &str) -> serde_json::Value {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn access_tokens_verify_with_their_secret_until_they_expire() {
+        let alice = Identity::parse("alice").unwrap();
+        let token = minter().mint(&alice, &DeviceId::web(), 1_700_000_000);
+        let secret = Secret::new("shh".to_owned());
+        assert_eq!(
+            verify_access_token(&secret, &token.jwt, 1_700_000_000),
+            Some(alice.clone())
+        );
+        assert_eq!(verify_access_token(&secret, &token.jwt, 1_700_003_600), None, "expired");
+        assert_eq!(
+            verify_access_token(&Secret::new("other".into()), &token.jwt, 1_700_000_000),
+            None
+        );
+        let tampered = token.jwt.replacen('.', ".x", 1);
+        assert_eq!(verify_access_token(&secret, &tampered, 1_700_000_000), None);
+        assert_eq!(verify_access_token(&secret, "", 1_700_000_000), None);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod local;
+
 /// `POST /v1/session`: open the chat for one context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

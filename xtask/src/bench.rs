@@ -202,7 +202,7 @@ pub fn main(args: &[String]) -> Result<()> {
     }
 
     step("building release binaries");
-    run(cargo().args(["build", "--release", "--package", "backend", "--bin", "dachat"]))?;
+    run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
     run(cargo().args(["build", "--release", "--package", "twilio-standin"]))?;
 
     let work = root().join("target/bench");

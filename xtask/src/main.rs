@@ -90,7 +90,7 @@ fn dev(args: &[String]) -> Result<()> {
         _ => bail!("{USAGE}"),
     };
     step("building the local server");
-    run(cargo().args(["build", "--release", "--package", "backend", "--bin", "dachat"]))?;
+    run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
     let dachat = root().join("target/release/dachat");
     let keys = root().join(".dachat/dev-keys");
     if !keys.join("private.pem").exists() {

@@ -13,6 +13,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let ssm = aws_sdk_ssm::Client::new(&aws);
     let raw = config::load_from_ssm(&ssm, &config::stack_name()).await?;
     let settings = Settings::parse(&raw, TwilioRequirement::Required)?;
-    let state = AppState::new(&settings, http_client()?, Policies::default());
+    let state = AppState::new(&settings, http_client()?, Policies::default(), None)?;
     lambda_http::run(dachat_backend::api::router(Arc::new(state))).await
 }

@@ -1,5 +1,9 @@
 //! The happy paths of every endpoint, with both providers.
 
+use dachat_backend::app::{AppState, LocalProvider, LocalRooms};
+use dachat_backend::config::Secret;
+use dachat_backend::domain::{ContextName, Identity};
+use dachat_backend::twilio_token::verify_access_token;
 use serde_json::json;
 
 use crate::support::*;
@@ -131,19 +135,67 @@ async fn the_legacy_jwks_format_verifies_too() {
     assert_eq!(answer.status, 200, "{}", answer.json);
 }
 
+/// Records what the token service asks of the local provider.
+#[derive(Default)]
+struct RecordingRooms(std::sync::Mutex<Vec<(String, String, Vec<String>)>>);
+
+impl LocalRooms for RecordingRooms {
+    fn admit(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String> {
+        let allowed = allowed.iter().map(ToString::to_string).collect();
+        self.0
+            .lock()
+            .unwrap()
+            .push((identity.to_string(), context.to_string(), allowed));
+        Ok(())
+    }
+}
+
 #[tokio::test]
-async fn the_local_provider_needs_no_twilio() {
+async fn the_local_provider_admits_and_signs_with_its_own_secret() {
     let key = HostKey::new("k1");
     let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
     let mut raw = dachat_backend::config::RawSettings::env_named();
     raw.set(dachat_backend::config::JWKS_URL, jwks.url.clone());
-    let app = TestApp::new(&raw, fast_policies());
-    let answer = app.session(&key.token("alice", &["general"]), "general").await;
+    let rooms = std::sync::Arc::new(RecordingRooms::default());
+    let secret = Secret::new("local-secret".into());
+    let provider = LocalProvider {
+        rooms: rooms.clone(),
+        secret: secret.clone(),
+    };
+    let app = TestApp::with_local(&raw, fast_policies(), Some(provider));
+    let answer = app
+        .session(&key.token("alice", &["general", "shipment-1"]), "general")
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.json);
     assert_eq!(answer.json["provider"], "local");
     assert_eq!(answer.json["conversationSid"], "general");
-    let claims = jwt_payload(answer.json["accessToken"].as_str().unwrap());
-    assert_eq!(claims["grants"]["identity"], "alice");
+    let token = answer.json["accessToken"].as_str().unwrap();
+    let identity = verify_access_token(&secret, token, now()).unwrap();
+    assert_eq!(identity.as_str(), "alice");
+    assert_eq!(
+        *rooms.0.lock().unwrap(),
+        [(
+            "alice".to_owned(),
+            "general".to_owned(),
+            vec!["general".to_owned(), "shipment-1".to_owned()]
+        )]
+    );
+}
+
+#[test]
+fn without_twilio_settings_a_local_provider_is_required() {
+    let mut raw = dachat_backend::config::RawSettings::env_named();
+    raw.set(dachat_backend::config::JWKS_URL, "http://127.0.0.1:9/jwks.json");
+    let settings =
+        dachat_backend::config::Settings::parse(&raw, dachat_backend::config::TwilioRequirement::Optional).unwrap();
+    let err = AppState::new(
+        &settings,
+        dachat_backend::app::http_client().unwrap(),
+        fast_policies(),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(err.name, "DACHAT_TWILIO_ACCOUNT_SID");
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use dachat_backend::app::{AppState, Policies};
+use dachat_backend::app::{AppState, LocalProvider, Policies};
 use dachat_backend::config::{self, RawSettings, Settings, TwilioRequirement};
 use dachat_backend::host_jwt;
 use dachat_backend::jwks::JwksPolicy;
@@ -206,12 +206,14 @@ pub struct Answer {
 
 impl TestApp {
     pub fn new(raw: &RawSettings, policies: Policies) -> Self {
+        Self::with_local(raw, policies, None)
+    }
+
+    /// An app whose settings name no Twilio service, with this local provider.
+    pub fn with_local(raw: &RawSettings, policies: Policies, local: Option<LocalProvider>) -> Self {
         let settings = Settings::parse(raw, TwilioRequirement::Optional).unwrap();
-        let state = Arc::new(AppState::new(
-            &settings,
-            dachat_backend::app::http_client().unwrap(),
-            policies,
-        ));
+        let http = dachat_backend::app::http_client().unwrap();
+        let state = Arc::new(AppState::new(&settings, http, policies, local).unwrap());
         Self {
             router: dachat_backend::api::router(state.clone()),
             state,

@@ -13,12 +13,13 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
-use crate::app::{AppState, Policies, http_client, system_clock};
-use crate::config::{ProviderSettings, RawSettings, Settings, TwilioRequirement};
-use crate::domain::{ContextName, Identity, MAX_CONTEXTS};
-use crate::jwks::JwksCache;
-use crate::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
-use crate::{api, host_jwt};
+use dachat_backend::app::{AppState, Policies, http_client, system_clock};
+use dachat_backend::config::{self, ProviderSettings, RawSettings, Settings, TwilioRequirement};
+use dachat_backend::domain::{ContextName, Identity, MAX_CONTEXTS};
+use dachat_backend::jwks::JwksCache;
+use dachat_backend::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
+use dachat_backend::{api, host_jwt};
+use local_chat::LocalChat;
 
 #[derive(Debug, Parser)]
 #[command(name = "dachat", version, about = "DAChat: context-scoped chat for a host platform")]
@@ -81,6 +82,10 @@ pub struct ServeArgs {
     /// set, trust it without fetching.
     #[arg(long)]
     pub dev_keys: Option<PathBuf>,
+    /// Where the embedded local chat provider keeps its SQLite database
+    /// (used when no Twilio settings are given).
+    #[arg(long, default_value = ".dachat/data")]
+    pub data_dir: PathBuf,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -217,20 +222,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dev_keys = args.dev_keys.as_deref().map(DevKeys::load).transpose()?;
     let mut raw = RawSettings::from_file_and_env(args.settings.as_deref())?;
     let own_jwks_url = format!("http://{}/.well-known/jwks.json", args.listen);
-    let trust_dev_key_directly = dev_keys.is_some() && !raw.has(crate::config::JWKS_URL);
+    let trust_dev_key_directly = dev_keys.is_some() && !raw.has(config::JWKS_URL);
     if trust_dev_key_directly {
-        raw.set(crate::config::JWKS_URL, own_jwks_url.clone());
+        raw.set(config::JWKS_URL, own_jwks_url.clone());
     }
     let settings = Settings::parse(&raw, TwilioRequirement::Optional)?;
     let http = http_client()?;
     let policies = Policies::default();
+    let local = match settings.provider {
+        ProviderSettings::Local => {
+            let path = args.data_dir.join("chat.db");
+            Some(LocalChat::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?)
+        }
+        ProviderSettings::Twilio(_) => None,
+    };
+    let provider = local.as_ref().map(LocalChat::provider);
     let mut state = match (&dev_keys, trust_dev_key_directly) {
         (Some(keys), true) => {
             let mut set = KeySet::default();
             set.insert(keys.kid.clone(), keys.key.public_key());
-            AppState::with_jwks(&settings, http, policies, JwksCache::fixed(set))
+            AppState::with_jwks(&settings, http, policies, JwksCache::fixed(set), provider)?
         }
-        _ => AppState::new(&settings, http, policies),
+        _ => AppState::new(&settings, http, policies, provider)?,
     };
     state.published_jwks = dev_keys.as_ref().map(DevKeys::jwks);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -246,7 +259,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         provider = %provider,
         "dachat is listening"
     );
-    axum::serve(listener, api::router(Arc::new(state)))
+    let mut router = api::router(Arc::new(state));
+    if let Some(local) = &local {
+        router = local.router().merge(router);
+    }
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")

@@ -1,0 +1,374 @@
+//! SQLite persistence of the local provider: messages (with edits and
+//! deletions), room membership, nicknames and read horizons.
+//!
+//! WAL journal with `synchronous=NORMAL`: a committed write survives the
+//! process being killed (`kill -9`); a message is acknowledged to its sender
+//! only after its insert has committed.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use protocol::local::Message;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Why a store operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    NotFound,
+    NotYours,
+    Database(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("no such message"),
+            Self::NotYours => f.write_str("only the author can change a message"),
+            Self::Database(e) => write!(f, "database error: {e}"),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+#[derive(Debug)]
+pub struct Store {
+    db: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    room TEXT NOT NULL,
+    author TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    edited_at INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
+CREATE TABLE IF NOT EXISTS members (
+    identity TEXT NOT NULL,
+    room TEXT NOT NULL,
+    PRIMARY KEY (identity, room)
+);
+CREATE INDEX IF NOT EXISTS members_by_room ON members (room);
+CREATE TABLE IF NOT EXISTS nicks (identity TEXT PRIMARY KEY, nick TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reads (
+    identity TEXT NOT NULL,
+    room TEXT NOT NULL,
+    up_to INTEGER NOT NULL,
+    PRIMARY KEY (identity, room)
+);
+";
+
+fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: row.get(0)?,
+        room: row.get(1)?,
+        author: row.get(2)?,
+        body: row.get(3)?,
+        created_at: row.get(4)?,
+        edited_at: row.get(5)?,
+        deleted: row.get::<_, i64>(6)? != 0,
+    })
+}
+
+const COLUMNS: &str = "id, room, author, body, created_at, edited_at, deleted";
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
+        }
+        Self::init(Connection::open(path)?)
+    }
+
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(db: Connection) -> Result<Self, StoreError> {
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "NORMAL")?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        db.execute_batch(SCHEMA)?;
+        Ok(Self { db: Mutex::new(db) })
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds `identity` to `room` and removes it from rooms not in `allowed`.
+    pub fn admit(&self, identity: &str, room: &str, allowed: &[&str]) -> Result<Vec<String>, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO members (identity, room) VALUES (?1, ?2)",
+            params![identity, room],
+        )?;
+        let current: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT room FROM members WHERE identity = ?1")?;
+            let rows = stmt.query_map(params![identity], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut revoked = Vec::new();
+        for old in current {
+            if old != room && !allowed.contains(&old.as_str()) {
+                tx.execute(
+                    "DELETE FROM members WHERE identity = ?1 AND room = ?2",
+                    params![identity, old],
+                )?;
+                revoked.push(old);
+            }
+        }
+        tx.commit()?;
+        Ok(revoked)
+    }
+
+    pub fn is_member(&self, identity: &str, room: &str) -> Result<bool, StoreError> {
+        let found = self
+            .db()
+            .query_row(
+                "SELECT 1 FROM members WHERE identity = ?1 AND room = ?2",
+                params![identity, room],
+                |_| Ok(()),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    pub fn rooms_of(&self, identity: &str) -> Result<Vec<String>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare("SELECT room FROM members WHERE identity = ?1 ORDER BY room")?;
+        let rows = stmt.query_map(params![identity], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn members_of(&self, room: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT m.identity, n.nick FROM members m LEFT JOIN nicks n ON n.identity = m.identity
+             WHERE m.room = ?1 ORDER BY m.identity",
+        )?;
+        let rows = stmt.query_map(params![room], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a message; it is durable when this returns.
+    pub fn insert(&self, room: &str, author: &str, body: &str, now_ms: i64) -> Result<Message, StoreError> {
+        let db = self.db();
+        db.execute(
+            "INSERT INTO messages (room, author, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![room, author, body, now_ms],
+        )?;
+        let id = db.last_insert_rowid();
+        Ok(Message {
+            id,
+            room: room.to_owned(),
+            author: author.to_owned(),
+            body: body.to_owned(),
+            created_at: now_ms,
+            edited_at: None,
+            deleted: false,
+        })
+    }
+
+    /// Up to `limit` messages before `before` (all when `None`), oldest
+    /// first, and whether older ones exist.
+    pub fn history(&self, room: &str, before: Option<i64>, limit: u32) -> Result<(Vec<Message>, bool), StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![room, before.unwrap_or(i64::MAX), i64::from(limit) + 1],
+            message_from_row,
+        )?;
+        let mut messages: Vec<Message> = rows.collect::<Result<_, _>>()?;
+        let has_more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        messages.reverse();
+        Ok((messages, has_more))
+    }
+
+    pub fn last_id(&self, room: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT MAX(id) FROM messages WHERE room = ?1", params![room], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn own_message(&self, db: &Connection, room: &str, id: i64, author: &str) -> Result<Message, StoreError> {
+        let message = db
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1 AND room = ?2"),
+                params![id, room],
+                message_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        if message.deleted {
+            return Err(StoreError::NotFound);
+        }
+        if message.author != author {
+            return Err(StoreError::NotYours);
+        }
+        Ok(message)
+    }
+
+    pub fn edit(&self, room: &str, id: i64, author: &str, body: &str, now_ms: i64) -> Result<Message, StoreError> {
+        let db = self.db();
+        let mut message = self.own_message(&db, room, id, author)?;
+        db.execute(
+            "UPDATE messages SET body = ?1, edited_at = ?2 WHERE id = ?3",
+            params![body, now_ms, id],
+        )?;
+        message.body = body.to_owned();
+        message.edited_at = Some(now_ms);
+        Ok(message)
+    }
+
+    /// Deletes a message: its text is erased, a placeholder stays in history.
+    pub fn delete(&self, room: &str, id: i64, author: &str) -> Result<(), StoreError> {
+        let db = self.db();
+        self.own_message(&db, room, id, author)?;
+        db.execute("UPDATE messages SET body = '', deleted = 1 WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    pub fn nick_of(&self, identity: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT nick FROM nicks WHERE identity = ?1", params![identity], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Sets (or with `None` clears) a nickname.
+    pub fn set_nick(&self, identity: &str, nick: Option<&str>) -> Result<(), StoreError> {
+        let db = self.db();
+        match nick {
+            Some(nick) => db.execute(
+                "INSERT INTO nicks (identity, nick) VALUES (?1, ?2) ON CONFLICT (identity) DO UPDATE SET nick = ?2",
+                params![identity, nick],
+            )?,
+            None => db.execute("DELETE FROM nicks WHERE identity = ?1", params![identity])?,
+        };
+        Ok(())
+    }
+
+    /// Moves the read horizon forward (never back); returns the horizon now.
+    pub fn mark_read(&self, identity: &str, room: &str, up_to: i64) -> Result<i64, StoreError> {
+        let db = self.db();
+        db.execute(
+            "INSERT INTO reads (identity, room, up_to) VALUES (?1, ?2, ?3)
+             ON CONFLICT (identity, room) DO UPDATE SET up_to = MAX(up_to, ?3)",
+            params![identity, room, up_to],
+        )?;
+        Ok(db.query_row(
+            "SELECT up_to FROM reads WHERE identity = ?1 AND room = ?2",
+            params![identity, room],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn read_up_to(&self, identity: &str, room: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT up_to FROM reads WHERE identity = ?1 AND room = ?2",
+                params![identity, room],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admission_and_revocation() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.admit("alice", "a", &["a", "b"]).unwrap(), Vec::<String>::new());
+        store.admit("alice", "b", &["a", "b"]).unwrap();
+        assert_eq!(store.rooms_of("alice").unwrap(), ["a", "b"]);
+        // a later token no longer lists b
+        assert_eq!(store.admit("alice", "a", &["a"]).unwrap(), ["b"]);
+        assert!(store.is_member("alice", "a").unwrap());
+        assert!(!store.is_member("alice", "b").unwrap());
+    }
+
+    #[test]
+    fn history_pages_oldest_first() {
+        let store = Store::in_memory().unwrap();
+        for i in 0..45 {
+            store.insert("general", "alice", &format!("m{i}"), i).unwrap();
+        }
+        store.insert("other", "alice", "elsewhere", 99).unwrap();
+        let (page, more) = store.history("general", None, 20).unwrap();
+        assert!(more);
+        assert_eq!(page.first().unwrap().body, "m25");
+        assert_eq!(page.last().unwrap().body, "m44");
+        let (page2, more2) = store.history("general", Some(page[0].id), 20).unwrap();
+        assert!(more2);
+        assert_eq!(page2.last().unwrap().body, "m24");
+        let (page3, more3) = store.history("general", Some(page2[0].id), 20).unwrap();
+        assert!(!more3);
+        assert_eq!(page3.len(), 5);
+    }
+
+    #[test]
+    fn only_authors_edit_and_delete() {
+        let store = Store::in_memory().unwrap();
+        let m = store.insert("r", "alice", "hello", 1).unwrap();
+        assert_eq!(store.edit("r", m.id, "bob", "x", 2), Err(StoreError::NotYours));
+        assert_eq!(store.edit("other", m.id, "alice", "x", 2), Err(StoreError::NotFound));
+        let edited = store.edit("r", m.id, "alice", "hello!", 3).unwrap();
+        assert_eq!((edited.body.as_str(), edited.edited_at), ("hello!", Some(3)));
+        assert_eq!(store.delete("r", m.id, "bob"), Err(StoreError::NotYours));
+        store.delete("r", m.id, "alice").unwrap();
+        let (page, _) = store.history("r", None, 10).unwrap();
+        assert!(page[0].deleted && page[0].body.is_empty());
+        assert_eq!(store.edit("r", m.id, "alice", "again", 4), Err(StoreError::NotFound));
+    }
+
+    #[test]
+    fn nicks_and_read_horizons() {
+        let store = Store::in_memory().unwrap();
+        store.admit("alice", "r", &["r"]).unwrap();
+        store.set_nick("alice", Some("Al")).unwrap();
+        assert_eq!(
+            store.members_of("r").unwrap(),
+            [("alice".to_owned(), Some("Al".to_owned()))]
+        );
+        store.set_nick("alice", None).unwrap();
+        assert_eq!(store.nick_of("alice").unwrap(), None);
+        assert_eq!(store.mark_read("alice", "r", 5).unwrap(), 5);
+        assert_eq!(store.mark_read("alice", "r", 3).unwrap(), 5, "never moves back");
+        assert_eq!(store.read_up_to("alice", "r").unwrap(), Some(5));
+    }
+
+    #[test]
+    fn messages_survive_reopening() {
+        let dir = std::env::temp_dir().join(format!("local-chat-store-{}", std::process::id()));
+        let path = dir.join("chat.db");
+        {
+            let store = Store::open(&path).unwrap();
+            store.insert("r", "alice", "kept", 1).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.history("r", None, 10).unwrap().0[0].body, "kept");
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

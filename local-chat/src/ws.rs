@@ -1,0 +1,340 @@
+//! The WebSocket endpoint: authorise the connection by its access token,
+//! then answer each client frame. A bad frame gets an error frame and
+//! affects nothing else; membership is checked against the store on every
+//! frame, so a revocation takes effect at once.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use dachat_backend::twilio_token::verify_access_token;
+use protocol::local::{ClientFrame, MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame};
+use serde::Deserialize;
+use tokio::sync::{Notify, mpsc};
+
+use crate::LocalChat;
+use crate::hub::{OUTBOX, Outbox};
+use crate::store::StoreError;
+
+pub fn router(chat: LocalChat) -> Router {
+    Router::new().route("/v1/local/ws", get(upgrade)).with_state(chat)
+}
+
+#[derive(Deserialize)]
+struct Auth {
+    token: Option<String>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+async fn upgrade(State(chat): State<LocalChat>, Query(auth): Query<Auth>, ws: WebSocketUpgrade) -> Response {
+    let now = (now_ms() / 1000) as u64;
+    let identity = auth
+        .token
+        .as_deref()
+        .and_then(|t| verify_access_token(&chat.inner.secret, t, now));
+    let Some(identity) = identity else {
+        let body = serde_json::json!({
+            "error": "invalid_token",
+            "message": "the chat token is missing, invalid or expired; open a new session",
+        });
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    };
+    // Larger frames than this close the socket (code 1009); frames between
+    // MAX_FRAME_BYTES and this get an error frame.
+    ws.max_message_size(4 * MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| connection(chat, identity.as_str().to_owned(), socket))
+}
+
+fn encode(frame: &ServerFrame) -> Arc<str> {
+    Arc::from(serde_json::to_string(frame).unwrap_or_default())
+}
+
+fn error(code: &str, message: impl Into<String>, client_id: Option<String>) -> ServerFrame {
+    ServerFrame::Error {
+        code: code.into(),
+        message: message.into(),
+        client_id,
+    }
+}
+
+struct Connection {
+    chat: LocalChat,
+    identity: String,
+    id: u64,
+    outbox: Outbox,
+}
+
+async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
+    let (tx, mut rx) = mpsc::channel::<Arc<str>>(OUTBOX);
+    let kick = Arc::new(Notify::new());
+    let conn = Connection {
+        id: chat.inner.hub.connection_id(),
+        chat,
+        identity,
+        outbox: Outbox { tx, kick: kick.clone() },
+    };
+    let welcome = match (
+        conn.chat.inner.store.rooms_of(&conn.identity),
+        conn.chat.inner.store.nick_of(&conn.identity),
+    ) {
+        (Ok(rooms), Ok(nick)) => ServerFrame::Welcome {
+            identity: conn.identity.clone(),
+            nick,
+            rooms,
+        },
+        _ => error("unavailable", "the chat store is unavailable", None),
+    };
+    if socket
+        .send(WsMessage::Text(encode(&welcome).as_ref().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => {
+                    if let Some(reply) = conn.handle(text.as_str())
+                        && socket.send(WsMessage::Text(encode(&reply).as_ref().into())).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                Some(Ok(WsMessage::Binary(_))) => {
+                    let reply = error("bad_frame", "frames must be JSON text", None);
+                    if socket.send(WsMessage::Text(encode(&reply).as_ref().into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
+            },
+            outgoing = rx.recv() => match outgoing {
+                Some(frame) => {
+                    if socket.send(WsMessage::Text(frame.as_ref().into())).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            () = kick.notified() => {
+                let bye = error("reconnect", "this connection fell behind or lost a room; reconnect to catch up", None);
+                let _ = socket.send(WsMessage::Text(encode(&bye).as_ref().into())).await;
+                break;
+            }
+        }
+    }
+    for room in conn.chat.inner.hub.leave_all(conn.id) {
+        let frame = ServerFrame::Presence {
+            room: room.clone(),
+            identity: conn.identity.clone(),
+            online: false,
+        };
+        conn.chat.inner.hub.broadcast(&room, &encode(&frame), None);
+    }
+}
+
+impl Connection {
+    fn member_of(&self, room: &str) -> Result<(), ServerFrame> {
+        match self.chat.inner.store.is_member(&self.identity, room) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(error("not_a_member", format!("you have no access to {room:?}"), None)),
+            Err(e) => Err(store_error(&e, None)),
+        }
+    }
+
+    fn joined(&self, room: &str) -> Result<(), ServerFrame> {
+        self.member_of(room)?;
+        if self.chat.inner.hub.is_joined(room, self.id) {
+            Ok(())
+        } else {
+            Err(error("not_joined", format!("join {room:?} first"), None))
+        }
+    }
+
+    /// The direct reply to one frame, if any; fan-out goes through the hub.
+    fn handle(&self, text: &str) -> Option<ServerFrame> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Some(error(
+                "too_large",
+                format!("frames are at most {MAX_FRAME_BYTES} bytes"),
+                None,
+            ));
+        }
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let what = if e.is_data() {
+                    "a frame of an unknown type or shape"
+                } else {
+                    "not JSON"
+                };
+                return Some(error("bad_frame", format!("could not read the frame: {what}"), None));
+            }
+        };
+        match self.dispatch(frame) {
+            Ok(reply) => reply,
+            Err(reply) => Some(reply),
+        }
+    }
+
+    fn dispatch(&self, frame: ClientFrame) -> Result<Option<ServerFrame>, ServerFrame> {
+        let store = &self.chat.inner.store;
+        let hub = &self.chat.inner.hub;
+        match frame {
+            ClientFrame::Join { room } => {
+                self.member_of(&room)?;
+                let came_online = hub.join(&room, self.id, &self.identity, self.outbox.clone());
+                if came_online {
+                    let frame = ServerFrame::Presence {
+                        room: room.clone(),
+                        identity: self.identity.clone(),
+                        online: true,
+                    };
+                    hub.broadcast(&room, &encode(&frame), Some(self.id));
+                }
+                let online = hub.online(&room);
+                let members = store
+                    .members_of(&room)
+                    .map_err(|e| store_error(&e, None))?
+                    .into_iter()
+                    .map(|(identity, nick)| Member {
+                        online: online.contains(&identity),
+                        identity,
+                        nick,
+                    })
+                    .collect();
+                let read_up_to = store
+                    .read_up_to(&self.identity, &room)
+                    .map_err(|e| store_error(&e, None))?;
+                let last_id = store.last_id(&room).map_err(|e| store_error(&e, None))?;
+                Ok(Some(ServerFrame::Joined {
+                    room,
+                    members,
+                    read_up_to,
+                    last_id,
+                }))
+            }
+            ClientFrame::History { room, before, limit } => {
+                self.member_of(&room)?;
+                let limit = limit.unwrap_or(20).clamp(1, MAX_PAGE);
+                let (messages, has_more) = store.history(&room, before, limit).map_err(|e| store_error(&e, None))?;
+                Ok(Some(ServerFrame::History {
+                    room,
+                    messages,
+                    has_more,
+                }))
+            }
+            ClientFrame::Send { room, client_id, body } => {
+                let fail = |code: &str, message: String| error(code, message, Some(client_id.clone()));
+                self.joined(&room).map_err(|e| with_client_id(e, &client_id))?;
+                let body = check_body(&body).map_err(|m| fail("bad_message", m))?;
+                let message = store
+                    .insert(&room, &self.identity, body, now_ms())
+                    .map_err(|e| store_error(&e, Some(client_id.clone())))?;
+                let id = message.id;
+                hub.broadcast(&room, &encode(&ServerFrame::Message { message }), Some(self.id));
+                // The sender gets its own message back through the ack only.
+                Ok(Some(ServerFrame::Ack { client_id, id }))
+            }
+            ClientFrame::Edit { room, id, body } => {
+                self.joined(&room)?;
+                let body = check_body(&body).map_err(|m| error("bad_message", m, None))?;
+                let message = store
+                    .edit(&room, id, &self.identity, body, now_ms())
+                    .map_err(|e| store_error(&e, None))?;
+                hub.broadcast(&room, &encode(&ServerFrame::Edited { message }), None);
+                Ok(None)
+            }
+            ClientFrame::Delete { room, id } => {
+                self.joined(&room)?;
+                store
+                    .delete(&room, id, &self.identity)
+                    .map_err(|e| store_error(&e, None))?;
+                hub.broadcast(&room, &encode(&ServerFrame::Deleted { room: room.clone(), id }), None);
+                Ok(None)
+            }
+            ClientFrame::Typing { room } => {
+                self.joined(&room)?;
+                let frame = ServerFrame::Typing {
+                    room: room.clone(),
+                    identity: self.identity.clone(),
+                };
+                hub.broadcast(&room, &encode(&frame), Some(self.id));
+                Ok(None)
+            }
+            ClientFrame::Read { room, up_to } => {
+                self.member_of(&room)?;
+                let up_to = store
+                    .mark_read(&self.identity, &room, up_to)
+                    .map_err(|e| store_error(&e, None))?;
+                Ok(Some(ServerFrame::Read { room, up_to }))
+            }
+            ClientFrame::Nick { nick } => {
+                let nick = nick.trim();
+                let nick = (!nick.is_empty()).then_some(nick);
+                if let Some(n) = nick
+                    && (n.chars().count() > MAX_NICK_CHARS || n.chars().any(char::is_control))
+                {
+                    return Err(error(
+                        "bad_nick",
+                        format!("a nickname is 1 to {MAX_NICK_CHARS} characters, no control characters"),
+                        None,
+                    ));
+                }
+                store
+                    .set_nick(&self.identity, nick)
+                    .map_err(|e| store_error(&e, None))?;
+                let frame = encode(&ServerFrame::Nick {
+                    identity: self.identity.clone(),
+                    nick: nick.map(str::to_owned),
+                });
+                for room in store.rooms_of(&self.identity).map_err(|e| store_error(&e, None))? {
+                    hub.broadcast(&room, &frame, None);
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn with_client_id(frame: ServerFrame, client_id: &str) -> ServerFrame {
+    match frame {
+        ServerFrame::Error { code, message, .. } => error(&code, message, Some(client_id.to_owned())),
+        other => other,
+    }
+}
+
+fn check_body(body: &str) -> Result<&str, String> {
+    let trimmed = body.trim_end();
+    if trimmed.trim().is_empty() {
+        Err("a message cannot be empty".into())
+    } else if trimmed.len() > MAX_BODY_BYTES {
+        Err(format!("a message is at most {MAX_BODY_BYTES} bytes"))
+    } else {
+        Ok(trimmed)
+    }
+}
+
+fn store_error(e: &StoreError, client_id: Option<String>) -> ServerFrame {
+    match e {
+        StoreError::NotFound => error("not_found", e.to_string(), client_id),
+        StoreError::NotYours => error("not_yours", e.to_string(), client_id),
+        StoreError::Database(detail) => {
+            tracing::warn!(error = %detail, "local chat store failed");
+            error("unavailable", "the chat store failed; try again", client_id)
+        }
+    }
+}

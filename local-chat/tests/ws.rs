@@ -1,0 +1,333 @@
+//! The local provider end to end over real sockets: sessions from the token
+//! service's `/v1/session`, then WebSocket clients chatting, misbehaving and
+//! being refused.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dachat_backend::app::{AppState, Policies, http_client};
+use dachat_backend::config::{self, RawSettings, Settings, TwilioRequirement};
+use dachat_backend::host_jwt;
+use dachat_backend::jwks::JwksCache;
+use dachat_backend::keys::{KeySet, SigningKey};
+use futures_util::{SinkExt as _, StreamExt as _};
+use local_chat::LocalChat;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+struct Server {
+    base: String,
+    key: SigningKey,
+    http: reqwest::Client,
+}
+
+async fn server() -> Server {
+    let key = SigningKey::generate().unwrap();
+    let mut keys = KeySet::default();
+    keys.insert("k1", key.public_key());
+    let mut raw = RawSettings::env_named();
+    raw.set(config::JWKS_URL, "http://127.0.0.1:9/unused");
+    let settings = Settings::parse(&raw, TwilioRequirement::Optional).unwrap();
+    let chat = LocalChat::in_memory().unwrap();
+    let state = AppState::with_jwks(
+        &settings,
+        http_client().unwrap(),
+        Policies::default(),
+        JwksCache::fixed(keys),
+        Some(chat.provider()),
+    )
+    .unwrap();
+    let router = chat.router().merge(dachat_backend::api::router(Arc::new(state)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Server {
+        base,
+        key,
+        http: reqwest::Client::new(),
+    }
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Client {
+    socket: Socket,
+}
+
+impl Server {
+    fn host_token(&self, sub: &str, contexts: &[&str]) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        host_jwt::sign(
+            &self.key,
+            "k1",
+            &json!({ "sub": sub, "contexts": contexts, "exp": now + 600 }),
+        )
+        .unwrap()
+    }
+
+    /// Opens a session for `context` and returns the chat access token.
+    async fn session(&self, sub: &str, contexts: &[&str], context: &str) -> String {
+        let answer: Value = self
+            .http
+            .post(format!("http://{}/v1/session", self.base))
+            .json(&json!({ "token": self.host_token(sub, contexts), "context": context }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["provider"], "local", "{answer}");
+        answer["accessToken"].as_str().unwrap().to_owned()
+    }
+
+    async fn connect(&self, access_token: &str) -> Client {
+        let (socket, _) = connect_async(format!("ws://{}/v1/local/ws?token={access_token}", self.base))
+            .await
+            .unwrap();
+        let mut client = Client { socket };
+        let welcome = client.next().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        client
+    }
+
+    /// A user with a session for each of `contexts`, connected and joined to them.
+    async fn user(&self, sub: &str, contexts: &[&str]) -> Client {
+        let mut token = String::new();
+        for context in contexts {
+            token = self.session(sub, contexts, context).await;
+        }
+        let mut client = self.connect(&token).await;
+        for context in contexts {
+            client.send(json!({ "type": "join", "room": context })).await;
+            client.expect("joined").await;
+        }
+        client
+    }
+}
+
+impl Client {
+    async fn send(&mut self, frame: Value) {
+        self.socket.send(Message::text(frame.to_string())).await.unwrap();
+    }
+
+    async fn send_raw(&mut self, message: Message) {
+        self.socket.send(message).await.unwrap();
+    }
+
+    /// The next text frame, within 5 s; `None` when the socket closed.
+    async fn try_next(&mut self) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), self.socket.next())
+                .await
+                .expect("a frame within 5 s");
+            match message {
+                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Value {
+        self.try_next().await.expect("the socket is open")
+    }
+
+    /// Frames until one of `kind`, which is returned.
+    async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_users_chat_in_real_time() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["shipment-123"]).await;
+    let mut bob = server.user("bob", &["shipment-123"]).await;
+    // alice learns that bob came online
+    let presence = alice.expect("presence").await;
+    assert_eq!(
+        (presence["identity"].clone(), presence["online"].clone()),
+        (json!("bob"), json!(true))
+    );
+
+    bob.send(json!({ "type": "typing", "room": "shipment-123" })).await;
+    assert_eq!(alice.expect("typing").await["identity"], "bob");
+
+    alice
+        .send(json!({ "type": "send", "room": "shipment-123", "clientId": "c1", "body": "Truck leaves at 9" }))
+        .await;
+    let ack = alice.expect("ack").await;
+    assert_eq!(ack["clientId"], "c1");
+    let message = bob.expect("message").await["message"].clone();
+    assert_eq!(
+        (message["author"].clone(), message["body"].clone()),
+        (json!("alice"), json!("Truck leaves at 9"))
+    );
+    assert_eq!(message["id"], ack["id"]);
+
+    // history has it, for a late reader too
+    bob.send(json!({ "type": "history", "room": "shipment-123" })).await;
+    let history = bob.expect("history").await;
+    assert_eq!(history["messages"][0]["body"], "Truck leaves at 9");
+    assert_eq!(history["hasMore"], false);
+
+    // read horizon
+    bob.send(json!({ "type": "read", "room": "shipment-123", "upTo": ack["id"] }))
+        .await;
+    assert_eq!(bob.expect("read").await["upTo"], ack["id"]);
+}
+
+#[tokio::test]
+async fn only_the_author_edits_or_deletes() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["general"]).await;
+    let mut bob = server.user("bob", &["general"]).await;
+    alice
+        .send(json!({ "type": "send", "room": "general", "clientId": "c1", "body": "hello" }))
+        .await;
+    let id = alice.expect("ack").await["id"].clone();
+    bob.expect("message").await;
+
+    bob.send(json!({ "type": "edit", "room": "general", "id": id, "body": "hijacked" }))
+        .await;
+    assert_eq!(bob.expect("error").await["code"], "not_yours");
+    bob.send(json!({ "type": "delete", "room": "general", "id": id })).await;
+    assert_eq!(bob.expect("error").await["code"], "not_yours");
+
+    alice
+        .send(json!({ "type": "edit", "room": "general", "id": id, "body": "hello, all" }))
+        .await;
+    assert_eq!(bob.expect("edited").await["message"]["body"], "hello, all");
+    alice
+        .send(json!({ "type": "delete", "room": "general", "id": id }))
+        .await;
+    assert_eq!(bob.expect("deleted").await["id"], id);
+}
+
+#[tokio::test]
+async fn nicknames_are_announced() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["general"]).await;
+    let mut bob = server.user("bob", &["general"]).await;
+    alice
+        .send(json!({ "type": "nick", "nick": "Alice from the depot" }))
+        .await;
+    let nick = bob.expect("nick").await;
+    assert_eq!(
+        (nick["identity"].clone(), nick["nick"].clone()),
+        (json!("alice"), json!("Alice from the depot"))
+    );
+    alice.send(json!({ "type": "nick", "nick": "x".repeat(33) })).await;
+    assert_eq!(alice.expect("error").await["code"], "bad_nick");
+}
+
+#[tokio::test]
+async fn rooms_outside_the_sessions_are_refused() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["general"]).await;
+    for frame in [
+        json!({ "type": "join", "room": "shipment-999" }),
+        json!({ "type": "history", "room": "shipment-999" }),
+        json!({ "type": "send", "room": "shipment-999", "clientId": "c9", "body": "let me in" }),
+    ] {
+        alice.send(frame).await;
+        let error = alice.expect("error").await;
+        assert_eq!(error["code"], "not_a_member", "{error}");
+    }
+    // and the connection still works
+    alice
+        .send(json!({ "type": "send", "room": "general", "clientId": "c2", "body": "still here" }))
+        .await;
+    assert_eq!(alice.expect("ack").await["clientId"], "c2");
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_harm_no_one() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["general"]).await;
+    let mut bob = server.user("bob", &["general"]).await;
+    let cases = [
+        (Message::text("not json"), "bad_frame"),
+        (Message::text(r#"{"type":"shout","room":"general"}"#), "bad_frame"),
+        (Message::text(r#"{"type":"send","room":"general"}"#), "bad_frame"),
+        (Message::binary(vec![1u8, 2, 3]), "bad_frame"),
+        (
+            Message::text(format!(
+                r#"{{"type":"send","room":"general","clientId":"x","body":"{}"}}"#,
+                "a".repeat(20_000)
+            )),
+            "too_large",
+        ),
+        (
+            Message::text(format!(
+                r#"{{"type":"send","room":"general","clientId":"x","body":"{}"}}"#,
+                "a".repeat(5000)
+            )),
+            "bad_message",
+        ),
+        (
+            Message::text(r#"{"type":"send","room":"general","clientId":"x","body":"   "}"#),
+            "bad_message",
+        ),
+        (
+            Message::text(r#"{"type":"typing","room":"shipment-1"}"#),
+            "not_a_member",
+        ),
+    ];
+    for (frame, code) in cases {
+        alice.send_raw(frame).await;
+        let error = alice.expect("error").await;
+        assert_eq!(error["code"], code, "{error}");
+    }
+    // a frame far over the limit ends only that connection
+    alice.send_raw(Message::text("x".repeat(200_000))).await;
+    assert!(
+        alice.try_next().await.is_none(),
+        "the oversized frame closes the connection"
+    );
+    bob.send(json!({ "type": "send", "room": "general", "clientId": "b1", "body": "unaffected" }))
+        .await;
+    assert_eq!(bob.expect("ack").await["clientId"], "b1");
+}
+
+#[tokio::test]
+async fn the_socket_needs_a_valid_chat_token() {
+    let server = server().await;
+    for query in ["", "?token=", "?token=garbage", "?token=eyJhbGciOiJIUzI1NiJ9.e30.AAAA"] {
+        let err = connect_async(format!("ws://{}/v1/local/ws{query}", server.base))
+            .await
+            .unwrap_err();
+        let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
+            panic!("expected an HTTP refusal")
+        };
+        assert_eq!(response.status(), 401, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn revocation_takes_effect_on_open_connections() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["general", "shipment-1"]).await;
+    // a new session whose token no longer lists shipment-1
+    server.session("alice", &["general"], "general").await;
+    let bye = alice.expect("error").await;
+    assert_eq!(bye["code"], "reconnect");
+    let token = server.session("alice", &["general"], "general").await;
+    let mut again = server.connect(&token).await;
+    again.send(json!({ "type": "join", "room": "shipment-1" })).await;
+    assert_eq!(again.expect("error").await["code"], "not_a_member");
+}
