@@ -1,0 +1,198 @@
+//! The `dachat` binary as a person runs it: keygen, token, serve; and the
+//! local chat's durability: a message acknowledged to its sender survives
+//! `kill -9` of the server.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+
+const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dachat-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn dachat(args: &[&str]) -> std::process::Output {
+    Command::new(DACHAT).args(args).output().unwrap()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `dachat serve` and waits until it answers `/healthz`.
+async fn serve(keys: &Path, data: &Path, port: u16) -> Server {
+    let base = format!("127.0.0.1:{port}");
+    let child = Command::new(DACHAT)
+        .args(["serve", "--listen", &base, "--dev-keys"])
+        .arg(keys)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("DACHAT_JWKS_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server { child, base };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let http = reqwest::Client::new();
+    loop {
+        if let Ok(r) = http.get(format!("http://{}/healthz", server.base)).send().await
+            && r.status() == 200
+        {
+            return server;
+        }
+        assert!(server.child.try_wait().unwrap().is_none(), "dachat serve exited early");
+        assert!(Instant::now() < deadline, "dachat serve did not answer within 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn session(base: &str, token: &str, context: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("http://{base}/v1/session"))
+        .json(&json!({ "token": token, "context": context }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[test]
+fn keygen_and_token_refuse_bad_input_clearly() {
+    let keys = temp_dir("keys-cli");
+    let out = dachat(&["keygen", "--out-dir", keys.to_str().unwrap()]);
+    assert!(out.status.success());
+    for file in ["private.pem", "public.pem", "kid", "jwks.json", "jwks-legacy.json"] {
+        assert!(keys.join(file).exists(), "{file}");
+    }
+    let again = dachat(&["keygen", "--out-dir", keys.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists; pass --force"));
+    let bad = dachat(&[
+        "token",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--sub",
+        "alice",
+        "--contexts",
+        "General",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--contexts"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let good = dachat(&[
+        "token",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--sub",
+        "alice",
+        "--contexts",
+        "general",
+    ]);
+    assert!(good.status.success());
+    assert_eq!(String::from_utf8_lossy(&good.stdout).trim().split('.').count(), 3);
+    std::fs::remove_dir_all(&keys).unwrap();
+}
+
+#[tokio::test]
+async fn an_acknowledged_message_survives_kill_9() {
+    let keys = temp_dir("keys-durable");
+    let data = temp_dir("data-durable");
+    assert!(
+        dachat(&["keygen", "--out-dir", keys.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = dachat(&[
+        "token",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--sub",
+        "alice",
+        "--contexts",
+        "general",
+    ]);
+    let host_token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let port = free_port();
+
+    let server = serve(&keys, &data, port).await;
+    let answer = session(&server.base, &host_token, "general").await;
+    let access = answer["accessToken"].as_str().unwrap();
+    let (mut socket, _) = connect_async(format!("ws://{}/v1/local/ws?token={access}", server.base))
+        .await
+        .unwrap();
+    socket
+        .send(Message::text(json!({ "type": "join", "room": "general" }).to_string()))
+        .await
+        .unwrap();
+    let frame = json!({ "type": "send", "room": "general", "clientId": "c1", "body": "before the crash" });
+    socket.send(Message::text(frame.to_string())).await.unwrap();
+    loop {
+        let Some(Ok(Message::Text(text))) = socket.next().await else {
+            panic!("socket closed before the ack")
+        };
+        if serde_json::from_str::<Value>(&text).unwrap()["type"] == "ack" {
+            break;
+        }
+    }
+    drop(server); // SIGKILL: no shutdown, no flush
+
+    let server = serve(&keys, &data, port).await;
+    let answer = session(&server.base, &host_token, "general").await;
+    let access = answer["accessToken"].as_str().unwrap();
+    let (mut socket, _) = connect_async(format!("ws://{}/v1/local/ws?token={access}", server.base))
+        .await
+        .unwrap();
+    socket
+        .send(Message::text(
+            json!({ "type": "history", "room": "general" }).to_string(),
+        ))
+        .await
+        .unwrap();
+    let history = loop {
+        let Some(Ok(Message::Text(text))) = socket.next().await else {
+            panic!("socket closed")
+        };
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        if frame["type"] == "history" {
+            break frame;
+        }
+    };
+    assert_eq!(history["messages"][0]["body"], "before the crash");
+    drop(server);
+    std::fs::remove_dir_all(&keys).unwrap();
+    std::fs::remove_dir_all(&data).unwrap();
+}
