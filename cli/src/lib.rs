@@ -21,6 +21,8 @@ use dachat_backend::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
 use dachat_backend::{api, host_jwt};
 use local_chat::LocalChat;
 
+mod demo;
+
 #[derive(Debug, Parser)]
 #[command(name = "dachat", version, about = "DAChat: context-scoped chat for a host platform")]
 pub struct Cli {
@@ -86,6 +88,9 @@ pub struct ServeArgs {
     /// (used when no Twilio settings are given).
     #[arg(long, default_value = ".dachat/data")]
     pub data_dir: PathBuf,
+    /// The built widget (loader and WASM), served at /widget/.
+    #[arg(long, default_value = "widget/dist")]
+    pub widget_dir: PathBuf,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -176,11 +181,12 @@ impl DevKeys {
     }
 
     /// Signs a host token for `sub` and `contexts`, valid from now for `ttl` seconds.
+    /// A negative `ttl` makes a token that expired that long ago (for tests).
     pub fn token(
         &self,
         sub: &str,
         contexts: &[String],
-        ttl: u64,
+        ttl: i64,
         iss: Option<&str>,
         aud: Option<&str>,
     ) -> anyhow::Result<String> {
@@ -192,7 +198,9 @@ impl DevKeys {
             ContextName::parse(c).with_context(|| format!("--contexts: {c:?}"))?;
         }
         let now = (system_clock())();
-        let mut claims = serde_json::json!({ "sub": sub, "contexts": contexts, "iat": now, "exp": now + ttl });
+        let exp = now.saturating_add_signed(ttl);
+        let iat = now.min(exp.saturating_sub(60));
+        let mut claims = serde_json::json!({ "sub": sub, "contexts": contexts, "iat": iat, "exp": exp });
         if let Some(iss) = iss {
             claims["iss"] = iss.into();
         }
@@ -213,7 +221,13 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
         .collect();
     println!(
         "{}",
-        keys.token(&args.sub, &contexts, args.ttl, args.iss.as_deref(), args.aud.as_deref())?
+        keys.token(
+            &args.sub,
+            &contexts,
+            i64::try_from(args.ttl)?,
+            args.iss.as_deref(),
+            args.aud.as_deref()
+        )?
     );
     Ok(())
 }
@@ -262,6 +276,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut router = api::router(Arc::new(state));
     if let Some(local) = &local {
         router = local.router().merge(router);
+    }
+    if args.widget_dir.join("dachat.js").exists() {
+        router = router.nest_service("/widget", tower_http::services::ServeDir::new(&args.widget_dir));
+    } else {
+        tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built here; `cargo xtask dev` builds it");
+    }
+    if let Some(keys) = dev_keys {
+        router = demo::router(Arc::new(keys)).merge(router);
     }
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())

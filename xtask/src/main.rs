@@ -13,6 +13,7 @@ mod bench;
 mod services;
 mod setup;
 mod tidy;
+mod widget;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,6 +90,10 @@ fn dev(args: &[String]) -> Result<()> {
         [flag, addr] if flag == "--listen" => addr.clone(),
         _ => bail!("{USAGE}"),
     };
+    setup::wasm_target()?;
+    setup::wasm_bindgen_cli()?;
+    setup::npm_ci("widget")?;
+    widget::build()?;
     step("building the local server");
     run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
     let dachat = root().join("target/release/dachat");
@@ -99,10 +104,8 @@ fn dev(args: &[String]) -> Result<()> {
     }
     step(&format!("starting the local server on http://{listen}"));
     println!(
-        "  mint a host token:   target/release/dachat token --keys .dachat/dev-keys --sub alice --contexts general,shipment-123\n  \
-         open a session:      curl -s http://{listen}/v1/session -H 'Content-Type: application/json' \\\n                         \
-         -d '{{\"token\":\"<token>\",\"context\":\"general\"}}'\n  \
-         stop with Ctrl-C"
+        "  open http://{listen}/ in a browser: pick an identity and contexts, and the page embeds the chat;\n  \
+         a second window as another user chats with the first. Stop with Ctrl-C."
     );
     run(Command::new(&dachat)
         .args(["serve", "--listen", &listen, "--dev-keys"])
@@ -145,6 +148,18 @@ fn test() -> Result<()> {
     let result = run(&mut contract);
     drop(stack);
     result?;
+
+    widget::build()?;
+    step("building the local server for the browser tests");
+    run(cargo().args(["build", "--package", "cli", "--bin", "dachat"]))?;
+    step("end-to-end tests in headless Chromium (node --test tests/e2e/)");
+    let artifacts = root().join("target/e2e-artifacts");
+    run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .env("DACHAT_BIN", root().join("target/debug/dachat"))
+        .env("DACHAT_WIDGET_DIR", root().join("widget/dist"))
+        .env("DACHAT_E2E_ARTIFACTS", &artifacts))?;
+    println!("  screenshots: {}", artifacts.display());
 
     println!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::{root, run, step};
+use crate::{cargo, root, run, step};
 
 fn has_wasm_target() -> bool {
     Command::new("rustup")
@@ -39,20 +39,65 @@ pub fn require(tool: &str, hint: &str) -> Result<()> {
     Ok(())
 }
 
-/// `npm ci` in `tests/` when the lock file changed since the last install.
-pub fn npm_tools() -> Result<()> {
+/// `npm ci` in `dir` (relative to the root) when its lock file changed
+/// since the last install.
+pub fn npm_ci(dir: &str) -> Result<()> {
     require("npm", "install Node.js 20 or newer")?;
-    let tests = root().join("tests");
-    let lock = std::fs::read(tests.join("package-lock.json")).context("tests/package-lock.json is missing")?;
-    let stamp = tests.join("node_modules/.dachat-lock");
+    let folder = root().join(dir);
+    let lock = std::fs::read(folder.join("package-lock.json"))
+        .with_context(|| format!("{dir}/package-lock.json is missing"))?;
+    let stamp = folder.join("node_modules/.dachat-lock");
     if std::fs::read(&stamp).ok().as_deref() != Some(&lock[..]) {
-        step("installing the npm test tools (npm ci in tests/)");
+        step(&format!("installing npm packages (npm ci in {dir}/)"));
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&tests))?;
+            .arg(&folder))?;
         std::fs::write(&stamp, &lock)?;
     }
     Ok(())
+}
+
+/// The `wasm-bindgen` version Cargo.lock pins (the CLI must match it).
+fn locked_wasm_bindgen() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return Ok(version.trim_end_matches('"').to_owned());
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen")
+}
+
+/// `wasm-bindgen` (the CLI) at the version of the crate in Cargo.lock.
+pub fn wasm_bindgen_cli() -> Result<()> {
+    let version = locked_wasm_bindgen()?;
+    let installed = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if installed != format!("wasm-bindgen {version}") {
+        step(&format!(
+            "installing wasm-bindgen-cli {version} (cargo install, about 2 minutes)"
+        ));
+        // Not --locked: its lock file names a crate version this registry lacks.
+        run(cargo().args(["install", "wasm-bindgen-cli", "--version", &version]))?;
+    }
+    Ok(())
+}
+
+/// Debian's Chromium for the browser tests (never a downloaded browser).
+pub fn chromium() -> Result<()> {
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    step("installing Chromium (apt-get install chromium)");
+    let lock = "DPkg::Lock::Timeout=600";
+    run(Command::new("apt-get").args(["-o", lock, "update", "-qq"]))?;
+    run(Command::new("apt-get").args(["-o", lock, "install", "-y", "-qq", "chromium"]))
 }
 
 /// A virtualenv in `.venv` with `tests/requirements.txt`, refreshed when it changes.
@@ -80,8 +125,11 @@ pub fn python_tools() -> Result<()> {
 pub fn test_tools() -> Result<()> {
     step("checking the test tools");
     wasm_target()?;
-    npm_tools()?;
+    wasm_bindgen_cli()?;
+    npm_ci("widget")?;
+    npm_ci("tests")?;
     python_tools()?;
+    chromium()?;
     Ok(())
 }
 

@@ -1,0 +1,53 @@
+//! The demo host page of the local server: a stand-in for the toolbox that
+//! signs dev host tokens with the local key and embeds the real loader.
+//! Mounted only when `serve` is given `--dev-keys`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::DevKeys;
+
+const PAGE: &str = include_str!("demo.html");
+
+pub fn router(keys: Arc<DevKeys>) -> Router {
+    Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/dev/token", post(token))
+        .with_state(keys)
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    sub: String,
+    contexts: Vec<String>,
+    /// Seconds; negative makes an already expired token (for tests).
+    ttl: Option<i64>,
+}
+
+async fn token(
+    State(keys): State<Arc<DevKeys>>,
+    body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let bad = |message: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "bad_request", "message": message })),
+        )
+            .into_response()
+    };
+    let Ok(Json(request)) = body else {
+        return bad("send JSON {sub, contexts, ttl?}".into());
+    };
+    let ttl = request.ttl.unwrap_or(3600).clamp(-86_400, 86_400);
+    match keys.token(&request.sub, &request.contexts, ttl, None, None) {
+        Ok(token) => Json(json!({ "token": token })).into_response(),
+        Err(e) => bad(format!("{e:#}")),
+    }
+}

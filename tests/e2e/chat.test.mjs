@@ -1,0 +1,255 @@
+// What a user does and sees, in a real browser against the local server.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { artifacts, browser, composer, messages, openChat, send, signIn, startServer } from './harness.mjs';
+
+const require = createRequire(import.meta.url);
+const axeSource = require('node:fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+let server;
+before(async () => { server = await startServer(); });
+after(async () => { await server?.close(); });
+
+describe('chatting', () => {
+  test('two users chat in shipment-123 in real time, with typing and unread counts', async () => {
+    const alice = await browser();
+    const bob = await browser();
+    try {
+      await signIn(alice.page, server, { sub: 'alice', contexts: ['general', 'shipment-123'], context: 'shipment-123' });
+      await signIn(bob.page, server, { sub: 'bob', contexts: ['general', 'shipment-123'], context: 'shipment-123' });
+      await openChat(alice.page);
+      await openChat(bob.page);
+
+      await composer(bob.page).fill('typing…');
+      await alice.page.getByText('bob is typing…').waitFor();
+      await composer(bob.page).fill('');
+
+      await send(alice.page, 'The truck leaves at 9');
+      await bob.page.getByText('The truck leaves at 9').waitFor();
+      assert.deepEqual(await messages(bob.page), ['alice: The truck leaves at 9']);
+
+      // bob minimises; alice's next message shows as unread on his launcher
+      await bob.page.keyboard.press('Escape');
+      await send(alice.page, 'Are you there?');
+      await bob.page.getByRole('button', { name: 'Chat 1 unread' }).waitFor();
+
+      assert.deepEqual(alice.errors, []);
+      assert.deepEqual(bob.errors, []);
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  });
+
+  test('history pages in after a reload, and messages survive a server restart', async () => {
+    const carol = await browser();
+    try {
+      await signIn(carol.page, server, { sub: 'carol', contexts: ['group-private-1'], context: 'group-private-1' });
+      await openChat(carol.page);
+      for (let i = 1; i <= 25; i++) await send(carol.page, `note ${i}`);
+      // acknowledged (acks come in order, so every earlier one is too)
+      await carol.page.locator('.log .message:not(.pending)').getByText('note 25', { exact: true }).waitFor();
+
+      await server.restart(); // kill -9, then start again on the same data
+      await carol.page.reload();
+      await carol.page.getByRole('button', { name: /^Chat/ }).waitFor();
+      // the chat was open on the last page view, so it opens by itself
+      await carol.page.getByText('note 25').waitFor();
+      const firstPage = await messages(carol.page);
+      assert.equal(firstPage.length, 20, 'the newest page holds 20 messages');
+      assert.equal(firstPage[0], 'carol: note 6');
+      await carol.page.getByRole('button', { name: 'Load older messages' }).click();
+      await carol.page.getByText('note 1', { exact: true }).waitFor();
+      assert.equal((await messages(carol.page)).length, 25);
+    } finally {
+      await carol.close();
+    }
+  });
+});
+
+describe('access', () => {
+  test('a context not in the token cannot be opened or joined', async () => {
+    const dave = await browser();
+    try {
+      await signIn(dave.page, server, { sub: 'dave', contexts: ['general'], context: 'general' });
+      await openChat(dave.page);
+      await send(dave.page, '/join shipment-999');
+      await dave.page.getByText('You don\'t have access to "shipment-999".').waitFor();
+      assert.equal(await dave.page.getByRole('tab').count(), 1);
+
+      const eve = await browser();
+      try {
+        await signIn(eve.page, server, { sub: 'eve', contexts: ['general'], context: 'shipment-999' });
+        await eve.page.getByRole('button', { name: /^Chat/ }).click();
+        await eve.page.getByText("You don't have access to this chat.").waitFor();
+        assert.equal(await eve.page.locator('.log').count(), 0, 'nothing of the room is shown');
+        assert.deepEqual(eve.errors, []);
+      } finally {
+        await eve.close();
+      }
+    } finally {
+      await dave.close();
+    }
+  });
+
+  test('an expired host JWT gives a clear error, and setToken with a fresh one recovers', async () => {
+    const frank = await browser();
+    try {
+      await signIn(frank.page, server, { sub: 'frank', contexts: ['group-private-3'], context: 'group-private-3', ttl: -120 });
+      await frank.page.getByRole('button', { name: /^Chat/ }).click();
+      await frank.page.getByText('Your sign-in has expired or is not valid. Reload the page to sign in again.').waitFor();
+      const fresh = await frank.page.evaluate(async () => {
+        const r = await fetch('/dev/token', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ sub: 'frank', contexts: ['group-private-3'], ttl: 3600 }) });
+        return (await r.json()).token;
+      });
+      await frank.page.evaluate((token) => window.DAChat('setToken', token), fresh);
+      await frank.page.getByRole('button', { name: 'Try again' }).click();
+      await composer(frank.page).waitFor();
+      await send(frank.page, 'back in');
+      await frank.page.locator('.log .message:not(.pending)').getByText('back in').waitFor();
+      assert.deepEqual(frank.errors, []);
+    } finally {
+      await frank.close();
+    }
+  });
+
+  test('a missing token shows a plain message on the launcher and breaks nothing', async () => {
+    const grace = await browser();
+    try {
+      await grace.page.goto(`${server.url}/healthz`);
+      await grace.page.setContent(`<!doctype html><html lang="en"><head><link rel="icon" href="data:,"><title>t</title></head>
+        <body><script src="${server.url}/widget/dachat.js" data-api="${server.url}" data-context="general"></script></body></html>`);
+      await grace.page.getByRole('button', { name: /^Chat/ }).click();
+      await grace.page.getByText('Sign in to use the chat.').waitFor();
+      assert.deepEqual(grace.errors, []);
+    } finally {
+      await grace.close();
+    }
+  });
+});
+
+describe('safety', () => {
+  test('hostile messages render inert: no script runs, links and markup stay text', async () => {
+    const mallory = await browser();
+    const victim = await browser();
+    try {
+      await signIn(mallory.page, server, { sub: 'mallory', contexts: ['group-public-2'], context: 'group-public-2' });
+      await signIn(victim.page, server, { sub: 'victim', contexts: ['group-public-2'], context: 'group-public-2' });
+      await openChat(mallory.page);
+      await openChat(victim.page);
+      const hostile = [
+        '<img src=x onerror="window.__pwned=1">',
+        '<script>window.__pwned=1</script>',
+        '[click](javascript:window.__pwned=1)',
+        '<a href="data:text/html,<script>parent.__pwned=1</script>">x</a>',
+        '<svg onload="window.__pwned=1">',
+      ];
+      for (const text of hostile) await send(mallory.page, text);
+      await victim.page.getByText(hostile.at(-1)).waitFor();
+      const shown = (await messages(victim.page)).map((m) => m.replace(/^mallory: /, ''));
+      assert.deepEqual(shown, hostile);
+      assert.equal(await victim.page.evaluate(() => window.__pwned), undefined);
+      assert.equal(await victim.page.locator('.log img, .log script, .log svg, .log a').count(), 0);
+      assert.deepEqual(victim.errors, []);
+    } finally {
+      await mallory.close();
+      await victim.close();
+    }
+  });
+
+  test('a hostile host stylesheet leaves the widget unchanged', async () => {
+    const user = await browser();
+    try {
+      await signIn(user.page, server, { sub: 'heidi', contexts: ['group-private-4'], context: 'group-private-4' });
+      await openChat(user.page);
+      const look = () => Promise.all(['.composer button', '.log .message', 'button[aria-expanded]'].map((selector) =>
+        user.page.locator(selector).first().evaluate((el) => {
+          const s = getComputedStyle(el);
+          const box = el.getBoundingClientRect();
+          return { color: s.color, fontSize: s.fontSize, background: s.backgroundColor, width: box.width, height: box.height };
+        })));
+      await send(user.page, 'styled?');
+      await user.page.locator('.log .message:not(.pending)').first().waitFor();
+      const before = await look();
+      await user.page.addStyleTag({ content: '* { color: red !important; font-size: 40px !important; background: yellow !important }' });
+      assert.deepEqual(await look(), before);
+    } finally {
+      await user.close();
+    }
+  });
+});
+
+describe('keyboard and accessibility', () => {
+  test('keyboard only: open, switch tab, send, minimise', async () => {
+    const ivan = await browser();
+    try {
+      await signIn(ivan.page, server, { sub: 'ivan', contexts: ['general', 'shipment-7'], context: 'shipment-7' });
+      const launcher = ivan.page.getByRole('button', { name: /^Chat/ });
+      await launcher.focus();
+      await ivan.page.keyboard.press('Enter');
+      await composer(ivan.page).waitFor();
+      await composer(ivan.page).focus();
+      await ivan.page.keyboard.type('/join general');
+      await ivan.page.keyboard.press('Enter');
+      await ivan.page.getByRole('tab', { name: 'general' }).waitFor();
+      // back to the first tab with the keyboard
+      await ivan.page.getByRole('tab', { name: 'shipment-7' }).focus();
+      await ivan.page.keyboard.press('Enter');
+      assert.equal(await ivan.page.getByRole('tab', { name: 'shipment-7' }).getAttribute('aria-selected'), 'true');
+      await composer(ivan.page).focus();
+      await ivan.page.keyboard.type('sent by keyboard');
+      await ivan.page.keyboard.press('Enter');
+      await ivan.page.locator('.log .message:not(.pending)').getByText('sent by keyboard').waitFor();
+      await ivan.page.keyboard.press('Escape');
+      await composer(ivan.page).waitFor({ state: 'hidden' });
+      assert.equal(await launcher.getAttribute('aria-expanded'), 'false');
+    } finally {
+      await ivan.close();
+    }
+  });
+
+  for (const scheme of ['light', 'dark']) {
+    test(`axe-core finds no violations in the open widget (${scheme})`, async () => {
+      const judy = await browser({ colorScheme: scheme });
+      try {
+        await signIn(judy.page, server, { sub: `judy-${scheme}`, contexts: [`group-${scheme}`], context: `group-${scheme}` });
+        await openChat(judy.page);
+        await send(judy.page, 'hello, accessibility');
+        await judy.page.locator('.log .message:not(.pending)').getByText('hello, accessibility').waitFor();
+        await judy.page.addScriptTag({ content: axeSource });
+        const results = await judy.page.evaluate(async () => {
+          const host = [...document.body.children].find((el) => el.shadowRoot);
+          // eslint-disable-next-line no-undef
+          return axe.run({ include: [[host]] }, { resultTypes: ['violations'] });
+        });
+        const violations = results.violations.map((v) => `${v.id}: ${v.nodes.length} × ${v.help}`);
+        assert.deepEqual(violations, []);
+        await judy.page.screenshot({ path: join(artifacts, `widget-${scheme}.png`) });
+      } finally {
+        await judy.close();
+      }
+    });
+  }
+
+  test('full screen below 480 px (screenshot kept)', async () => {
+    const kim = await browser({ viewport: { width: 390, height: 740 } });
+    try {
+      await signIn(kim.page, server, { sub: 'kim', contexts: ['general'], context: 'general' });
+      await openChat(kim.page);
+      const box = await kim.page.locator('.chat').evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return { x: r.x, y: r.y, width: r.width, height: r.height };
+      });
+      assert.deepEqual(box, { x: 0, y: 0, width: 390, height: 740 });
+      await kim.page.screenshot({ path: join(artifacts, 'widget-mobile.png') });
+      // full screen covers the launcher, so the window has its own way out
+      await kim.page.getByRole('button', { name: 'Minimise' }).click();
+      await composer(kim.page).waitFor({ state: 'hidden' });
+    } finally {
+      await kim.close();
+    }
+  });
+});

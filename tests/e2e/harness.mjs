@@ -1,0 +1,118 @@
+// The end-to-end harness: starts the real local server (`dachat serve`,
+// built by `cargo xtask test`) on a free loopback port with fresh data, and
+// drives Debian's Chromium through playwright-core. Stops what it started
+// by PID. Never sleeps to synchronise: it waits on what a user would see.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const bin = process.env.DACHAT_BIN;
+const widgetDir = process.env.DACHAT_WIDGET_DIR;
+export const artifacts = process.env.DACHAT_E2E_ARTIFACTS || join(tmpdir(), 'dachat-e2e');
+mkdirSync(artifacts, { recursive: true });
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function untilHealthy(url, child) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dachat serve exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('dachat serve did not become healthy within 30 s');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** A local server with its own keys and data; `restart()` keeps both. */
+export async function startServer() {
+  if (!bin || !widgetDir) throw new Error('DACHAT_BIN and DACHAT_WIDGET_DIR must be set (run `cargo xtask test`)');
+  const dir = mkdtempSync(join(tmpdir(), 'dachat-e2e-'));
+  const keys = join(dir, 'keys');
+  await new Promise((resolve, reject) => {
+    const keygen = spawn(bin, ['keygen', '--out-dir', keys], { stdio: 'ignore' });
+    keygen.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`keygen exited ${code}`))));
+  });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child;
+  const start = async () => {
+    child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--dev-keys', keys, '--data-dir', join(dir, 'data'),
+      '--widget-dir', widgetDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+    await untilHealthy(url, child);
+  };
+  const stop = (signal) => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', resolve);
+    child.kill(signal);
+  });
+  await start();
+  return {
+    url,
+    restart: async () => { await stop('SIGKILL'); await start(); },
+    close: async () => { await stop('SIGTERM'); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** A browser profile of its own (one user); collects uncaught page errors. */
+export async function browser(options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'dachat-browser-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs, ...options,
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return {
+    context, page, errors,
+    close: async () => { await context.close(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** Signs in on the demo host page and lets it embed the loader. */
+export async function signIn(page, server, { sub, contexts, context, ttl = 3600 }) {
+  const query = new URLSearchParams({ sub, contexts: contexts.join(','), context, ttl: String(ttl) });
+  await page.goto(`${server.url}/?${query}`);
+  await page.getByRole('button', { name: /^Chat/ }).waitFor();
+}
+
+export const composer = (page) => page.getByRole('textbox', { name: 'Message' });
+
+/** Opens the chat from the launcher and waits until it is connected. */
+export async function openChat(page) {
+  await page.getByRole('button', { name: /^Chat/ }).click();
+  await composer(page).waitFor();
+  await page.locator('.log').waitFor();
+  // "Connecting…" is gone once the chat is online
+  await page.locator('.banner').waitFor({ state: 'detached' });
+}
+
+export async function send(page, text) {
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+}
+
+/** The log's messages as the user reads them: "author: text". */
+export function messages(page) {
+  return page.locator('.log .message:not(.pending)').evaluateAll((rows) =>
+    rows.map((r) => `${r.querySelector('.author').textContent}: ${r.querySelector('.body').textContent}`));
+}

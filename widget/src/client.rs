@@ -1,0 +1,269 @@
+//! The chat-client interface the UI talks to, and its local implementation
+//! (WebSocket to the embedded local provider). The Twilio implementation
+//! (through Twilio's JS SDK) implements the same trait.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use protocol::local::{ClientFrame, ServerFrame};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use crate::state::Connection;
+
+/// What a client reports to the UI.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Frame(ServerFrame),
+    Connection(Connection),
+}
+
+pub type Listener = Rc<dyn Fn(Event)>;
+
+/// One connection to a chat provider, shared by all tabs.
+pub trait ChatClient {
+    fn join(&self, room: &str);
+    fn history(&self, room: &str, before: Option<i64>);
+    fn send(&self, room: &str, client_id: &str, body: &str);
+    fn edit(&self, room: &str, id: i64, body: &str);
+    fn delete(&self, room: &str, id: i64);
+    fn typing(&self, room: &str);
+    fn read(&self, room: &str, up_to: i64);
+    fn nick(&self, nick: Option<&str>);
+    /// A renewed access token, used from the next (re)connection on.
+    fn update_token(&self, token: &str);
+    /// Reconnect now (the user pressed "retry").
+    fn retry(&self);
+    fn shutdown(&self);
+}
+
+struct Inner {
+    ws_url: String,
+    token: String,
+    socket: Option<web_sys::WebSocket>,
+    attempt: u32,
+    closed_by_us: bool,
+    listener: Listener,
+    // kept alive while the socket lives
+    handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    timer: Option<i32>,
+}
+
+/// The local provider's client.
+#[derive(Clone)]
+pub struct LocalClient {
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// Wait before reconnect attempt `n` (1-based): 0.5 s doubling to 15 s.
+pub fn backoff_ms(attempt: u32) -> i32 {
+    (500i32.saturating_mul(1 << attempt.saturating_sub(1).min(5))).min(15_000)
+}
+
+impl std::fmt::Debug for LocalClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalClient")
+            .field("url", &self.inner.borrow().ws_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalClient {
+    /// `api` is the API's base URL (`http(s)://…`); connects at once.
+    pub fn connect(api: &str, token: &str, listener: Listener) -> Self {
+        let ws_base = api.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+        let inner = Inner {
+            ws_url: format!("{ws_base}/v1/local/ws"),
+            token: token.to_owned(),
+            socket: None,
+            attempt: 0,
+            closed_by_us: false,
+            listener,
+            handlers: Vec::new(),
+            timer: None,
+        };
+        let client = Self {
+            inner: Rc::new(RefCell::new(inner)),
+        };
+        client.open_socket();
+        client
+    }
+
+    fn emit(&self, event: Event) {
+        let listener = self.inner.borrow().listener.clone();
+        listener(event);
+    }
+
+    fn open_socket(&self) {
+        let url = {
+            let inner = self.inner.borrow();
+            format!("{}?token={}", inner.ws_url, js_sys::encode_uri_component(&inner.token))
+        };
+        let socket = match web_sys::WebSocket::new(&url) {
+            Ok(socket) => socket,
+            Err(_) => {
+                self.schedule_reconnect();
+                return;
+            }
+        };
+        let on_open = {
+            let this = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                this.inner.borrow_mut().attempt = 0;
+                this.emit(Event::Connection(Connection::Online));
+            })
+        };
+        let on_message = {
+            let this = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let Some(text) = event
+                    .dyn_ref::<web_sys::MessageEvent>()
+                    .and_then(|m| m.data().as_string())
+                else {
+                    return;
+                };
+                if let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) {
+                    let reconnect = matches!(&frame, ServerFrame::Error { code, .. } if code == "reconnect");
+                    this.emit(Event::Frame(frame));
+                    if reconnect {
+                        this.drop_socket();
+                        this.schedule_reconnect();
+                    }
+                }
+            })
+        };
+        let on_close = {
+            let this = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                if this.inner.borrow().closed_by_us {
+                    return;
+                }
+                this.drop_socket();
+                this.schedule_reconnect();
+            })
+        };
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let mut inner = self.inner.borrow_mut();
+        inner.handlers = vec![on_open, on_message, on_close];
+        inner.socket = Some(socket);
+    }
+
+    fn drop_socket(&self) {
+        let socket = self.inner.borrow_mut().socket.take();
+        if let Some(socket) = socket {
+            socket.set_onopen(None);
+            socket.set_onmessage(None);
+            socket.set_onclose(None);
+            let _ = socket.close();
+        }
+    }
+
+    fn schedule_reconnect(&self) {
+        let attempt = {
+            let mut inner = self.inner.borrow_mut();
+            inner.attempt += 1;
+            inner.attempt
+        };
+        self.emit(Event::Connection(Connection::Reconnecting(attempt)));
+        let this = self.clone();
+        let callback = Closure::once_into_js(move || {
+            this.inner.borrow_mut().timer = None;
+            if !this.inner.borrow().closed_by_us {
+                this.open_socket();
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let id = window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), backoff_ms(attempt))
+                .ok();
+            self.inner.borrow_mut().timer = id;
+        }
+    }
+
+    fn send_frame(&self, frame: &ClientFrame) {
+        let inner = self.inner.borrow();
+        let open = inner
+            .socket
+            .as_ref()
+            .filter(|s| s.ready_state() == web_sys::WebSocket::OPEN);
+        if let (Some(socket), Ok(text)) = (open, serde_json::to_string(frame)) {
+            let _ = socket.send_with_str(&text);
+        }
+    }
+}
+
+impl ChatClient for LocalClient {
+    fn join(&self, room: &str) {
+        self.send_frame(&ClientFrame::Join { room: room.into() });
+    }
+    fn history(&self, room: &str, before: Option<i64>) {
+        self.send_frame(&ClientFrame::History {
+            room: room.into(),
+            before,
+            limit: Some(20),
+        });
+    }
+    fn send(&self, room: &str, client_id: &str, body: &str) {
+        self.send_frame(&ClientFrame::Send {
+            room: room.into(),
+            client_id: client_id.into(),
+            body: body.into(),
+        });
+    }
+    fn edit(&self, room: &str, id: i64, body: &str) {
+        self.send_frame(&ClientFrame::Edit {
+            room: room.into(),
+            id,
+            body: body.into(),
+        });
+    }
+    fn delete(&self, room: &str, id: i64) {
+        self.send_frame(&ClientFrame::Delete { room: room.into(), id });
+    }
+    fn typing(&self, room: &str) {
+        self.send_frame(&ClientFrame::Typing { room: room.into() });
+    }
+    fn read(&self, room: &str, up_to: i64) {
+        self.send_frame(&ClientFrame::Read {
+            room: room.into(),
+            up_to,
+        });
+    }
+    fn nick(&self, nick: Option<&str>) {
+        self.send_frame(&ClientFrame::Nick {
+            nick: nick.unwrap_or_default().into(),
+        });
+    }
+    fn update_token(&self, token: &str) {
+        self.inner.borrow_mut().token = token.to_owned();
+    }
+    fn retry(&self) {
+        let timer = self.inner.borrow_mut().timer.take();
+        if let (Some(id), Some(window)) = (timer, web_sys::window()) {
+            window.clear_timeout_with_handle(id);
+        }
+        self.drop_socket();
+        self.inner.borrow_mut().attempt = 0;
+        self.open_socket();
+    }
+    fn shutdown(&self) {
+        self.inner.borrow_mut().closed_by_us = true;
+        self.drop_socket();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff_ms(1), 500);
+        assert_eq!(backoff_ms(2), 1000);
+        assert_eq!(backoff_ms(5), 8000);
+        assert_eq!(backoff_ms(6), 15_000);
+        assert_eq!(backoff_ms(60), 15_000);
+    }
+}

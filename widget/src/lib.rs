@@ -1,0 +1,95 @@
+//! The DAChat widget: the chat window the loader (`loader/dachat.js`)
+//! mounts inside its Shadow DOM when the user opens the chat.
+//!
+//! Exports (wasm-bindgen, `--target web`): `open(container, api, context,
+//! token)`, `setToken(token)`, `close()`. Rust owns the UI state
+//! ([`state`]); the chat provider is behind [`client::ChatClient`].
+
+pub mod api;
+pub mod client;
+pub mod commands;
+pub mod state;
+mod view;
+
+use std::cell::RefCell;
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+
+/// What the page can still change once the widget is mounted.
+struct Mounted {
+    host_token: RwSignal<String>,
+    wanted_context: RwSignal<String>,
+    restored: RwSignal<u32>,
+    shutdown: Box<dyn Fn()>,
+    /// Dropping it unmounts the view.
+    _unmount: Box<dyn std::any::Any>,
+}
+
+thread_local! {
+    static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+}
+
+/// Mounts the chat into `container` (an element inside the loader's shadow
+/// root), or, when it is mounted already, switches to `context`.
+#[wasm_bindgen]
+pub fn open(container: web_sys::HtmlElement, api: String, context: String, token: String) {
+    let switched = MOUNTED.with(|m| {
+        m.borrow().as_ref().map(|mounted| {
+            mounted.host_token.set(token.clone());
+            mounted.wanted_context.set(context.clone());
+            mounted.restored.update(|n| *n += 1);
+        })
+    });
+    if switched.is_some() {
+        return;
+    }
+    let host_token = RwSignal::new(token);
+    let wanted_context = RwSignal::new(context);
+    let shutdown_slot: StoredValue<Option<std::rc::Rc<dyn client::ChatClient>>, LocalStorage> =
+        StoredValue::new_local(None);
+    let restored = RwSignal::new(0);
+    let panel = StoredValue::new_local(Some(container.clone()));
+    let config = view::Config {
+        host_token,
+        wanted_context,
+        restored,
+        panel,
+        client: shutdown_slot,
+    };
+    let api = api.trim_end_matches('/').to_owned();
+    let unmount = leptos::mount::mount_to(container, move || view::App(view::AppProps { config, api }).into_any());
+    let shutdown = Box::new(move || {
+        if let Some(client) = shutdown_slot.try_get_value().flatten() {
+            client.shutdown();
+        }
+    });
+    MOUNTED.with(|m| {
+        *m.borrow_mut() = Some(Mounted {
+            host_token,
+            wanted_context,
+            restored,
+            shutdown,
+            _unmount: Box::new(unmount),
+        })
+    });
+}
+
+/// The host renewed its JWT.
+#[wasm_bindgen(js_name = setToken)]
+pub fn set_token(token: String) {
+    MOUNTED.with(|m| {
+        if let Some(mounted) = m.borrow().as_ref() {
+            mounted.host_token.set(token);
+        }
+    });
+}
+
+/// Disconnects and removes the chat.
+#[wasm_bindgen]
+pub fn close() {
+    let mounted = MOUNTED.with(|m| m.borrow_mut().take());
+    if let Some(mounted) = mounted {
+        (mounted.shutdown)();
+    }
+}

@@ -1,0 +1,483 @@
+//! The chat's UI state as plain Rust: rooms (tabs), their messages, unread
+//! counts, typing, members and nicknames, and the connection. Server frames
+//! are applied with [`ChatState::apply`]; views only read. No DOM, no JS:
+//! tested natively.
+
+use std::collections::{BTreeMap, HashMap};
+
+use protocol::local::{Member, Message, ServerFrame};
+
+/// How long a typing notice shows, in milliseconds.
+pub const TYPING_MS: f64 = 4000.0;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Online,
+    /// Lost; trying again (attempt number).
+    Reconnecting(u32),
+    /// Gave up or refused; the message says why.
+    Failed(String),
+}
+
+/// A message the user sent that the server has not acknowledged yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub client_id: String,
+    pub body: String,
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Room {
+    pub name: String,
+    /// By id: ordered, and a message seen twice is kept once.
+    pub messages: BTreeMap<i64, Message>,
+    pub pending: Vec<Pending>,
+    pub has_more: bool,
+    pub joined: bool,
+    pub unread: u32,
+    pub read_up_to: Option<i64>,
+    /// Who is typing, until when (ms).
+    pub typing: HashMap<String, f64>,
+    pub members: Vec<Member>,
+}
+
+impl Room {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    pub fn last_id(&self) -> Option<i64> {
+        self.messages.keys().next_back().copied()
+    }
+
+    pub fn oldest_id(&self) -> Option<i64> {
+        self.messages.keys().next().copied()
+    }
+
+    /// Identities typing now, sorted.
+    pub fn typing_now(&self, now_ms: f64) -> Vec<String> {
+        let mut who: Vec<String> = self
+            .typing
+            .iter()
+            .filter(|(_, until)| **until > now_ms)
+            .map(|(w, _)| w.clone())
+            .collect();
+        who.sort();
+        who
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatState {
+    pub identity: String,
+    /// Every context the host token allows.
+    pub allowed: Vec<String>,
+    /// Open tabs, in order; the page's context first.
+    pub rooms: Vec<Room>,
+    pub active: usize,
+    pub nicks: HashMap<String, String>,
+    pub connection: Connection,
+    /// A notice for the user (e.g. a refused command), shown until dismissed.
+    pub notice: Option<String>,
+}
+
+impl ChatState {
+    pub fn new(identity: &str, allowed: Vec<String>, first_room: &str) -> Self {
+        Self {
+            identity: identity.to_owned(),
+            allowed,
+            rooms: vec![Room::new(first_room)],
+            active: 0,
+            nicks: HashMap::new(),
+            connection: Connection::Connecting,
+            notice: None,
+        }
+    }
+
+    pub fn room(&self, name: &str) -> Option<&Room> {
+        self.rooms.iter().find(|r| r.name == name)
+    }
+
+    fn room_mut(&mut self, name: &str) -> Option<&mut Room> {
+        self.rooms.iter_mut().find(|r| r.name == name)
+    }
+
+    pub fn active_room(&self) -> Option<&Room> {
+        self.rooms.get(self.active)
+    }
+
+    /// Opens a tab (or switches to it). Only contexts the token allows.
+    pub fn open_tab(&mut self, name: &str) -> Result<(), String> {
+        if !self.allowed.iter().any(|c| c == name) {
+            return Err(format!("You don't have access to \"{name}\"."));
+        }
+        match self.rooms.iter().position(|r| r.name == name) {
+            Some(i) => self.active = i,
+            None => {
+                self.rooms.push(Room::new(name));
+                self.active = self.rooms.len() - 1;
+            }
+        }
+        if let Some(room) = self.rooms.get_mut(self.active) {
+            room.unread = 0;
+        }
+        Ok(())
+    }
+
+    /// Closes a tab; the page's own context (the first) stays.
+    pub fn close_tab(&mut self, name: &str) {
+        if let Some(i) = self.rooms.iter().position(|r| r.name == name).filter(|i| *i > 0) {
+            self.rooms.remove(i);
+            if self.active >= i {
+                self.active -= 1;
+            }
+        }
+    }
+
+    pub fn select(&mut self, index: usize) {
+        if index < self.rooms.len() {
+            self.active = index;
+            self.rooms[index].unread = 0;
+        }
+    }
+
+    pub fn unread_total(&self) -> u32 {
+        self.rooms.iter().map(|r| r.unread).sum()
+    }
+
+    /// The name to show for an identity: its nickname, else the identity.
+    pub fn display_name<'a>(&'a self, identity: &'a str) -> &'a str {
+        self.nicks.get(identity).map(String::as_str).unwrap_or(identity)
+    }
+
+    pub fn add_pending(&mut self, room: &str, client_id: &str, body: &str) {
+        if let Some(room) = self.room_mut(room) {
+            room.pending.push(Pending {
+                client_id: client_id.to_owned(),
+                body: body.to_owned(),
+                failed: None,
+            });
+        }
+    }
+
+    /// Applies one server frame. `visible` says whether the user can see the
+    /// active tab (the window is open), for unread counting.
+    pub fn apply(&mut self, frame: ServerFrame, now_ms: f64, visible: bool) {
+        let active_name = self.active_room().map(|r| r.name.clone());
+        let me = self.identity.clone();
+        match frame {
+            ServerFrame::Welcome { nick, .. } => {
+                if let Some(nick) = nick {
+                    self.nicks.insert(me, nick);
+                }
+            }
+            ServerFrame::Joined {
+                room,
+                members,
+                read_up_to,
+                ..
+            } => {
+                for m in &members {
+                    if let Some(nick) = &m.nick {
+                        self.nicks.insert(m.identity.clone(), nick.clone());
+                    }
+                }
+                if let Some(r) = self.room_mut(&room) {
+                    r.joined = true;
+                    r.members = members;
+                    r.read_up_to = read_up_to;
+                }
+            }
+            ServerFrame::History {
+                room,
+                messages,
+                has_more,
+            } => {
+                if let Some(r) = self.room_mut(&room) {
+                    // a page of older messages: whether even older ones exist
+                    let older_page = messages.first().map(|m| m.id) < r.oldest_id() || r.messages.is_empty();
+                    for m in messages {
+                        r.messages.insert(m.id, m);
+                    }
+                    if older_page {
+                        r.has_more = has_more;
+                    }
+                }
+            }
+            ServerFrame::Message { message } => {
+                let counts =
+                    message.author != me && !(visible && active_name.as_deref() == Some(message.room.as_str()));
+                if let Some(r) = self.room_mut(&message.room) {
+                    r.typing.remove(&message.author);
+                    let new = r.messages.insert(message.id, message).is_none();
+                    if new && counts {
+                        r.unread += 1;
+                    }
+                }
+            }
+            ServerFrame::Ack { client_id, id } => {
+                for r in &mut self.rooms {
+                    if let Some(i) = r.pending.iter().position(|p| p.client_id == client_id) {
+                        let p = r.pending.remove(i);
+                        r.messages.entry(id).or_insert(Message {
+                            id,
+                            room: r.name.clone(),
+                            author: me.clone(),
+                            body: p.body,
+                            created_at: now_ms as i64,
+                            edited_at: None,
+                            deleted: false,
+                        });
+                    }
+                }
+            }
+            ServerFrame::Edited { message } => {
+                if let Some(r) = self.room_mut(&message.room) {
+                    r.messages.insert(message.id, message);
+                }
+            }
+            ServerFrame::Deleted { room, id } => {
+                if let Some(m) = self.room_mut(&room).and_then(|r| r.messages.get_mut(&id)) {
+                    m.deleted = true;
+                    m.body.clear();
+                }
+            }
+            ServerFrame::Typing { room, identity } => {
+                if let Some(r) = self.room_mut(&room) {
+                    r.typing.insert(identity, now_ms + TYPING_MS);
+                }
+            }
+            ServerFrame::Presence { room, identity, online } => {
+                if let Some(r) = self.room_mut(&room) {
+                    match r.members.iter_mut().find(|m| m.identity == identity) {
+                        Some(m) => m.online = online,
+                        None => r.members.push(Member {
+                            identity,
+                            nick: None,
+                            online,
+                        }),
+                    }
+                }
+            }
+            ServerFrame::Nick { identity, nick } => match nick {
+                Some(nick) => {
+                    self.nicks.insert(identity, nick);
+                }
+                None => {
+                    self.nicks.remove(&identity);
+                }
+            },
+            ServerFrame::Read { room, up_to } => {
+                if let Some(r) = self.room_mut(&room) {
+                    r.read_up_to = Some(up_to);
+                }
+            }
+            ServerFrame::Error {
+                code,
+                message,
+                client_id,
+            } => {
+                let failed_send = client_id.and_then(|id| {
+                    self.rooms
+                        .iter_mut()
+                        .find_map(|r| r.pending.iter_mut().find(|p| p.client_id == id))
+                });
+                match failed_send {
+                    Some(p) => p.failed = Some(message),
+                    None if code != "reconnect" => self.notice = Some(message),
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: i64, room: &str, author: &str, body: &str) -> Message {
+        Message {
+            id,
+            room: room.into(),
+            author: author.into(),
+            body: body.into(),
+            created_at: id,
+            edited_at: None,
+            deleted: false,
+        }
+    }
+
+    fn state() -> ChatState {
+        ChatState::new("alice", vec!["shipment-1".into(), "general".into()], "shipment-1")
+    }
+
+    #[test]
+    fn messages_are_ordered_and_never_duplicated() {
+        let mut s = state();
+        s.apply(
+            ServerFrame::Message {
+                message: message(5, "shipment-1", "bob", "b"),
+            },
+            0.0,
+            true,
+        );
+        s.apply(
+            ServerFrame::Message {
+                message: message(3, "shipment-1", "bob", "a"),
+            },
+            0.0,
+            true,
+        );
+        s.apply(
+            ServerFrame::History {
+                room: "shipment-1".into(),
+                messages: vec![message(3, "shipment-1", "bob", "a")],
+                has_more: false,
+            },
+            0.0,
+            true,
+        );
+        let ids: Vec<i64> = s.room("shipment-1").unwrap().messages.keys().copied().collect();
+        assert_eq!(ids, [3, 5]);
+    }
+
+    #[test]
+    fn unread_counts_only_what_the_user_cannot_see() {
+        let mut s = state();
+        s.open_tab("general").unwrap();
+        s.select(0);
+        s.apply(
+            ServerFrame::Message {
+                message: message(1, "general", "bob", "x"),
+            },
+            0.0,
+            true,
+        );
+        s.apply(
+            ServerFrame::Message {
+                message: message(2, "shipment-1", "bob", "y"),
+            },
+            0.0,
+            true,
+        );
+        s.apply(
+            ServerFrame::Message {
+                message: message(3, "shipment-1", "bob", "z"),
+            },
+            0.0,
+            false,
+        );
+        s.apply(
+            ServerFrame::Message {
+                message: message(4, "shipment-1", "alice", "mine"),
+            },
+            0.0,
+            false,
+        );
+        assert_eq!(s.room("general").unwrap().unread, 1);
+        assert_eq!(s.room("shipment-1").unwrap().unread, 1);
+        assert_eq!(s.unread_total(), 2);
+        s.select(1);
+        assert_eq!(s.room("general").unwrap().unread, 0);
+    }
+
+    #[test]
+    fn tabs_only_for_allowed_contexts() {
+        let mut s = state();
+        assert_eq!(
+            s.open_tab("shipment-2"),
+            Err("You don't have access to \"shipment-2\".".into())
+        );
+        s.open_tab("general").unwrap();
+        assert_eq!(s.active, 1);
+        s.close_tab("shipment-1"); // the page's context stays
+        assert_eq!(s.rooms.len(), 2);
+        s.close_tab("general");
+        assert_eq!((s.rooms.len(), s.active), (1, 0));
+    }
+
+    #[test]
+    fn acks_turn_pending_into_messages_and_errors_mark_them() {
+        let mut s = state();
+        s.add_pending("shipment-1", "c1", "hello");
+        s.add_pending("shipment-1", "c2", "too long");
+        s.apply(
+            ServerFrame::Ack {
+                client_id: "c1".into(),
+                id: 9,
+            },
+            1.0,
+            true,
+        );
+        s.apply(
+            ServerFrame::Error {
+                code: "bad_message".into(),
+                message: "too long".into(),
+                client_id: Some("c2".into()),
+            },
+            1.0,
+            true,
+        );
+        let room = s.room("shipment-1").unwrap();
+        assert_eq!(room.messages[&9].body, "hello");
+        assert_eq!(room.pending.len(), 1);
+        assert_eq!(room.pending[0].failed.as_deref(), Some("too long"));
+    }
+
+    #[test]
+    fn typing_expires_and_clears_on_message() {
+        let mut s = state();
+        s.apply(
+            ServerFrame::Typing {
+                room: "shipment-1".into(),
+                identity: "bob".into(),
+            },
+            1000.0,
+            true,
+        );
+        assert_eq!(s.room("shipment-1").unwrap().typing_now(2000.0), ["bob"]);
+        assert!(
+            s.room("shipment-1")
+                .unwrap()
+                .typing_now(1000.0 + TYPING_MS + 1.0)
+                .is_empty()
+        );
+        s.apply(
+            ServerFrame::Message {
+                message: message(1, "shipment-1", "bob", "x"),
+            },
+            1500.0,
+            true,
+        );
+        assert!(s.room("shipment-1").unwrap().typing_now(1600.0).is_empty());
+    }
+
+    #[test]
+    fn nicknames_replace_identities() {
+        let mut s = state();
+        s.apply(
+            ServerFrame::Nick {
+                identity: "bob".into(),
+                nick: Some("Bobby".into()),
+            },
+            0.0,
+            true,
+        );
+        assert_eq!(s.display_name("bob"), "Bobby");
+        s.apply(
+            ServerFrame::Nick {
+                identity: "bob".into(),
+                nick: None,
+            },
+            0.0,
+            true,
+        );
+        assert_eq!(s.display_name("bob"), "bob");
+    }
+}

@@ -1,0 +1,552 @@
+//! The Leptos components. They read [`ChatState`] and call the client;
+//! the logic lives in `state`, `commands` and `client`. All user text is
+//! rendered as text nodes, never as markup.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use protocol::Provider;
+use protocol::local::Message;
+use wasm_bindgen::JsCast;
+
+use crate::api;
+use crate::client::{ChatClient, Event, LocalClient};
+use crate::commands::{self, Input};
+use crate::state::{ChatState, Connection};
+
+const STYLE: &str = include_str!("widget.css");
+
+#[derive(Clone, Copy)]
+pub struct Config {
+    pub host_token: RwSignal<String>,
+    pub wanted_context: RwSignal<String>,
+    /// Counts how often the minimised chat was opened again.
+    pub restored: RwSignal<u32>,
+    /// The loader's panel the chat lives in (hidden while minimised).
+    pub panel: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
+    pub client: StoredValue<Option<Rc<dyn ChatClient>>, LocalStorage>,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn device_id() -> String {
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    if let Some(id) = storage
+        .as_ref()
+        .and_then(|s| s.get_item("dachat:device").ok().flatten())
+    {
+        return id;
+    }
+    let id: String = format!("{:x}{:x}", (js_sys::Math::random() * 1e12) as u64, now_ms() as u64);
+    if let Some(s) = storage {
+        let _ = s.set_item("dachat:device", &id);
+    }
+    id
+}
+
+fn window_event(name: &str, detail: &wasm_bindgen::JsValue) {
+    if let Some(window) = web_sys::window() {
+        let init = web_sys::CustomEventInit::new();
+        init.set_detail(detail);
+        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
+            let _ = window.dispatch_event(&event);
+        }
+    }
+}
+
+fn local_time(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+fn new_client_id() -> String {
+    format!("c{:x}{:x}", now_ms() as u64, (js_sys::Math::random() * 1e9) as u64)
+}
+
+#[component]
+pub fn App(config: Config, api: String) -> impl IntoView {
+    let state: RwSignal<Option<ChatState>> = RwSignal::new(None);
+    let failure: RwSignal<Option<String>> = RwSignal::new(None);
+    let device = device_id();
+    let api_base = api;
+
+    // Starts (or restarts) the chat: session, then the provider's client.
+    let start = {
+        let api_base = api_base.clone();
+        let device = device.clone();
+        move || {
+            failure.set(None);
+            let (api_base, device) = (api_base.clone(), device.clone());
+            let context = config.wanted_context.get_untracked();
+            let token = config.host_token.get_untracked();
+            leptos::task::spawn_local(async move {
+                match api::open_session(&api_base, &token, &context, &device).await {
+                    Err(e) => failure.set(Some(e.message)),
+                    Ok(session) if session.provider != Provider::Local => failure.set(Some(
+                        "This chat uses Twilio, which this version of the chat window cannot connect to yet.".into(),
+                    )),
+                    Ok(session) => {
+                        state.set(Some(ChatState::new(
+                            &session.identity,
+                            session.contexts.clone(),
+                            &session.context,
+                        )));
+                        let listener: crate::client::Listener = Rc::new(move |event| on_event(state, config, event));
+                        let client: Rc<dyn ChatClient> =
+                            Rc::new(LocalClient::connect(&api_base, &session.access_token, listener));
+                        config.client.set_value(Some(client));
+                        schedule_renewal(config, api_base.clone(), device.clone(), session.expires_at);
+                    }
+                }
+            });
+        }
+    };
+    start();
+
+    // The page asked for another context: open its tab.
+    {
+        let api_base = api_base.clone();
+        let device = device.clone();
+        Effect::new(move |previous: Option<String>| {
+            let wanted = config.wanted_context.get();
+            if previous.is_some() && previous.as_deref() != Some(wanted.as_str()) {
+                join_room(state, config, api_base.clone(), device.clone(), wanted.clone());
+            }
+            wanted
+        });
+    }
+
+    // Opened again after being minimised: the active room has been seen.
+    Effect::new(move |previous: Option<u32>| {
+        let now = config.restored.get();
+        if previous.is_some() {
+            state.update(|s| {
+                if let Some(s) = s {
+                    let active = s.active;
+                    s.select(active);
+                }
+            });
+        }
+        now
+    });
+
+    // The launcher's badge follows the total of unread messages.
+    Effect::new(move |previous: Option<u32>| {
+        let total = state.with(|s| s.as_ref().map(ChatState::unread_total).unwrap_or(0));
+        if previous != Some(total) {
+            window_event("dachat:unread", &wasm_bindgen::JsValue::from(total));
+        }
+        total
+    });
+
+    let retry = {
+        let start = start.clone();
+        move |_| match config.client.get_value() {
+            Some(client) => client.retry(),
+            None => start(),
+        }
+    };
+
+    view! {
+        <style>{STYLE}</style>
+        <div class="chat" role="dialog" aria-label="Chat">
+            {move || match (failure.get(), state.with(Option::is_some)) {
+                (Some(message), _) => view! {
+                    <div class="failure" role="alert">
+                        <p>{message}</p>
+                        <button type="button" on:click=retry.clone()>"Try again"</button>
+                    </div>
+                }.into_any(),
+                (None, false) => view! { <p class="loading" role="status">"Opening the chat…"</p> }.into_any(),
+                (None, true) => view! { <Chat state config api=api_base.clone() device=device.clone() /> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+fn on_event(state: RwSignal<Option<ChatState>>, config: Config, event: Event) {
+    match event {
+        Event::Connection(connection) => {
+            let online = connection == Connection::Online;
+            state.update(|s| {
+                if let Some(s) = s {
+                    s.connection = connection;
+                }
+            });
+            if online {
+                // (re)joined: subscribe to every open room and catch up
+                if let (Some(client), Some(rooms)) = (
+                    config.client.get_value(),
+                    state.with_untracked(|s| {
+                        s.as_ref()
+                            .map(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                    }),
+                ) {
+                    for room in rooms {
+                        client.join(&room);
+                        client.history(&room, None);
+                    }
+                }
+                window_event("dachat:ready", &wasm_bindgen::JsValue::TRUE);
+            }
+        }
+        Event::Frame(frame) => {
+            let page_visible = web_sys::window()
+                .and_then(|w| w.document())
+                .map(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+                .unwrap_or(true);
+            let minimised = config.panel.get_value().is_some_and(|p| p.hidden());
+            let visible = page_visible && !minimised;
+            state.update(|s| {
+                if let Some(s) = s {
+                    s.apply(frame, now_ms(), visible);
+                }
+            });
+        }
+    }
+}
+
+/// Renews the chat token two minutes before it expires, with the host token.
+fn schedule_renewal(config: Config, api_base: String, device: String, expires_at: u64) {
+    let wait_ms = ((expires_at as f64) * 1000.0 - now_ms() - 120_000.0).max(10_000.0);
+    let callback = wasm_bindgen::closure::Closure::once_into_js(move || {
+        leptos::task::spawn_local(async move {
+            let token = config.host_token.get_untracked();
+            if let Ok(renewed) = api::renew(&api_base, &token, &device).await {
+                if let Some(client) = config.client.get_value() {
+                    client.update_token(&renewed.access_token);
+                }
+                schedule_renewal(config, api_base, device, renewed.expires_at);
+            }
+        });
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), wait_ms as i32);
+    }
+}
+
+/// `/join` or a page asking for another context: admit, then join.
+fn join_room(state: RwSignal<Option<ChatState>>, config: Config, api_base: String, device: String, room: String) {
+    let opened = state.try_update(|s| s.as_mut().map(|s| s.open_tab(&room))).flatten();
+    match opened {
+        Some(Err(message)) => state.update(|s| {
+            if let Some(s) = s {
+                s.notice = Some(message);
+            }
+        }),
+        Some(Ok(())) => {
+            let token = config.host_token.get_untracked();
+            leptos::task::spawn_local(async move {
+                match api::open_session(&api_base, &token, &room, &device).await {
+                    Ok(_) => {
+                        if let Some(client) = config.client.get_value() {
+                            client.join(&room);
+                            client.history(&room, None);
+                        }
+                    }
+                    Err(e) => state.update(|s| {
+                        if let Some(s) = s {
+                            s.notice = Some(e.message);
+                            s.close_tab(&room);
+                        }
+                    }),
+                }
+            });
+        }
+        None => {}
+    }
+}
+
+#[component]
+fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device: String) -> impl IntoView {
+    // The composer is read and cleared directly: its DOM value is the truth.
+    let composer = NodeRef::<leptos::html::Textarea>::new();
+    let last_typing = StoredValue::new(0.0f64);
+    let client = move || config.client.get_value();
+    let active_name = move || {
+        state.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.active_room().map(|r| r.name.clone()))
+                .unwrap_or_default()
+        })
+    };
+
+    let submit = {
+        let (api, device) = (api.clone(), device.clone());
+        move || {
+            let room = active_name();
+            let Some(textarea) = composer.get_untracked() else {
+                return;
+            };
+            let line = textarea.value();
+            let (Some(client), false) = (client(), room.is_empty()) else {
+                return;
+            };
+            let notice = |message: String| {
+                state.update(|s| {
+                    if let Some(s) = s {
+                        s.notice = Some(message);
+                    }
+                })
+            };
+            match commands::parse(&line) {
+                Input::Empty => return,
+                Input::Message(body) => {
+                    let id = new_client_id();
+                    state.update(|s| {
+                        if let Some(s) = s {
+                            s.add_pending(&room, &id, &body);
+                        }
+                    });
+                    client.send(&room, &id, &body);
+                }
+                Input::Action(action) => {
+                    let id = new_client_id();
+                    let body = format!("_{action}_");
+                    state.update(|s| {
+                        if let Some(s) = s {
+                            s.add_pending(&room, &id, &body);
+                        }
+                    });
+                    client.send(&room, &id, &body);
+                }
+                Input::Join(target) => join_room(state, config, api.clone(), device.clone(), target),
+                Input::Nick(nick) => client.nick(nick.as_deref()),
+                Input::Help => notice(commands::HELP.into()),
+                Input::Unknown(name) => notice(format!("Unknown command /{name}. Type /help to see the commands.")),
+            }
+            textarea.set_value("");
+        }
+    };
+
+    let on_keydown = {
+        let submit = submit.clone();
+        move |ev: web_sys::KeyboardEvent| {
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                ev.prevent_default();
+                submit();
+            }
+        }
+    };
+    let on_input = move |_: web_sys::Event| {
+        let now = now_ms();
+        if now - last_typing.get_value() > 2000.0 {
+            last_typing.set_value(now);
+            if let Some(client) = client() {
+                client.typing(&active_name());
+            }
+        }
+    };
+
+    // Tell the provider what the user has seen.
+    Effect::new(move |_| {
+        let seen = state.with(|s| {
+            s.as_ref().and_then(|s| {
+                s.active_room()
+                    .and_then(|r| r.last_id().map(|id| (r.name.clone(), id, r.read_up_to)))
+            })
+        });
+        if let (Some((room, last, read)), Some(client)) = (seen, client())
+            && read.is_none_or(|r| r < last)
+        {
+            client.read(&room, last);
+        }
+    });
+
+    let log_ref = NodeRef::<leptos::html::Div>::new();
+    // Keep the newest message in view when the user is at the bottom.
+    Effect::new(move |_| {
+        let _count = state.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.active_room().map(|r| r.messages.len() + r.pending.len()))
+        });
+        if let Some(log) = log_ref.get() {
+            let near_bottom = log.scroll_height() - log.scroll_top() - log.client_height() < 120;
+            if near_bottom || log.scroll_top() == 0 {
+                log.set_scroll_top(log.scroll_height());
+            }
+        }
+    });
+
+    let load_older = move |_| {
+        let target = state.with_untracked(|s| {
+            s.as_ref()
+                .and_then(|s| s.active_room().map(|r| (r.name.clone(), r.oldest_id())))
+        });
+        if let (Some((room, oldest)), Some(client)) = (target, client()) {
+            client.history(&room, oldest);
+        }
+    };
+
+    let banner = move || {
+        state.with(|s| match s.as_ref().map(|s| &s.connection) {
+            Some(Connection::Connecting) => Some("Connecting…".to_owned()),
+            Some(Connection::Reconnecting(n)) if *n > 0 => Some("Connection lost. Reconnecting…".to_owned()),
+            Some(Connection::Failed(message)) => Some(message.clone()),
+            _ => None,
+        })
+    };
+    let retry = move |_| {
+        if let Some(client) = client() {
+            client.retry();
+        }
+    };
+
+    // Minimise through the launcher, so it stays the one owner of open/closed.
+    let minimise = move |_| {
+        let launcher = config
+            .panel
+            .get_value()
+            .and_then(|panel| panel.parent_node())
+            .and_then(|root| root.dyn_into::<web_sys::DocumentFragment>().ok())
+            .and_then(|root| root.query_selector("button[aria-expanded]").ok().flatten())
+            .and_then(|button| button.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(launcher) = launcher {
+            launcher.click();
+        }
+    };
+
+    view! {
+        <div class="bar">
+        <div class="tabs" role="tablist" aria-label="Rooms">
+            {move || {
+                let tabs = state.with(|s| s.as_ref().map(|s| {
+                    s.rooms.iter().enumerate().map(|(i, r)| (i, r.name.clone(), r.unread, i == s.active)).collect::<Vec<_>>()
+                }).unwrap_or_default());
+                tabs.into_iter().map(|(i, name, unread, selected)| {
+                    let label = if unread > 0 { format!("{name}, {unread} unread") } else { name.clone() };
+                    let closable = i > 0;
+                    let close_name = name.clone();
+                    view! {
+                        <span class="tab" class:selected=selected>
+                            <button type="button" role="tab" aria-selected=selected.to_string() aria-label=label
+                                on:click=move |_| state.update(|s| if let Some(s) = s { s.select(i) })>
+                                {name.clone()}
+                                {(unread > 0).then(|| view! { <span class="unread" aria-hidden="true">{unread}</span> })}
+                            </button>
+                            {closable.then(|| view! {
+                                <button type="button" class="close-tab" aria-label=format!("Close {close_name}")
+                                    on:click=move |_| state.update(|s| if let Some(s) = s { s.close_tab(&close_name) })>"×"</button>
+                            })}
+                        </span>
+                    }
+                }).collect_view()
+            }}
+        </div>
+        <button type="button" class="minimise" on:click=minimise>"Minimise"</button>
+        </div>
+        {move || banner().map(|message| view! {
+            <div class="banner" role="status">
+                <span>{message}</span>
+                <button type="button" on:click=retry>"Retry now"</button>
+            </div>
+        })}
+        {move || state.with(|s| s.as_ref().and_then(|s| s.notice.clone())).map(|notice| view! {
+            <div class="notice" role="status">
+                <span>{notice}</span>
+                <button type="button" aria-label="Dismiss" on:click=move |_| state.update(|s| if let Some(s) = s { s.notice = None })>"×"</button>
+            </div>
+        })}
+        <div class="log" role="log" aria-live="polite" aria-label="Messages" node_ref=log_ref tabindex="0">
+            {move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.has_more))).unwrap_or(false).then(|| view! {
+                <button type="button" class="older" on:click=load_older>"Load older messages"</button>
+            })}
+            {move || {
+                let rows = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
+                    let messages: Vec<(Message, String, bool)> = r.messages.values()
+                        .map(|m| (m.clone(), s.display_name(&m.author).to_owned(), m.author == s.identity))
+                        .collect();
+                    (messages, r.pending.clone())
+                })));
+                let (messages, pending) = rows.unwrap_or_default();
+                let shown = messages.into_iter().map(|(m, name, mine)| view! { <MessageRow message=m name mine state client=config.client /> }).collect_view();
+                let waiting = pending.into_iter().map(|p| view! {
+                    <div class="message pending">
+                        <span class="author">"You"</span>
+                        <span class="body">{p.body}</span>
+                        <span class="status">{p.failed.map(|f| format!("Not sent: {f}")).unwrap_or_else(|| "Sending…".into())}</span>
+                    </div>
+                }).collect_view();
+                (shown, waiting)
+            }}
+        </div>
+        <div class="typing" aria-hidden="true">
+            {move || {
+                let who = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
+                    r.typing_now(now_ms()).iter().map(|w| s.display_name(w).to_owned()).collect::<Vec<_>>()
+                }))).unwrap_or_default();
+                match who.len() {
+                    0 => String::new(),
+                    1 => format!("{} is typing…", who[0]),
+                    _ => format!("{} are typing…", who.join(", ")),
+                }
+            }}
+        </div>
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <textarea aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" rows="2"
+                node_ref=composer on:input=on_input on:keydown=on_keydown></textarea>
+            <button type="submit">"Send"</button>
+        </form>
+    }
+}
+
+#[component]
+fn MessageRow(
+    message: Message,
+    name: String,
+    mine: bool,
+    state: RwSignal<Option<ChatState>>,
+    client: StoredValue<Option<Rc<dyn ChatClient>>, LocalStorage>,
+) -> impl IntoView {
+    let (room, id) = (message.room.clone(), message.id);
+    let edit = {
+        let (room, body) = (room.clone(), message.body.clone());
+        move |_| {
+            let window = web_sys::window();
+            let answer = window.and_then(|w| {
+                w.prompt_with_message_and_default("Edit your message", &body)
+                    .ok()
+                    .flatten()
+            });
+            if let (Some(new_body), Some(client)) = (answer, client.get_value())
+                && !new_body.trim().is_empty()
+                && new_body != body
+            {
+                client.edit(&room, id, &new_body);
+            }
+        }
+    };
+    let delete = {
+        let room = room.clone();
+        move |_| {
+            let sure = web_sys::window()
+                .and_then(|w| w.confirm_with_message("Delete this message?").ok())
+                .unwrap_or(false);
+            if let (true, Some(client)) = (sure, client.get_value()) {
+                client.delete(&room, id);
+            }
+        }
+    };
+    let _ = state;
+    let deleted = message.deleted;
+    view! {
+        <div class="message" class:mine=mine>
+            <span class="author">{name}</span>
+            <time class="time">{local_time(message.created_at)}</time>
+            {if deleted {
+                view! { <span class="body deleted">"message deleted"</span> }.into_any()
+            } else {
+                view! { <span class="body">{message.body.clone()}</span> }.into_any()
+            }}
+            {message.edited_at.filter(|_| !deleted).map(|_| view! { <span class="edited">"(edited)"</span> })}
+            {(mine && !deleted).then(|| view! {
+                <span class="actions">
+                    <button type="button" on:click=edit aria-label="Edit message">"Edit"</button>
+                    <button type="button" on:click=delete aria-label="Delete message">"Delete"</button>
+                </span>
+            })}
+        </div>
+    }
+}
