@@ -29,11 +29,12 @@
   let init = () => {
     let h = d.createElement('div'), r = h.attachShadow({ mode: 'open' });
     // The widget positions its own window (its styles join this shadow root).
-    // Sizes are absolute, so the host page's inherited font cannot change them.
+    // Sizes are absolute, so the host page's inherited font cannot change them;
+    // selectors are narrow, since the widget's elements join this shadow root.
     r.innerHTML = '<style>:host{all:initial;position:fixed;right:1em;bottom:1em;z-index:99999}' +
-      'button{cursor:pointer;padding:.7em 1.2em;border:0;border-radius:2em;background:#0b5cad;color:#fff;font:600 16px sans-serif}' +
+      '[aria-expanded]{cursor:pointer;padding:.7em 1.2em;border:0;border-radius:2em;background:#0b5cad;color:#fff;font:600 16px sans-serif}' +
       'b{margin-left:.4em;background:#b3261e;border-radius:1em;padding:0 .4em}' +
-      'p{position:absolute;right:0;bottom:3em;width:15em;margin:0;background:#fff;color:#222;padding:.5em;font:14px sans-serif}</style>' +
+      'p[role]{position:absolute;right:0;bottom:3em;width:15em;margin:0;background:#fff;color:#222;padding:.5em;font:14px sans-serif}</style>' +
       '<div hidden></div><p role="status" hidden></p><button aria-expanded="false">Chat <b hidden></b></button>';
     [panel, note, btn, badge] = ['div', 'p', 'button', 'b'].map(x => r.querySelector(x));
     btn.onclick = () => panel.hidden ? open() : show(0);

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod client;
 pub mod commands;
+pub mod markdown;
 pub mod state;
 mod view;
 

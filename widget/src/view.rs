@@ -12,6 +12,7 @@ use wasm_bindgen::JsCast;
 use crate::api;
 use crate::client::{ChatClient, Event, LocalClient};
 use crate::commands::{self, Input};
+use crate::markdown::{self, Block, Inline};
 use crate::state::{ChatState, Connection};
 
 const STYLE: &str = include_str!("widget.css");
@@ -411,20 +412,40 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
     view! {
         <div class="bar">
         <div class="tabs" role="tablist" aria-label="Rooms">
-            {move || {
-                let tabs = state.with(|s| s.as_ref().map(|s| {
-                    s.rooms.iter().enumerate().map(|(i, r)| (i, r.name.clone(), r.unread, i == s.active)).collect::<Vec<_>>()
-                }).unwrap_or_default());
-                tabs.into_iter().map(|(i, name, unread, selected)| {
-                    let label = if unread > 0 { format!("{name}, {unread} unread") } else { name.clone() };
-                    let closable = i > 0;
+            // Keyed, so a tab keeps its DOM node (and the keyboard focus) across updates.
+            <For
+                each=move || state.with(|s| s.as_ref().map(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>()).unwrap_or_default())
+                key=|name| name.clone()
+                children=move |name: String| {
+                    let index = {
+                        let name = name.clone();
+                        move || state.with(|s| s.as_ref().and_then(|s| s.rooms.iter().position(|r| r.name == name)))
+                    };
+                    let unread = {
+                        let name = name.clone();
+                        move || state.with(|s| s.as_ref().and_then(|s| s.room(&name).map(|r| r.unread)).unwrap_or(0))
+                    };
+                    let selected = {
+                        let index = index.clone();
+                        move || state.with(|s| s.as_ref().map(|s| s.active)) == index() && index().is_some()
+                    };
+                    let label = {
+                        let name = name.clone();
+                        let unread = unread.clone();
+                        move || match unread() { 0 => name.clone(), n => format!("{name}, {n} unread") }
+                    };
+                    let closable = index() != Some(0);
                     let close_name = name.clone();
+                    let select = {
+                        let index = index.clone();
+                        move |_| if let Some(i) = index() { state.update(|s| if let Some(s) = s { s.select(i) }) }
+                    };
+                    let selected_class = selected.clone();
                     view! {
-                        <span class="tab" class:selected=selected>
-                            <button type="button" role="tab" aria-selected=selected.to_string() aria-label=label
-                                on:click=move |_| state.update(|s| if let Some(s) = s { s.select(i) })>
+                        <span class="tab" class:selected=selected_class>
+                            <button type="button" role="tab" aria-selected=move || selected().to_string() aria-label=label on:click=select>
                                 {name.clone()}
-                                {(unread > 0).then(|| view! { <span class="unread" aria-hidden="true">{unread}</span> })}
+                                {move || { let n = unread(); (n > 0).then(|| view! { <span class="unread" aria-hidden="true">{n}</span> }) }}
                             </button>
                             {closable.then(|| view! {
                                 <button type="button" class="close-tab" aria-label=format!("Close {close_name}")
@@ -432,8 +453,8 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
                             })}
                         </span>
                     }
-                }).collect_view()
-            }}
+                }
+            />
         </div>
         <button type="button" class="minimise" on:click=minimise>"Minimise"</button>
         </div>
@@ -453,23 +474,25 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
             {move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.has_more))).unwrap_or(false).then(|| view! {
                 <button type="button" class="older" on:click=load_older>"Load older messages"</button>
             })}
-            {move || {
-                let rows = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
-                    let messages: Vec<(Message, String, bool)> = r.messages.values()
+            // Keyed by id and revision, so rows (and focus on their buttons) persist.
+            <For
+                each=move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
+                    r.messages.values()
                         .map(|m| (m.clone(), s.display_name(&m.author).to_owned(), m.author == s.identity))
-                        .collect();
-                    (messages, r.pending.clone())
-                })));
-                let (messages, pending) = rows.unwrap_or_default();
-                let shown = messages.into_iter().map(|(m, name, mine)| view! { <MessageRow message=m name mine state client=config.client /> }).collect_view();
-                let waiting = pending.into_iter().map(|p| view! {
+                        .collect::<Vec<_>>()
+                })).unwrap_or_default())
+                key=|(m, name, _)| (m.id, m.edited_at, m.deleted, name.clone())
+                children=move |(message, name, mine)| view! { <MessageRow message name mine state client=config.client /> }
+            />
+            {move || {
+                let pending = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.pending.clone()))).unwrap_or_default();
+                pending.into_iter().map(|p| view! {
                     <div class="message pending">
                         <span class="author">"You"</span>
                         <span class="body">{p.body}</span>
                         <span class="status">{p.failed.map(|f| format!("Not sent: {f}")).unwrap_or_else(|| "Sending…".into())}</span>
                     </div>
-                }).collect_view();
-                (shown, waiting)
+                }).collect_view()
             }}
         </div>
         <div class="typing" aria-hidden="true">
@@ -489,6 +512,48 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
                 node_ref=composer on:input=on_input on:keydown=on_keydown></textarea>
             <button type="submit">"Send"</button>
         </form>
+    }
+}
+
+/// A message body as DOM nodes: the markdown subset, every piece of user
+/// text a text node, links only to http, https and mailto.
+fn markdown_view(body: &str) -> AnyView {
+    markdown::parse(body)
+        .into_iter()
+        .map(block_view)
+        .collect_view()
+        .into_any()
+}
+
+fn block_view(block: Block) -> AnyView {
+    match block {
+        Block::Paragraph(inlines) => view! { <p>{inlines.into_iter().map(inline_view).collect_view()}</p> }.into_any(),
+        Block::CodeBlock(code) => view! { <pre><code>{code}</code></pre> }.into_any(),
+        Block::List { ordered, items } => {
+            let items = items
+                .into_iter()
+                .map(|blocks| view! { <li>{blocks.into_iter().map(block_view).collect_view()}</li> })
+                .collect_view();
+            if ordered {
+                view! { <ol>{items}</ol> }.into_any()
+            } else {
+                view! { <ul>{items}</ul> }.into_any()
+            }
+        }
+    }
+}
+
+fn inline_view(inline: Inline) -> AnyView {
+    match inline {
+        Inline::Text(text) => text.into_any(),
+        Inline::Strong(children) => view! { <strong>{children.into_iter().map(inline_view).collect_view()}</strong> }.into_any(),
+        Inline::Emphasis(children) => view! { <em>{children.into_iter().map(inline_view).collect_view()}</em> }.into_any(),
+        Inline::Code(code) => view! { <code>{code}</code> }.into_any(),
+        Inline::Link { href, children } => view! {
+            <a href=href target="_blank" rel="noopener noreferrer nofollow">{children.into_iter().map(inline_view).collect_view()}</a>
+        }
+        .into_any(),
+        Inline::Break => view! { <br/> }.into_any(),
     }
 }
 
@@ -538,7 +603,7 @@ fn MessageRow(
             {if deleted {
                 view! { <span class="body deleted">"message deleted"</span> }.into_any()
             } else {
-                view! { <span class="body">{message.body.clone()}</span> }.into_any()
+                view! { <div class="body">{markdown_view(&message.body)}</div> }.into_any()
             }}
             {message.edited_at.filter(|_| !deleted).map(|_| view! { <span class="edited">"(edited)"</span> })}
             {(mine && !deleted).then(|| view! {
