@@ -13,6 +13,11 @@ use tokio::sync::{Notify, mpsc};
 /// Frames a connection may have queued before it counts as too slow.
 pub const OUTBOX: usize = 256;
 
+/// Rooms with more connections than this get no live presence frames: each
+/// arrival would cost one frame per member, so filling a big room would be
+/// quadratic. Members still see who is online when they join.
+pub const PRESENCE_LIMIT: usize = 500;
+
 #[derive(Debug, Clone)]
 pub struct Outbox {
     pub tx: mpsc::Sender<Arc<str>>,
@@ -84,6 +89,10 @@ impl Hub {
             .map(|(r, _)| r.clone())
             .collect();
         joined.into_iter().filter(|room| self.leave(room, conn)).collect()
+    }
+
+    pub fn connections(&self, room: &str) -> usize {
+        self.rooms().get(room).map_or(0, HashMap::len)
     }
 
     pub fn online(&self, room: &str) -> HashSet<String> {

@@ -13,12 +13,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dachat_backend::twilio_token::verify_access_token;
-use protocol::local::{ClientFrame, MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame};
+use protocol::local::{
+    ClientFrame, MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_MEMBERS_LISTED, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame,
+};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
 use crate::LocalChat;
-use crate::hub::{OUTBOX, Outbox};
+use crate::hub::{OUTBOX, Outbox, PRESENCE_LIMIT};
 use crate::store::StoreError;
 
 pub fn router(chat: LocalChat) -> Router {
@@ -136,7 +138,12 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
             }
         }
     }
-    for room in conn.chat.inner.hub.leave_all(conn.id) {
+    let hub = &conn.chat.inner.hub;
+    for room in hub
+        .leave_all(conn.id)
+        .into_iter()
+        .filter(|room| hub.connections(room) < PRESENCE_LIMIT)
+    {
         let frame = ServerFrame::Presence {
             room: room.clone(),
             identity: conn.identity.clone(),
@@ -197,7 +204,7 @@ impl Connection {
             ClientFrame::Join { room } => {
                 self.member_of(&room)?;
                 let came_online = hub.join(&room, self.id, &self.identity, self.outbox.clone());
-                if came_online {
+                if came_online && hub.connections(&room) <= PRESENCE_LIMIT {
                     let frame = ServerFrame::Presence {
                         room: room.clone(),
                         identity: self.identity.clone(),
@@ -206,7 +213,7 @@ impl Connection {
                     hub.broadcast(&room, &encode(&frame), Some(self.id));
                 }
                 let online = hub.online(&room);
-                let members = store
+                let mut members: Vec<Member> = store
                     .members_of(&room)
                     .map_err(|e| store_error(&e, None))?
                     .into_iter()
@@ -216,6 +223,10 @@ impl Connection {
                         nick,
                     })
                     .collect();
+                let member_count = u32::try_from(members.len()).unwrap_or(u32::MAX);
+                // online first, then by identity; big rooms list only the first few
+                members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.identity.cmp(&b.identity)));
+                members.truncate(MAX_MEMBERS_LISTED);
                 let read_up_to = store
                     .read_up_to(&self.identity, &room)
                     .map_err(|e| store_error(&e, None))?;
@@ -223,6 +234,7 @@ impl Connection {
                 Ok(Some(ServerFrame::Joined {
                     room,
                     members,
+                    member_count,
                     read_up_to,
                     last_id,
                 }))

@@ -14,6 +14,8 @@ pub const MAX_BODY_BYTES: usize = 4000;
 pub const MAX_NICK_CHARS: usize = 32;
 /// The most messages one history page holds.
 pub const MAX_PAGE: u32 = 50;
+/// The most members a `Joined` frame lists.
+pub const MAX_MEMBERS_LISTED: usize = 200;
 /// The largest frame a client may send, in bytes.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 
@@ -97,7 +99,10 @@ pub enum ServerFrame {
     /// Joined: the room's members and the user's read horizon.
     Joined {
         room: String,
+        /// At most [`MAX_MEMBERS_LISTED`] members, those online first.
         members: Vec<Member>,
+        /// How many members the room has in all.
+        member_count: u32,
         read_up_to: Option<i64>,
         last_id: Option<i64>,
     },

@@ -21,17 +21,9 @@ async fn serve_event(app: &TestApp, event: &str) -> (u16, Value) {
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
-async fn app() -> (TestApp, HostKey, JwksServer, StandinServer) {
-    let key = HostKey::new("k1");
-    let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
-    let standin = StandinServer::start().await;
-    let app = TestApp::new(&twilio_settings(&jwks.url, &standin.url), fast_policies());
-    (app, key, jwks, standin)
-}
-
 #[tokio::test]
 async fn a_token_request_event_is_served() {
-    let (app, key, _jwks, _standin) = app().await;
+    let (app, key, _jwks, _standin) = twilio_app().await;
     let event = fixture("apigw-v2-token.json").replace("TOKEN_PLACEHOLDER", &key.token("alice", &["general"]));
     let (status, body) = serve_event(&app, &event).await;
     assert_eq!(status, 200, "{body}");
@@ -41,7 +33,7 @@ async fn a_token_request_event_is_served() {
 
 #[tokio::test]
 async fn a_base64_session_event_is_served() {
-    let (app, key, _jwks, standin) = app().await;
+    let (app, key, _jwks, standin) = twilio_app().await;
     let body = json!({ "token": key.token("alice", &["shipment-5"]), "context": "shipment-5" }).to_string();
     let event = fixture("apigw-v2-session-base64.json").replace(
         "BODY_BASE64_PLACEHOLDER",
@@ -55,7 +47,7 @@ async fn a_base64_session_event_is_served() {
 
 #[tokio::test]
 async fn a_me_event_with_a_bad_token_is_a_401() {
-    let (app, key, _jwks, _standin) = app().await;
+    let (app, key, _jwks, _standin) = twilio_app().await;
     let good = fixture("apigw-v2-me.json").replace("TOKEN_PLACEHOLDER", &key.token("alice", &["general"]));
     let (status, body) = serve_event(&app, &good).await;
     assert_eq!((status, body["identity"].clone()), (200, json!("alice")));

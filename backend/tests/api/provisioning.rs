@@ -6,17 +6,9 @@ use std::sync::Arc;
 use crate::support::*;
 use dachat_backend::provision::ProvisionPolicy;
 
-async fn app_with(policies: dachat_backend::app::Policies) -> (TestApp, HostKey, JwksServer, StandinServer) {
-    let key = HostKey::new("k1");
-    let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
-    let standin = StandinServer::start().await;
-    let app = TestApp::new(&twilio_settings(&jwks.url, &standin.url), policies);
-    (app, key, jwks, standin)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_first_sessions_for_a_new_context_both_succeed() {
-    let (app, key, _jwks, standin) = app_with(fast_policies()).await;
+    let (app, key, _jwks, standin) = twilio_app_with(fast_policies()).await;
     // Both sessions look the conversation up before either creates it, so
     // both try to create it and one meets "already exists".
     standin.standin.hold("GET", "/Conversations/shipment-9", 2);
@@ -41,7 +33,7 @@ async fn two_first_sessions_for_a_new_context_both_succeed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_user_twice_at_once_is_fine_too() {
-    let (app, key, _jwks, standin) = app_with(fast_policies()).await;
+    let (app, key, _jwks, standin) = twilio_app_with(fast_policies()).await;
     standin.standin.hold("GET", "/Participants/alice", 2);
     let app = Arc::new(app);
     let token = key.token("alice", &["general"]);
@@ -63,7 +55,7 @@ async fn contexts_dropped_from_the_token_are_revoked() {
         revocation_interval: std::time::Duration::from_secs(3600),
         ..Default::default()
     };
-    let (app, key, _jwks, standin) = app_with(policies).await;
+    let (app, key, _jwks, standin) = twilio_app_with(policies).await;
     // Earlier tokens let alice into two rooms, and a room DAChat did not make.
     standin.standin.seed_participation("alice", "shipment-1");
     standin.standin.seed_participation("alice", "group-private-3");
@@ -96,7 +88,7 @@ async fn contexts_dropped_from_the_token_are_revoked() {
 
 #[tokio::test]
 async fn twilio_down_is_a_503_with_retry_after_and_recovers() {
-    let (app, key, _jwks, standin) = app_with(fast_policies()).await;
+    let (app, key, _jwks, standin) = twilio_app_with(fast_policies()).await;
     standin.standin.fail_next(503, 100);
     let token = key.token("alice", &["general"]);
     let down = app.session(&token, "general").await;
@@ -110,7 +102,7 @@ async fn twilio_down_is_a_503_with_retry_after_and_recovers() {
 
 #[tokio::test]
 async fn a_passing_429_or_500_is_retried() {
-    let (app, key, _jwks, standin) = app_with(fast_policies()).await;
+    let (app, key, _jwks, standin) = twilio_app_with(fast_policies()).await;
     standin.standin.fail_next(429, 1);
     assert_eq!(
         app.session(&key.token("alice", &["general"]), "general").await.status,
@@ -125,7 +117,7 @@ async fn a_passing_429_or_500_is_retried() {
 
 #[tokio::test]
 async fn twilio_refusing_our_credentials_is_a_502() {
-    let (app, key, _jwks, standin) = app_with(fast_policies()).await;
+    let (app, key, _jwks, standin) = twilio_app_with(fast_policies()).await;
     standin.standin.fail_next(401, 1);
     let answer = app.session(&key.token("alice", &["general"]), "general").await;
     assert_eq!(answer.status, 502, "{}", answer.json);
@@ -155,7 +147,7 @@ async fn twilio_unreachable_is_a_503() {
 async fn sessions_that_cost_rest_calls_are_rate_limited_per_identity() {
     let mut policies = fast_policies();
     policies.sessions_per_minute = 2;
-    let (app, key, _jwks, _standin) = app_with(policies).await;
+    let (app, key, _jwks, _standin) = twilio_app_with(policies).await;
     let token = key.token("alice", &["c1", "c2", "c3"]);
     assert_eq!(app.session(&token, "c1").await.status, 200);
     assert_eq!(app.session(&token, "c2").await.status, 200);

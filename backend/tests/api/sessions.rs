@@ -8,14 +8,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-async fn twilio_app() -> (TestApp, HostKey, JwksServer, StandinServer) {
-    let key = HostKey::new("k1");
-    let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
-    let standin = StandinServer::start().await;
-    let app = TestApp::new(&twilio_settings(&jwks.url, &standin.url), fast_policies());
-    (app, key, jwks, standin)
-}
-
 #[tokio::test]
 async fn a_session_provisions_twilio_and_returns_a_chat_token() {
     let (app, key, _jwks, standin) = twilio_app().await;

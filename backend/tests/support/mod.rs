@@ -266,6 +266,19 @@ impl TestApp {
     }
 }
 
+/// An app on Twilio (the stand-in) with a host key and its JWKS server.
+pub async fn twilio_app_with(policies: Policies) -> (TestApp, HostKey, JwksServer, StandinServer) {
+    let key = HostKey::new("k1");
+    let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
+    let standin = StandinServer::start().await;
+    let app = TestApp::new(&twilio_settings(&jwks.url, &standin.url), policies);
+    (app, key, jwks, standin)
+}
+
+pub async fn twilio_app() -> (TestApp, HostKey, JwksServer, StandinServer) {
+    twilio_app_with(fast_policies()).await
+}
+
 /// Decodes the payload of a JWT without verifying it.
 pub fn jwt_payload(jwt: &str) -> Value {
     use base64::Engine as _;
