@@ -25,7 +25,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   dev     set up and run the local chat server (http://127.0.0.1:8080)
   test    set up and run every check and test (what CI runs)
-  bench   run the performance benchmarks against the Node peer
+  bench   run the token-path benchmarks against the Node peer
+  bench-widget   widget timings in Chromium (click to interactive, paging 1,000 messages)
   dist    build the Lambda for arm64 with cargo lambda
 
 options for dev:
@@ -37,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench::main(&args[1..]),
+        Some("bench-widget") => bench_widget(),
         Some("dist") => dist(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -163,6 +165,18 @@ fn test() -> Result<()> {
 
     println!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn bench_widget() -> Result<()> {
+    setup::test_tools()?;
+    widget::build()?;
+    step("building the local server (release)");
+    run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
+    step("widget timings in headless Chromium (tests/perf/widget.mjs)");
+    run(Command::new("node")
+        .arg("tests/perf/widget.mjs")
+        .env("DACHAT_BIN", root().join("target/release/dachat"))
+        .env("DACHAT_WIDGET_DIR", root().join("widget/dist")))
 }
 
 fn dist() -> Result<()> {

@@ -1,0 +1,88 @@
+// Widget performance in headless Chromium (a benchmark, not a test: it
+// reports numbers and asserts nothing):
+// - click on the launcher → chat interactive (composer shown, connected),
+//   cold (fresh profile, empty cache) and warm (same profile, reloaded);
+// - paging 1,000 messages into the open window: the longest main-thread
+//   task (Long Tasks API) and the time taken.
+// Run by `cargo xtask bench-widget`; prints `WIDGET …` lines.
+import { browser, composer, openChat, signIn, startServer } from '../e2e/harness.mjs';
+
+const server = await startServer();
+const runs = Number(process.env.RUNS || 5);
+
+async function clickToInteractive(page) {
+  const t0 = await page.evaluate(() => performance.now());
+  await page.getByRole('button', { name: /^Chat/ }).click();
+  await composer(page).waitFor();
+  await page.locator('.banner').waitFor({ state: 'detached' });
+  return (await page.evaluate(() => performance.now())) - t0;
+}
+
+const cold = [];
+const warm = [];
+for (let i = 0; i < runs; i++) {
+  const user = await browser();
+  try {
+    await signIn(user.page, server, { sub: `perf-${i}`, contexts: ['general'], context: 'general' });
+    cold.push(await clickToInteractive(user.page));
+    // minimise, forget the open state, reload: the code is in the HTTP cache now
+    await user.page.keyboard.press('Escape');
+    await signIn(user.page, server, { sub: `perf-${i}`, contexts: ['general'], context: 'general' });
+    warm.push(await clickToInteractive(user.page));
+  } finally {
+    await user.close();
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`WIDGET click_to_interactive_cold_ms median=${median(cold).toFixed(0)} all=${cold.map((x) => x.toFixed(0)).join(',')}`);
+console.log(`WIDGET click_to_interactive_warm_ms median=${median(warm).toFixed(0)} all=${warm.map((x) => x.toFixed(0)).join(',')}`);
+
+// 1,000 messages, posted over the local provider's socket by the page itself.
+const writer = await browser();
+const reader = await browser();
+try {
+  await signIn(writer.page, server, { sub: 'writer', contexts: ['group-perf'], context: 'group-perf' });
+  await writer.page.evaluate(async () => {
+    const session = await (await fetch('/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: window.dachatDemo.token, context: 'group-perf' }) })).json();
+    const ws = new WebSocket(`${location.origin.replace('http', 'ws')}/v1/local/ws?token=${session.accessToken}`);
+    await new Promise((resolve) => { ws.onopen = resolve; });
+    let acks = 0;
+    const done = new Promise((resolve) => {
+      ws.onmessage = (e) => { if (JSON.parse(e.data).type === 'ack' && ++acks === 1000) resolve(); };
+    });
+    ws.send(JSON.stringify({ type: 'join', room: 'group-perf' }));
+    for (let i = 0; i < 1000; i++) {
+      ws.send(JSON.stringify({ type: 'send', room: 'group-perf', clientId: `p${i}`, body: `message **${i}** with a [link](https://example.org/${i})` }));
+    }
+    await done;
+    ws.close();
+  });
+  await signIn(reader.page, server, { sub: 'reader', contexts: ['group-perf'], context: 'group-perf' });
+  await reader.page.evaluate(() => {
+    window.__longest = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.__longest = Math.max(window.__longest, entry.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
+  await openChat(reader.page);
+  await reader.page.getByText('message 999 with a link').waitFor();
+  const t0 = await reader.page.evaluate(() => performance.now());
+  const older = reader.page.getByRole('button', { name: 'Load older messages' });
+  while (await older.count()) {
+    const before = await reader.page.locator('.log .message').count();
+    await older.click();
+    await reader.page.waitForFunction((n) => {
+      const host = [...document.body.children].find((el) => el.shadowRoot);
+      return host.shadowRoot.querySelectorAll('.log .message').length > n;
+    }, before);
+  }
+  const total = await reader.page.locator('.log .message').count();
+  const ms = (await reader.page.evaluate(() => performance.now())) - t0;
+  const longest = await reader.page.evaluate(() => window.__longest);
+  console.log(`WIDGET paging messages=${total} pages=${Math.ceil(total / 20)} total_ms=${ms.toFixed(0)} longest_task_ms=${longest.toFixed(0)}`);
+} finally {
+  await writer.close();
+  await reader.close();
+  await server.close();
+}
