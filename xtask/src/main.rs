@@ -131,14 +131,7 @@ fn test() -> Result<()> {
     run(cargo().args(["test", "--workspace"]))?;
 
     step("building the test services");
-    run(cargo().args([
-        "build",
-        "--package",
-        "twilio-standin",
-        "--tests",
-        "--package",
-        "backend",
-    ]))?;
+    run(cargo().args(["build", "--package", "twilio-standin", "--bin", "twilio-standin"]))?;
     step("starting Prism (Twilio's OpenAPI), the Twilio stand-in behind Prism's validating proxy, and moto");
     let stack = services::Stack::start()?;
     step("contract tests against Prism, moto and the twilio helper library");
