@@ -482,7 +482,7 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
                         .collect::<Vec<_>>()
                 })).unwrap_or_default())
                 key=|(m, name, _)| (m.id, m.edited_at, m.deleted, name.clone())
-                children=move |(message, name, mine)| view! { <MessageRow message name mine state client=config.client /> }
+                children=move |(message, name, mine)| view! { <MessageRow message name mine client=config.client /> }
             />
             {move || {
                 let pending = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.pending.clone()))).unwrap_or_default();
@@ -562,7 +562,6 @@ fn MessageRow(
     message: Message,
     name: String,
     mine: bool,
-    state: RwSignal<Option<ChatState>>,
     client: StoredValue<Option<Rc<dyn ChatClient>>, LocalStorage>,
 ) -> impl IntoView {
     let (room, id) = (message.room.clone(), message.id);
@@ -594,7 +593,6 @@ fn MessageRow(
             }
         }
     };
-    let _ = state;
     let deleted = message.deleted;
     view! {
         <div class="message" class:mine=mine>
