@@ -34,6 +34,14 @@ describe('chatting', () => {
       await bob.page.keyboard.press('Escape');
       await send(alice.page, 'Are you there?');
       await bob.page.getByRole('button', { name: 'Chat 1 unread' }).waitFor();
+      // coming back on a new page view, bob finds a "New messages" divider before it
+      await bob.page.reload();
+      await openChat(bob.page);
+      await bob.page.getByText('Are you there?').waitFor();
+      const rows = await bob.page.locator('.log > div').evaluateAll((els) => els.map((el) => el.className + ': ' + el.textContent));
+      const divider = rows.findIndex((r) => r.startsWith('new-divider'));
+      assert.ok(divider >= 0 && rows[divider + 1].includes('Are you there?'), rows.join('\n'));
+      assert.equal(await bob.page.locator('.log .day').count(), 1, 'one day separator');
 
       assert.deepEqual(alice.errors, []);
       assert.deepEqual(bob.errors, []);

@@ -38,6 +38,9 @@ pub struct Room {
     pub joined: bool,
     pub unread: u32,
     pub read_up_to: Option<i64>,
+    /// Where the "new messages" divider goes: after this id, as the read
+    /// horizon stood when the room was joined (it does not move while open).
+    pub divider_after: Option<i64>,
     /// Who is typing, until when (ms).
     pub typing: HashMap<String, f64>,
     pub members: Vec<Member>,
@@ -188,6 +191,9 @@ impl ChatState {
                     }
                 }
                 if let Some(r) = self.room_mut(&room) {
+                    if !r.joined {
+                        r.divider_after = read_up_to;
+                    }
                     r.joined = true;
                     r.members = members;
                     r.read_up_to = read_up_to;
@@ -295,6 +301,47 @@ impl ChatState {
             }
         }
     }
+}
+
+/// How a message row is introduced: a day separator when the day changes,
+/// and the "new messages" divider before the first unread message of others.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowMarks {
+    pub day: Option<String>,
+    pub new_divider: bool,
+}
+
+/// Marks for `messages` (in order); `day_of` names the local day of a time.
+pub fn row_marks(
+    messages: &[&Message],
+    divider_after: Option<i64>,
+    me: &str,
+    day_of: impl Fn(i64) -> String,
+) -> Vec<RowMarks> {
+    let mut previous_day: Option<String> = None;
+    let mut divider_placed = false;
+    messages
+        .iter()
+        .map(|m| {
+            let day = day_of(m.created_at);
+            let day_mark = (previous_day.as_ref() != Some(&day)).then(|| day.clone());
+            previous_day = Some(day);
+            let new_divider = !divider_placed && divider_after.is_some_and(|after| m.id > after) && m.author != me;
+            divider_placed |= new_divider;
+            RowMarks {
+                day: day_mark,
+                new_divider,
+            }
+        })
+        .collect()
+}
+
+/// A stable hue (0–359) for an identity, for its author colour.
+pub fn hue_of(identity: &str) -> u32 {
+    identity
+        .bytes()
+        .fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619))
+        % 360
 }
 
 #[cfg(test)]
@@ -456,6 +503,36 @@ mod tests {
             true,
         );
         assert!(s.room("shipment-1").unwrap().typing_now(1600.0).is_empty());
+    }
+
+    #[test]
+    fn day_separators_and_the_new_messages_divider() {
+        let ms = [
+            message(1, "r", "bob", "a"),
+            message(2, "r", "alice", "b"),
+            message(3, "r", "bob", "c"),
+            message(4, "r", "bob", "d"),
+        ];
+        let refs: Vec<&Message> = ms.iter().collect();
+        let day = |t: i64| if t < 3 { "Mon".to_owned() } else { "Tue".to_owned() };
+        let marks = row_marks(&refs, Some(1), "alice", day);
+        let days: Vec<Option<&str>> = marks.iter().map(|m| m.day.as_deref()).collect();
+        assert_eq!(days, [Some("Mon"), None, Some("Tue"), None]);
+        // my own message after the horizon is not "new"; the divider goes once, before bob's
+        let dividers: Vec<bool> = marks.iter().map(|m| m.new_divider).collect();
+        assert_eq!(dividers, [false, false, true, false]);
+        assert!(
+            row_marks(&refs, None, "alice", |_| String::new())
+                .iter()
+                .all(|m| !m.new_divider)
+        );
+    }
+
+    #[test]
+    fn hues_are_stable_and_in_range() {
+        assert_eq!(hue_of("alice"), hue_of("alice"));
+        assert_ne!(hue_of("alice"), hue_of("bob"));
+        assert!(hue_of("zed") < 360);
     }
 
     #[test]

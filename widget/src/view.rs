@@ -13,7 +13,7 @@ use crate::api;
 use crate::client::{ChatClient, Event, LocalClient};
 use crate::commands::{self, Input};
 use crate::markdown::{self, Block, Inline};
-use crate::state::{ChatState, Connection};
+use crate::state::{ChatState, Connection, hue_of, row_marks};
 
 const STYLE: &str = include_str!("widget.css");
 
@@ -60,6 +60,13 @@ fn window_event(name: &str, detail: &wasm_bindgen::JsValue) {
 fn local_time(ms: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// The local calendar day of a time, e.g. "Sat Nov 28 2026".
+fn local_day(ms: i64) -> String {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
+        .to_date_string()
+        .into()
 }
 
 fn new_client_id() -> String {
@@ -194,12 +201,7 @@ fn on_event(state: RwSignal<Option<ChatState>>, config: Config, event: Event) {
             }
         }
         Event::Frame(frame) => {
-            let page_visible = web_sys::window()
-                .and_then(|w| w.document())
-                .map(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
-                .unwrap_or(true);
-            let minimised = config.panel.get_value().is_some_and(|p| p.hidden());
-            let visible = page_visible && !minimised;
+            let visible = chat_visible(config);
             state.update(|s| {
                 if let Some(s) = s {
                     s.apply(frame, now_ms(), visible);
@@ -207,6 +209,16 @@ fn on_event(state: RwSignal<Option<ChatState>>, config: Config, event: Event) {
             });
         }
     }
+}
+
+/// Whether the user can see the chat: the page is visible and the window
+/// is not minimised.
+fn chat_visible(config: Config) -> bool {
+    let page_visible = web_sys::window()
+        .and_then(|w| w.document())
+        .map(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+        .unwrap_or(true);
+    page_visible && !config.panel.get_value().is_some_and(|p| p.hidden())
 }
 
 /// Renews the chat token two minutes before it expires, with the host token.
@@ -351,6 +363,7 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
         });
         if let (Some((room, last, read)), Some(client)) = (seen, client())
             && read.is_none_or(|r| r < last)
+            && chat_visible(config)
         {
             client.read(&room, last);
         }
@@ -477,12 +490,18 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
             // Keyed by id and revision, so rows (and focus on their buttons) persist.
             <For
                 each=move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
-                    r.messages.values()
-                        .map(|m| (m.clone(), s.display_name(&m.author).to_owned(), m.author == s.identity))
+                    let messages: Vec<&Message> = r.messages.values().collect();
+                    let marks = row_marks(&messages, r.divider_after, &s.identity, local_day);
+                    messages.into_iter().zip(marks)
+                        .map(|(m, marks)| (m.clone(), s.display_name(&m.author).to_owned(), m.author == s.identity, marks))
                         .collect::<Vec<_>>()
                 })).unwrap_or_default())
-                key=|(m, name, _)| (m.id, m.edited_at, m.deleted, name.clone())
-                children=move |(message, name, mine)| view! { <MessageRow message name mine client=config.client /> }
+                key=|(m, name, _, marks)| (m.id, m.edited_at, m.deleted, name.clone(), marks.clone())
+                children=move |(message, name, mine, marks)| view! {
+                    {marks.day.map(|day| view! { <div class="day">{day}</div> })}
+                    {marks.new_divider.then(|| view! { <div class="new-divider">"New messages"</div> })}
+                    <MessageRow message name mine client=config.client />
+                }
             />
             {move || {
                 let pending = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.pending.clone()))).unwrap_or_default();
@@ -595,7 +614,7 @@ fn MessageRow(
     };
     let deleted = message.deleted;
     view! {
-        <div class="message" class:mine=mine>
+        <div class="message" class:mine=mine style=format!("--hue:{}", hue_of(&message.author))>
             <span class="author">{name}</span>
             <time class="time">{local_time(message.created_at)}</time>
             {if deleted {
