@@ -68,9 +68,11 @@ describe('chatting', () => {
       const firstPage = await messages(carol.page);
       assert.equal(firstPage.length, 20, 'the newest page holds 20 messages');
       assert.equal(firstPage[0], 'carol: note 6');
-      await carol.page.getByRole('button', { name: 'Load older messages' }).click();
+      // scrolling to the top pages in the older ones, and the view stays put
+      await carol.page.locator('.log').evaluate((log) => { log.scrollTop = 0; });
       await carol.page.getByText('note 1', { exact: true }).waitFor();
       assert.equal((await messages(carol.page)).length, 25);
+      assert.ok(await carol.page.locator('.log').evaluate((log) => log.scrollTop > 0), 'kept the reading position');
     } finally {
       await carol.close();
     }
@@ -219,6 +221,11 @@ describe('keyboard and accessibility', () => {
       await ivan.page.keyboard.press('Escape');
       await composer(ivan.page).waitFor({ state: 'hidden' });
       assert.equal(await launcher.getAttribute('aria-expanded'), 'false');
+      // the next page view brings the same tabs back
+      await ivan.page.reload();
+      await launcher.click();
+      await ivan.page.getByRole('tab', { name: 'general' }).waitFor();
+      assert.equal(await ivan.page.getByRole('tab', { name: 'shipment-7' }).getAttribute('aria-selected'), 'true');
     } finally {
       await ivan.close();
     }

@@ -35,6 +35,8 @@ pub struct Room {
     pub messages: BTreeMap<i64, Message>,
     pub pending: Vec<Pending>,
     pub has_more: bool,
+    /// An older page has been asked for and has not arrived yet.
+    pub loading_older: bool,
     pub joined: bool,
     pub unread: u32,
     pub read_up_to: Option<i64>,
@@ -132,6 +134,24 @@ impl ChatState {
         Ok(())
     }
 
+    /// Adds tabs remembered from an earlier page view, without switching to
+    /// them; only contexts the token still allows. Returns the ones added.
+    pub fn restore_tabs(&mut self, names: &[String]) -> Vec<String> {
+        let mut added = Vec::new();
+        for name in names {
+            if self.allowed.contains(name) && self.room(name).is_none() {
+                self.rooms.push(Room::new(name));
+                added.push(name.clone());
+            }
+        }
+        added
+    }
+
+    /// The open tabs' names, to remember.
+    pub fn tab_names(&self) -> Vec<String> {
+        self.rooms.iter().map(|r| r.name.clone()).collect()
+    }
+
     /// Closes a tab; the page's own context (the first) stays.
     pub fn close_tab(&mut self, name: &str) {
         if let Some(i) = self.rooms.iter().position(|r| r.name == name).filter(|i| *i > 0) {
@@ -205,6 +225,7 @@ impl ChatState {
                 has_more,
             } => {
                 if let Some(r) = self.room_mut(&room) {
+                    r.loading_older = false;
                     // a page of older messages: whether even older ones exist
                     let older_page = messages.first().map(|m| m.id) < r.oldest_id() || r.messages.is_empty();
                     for m in messages {
@@ -526,6 +547,15 @@ mod tests {
                 .iter()
                 .all(|m| !m.new_divider)
         );
+    }
+
+    #[test]
+    fn remembered_tabs_come_back_if_still_allowed() {
+        let mut s = state();
+        let added = s.restore_tabs(&["general".into(), "shipment-9".into(), "shipment-1".into()]);
+        assert_eq!(added, ["general"]);
+        assert_eq!(s.tab_names(), ["shipment-1", "general"]);
+        assert_eq!(s.active, 0, "restoring does not switch tabs");
     }
 
     #[test]

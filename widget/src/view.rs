@@ -106,6 +106,7 @@ pub fn App(config: Config, api: String) -> impl IntoView {
                             Rc::new(LocalClient::connect(&api_base, &session.access_token, listener));
                         config.client.set_value(Some(client));
                         schedule_renewal(config, api_base.clone(), device.clone(), session.expires_at);
+                        restore_tabs(state, config, &api_base, &device, &session.identity);
                     }
                 }
             });
@@ -240,6 +241,58 @@ fn schedule_renewal(config: Config, api_base: String, device: String, expires_at
     }
 }
 
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+fn tabs_key(identity: &str) -> String {
+    format!("dachat:tabs:{identity}")
+}
+
+/// Reopens the tabs of the last page view (and remembers them from now on).
+fn restore_tabs(state: RwSignal<Option<ChatState>>, config: Config, api_base: &str, device: &str, identity: &str) {
+    let key = tabs_key(identity);
+    let remembered: Vec<String> = storage()
+        .and_then(|s| s.get_item(&key).ok().flatten())
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
+    let added = state
+        .try_update(|s| s.as_mut().map(|s| s.restore_tabs(&remembered)))
+        .flatten()
+        .unwrap_or_default();
+    for room in added {
+        admit_and_join(state, config, api_base.to_owned(), device.to_owned(), room);
+    }
+    Effect::new(move |_| {
+        let names = state.with(|s| s.as_ref().map(ChatState::tab_names));
+        if let (Some(names), Some(storage)) = (names, storage()) {
+            let _ = storage.set_item(&key, &serde_json::to_string(&names).unwrap_or_default());
+        }
+    });
+}
+
+/// Admits the user to `room` with a session, then joins it (or drops the
+/// tab with a notice when the room is refused).
+fn admit_and_join(state: RwSignal<Option<ChatState>>, config: Config, api_base: String, device: String, room: String) {
+    let token = config.host_token.get_untracked();
+    leptos::task::spawn_local(async move {
+        match api::open_session(&api_base, &token, &room, &device).await {
+            Ok(_) => {
+                if let Some(client) = config.client.get_value() {
+                    client.join(&room);
+                    client.history(&room, None);
+                }
+            }
+            Err(e) => state.update(|s| {
+                if let Some(s) = s {
+                    s.notice = Some(e.message);
+                    s.close_tab(&room);
+                }
+            }),
+        }
+    });
+}
+
 /// `/join` or a page asking for another context: admit, then join.
 fn join_room(state: RwSignal<Option<ChatState>>, config: Config, api_base: String, device: String, room: String) {
     let opened = state.try_update(|s| s.as_mut().map(|s| s.open_tab(&room))).flatten();
@@ -249,25 +302,7 @@ fn join_room(state: RwSignal<Option<ChatState>>, config: Config, api_base: Strin
                 s.notice = Some(message);
             }
         }),
-        Some(Ok(())) => {
-            let token = config.host_token.get_untracked();
-            leptos::task::spawn_local(async move {
-                match api::open_session(&api_base, &token, &room, &device).await {
-                    Ok(_) => {
-                        if let Some(client) = config.client.get_value() {
-                            client.join(&room);
-                            client.history(&room, None);
-                        }
-                    }
-                    Err(e) => state.update(|s| {
-                        if let Some(s) = s {
-                            s.notice = Some(e.message);
-                            s.close_tab(&room);
-                        }
-                    }),
-                }
-            });
-        }
+        Some(Ok(())) => admit_and_join(state, config, api_base, device, room),
         None => {}
     }
 }
@@ -370,29 +405,68 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
     });
 
     let log_ref = NodeRef::<leptos::html::Div>::new();
-    // Keep the newest message in view when the user is at the bottom.
-    Effect::new(move |_| {
-        let _count = state.with(|s| {
+    // Keep the newest message in view when the user is at the bottom (or on
+    // a room's first page); older pages arriving at the top do not move it.
+    Effect::new(move |previous: Option<(Option<String>, Option<i64>, usize)>| {
+        let now = state.with(|s| {
             s.as_ref()
-                .and_then(|s| s.active_room().map(|r| r.messages.len() + r.pending.len()))
+                .and_then(|s| {
+                    s.active_room()
+                        .map(|r| (Some(r.name.clone()), r.last_id(), r.pending.len()))
+                })
+                .unwrap_or((None, None, 0))
         });
         if let Some(log) = log_ref.get() {
+            let first_page = previous
+                .as_ref()
+                .is_none_or(|(room, last, _)| *room != now.0 || last.is_none());
+            let grew_at_bottom = previous
+                .as_ref()
+                .is_some_and(|(_, last, pending)| *last != now.1 || *pending != now.2);
             let near_bottom = log.scroll_height() - log.scroll_top() - log.client_height() < 120;
-            if near_bottom || log.scroll_top() == 0 {
+            if first_page || (grew_at_bottom && near_bottom) {
                 log.set_scroll_top(log.scroll_height());
             }
         }
+        now
     });
 
-    let load_older = move |_| {
-        let target = state.with_untracked(|s| {
-            s.as_ref()
-                .and_then(|s| s.active_room().map(|r| (r.name.clone(), r.oldest_id())))
-        });
+    // Asks for the page before the oldest message shown, once at a time.
+    let load_older = move || {
+        let target = state
+            .try_update(|s| {
+                s.as_mut().and_then(|s| {
+                    let r = s.rooms.get_mut(s.active)?;
+                    if r.loading_older || !r.has_more {
+                        return None;
+                    }
+                    r.loading_older = true;
+                    Some((r.name.clone(), r.oldest_id()))
+                })
+            })
+            .flatten();
         if let (Some((room, oldest)), Some(client)) = (target, client()) {
             client.history(&room, oldest);
         }
     };
+    // Scrolling near the top pages in older messages.
+    let on_scroll = move |_| {
+        if log_ref.get_untracked().is_some_and(|log| log.scroll_top() < 48) {
+            load_older();
+        }
+    };
+    // When older messages are prepended, keep the ones in view where they were.
+    let anchor = StoredValue::new((None::<i64>, 0i32));
+    Effect::new(move |_| {
+        let oldest = state.with(|s| s.as_ref().and_then(|s| s.active_room().and_then(|r| r.oldest_id())));
+        if let Some(log) = log_ref.get() {
+            let (previous_oldest, previous_height) = anchor.get_value();
+            if previous_oldest.is_some() && oldest < previous_oldest {
+                log.set_scroll_top(log.scroll_top() + log.scroll_height() - previous_height);
+            }
+            anchor.set_value((oldest, log.scroll_height()));
+        }
+    });
 
     let banner = move || {
         state.with(|s| match s.as_ref().map(|s| &s.connection) {
@@ -483,9 +557,9 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
                 <button type="button" aria-label="Dismiss" on:click=move |_| state.update(|s| if let Some(s) = s { s.notice = None })>"×"</button>
             </div>
         })}
-        <div class="log" role="log" aria-live="polite" aria-label="Messages" node_ref=log_ref tabindex="0">
+        <div class="log" role="log" aria-live="polite" aria-label="Messages" node_ref=log_ref tabindex="0" on:scroll=on_scroll>
             {move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.has_more))).unwrap_or(false).then(|| view! {
-                <button type="button" class="older" on:click=load_older>"Load older messages"</button>
+                <button type="button" class="older" on:click=move |_| load_older()>"Load older messages"</button>
             })}
             // Keyed by id and revision, so rows (and focus on their buttons) persist.
             <For
