@@ -1,6 +1,7 @@
 //! Calls to the DAChat API (`/v1/session`, `/v1/token`) with `fetch`, and
 //! their failures as messages a person can act on.
 
+use crate::json;
 use protocol::{ErrorBody, SessionRequest, SessionResponse, TokenRequest, TokenResponse};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -37,7 +38,7 @@ async fn post<B: serde::Serialize, R: serde::de::DeserializeOwned>(url: &str, bo
     let window = web_sys::window().ok_or_else(ApiFailure::unreachable)?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    init.set_body(&JsValue::from_str(&serde_json::to_string(body).unwrap_or_default()));
+    init.set_body(&JsValue::from_str(&json::stringify(body).unwrap_or_default()));
     let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| ApiFailure::unreachable())?;
     request
         .headers()
@@ -55,14 +56,14 @@ async fn post<B: serde::Serialize, R: serde::de::DeserializeOwned>(url: &str, bo
         .unwrap_or_default();
     let status = response.status();
     if response.ok() {
-        serde_json::from_str(&text).map_err(|_| ApiFailure {
+        json::parse(&text).ok_or_else(|| ApiFailure {
             status,
             message: "The chat service answered strangely.".into(),
         })
     } else {
         Err(ApiFailure {
             status,
-            message: failure_message(status, serde_json::from_str(&text).ok()),
+            message: failure_message(status, json::parse(&text)),
         })
     }
 }

@@ -9,6 +9,7 @@ use protocol::local::{ClientFrame, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
+use crate::json;
 use crate::state::Connection;
 
 /// What a client reports to the UI.
@@ -122,7 +123,7 @@ impl LocalClient {
                 else {
                     return;
                 };
-                if let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) {
+                if let Some(frame) = json::parse::<ServerFrame>(&text) {
                     let reconnect = matches!(&frame, ServerFrame::Error { code, .. } if code == "reconnect");
                     this.emit(Event::Frame(frame));
                     if reconnect {
@@ -188,7 +189,7 @@ impl LocalClient {
             .socket
             .as_ref()
             .filter(|s| s.ready_state() == web_sys::WebSocket::OPEN);
-        if let (Some(socket), Ok(text)) = (open, serde_json::to_string(frame)) {
+        if let (Some(socket), Some(text)) = (open, json::stringify(frame)) {
             let _ = socket.send_with_str(&text);
         }
     }

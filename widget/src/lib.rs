@@ -8,6 +8,7 @@
 pub mod api;
 pub mod client;
 pub mod commands;
+mod json;
 pub mod markdown;
 pub mod state;
 mod view;

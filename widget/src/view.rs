@@ -9,11 +9,11 @@ use protocol::Provider;
 use protocol::local::Message;
 use wasm_bindgen::JsCast;
 
-use crate::api;
 use crate::client::{ChatClient, Event, LocalClient};
 use crate::commands::{self, Input};
 use crate::markdown::{self, Block, Inline};
 use crate::state::{ChatState, Connection, hue_of, row_marks};
+use crate::{api, json};
 
 const STYLE: &str = include_str!("widget.css");
 
@@ -254,7 +254,7 @@ fn restore_tabs(state: RwSignal<Option<ChatState>>, config: Config, api_base: &s
     let key = tabs_key(identity);
     let remembered: Vec<String> = storage()
         .and_then(|s| s.get_item(&key).ok().flatten())
-        .and_then(|json| serde_json::from_str(&json).ok())
+        .and_then(|text| json::parse(&text))
         .unwrap_or_default();
     let added = state
         .try_update(|s| s.as_mut().map(|s| s.restore_tabs(&remembered)))
@@ -266,7 +266,7 @@ fn restore_tabs(state: RwSignal<Option<ChatState>>, config: Config, api_base: &s
     Effect::new(move |_| {
         let names = state.with(|s| s.as_ref().map(ChatState::tab_names));
         if let (Some(names), Some(storage)) = (names, storage()) {
-            let _ = storage.set_item(&key, &serde_json::to_string(&names).unwrap_or_default());
+            let _ = storage.set_item(&key, &json::stringify(&names).unwrap_or_default());
         }
     });
 }
