@@ -61,17 +61,22 @@ describe('chatting', () => {
       await carol.page.locator('.log .message:not(.pending)').getByText('note 25', { exact: true }).waitFor();
 
       await server.restart(); // kill -9, then start again on the same data
+      // the open window reconnects by itself (with a renewed chat token)
+      await carol.page.getByText('Connection lost. Reconnecting…').waitFor();
+      await carol.page.locator('.banner').waitFor({ state: 'detached' });
+      await send(carol.page, 'after the restart');
+      await carol.page.locator('.log .message:not(.pending)').getByText('after the restart').waitFor();
       await carol.page.reload();
       await carol.page.getByRole('button', { name: /^Chat/ }).waitFor();
       // the chat was open on the last page view, so it opens by itself
-      await carol.page.getByText('note 25').waitFor();
+      await carol.page.getByText('after the restart').waitFor();
       const firstPage = await messages(carol.page);
       assert.equal(firstPage.length, 20, 'the newest page holds 20 messages');
-      assert.equal(firstPage[0], 'carol: note 6');
+      assert.equal(firstPage[0], 'carol: note 7');
       // scrolling to the top pages in the older ones, and the view stays put
       await carol.page.locator('.log').evaluate((log) => { log.scrollTop = 0; });
       await carol.page.getByText('note 1', { exact: true }).waitFor();
-      assert.equal((await messages(carol.page)).length, 25);
+      assert.equal((await messages(carol.page)).length, 26);
       assert.ok(await carol.page.locator('.log').evaluate((log) => log.scrollTop > 0), 'kept the reading position');
     } finally {
       await carol.close();

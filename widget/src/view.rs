@@ -101,7 +101,9 @@ pub fn App(config: Config, api: String) -> impl IntoView {
                             session.contexts.clone(),
                             &session.context,
                         )));
-                        let listener: crate::client::Listener = Rc::new(move |event| on_event(state, config, event));
+                        let (api, dev) = (api_base.clone(), device.clone());
+                        let listener: crate::client::Listener =
+                            Rc::new(move |event| on_event(state, config, &api, &dev, event));
                         let client: Rc<dyn ChatClient> =
                             Rc::new(LocalClient::connect(&api_base, &session.access_token, listener));
                         config.client.set_value(Some(client));
@@ -175,10 +177,24 @@ pub fn App(config: Config, api: String) -> impl IntoView {
     }
 }
 
-fn on_event(state: RwSignal<Option<ChatState>>, config: Config, event: Event) {
+fn on_event(state: RwSignal<Option<ChatState>>, config: Config, api_base: &str, device: &str, event: Event) {
     match event {
         Event::Connection(connection) => {
             let online = connection == Connection::Online;
+            // Still failing after a retry: the chat token may be what is
+            // refused (the server restarted, or it expired while the tab
+            // slept), so fetch a fresh one for the next attempt.
+            if connection == Connection::Reconnecting(2) {
+                let (api_base, device) = (api_base.to_owned(), device.to_owned());
+                leptos::task::spawn_local(async move {
+                    let token = config.host_token.get_untracked();
+                    if let (Ok(renewed), Some(client)) =
+                        (api::renew(&api_base, &token, &device).await, config.client.get_value())
+                    {
+                        client.update_token(&renewed.access_token);
+                    }
+                });
+            }
             state.update(|s| {
                 if let Some(s) = s {
                     s.connection = connection;
