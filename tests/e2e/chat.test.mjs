@@ -84,6 +84,42 @@ describe('chatting', () => {
   });
 });
 
+describe('rooms and connection', () => {
+  test('the room picker offers only the other contexts of the token', async () => {
+    const lena = await browser();
+    try {
+      await signIn(lena.page, server, { sub: 'lena', contexts: ['general', 'shipment-8', 'group-private-9'], context: 'shipment-8' });
+      await openChat(lena.page);
+      const picker = lena.page.getByRole('combobox', { name: 'Open a room' });
+      const options = await picker.locator('option').allTextContents();
+      assert.deepEqual(options, ['Open a room…', 'general', 'group-private-9']);
+      await picker.selectOption('group-private-9');
+      await lena.page.getByRole('tab', { name: 'group-private-9' }).waitFor();
+      assert.equal(await lena.page.getByRole('tab', { name: 'group-private-9' }).getAttribute('aria-selected'), 'true');
+      assert.deepEqual(await picker.locator('option').allTextContents(), ['Open a room…', 'general']);
+    } finally {
+      await lena.close();
+    }
+  });
+
+  test('offline: a plain banner, and what was written is delivered once back online', async () => {
+    const otto = await browser();
+    try {
+      await signIn(otto.page, server, { sub: 'otto', contexts: ['group-offline'], context: 'group-offline' });
+      await openChat(otto.page);
+      await otto.context.setOffline(true);
+      await otto.page.getByText('You are offline.', { exact: false }).waitFor();
+      await send(otto.page, 'written offline');
+      await otto.context.setOffline(false);
+      await otto.page.locator('.log .message:not(.pending)').getByText('written offline').waitFor();
+      await otto.page.locator('.banner').waitFor({ state: 'detached' });
+      assert.deepEqual(otto.errors, []);
+    } finally {
+      await otto.close();
+    }
+  });
+});
+
 describe('access', () => {
   test('a context not in the token cannot be opened or joined', async () => {
     const dave = await browser();

@@ -25,7 +25,9 @@ pub type Listener = Rc<dyn Fn(Event)>;
 pub trait ChatClient {
     fn join(&self, room: &str);
     fn history(&self, room: &str, before: Option<i64>);
-    fn send(&self, room: &str, client_id: &str, body: &str);
+    /// Posts a message; `false` when there is no open connection to carry
+    /// it (the caller keeps it and sends it again once connected).
+    fn send(&self, room: &str, client_id: &str, body: &str) -> bool;
     fn edit(&self, room: &str, id: i64, body: &str);
     fn delete(&self, room: &str, id: i64);
     fn typing(&self, room: &str);
@@ -183,14 +185,16 @@ impl LocalClient {
         }
     }
 
-    fn send_frame(&self, frame: &ClientFrame) {
+    /// Writes a frame on the open connection; `false` if there is none.
+    fn send_frame(&self, frame: &ClientFrame) -> bool {
         let inner = self.inner.borrow();
         let open = inner
             .socket
             .as_ref()
             .filter(|s| s.ready_state() == web_sys::WebSocket::OPEN);
-        if let (Some(socket), Some(text)) = (open, json::stringify(frame)) {
-            let _ = socket.send_with_str(&text);
+        match (open, json::stringify(frame)) {
+            (Some(socket), Some(text)) => socket.send_with_str(&text).is_ok(),
+            _ => false,
         }
     }
 }
@@ -206,12 +210,12 @@ impl ChatClient for LocalClient {
             limit: Some(20),
         });
     }
-    fn send(&self, room: &str, client_id: &str, body: &str) {
+    fn send(&self, room: &str, client_id: &str, body: &str) -> bool {
         self.send_frame(&ClientFrame::Send {
             room: room.into(),
             client_id: client_id.into(),
             body: body.into(),
-        });
+        })
     }
     fn edit(&self, room: &str, id: i64, body: &str) {
         self.send_frame(&ClientFrame::Edit {

@@ -25,6 +25,8 @@ pub enum Connection {
 pub struct Pending {
     pub client_id: String,
     pub body: String,
+    /// Written to an open connection (else it waits for the next one).
+    pub sent: bool,
     pub failed: Option<String>,
 }
 
@@ -178,14 +180,45 @@ impl ChatState {
         self.nicks.get(identity).map(String::as_str).unwrap_or(identity)
     }
 
-    pub fn add_pending(&mut self, room: &str, client_id: &str, body: &str) {
+    pub fn add_pending(&mut self, room: &str, client_id: &str, body: &str, sent: bool) {
         if let Some(room) = self.room_mut(room) {
             room.pending.push(Pending {
                 client_id: client_id.to_owned(),
                 body: body.to_owned(),
+                sent,
                 failed: None,
             });
         }
+    }
+
+    /// Messages typed while no connection could carry them: (room, client id, body).
+    pub fn unsent(&self) -> Vec<(String, String, String)> {
+        self.rooms
+            .iter()
+            .flat_map(|r| {
+                r.pending
+                    .iter()
+                    .filter(|p| !p.sent && p.failed.is_none())
+                    .map(|p| (r.name.clone(), p.client_id.clone(), p.body.clone()))
+            })
+            .collect()
+    }
+
+    pub fn mark_sent(&mut self, client_id: &str) {
+        for p in self.rooms.iter_mut().flat_map(|r| r.pending.iter_mut()) {
+            if p.client_id == client_id {
+                p.sent = true;
+            }
+        }
+    }
+
+    /// Allowed contexts without an open tab, for the room picker.
+    pub fn closed_rooms(&self) -> Vec<String> {
+        self.allowed
+            .iter()
+            .filter(|c| self.room(c).is_none())
+            .cloned()
+            .collect()
     }
 
     /// Applies one server frame. `visible` says whether the user can see the
@@ -473,8 +506,15 @@ mod tests {
     #[test]
     fn acks_turn_pending_into_messages_and_errors_mark_them() {
         let mut s = state();
-        s.add_pending("shipment-1", "c1", "hello");
-        s.add_pending("shipment-1", "c2", "too long");
+        s.add_pending("shipment-1", "c1", "hello", true);
+        s.add_pending("shipment-1", "c2", "too long", true);
+        s.add_pending("shipment-1", "c3", "while offline", false);
+        assert_eq!(
+            s.unsent(),
+            [("shipment-1".to_owned(), "c3".to_owned(), "while offline".to_owned())]
+        );
+        s.mark_sent("c3");
+        assert!(s.unsent().is_empty());
         s.apply(
             ServerFrame::Ack {
                 client_id: "c1".into(),
@@ -494,8 +534,9 @@ mod tests {
         );
         let room = s.room("shipment-1").unwrap();
         assert_eq!(room.messages[&9].body, "hello");
-        assert_eq!(room.pending.len(), 1);
+        assert_eq!(room.pending.len(), 2);
         assert_eq!(room.pending[0].failed.as_deref(), Some("too long"));
+        assert_eq!(s.closed_rooms(), ["general"]);
     }
 
     #[test]

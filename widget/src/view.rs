@@ -214,6 +214,20 @@ fn on_event(state: RwSignal<Option<ChatState>>, config: Config, api_base: &str, 
                         client.history(&room, None);
                     }
                 }
+                // messages typed while disconnected go now, in order (after the joins above)
+                if let Some(client) = config.client.get_value() {
+                    for (room, id, body) in
+                        state.with_untracked(|s| s.as_ref().map(ChatState::unsent).unwrap_or_default())
+                    {
+                        if client.send(&room, &id, &body) {
+                            state.update(|s| {
+                                if let Some(s) = s {
+                                    s.mark_sent(&id);
+                                }
+                            });
+                        }
+                    }
+                }
                 window_event("dachat:ready", &wasm_bindgen::JsValue::TRUE);
             }
         }
@@ -327,6 +341,7 @@ fn join_room(state: RwSignal<Option<ChatState>>, config: Config, api_base: Strin
 fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device: String) -> impl IntoView {
     // The composer is read and cleared directly: its DOM value is the truth.
     let composer = NodeRef::<leptos::html::Textarea>::new();
+    let (picker_api, picker_device) = (api.clone(), device.clone());
     let last_typing = StoredValue::new(0.0f64);
     let client = move || config.client.get_value();
     let active_name = move || {
@@ -355,27 +370,19 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
                     }
                 })
             };
+            let post = |room: &str, body: &str| {
+                let id = new_client_id();
+                let sent = client.send(room, &id, body);
+                state.update(|s| {
+                    if let Some(s) = s {
+                        s.add_pending(room, &id, body, sent);
+                    }
+                });
+            };
             match commands::parse(&line) {
                 Input::Empty => return,
-                Input::Message(body) => {
-                    let id = new_client_id();
-                    state.update(|s| {
-                        if let Some(s) = s {
-                            s.add_pending(&room, &id, &body);
-                        }
-                    });
-                    client.send(&room, &id, &body);
-                }
-                Input::Action(action) => {
-                    let id = new_client_id();
-                    let body = format!("_{action}_");
-                    state.update(|s| {
-                        if let Some(s) = s {
-                            s.add_pending(&room, &id, &body);
-                        }
-                    });
-                    client.send(&room, &id, &body);
-                }
+                Input::Message(body) => post(&room, &body),
+                Input::Action(action) => post(&room, &format!("_{action}_")),
                 Input::Join(target) => join_room(state, config, api.clone(), device.clone(), target),
                 Input::Nick(nick) => client.nick(nick.as_deref()),
                 Input::Help => notice(commands::HELP.into()),
@@ -484,7 +491,14 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
         }
     });
 
+    // The browser knows when the network is gone; say so plainly.
+    let offline = RwSignal::new(web_sys::window().is_some_and(|w| !w.navigator().on_line()));
+    let _ = window_event_listener(leptos::ev::offline, move |_| offline.set(true));
+    let _ = window_event_listener(leptos::ev::online, move |_| offline.set(false));
     let banner = move || {
+        if offline.get() {
+            return Some("You are offline. What you write is sent when the connection is back.".to_owned());
+        }
         state.with(|s| match s.as_ref().map(|s| &s.connection) {
             Some(Connection::Connecting) => Some("Connecting…".to_owned()),
             Some(Connection::Reconnecting(n)) if *n > 0 => Some("Connection lost. Reconnecting…".to_owned()),
@@ -559,6 +573,21 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
                 }
             />
         </div>
+        {move || {
+            let closed = state.with(|s| s.as_ref().map(ChatState::closed_rooms).unwrap_or_default());
+            let (api, device) = (picker_api.clone(), picker_device.clone());
+            (!closed.is_empty()).then(move || view! {
+                <select class="picker" aria-label="Open a room" on:change=move |ev| {
+                    let room = event_target_value(&ev);
+                    if !room.is_empty() {
+                        join_room(state, config, api.clone(), device.clone(), room);
+                    }
+                }>
+                    <option value="">"Open a room…"</option>
+                    {closed.into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                </select>
+            })
+        }}
         <button type="button" class="minimise" on:click=minimise>"Minimise"</button>
         </div>
         {move || banner().map(|message| view! {
