@@ -87,6 +87,48 @@ async fn session(base: &str, token: &str, context: &str) -> Value {
         .unwrap()
 }
 
+/// `dachat token` for alice with these contexts.
+fn dev_token(keys: &Path, contexts: &str) -> std::process::Output {
+    dachat(&[
+        "token",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--sub",
+        "alice",
+        "--contexts",
+        contexts,
+    ])
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A chat socket for a new session of `host_token` in `general`.
+async fn chat(base: &str, host_token: &str) -> Socket {
+    let answer = session(base, host_token, "general").await;
+    let access = answer["accessToken"].as_str().unwrap();
+    connect_async(format!("ws://{base}/v1/local/ws?token={access}"))
+        .await
+        .unwrap()
+        .0
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket.send(Message::text(frame.to_string())).await.unwrap();
+}
+
+/// The next frame of `kind`.
+async fn expect(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let Some(Ok(Message::Text(text))) = socket.next().await else {
+            panic!("socket closed before a {kind} frame")
+        };
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
 #[test]
 fn keygen_and_token_refuse_bad_input_clearly() {
     let keys = temp_dir("keys-cli");
@@ -98,30 +140,11 @@ fn keygen_and_token_refuse_bad_input_clearly() {
     let again = dachat(&["keygen", "--out-dir", keys.to_str().unwrap()]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists; pass --force"));
-    let bad = dachat(&[
-        "token",
-        "--keys",
-        keys.to_str().unwrap(),
-        "--sub",
-        "alice",
-        "--contexts",
-        "General",
-    ]);
+    let bad = dev_token(&keys, "General");
     assert!(!bad.status.success());
-    assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("--contexts"),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
-    );
-    let good = dachat(&[
-        "token",
-        "--keys",
-        keys.to_str().unwrap(),
-        "--sub",
-        "alice",
-        "--contexts",
-        "general",
-    ]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--contexts"), "{stderr}");
+    let good = dev_token(&keys, "general");
     assert!(good.status.success());
     assert_eq!(String::from_utf8_lossy(&good.stdout).trim().split('.').count(), 3);
     std::fs::remove_dir_all(&keys).unwrap();
@@ -136,61 +159,27 @@ async fn an_acknowledged_message_survives_kill_9() {
             .status
             .success()
     );
-    let out = dachat(&[
-        "token",
-        "--keys",
-        keys.to_str().unwrap(),
-        "--sub",
-        "alice",
-        "--contexts",
-        "general",
-    ]);
-    let host_token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let host_token = String::from_utf8(dev_token(&keys, "general").stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
     let port = free_port();
 
     let server = serve(&keys, &data, port).await;
-    let answer = session(&server.base, &host_token, "general").await;
-    let access = answer["accessToken"].as_str().unwrap();
-    let (mut socket, _) = connect_async(format!("ws://{}/v1/local/ws?token={access}", server.base))
-        .await
-        .unwrap();
-    socket
-        .send(Message::text(json!({ "type": "join", "room": "general" }).to_string()))
-        .await
-        .unwrap();
-    let frame = json!({ "type": "send", "room": "general", "clientId": "c1", "body": "before the crash" });
-    socket.send(Message::text(frame.to_string())).await.unwrap();
-    loop {
-        let Some(Ok(Message::Text(text))) = socket.next().await else {
-            panic!("socket closed before the ack")
-        };
-        if serde_json::from_str::<Value>(&text).unwrap()["type"] == "ack" {
-            break;
-        }
-    }
+    let mut socket = chat(&server.base, &host_token).await;
+    send(&mut socket, json!({ "type": "join", "room": "general" })).await;
+    send(
+        &mut socket,
+        json!({ "type": "send", "room": "general", "clientId": "c1", "body": "before the crash" }),
+    )
+    .await;
+    expect(&mut socket, "ack").await;
     drop(server); // SIGKILL: no shutdown, no flush
 
     let server = serve(&keys, &data, port).await;
-    let answer = session(&server.base, &host_token, "general").await;
-    let access = answer["accessToken"].as_str().unwrap();
-    let (mut socket, _) = connect_async(format!("ws://{}/v1/local/ws?token={access}", server.base))
-        .await
-        .unwrap();
-    socket
-        .send(Message::text(
-            json!({ "type": "history", "room": "general" }).to_string(),
-        ))
-        .await
-        .unwrap();
-    let history = loop {
-        let Some(Ok(Message::Text(text))) = socket.next().await else {
-            panic!("socket closed")
-        };
-        let frame: Value = serde_json::from_str(&text).unwrap();
-        if frame["type"] == "history" {
-            break frame;
-        }
-    };
+    let mut socket = chat(&server.base, &host_token).await;
+    send(&mut socket, json!({ "type": "history", "room": "general" })).await;
+    let history = expect(&mut socket, "history").await;
     assert_eq!(history["messages"][0]["body"], "before the crash");
     drop(server);
     std::fs::remove_dir_all(&keys).unwrap();
