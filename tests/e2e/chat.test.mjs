@@ -95,7 +95,8 @@ describe('rooms and connection', () => {
       assert.deepEqual(options, ['Open a room…', 'general', 'group-private-9']);
       await picker.selectOption('group-private-9');
       await lena.page.getByRole('tab', { name: 'group-private-9' }).waitFor();
-      assert.equal(await lena.page.getByRole('tab', { name: 'group-private-9' }).getAttribute('aria-selected'), 'true');
+      // the DOM follows the state a moment later: wait for it
+      await lena.page.getByRole('tab', { name: 'group-private-9', selected: true }).waitFor();
       assert.deepEqual(await picker.locator('option').allTextContents(), ['Open a room…', 'general']);
     } finally {
       await lena.close();
@@ -221,7 +222,8 @@ describe('safety', () => {
     try {
       await signIn(user.page, server, { sub: 'heidi', contexts: ['group-private-4'], context: 'group-private-4' });
       await openChat(user.page);
-      const look = () => Promise.all(['.composer button', '.log .message', 'button[aria-expanded]'].map((selector) =>
+      // elements that stay in place (message rows may be re-created as they update)
+      const look = () => Promise.all(['.composer button', '.composer textarea', '.log', '.tabs', 'button[aria-expanded]'].map((selector) =>
         user.page.locator(selector).first().evaluate((el) => {
           const s = getComputedStyle(el);
           const box = el.getBoundingClientRect();
@@ -254,7 +256,7 @@ describe('keyboard and accessibility', () => {
       // back to the first tab with the keyboard
       await ivan.page.getByRole('tab', { name: 'shipment-7' }).focus();
       await ivan.page.keyboard.press('Enter');
-      assert.equal(await ivan.page.getByRole('tab', { name: 'shipment-7' }).getAttribute('aria-selected'), 'true');
+      await ivan.page.getByRole('tab', { name: 'shipment-7', selected: true }).waitFor();
       await composer(ivan.page).focus();
       await ivan.page.keyboard.type('sent by keyboard');
       await ivan.page.keyboard.press('Enter');
@@ -266,7 +268,7 @@ describe('keyboard and accessibility', () => {
       await ivan.page.reload();
       await launcher.click();
       await ivan.page.getByRole('tab', { name: 'general' }).waitFor();
-      assert.equal(await ivan.page.getByRole('tab', { name: 'shipment-7' }).getAttribute('aria-selected'), 'true');
+      await ivan.page.getByRole('tab', { name: 'shipment-7', selected: true }).waitFor();
     } finally {
       await ivan.close();
     }
