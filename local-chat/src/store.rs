@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS messages (
     body TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     edited_at INTEGER,
-    deleted INTEGER NOT NULL DEFAULT 0
+    deleted INTEGER NOT NULL DEFAULT 0,
+    client_id TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);
 CREATE TABLE IF NOT EXISTS members (
@@ -97,6 +98,17 @@ impl Store {
         db.pragma_update(None, "synchronous", "NORMAL")?;
         db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.execute_batch(SCHEMA)?;
+        // Databases made before sends were idempotent lack the column.
+        let has_client_id: bool = db
+            .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'client_id'")?
+            .exists([])?;
+        if !has_client_id {
+            db.execute_batch("ALTER TABLE messages ADD COLUMN client_id TEXT")?;
+        }
+        db.execute_batch(
+            "CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (room, author, client_id)
+             WHERE client_id IS NOT NULL",
+        )?;
         Ok(Self { db: Mutex::new(db) })
     }
 
@@ -160,15 +172,33 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Stores a message; it is durable when this returns.
-    pub fn insert(&self, room: &str, author: &str, body: &str, now_ms: i64) -> Result<Message, StoreError> {
+    /// Stores a message; it is durable when this returns. Idempotent per
+    /// `(room, author, client_id)`: sending the same message again (a retry
+    /// after a lost acknowledgement) returns the stored one and `false`.
+    pub fn insert(
+        &self,
+        room: &str,
+        author: &str,
+        body: &str,
+        now_ms: i64,
+        client_id: Option<&str>,
+    ) -> Result<(Message, bool), StoreError> {
         let db = self.db();
-        db.execute(
-            "INSERT INTO messages (room, author, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![room, author, body, now_ms],
+        let inserted = db.execute(
+            "INSERT INTO messages (room, author, body, created_at, client_id) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO NOTHING",
+            params![room, author, body, now_ms, client_id],
         )?;
+        if inserted == 0 {
+            let existing = db.query_row(
+                &format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 AND author = ?2 AND client_id = ?3"),
+                params![room, author, client_id],
+                message_from_row,
+            )?;
+            return Ok((existing, false));
+        }
         let id = db.last_insert_rowid();
-        Ok(Message {
+        let message = Message {
             id,
             room: room.to_owned(),
             author: author.to_owned(),
@@ -176,7 +206,8 @@ impl Store {
             created_at: now_ms,
             edited_at: None,
             deleted: false,
-        })
+        };
+        Ok((message, true))
     }
 
     /// Up to `limit` messages before `before` (all when `None`), oldest
@@ -312,9 +343,9 @@ mod tests {
     fn history_pages_oldest_first() {
         let store = Store::in_memory().unwrap();
         for i in 0..45 {
-            store.insert("general", "alice", &format!("m{i}"), i).unwrap();
+            store.insert("general", "alice", &format!("m{i}"), i, None).unwrap();
         }
-        store.insert("other", "alice", "elsewhere", 99).unwrap();
+        store.insert("other", "alice", "elsewhere", 99, None).unwrap();
         let (page, more) = store.history("general", None, 20).unwrap();
         assert!(more);
         assert_eq!(page.first().unwrap().body, "m25");
@@ -328,9 +359,23 @@ mod tests {
     }
 
     #[test]
+    fn a_resent_message_is_stored_once() {
+        let store = Store::in_memory().unwrap();
+        let (first, new) = store.insert("r", "alice", "hi", 1, Some("c1")).unwrap();
+        assert!(new);
+        let (again, new) = store.insert("r", "alice", "hi", 2, Some("c1")).unwrap();
+        assert!(!new);
+        assert_eq!(again.id, first.id);
+        // the same client id from someone else, or in another room, is another message
+        assert!(store.insert("r", "bob", "hi", 3, Some("c1")).unwrap().1);
+        assert!(store.insert("s", "alice", "hi", 4, Some("c1")).unwrap().1);
+        assert_eq!(store.history("r", None, 10).unwrap().0.len(), 2);
+    }
+
+    #[test]
     fn only_authors_edit_and_delete() {
         let store = Store::in_memory().unwrap();
-        let m = store.insert("r", "alice", "hello", 1).unwrap();
+        let (m, _) = store.insert("r", "alice", "hello", 1, None).unwrap();
         assert_eq!(store.edit("r", m.id, "bob", "x", 2), Err(StoreError::NotYours));
         assert_eq!(store.edit("other", m.id, "alice", "x", 2), Err(StoreError::NotFound));
         let edited = store.edit("r", m.id, "alice", "hello!", 3).unwrap();
@@ -364,7 +409,7 @@ mod tests {
         let path = dir.join("chat.db");
         {
             let store = Store::open(&path).unwrap();
-            store.insert("r", "alice", "kept", 1).unwrap();
+            store.insert("r", "alice", "kept", 1, None).unwrap();
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(store.history("r", None, 10).unwrap().0[0].body, "kept");

@@ -253,11 +253,14 @@ impl Connection {
                 let fail = |code: &str, message: String| error(code, message, Some(client_id.clone()));
                 self.joined(&room).map_err(|e| with_client_id(e, &client_id))?;
                 let body = check_body(&body).map_err(|m| fail("bad_message", m))?;
-                let message = store
-                    .insert(&room, &self.identity, body, now_ms())
+                let (message, new) = store
+                    .insert(&room, &self.identity, body, now_ms(), Some(&client_id))
                     .map_err(|e| store_error(&e, Some(client_id.clone())))?;
                 let id = message.id;
-                hub.broadcast(&room, &encode(&ServerFrame::Message { message }), Some(self.id));
+                // A resend of a stored message (its ack was lost) is acknowledged again, not re-announced.
+                if new {
+                    hub.broadcast(&room, &encode(&ServerFrame::Message { message }), Some(self.id));
+                }
                 // The sender gets its own message back through the ack only.
                 Ok(Some(ServerFrame::Ack { client_id, id }))
             }

@@ -192,6 +192,22 @@ async fn two_users_chat_in_real_time() {
 }
 
 #[tokio::test]
+async fn a_resent_message_is_acknowledged_again_but_delivered_once() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["general"]).await;
+    let mut bob = server.user("bob", &["general"]).await;
+    let frame = json!({ "type": "send", "room": "general", "clientId": "same", "body": "once" });
+    alice.send(frame.clone()).await;
+    let first = alice.expect("ack").await;
+    alice.send(frame).await;
+    let second = alice.expect("ack").await;
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(bob.expect("message").await["message"]["body"], "once");
+    bob.send(json!({ "type": "history", "room": "general" })).await;
+    assert_eq!(bob.expect("history").await["messages"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn only_the_author_edits_or_deletes() {
     let server = server().await;
     let mut alice = server.user("alice", &["general"]).await;
