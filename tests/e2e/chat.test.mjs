@@ -51,6 +51,49 @@ describe('chatting', () => {
     }
   });
 
+  test('edit and delete own messages, nicknames, and unread counts per tab', async () => {
+    const alice = await browser();
+    const bob = await browser();
+    try {
+      await signIn(alice.page, server, { sub: 'alice2', contexts: ['group-a', 'group-b'], context: 'group-a' });
+      await signIn(bob.page, server, { sub: 'bob2', contexts: ['group-a', 'group-b'], context: 'group-a' });
+      await openChat(alice.page);
+      await openChat(bob.page);
+      await send(bob.page, '/join group-b');
+      await bob.page.getByRole('tab', { name: 'group-b', selected: true }).waitFor();
+      // back on group-a, bob sees group-b's unread count on its tab
+      await bob.page.getByRole('tab', { name: 'group-a' }).click();
+      await send(alice.page, '/join group-b');
+      await alice.page.getByRole('tab', { name: 'group-b', selected: true }).waitFor();
+      await send(alice.page, 'over in b');
+      await bob.page.getByRole('tab', { name: 'group-b, 1 unread' }).waitFor();
+      await alice.page.getByRole('tab', { name: 'group-a' }).click();
+
+      await send(alice.page, 'frist post');
+      await bob.page.getByText('frist post').waitFor();
+      alice.page.once('dialog', (dialog) => dialog.accept('first post'));
+      await alice.page.getByRole('button', { name: 'Edit message' }).click();
+      await bob.page.getByText('first post').waitFor();
+      await bob.page.getByText('(edited)').waitFor();
+      // someone else's message offers no edit or delete
+      assert.equal(await bob.page.getByRole('button', { name: 'Edit message' }).count(), 0);
+
+      alice.page.once('dialog', (dialog) => dialog.accept());
+      await alice.page.getByRole('button', { name: 'Delete message' }).click();
+      await bob.page.getByText('message deleted').waitFor();
+
+      await send(alice.page, '/nick Ally');
+      await send(alice.page, 'named now');
+      await bob.page.getByText('named now').waitFor();
+      assert.ok((await messages(bob.page)).includes('Ally: named now'));
+      assert.deepEqual(alice.errors, []);
+      assert.deepEqual(bob.errors, []);
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  });
+
   test('history pages in after a reload, and messages survive a server restart', async () => {
     const carol = await browser();
     try {
