@@ -21,6 +21,7 @@ describe('chatting', () => {
       await signIn(bob.page, server, { sub: 'bob', contexts: ['general', 'shipment-123'], context: 'shipment-123' });
       await openChat(alice.page);
       await openChat(bob.page);
+      await alice.page.getByText('bob joined').waitFor();
 
       await composer(bob.page).fill('typing…');
       await alice.page.getByText('bob is typing…').waitFor();

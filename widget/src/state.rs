@@ -48,6 +48,9 @@ pub struct Room {
     /// Who is typing, until when (ms).
     pub typing: HashMap<String, f64>,
     pub members: Vec<Member>,
+    /// "… joined" / "… left" notices, each placed after the message that was
+    /// the newest when it happened (`None`: before every message).
+    pub notices: Vec<(Option<i64>, String)>,
 }
 
 impl Room {
@@ -315,7 +318,14 @@ impl ChatState {
                 }
             }
             ServerFrame::Presence { room, identity, online } => {
+                let name = self.display_name(&identity).to_owned();
                 if let Some(r) = self.room_mut(&room) {
+                    let text = if online {
+                        format!("{name} joined")
+                    } else {
+                        format!("{name} left")
+                    };
+                    r.notices.push((r.last_id(), text));
                     match r.members.iter_mut().find(|m| m.identity == identity) {
                         Some(m) => m.online = online,
                         None => r.members.push(Member {
@@ -359,9 +369,36 @@ impl ChatState {
     }
 }
 
+/// One row of a room's log: a message or a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row<'a> {
+    Message(&'a Message),
+    /// (position among the notices, text)
+    Notice(usize, &'a str),
+}
+
+impl Room {
+    /// Messages in order, each followed by the notices that came after it.
+    pub fn timeline(&self) -> Vec<Row<'_>> {
+        let mut rows = Vec::with_capacity(self.messages.len() + self.notices.len());
+        let mut notices = self.notices.iter().enumerate().peekable();
+        while let Some((i, (_, text))) = notices.next_if(|(_, (after, _))| after.is_none()) {
+            rows.push(Row::Notice(i, text));
+        }
+        for message in self.messages.values() {
+            rows.push(Row::Message(message));
+            while let Some((i, (_, text))) = notices.next_if(|(_, (after, _))| after.is_some_and(|a| a <= message.id)) {
+                rows.push(Row::Notice(i, text));
+            }
+        }
+        rows.extend(notices.map(|(i, (_, text))| Row::Notice(i, text)));
+        rows
+    }
+}
+
 /// How a message row is introduced: a day separator when the day changes,
 /// and the "new messages" divider before the first unread message of others.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RowMarks {
     pub day: Option<String>,
     pub new_divider: bool,
@@ -601,6 +638,54 @@ mod tests {
         assert_eq!(added, ["general"]);
         assert_eq!(s.tab_names(), ["shipment-1", "general"]);
         assert_eq!(s.active, 0, "restoring does not switch tabs");
+    }
+
+    #[test]
+    fn presence_notices_sit_between_the_messages_they_followed() {
+        let mut s = state();
+        s.apply(
+            ServerFrame::Presence {
+                room: "shipment-1".into(),
+                identity: "bob".into(),
+                online: true,
+            },
+            0.0,
+            true,
+        );
+        s.apply(
+            ServerFrame::Message {
+                message: message(1, "shipment-1", "bob", "hi"),
+            },
+            0.0,
+            true,
+        );
+        s.apply(
+            ServerFrame::Nick {
+                identity: "bob".into(),
+                nick: Some("Bobby".into()),
+            },
+            0.0,
+            true,
+        );
+        s.apply(
+            ServerFrame::Presence {
+                room: "shipment-1".into(),
+                identity: "bob".into(),
+                online: false,
+            },
+            0.0,
+            true,
+        );
+        let room = s.room("shipment-1").unwrap();
+        let rows: Vec<String> = room
+            .timeline()
+            .iter()
+            .map(|r| match r {
+                Row::Message(m) => m.body.clone(),
+                Row::Notice(_, text) => (*text).to_owned(),
+            })
+            .collect();
+        assert_eq!(rows, ["bob joined", "hi", "Bobby left"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use crate::client::{ChatClient, Event, LocalClient};
 use crate::commands::{self, Input};
 use crate::markdown::{self, Block, Inline};
-use crate::state::{ChatState, Connection, hue_of, row_marks};
+use crate::state::{ChatState, Connection, Row, RowMarks, hue_of, row_marks};
 use crate::{api, json};
 
 const STYLE: &str = include_str!("widget.css");
@@ -60,6 +60,28 @@ fn window_event(name: &str, detail: &wasm_bindgen::JsValue) {
 fn local_time(ms: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// A row of the log as the view keeps it (owned, keyed).
+#[derive(Clone)]
+enum LogRow {
+    Message(Message, String, bool, RowMarks),
+    Notice(usize, String),
+}
+
+impl LogRow {
+    /// Changes whenever the row must be drawn again.
+    fn key(&self) -> String {
+        match self {
+            Self::Message(m, name, _, marks) => {
+                format!(
+                    "m{}:{:?}:{}:{name}:{:?}:{}",
+                    m.id, m.edited_at, m.deleted, marks.day, marks.new_divider
+                )
+            }
+            Self::Notice(i, _) => format!("n{i}"),
+        }
+    }
 }
 
 /// The local calendar day of a time, e.g. "Sat Nov 28 2026".
@@ -611,15 +633,26 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
                 each=move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
                     let messages: Vec<&Message> = r.messages.values().collect();
                     let marks = row_marks(&messages, r.divider_after, &s.identity, local_day);
-                    messages.into_iter().zip(marks)
-                        .map(|(m, marks)| (m.clone(), s.display_name(&m.author).to_owned(), m.author == s.identity, marks))
-                        .collect::<Vec<_>>()
+                    let mut marks_by_id: std::collections::HashMap<i64, RowMarks> =
+                        messages.iter().map(|m| m.id).zip(marks).collect();
+                    r.timeline().into_iter().map(|row| match row {
+                        Row::Message(m) => LogRow::Message(
+                            m.clone(),
+                            s.display_name(&m.author).to_owned(),
+                            m.author == s.identity,
+                            marks_by_id.remove(&m.id).unwrap_or_default(),
+                        ),
+                        Row::Notice(i, text) => LogRow::Notice(i, text.to_owned()),
+                    }).collect::<Vec<_>>()
                 })).unwrap_or_default())
-                key=|(m, name, _, marks)| (m.id, m.edited_at, m.deleted, name.clone(), marks.clone())
-                children=move |(message, name, mine, marks)| view! {
-                    {marks.day.map(|day| view! { <div class="day">{day}</div> })}
-                    {marks.new_divider.then(|| view! { <div class="new-divider">"New messages"</div> })}
-                    <MessageRow message name mine client=config.client />
+                key=LogRow::key
+                children=move |row| match row {
+                    LogRow::Message(message, name, mine, marks) => view! {
+                        {marks.day.map(|day| view! { <div class="day">{day}</div> })}
+                        {marks.new_divider.then(|| view! { <div class="new-divider">"New messages"</div> })}
+                        <MessageRow message name mine client=config.client />
+                    }.into_any(),
+                    LogRow::Notice(_, text) => view! { <div class="presence">{text}</div> }.into_any(),
                 }
             />
             {move || {
