@@ -212,6 +212,29 @@ describe('access', () => {
     }
   });
 
+  for (const [what, api, token, message] of [
+    ['a malformed token', null, 'not-a-jwt', 'Your sign-in has expired or is not valid. Reload the page to sign in again.'],
+    ['an unreachable API', 'http://127.0.0.1:9', null, 'Cannot reach the chat service. Check your connection.'],
+  ]) {
+    test(`${what} gives a plain message and breaks nothing`, async () => {
+      const user = await browser();
+      try {
+        await signIn(user.page, server, { sub: 'nina', contexts: ['general'], context: 'general' });
+        const good = await user.page.evaluate(() => window.dachatDemo.token);
+        await user.page.setContent(`<!doctype html><html lang="en"><head><link rel="icon" href="data:,"><title>t</title></head>
+          <body><p id="host">host content</p><script src="${server.url}/widget/dachat.js" data-api="${api ?? server.url}"
+          data-context="general" data-token="${token ?? good}"></script></body></html>`);
+        await user.page.getByRole('button', { name: /^Chat/ }).click();
+        await user.page.getByText(message).waitFor();
+        await user.page.getByRole('button', { name: 'Try again' }).waitFor();
+        assert.equal(await user.page.locator('#host').textContent(), 'host content');
+        assert.deepEqual(user.errors, []);
+      } finally {
+        await user.close();
+      }
+    });
+  }
+
   test('a missing token shows a plain message on the launcher and breaks nothing', async () => {
     const grace = await browser();
     try {

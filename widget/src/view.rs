@@ -182,10 +182,15 @@ pub fn App(config: Config, api: String) -> impl IntoView {
         }
     };
 
+    // Only the switch from "opening" to "open" may rebuild the window; a
+    // closure reading `state` itself would rebuild it (and lose focus and the
+    // composer's text) on every message.
+    let started = Memo::new(move |_| state.with(Option::is_some));
+
     view! {
         <style>{STYLE}</style>
         <div class="chat" role="dialog" aria-label="Chat">
-            {move || match (failure.get(), state.with(Option::is_some)) {
+            {move || match (failure.get(), started.get()) {
                 (Some(message), _) => view! {
                     <div class="failure" role="alert">
                         <p>{message}</p>
