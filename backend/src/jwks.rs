@@ -68,8 +68,9 @@ struct State {
 
 #[derive(Debug)]
 pub struct JwksCache {
-    url: String,
-    http: reqwest::Client,
+    /// Where keys come from: a URL and the client to fetch it with, or
+    /// nothing for a fixed key set.
+    source: Option<(String, reqwest::Client)>,
     policy: JwksPolicy,
     state: RwLock<State>,
     fetch_lock: tokio::sync::Mutex<()>,
@@ -77,9 +78,12 @@ pub struct JwksCache {
 
 impl JwksCache {
     pub fn new(url: String, http: reqwest::Client, policy: JwksPolicy) -> Self {
+        Self::with_source(Some((url, http)), policy)
+    }
+
+    fn with_source(source: Option<(String, reqwest::Client)>, policy: JwksPolicy) -> Self {
         Self {
-            url,
-            http,
+            source,
             policy,
             state: RwLock::default(),
             fetch_lock: tokio::sync::Mutex::new(()),
@@ -89,7 +93,7 @@ impl JwksCache {
     /// A cache that always holds `keys` and never fetches (the local
     /// server's own dev key, tests).
     pub fn fixed(keys: KeySet) -> Self {
-        let cache = Self::new(String::new(), reqwest::Client::new(), JwksPolicy::default());
+        let cache = Self::with_source(None, JwksPolicy::default());
         {
             let mut state = cache.write_state();
             state.keys = Some(Arc::new(keys));
@@ -99,7 +103,7 @@ impl JwksCache {
     }
 
     fn is_fixed(&self) -> bool {
-        self.url.is_empty()
+        self.source.is_none()
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -172,7 +176,7 @@ impl JwksCache {
                 Ok(keys)
             }
             Err(err) => {
-                tracing::warn!(url = %self.url, error = %err, serving_last_good = state.keys.is_some(), "JWKS fetch failed");
+                tracing::warn!(url = %self.source.as_ref().map_or("", |(url, _)| url.as_str()), error = %err, serving_last_good = state.keys.is_some(), "JWKS fetch failed");
                 state.failed_until = Some(Instant::now() + self.policy.failure_backoff);
                 state.last_error = Some(err.clone());
                 match &state.keys {
@@ -184,9 +188,11 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<(KeySet, Duration), String> {
-        let mut response = self
-            .http
-            .get(&self.url)
+        let Some((url, http)) = &self.source else {
+            return Err("a fixed key set is never fetched".into());
+        };
+        let mut response = http
+            .get(url)
             .timeout(self.policy.timeout)
             .send()
             .await

@@ -38,7 +38,8 @@ impl Default for ProvisionPolicy {
 struct Memory {
     users: HashSet<Identity>,
     conversations: HashMap<ContextName, String>,
-    participations: HashSet<(Identity, ContextName)>,
+    /// Contexts each identity is known to take part in.
+    participations: HashMap<Identity, HashSet<ContextName>>,
     revoked_at: HashMap<Identity, Instant>,
 }
 
@@ -84,7 +85,11 @@ impl Provisioner {
     /// The conversation SID, if this participation is already known to exist.
     pub fn remembered(&self, identity: &Identity, context: &ContextName) -> Option<String> {
         let memory = self.memory();
-        if memory.participations.contains(&(identity.clone(), context.clone())) {
+        let known = memory
+            .participations
+            .get(identity)
+            .is_some_and(|contexts| contexts.contains(context));
+        if known {
             memory.conversations.get(context).cloned()
         } else {
             None
@@ -94,18 +99,16 @@ impl Provisioner {
     /// Ensures `identity` takes part in the conversation for `context` and
     /// returns the conversation's SID.
     pub async fn ensure(&self, identity: &Identity, context: &ContextName) -> Result<String, RestError> {
-        let key = (identity.clone(), context.clone());
-        let (known_user, known_sid, known_participation) = {
+        if let Some(sid) = self.remembered(identity, context) {
+            return Ok(sid);
+        }
+        let (known_user, known_sid) = {
             let memory = self.memory();
             (
                 memory.users.contains(identity),
                 memory.conversations.get(context).cloned(),
-                memory.participations.contains(&key),
             )
         };
-        if let (Some(sid), true) = (&known_sid, known_participation) {
-            return Ok(sid.clone());
-        }
         if !known_user {
             self.ensure_user(identity).await?;
         }
@@ -118,7 +121,11 @@ impl Provisioner {
         memory.make_room(self.policy.max_cached);
         memory.users.insert(identity.clone());
         memory.conversations.insert(context.clone(), sid.clone());
-        memory.participations.insert(key);
+        memory
+            .participations
+            .entry(identity.clone())
+            .or_default()
+            .insert(context.clone());
         Ok(sid)
     }
 
@@ -198,7 +205,9 @@ impl Provisioner {
                 .remove_participant(&participation.conversation_sid, &participation.participant_sid)
                 .await?;
             removed += 1;
-            self.memory().participations.remove(&(identity.clone(), context));
+            if let Some(contexts) = self.memory().participations.get_mut(identity) {
+                contexts.remove(&context);
+            }
         }
         if removed > 0 {
             tracing::info!(%identity, removed, "revoked participations no longer in the token");

@@ -71,10 +71,6 @@ impl LocalChat {
     pub fn router(&self) -> Router {
         ws::router(self.clone())
     }
-
-    pub fn store(&self) -> &Store {
-        &self.inner.store
-    }
 }
 
 impl LocalRooms for LocalChat {

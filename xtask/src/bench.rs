@@ -14,13 +14,14 @@
 //! Results go to stdout and `target/bench/results.txt`.
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::services::free_port;
 use crate::{cargo, root, run, setup, step};
 
 const SESSION_TOKENS: usize = 5_000;
@@ -43,10 +44,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn spawn(cmd: &mut Command, port: u16) -> Result<Server> {

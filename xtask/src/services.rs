@@ -29,7 +29,8 @@ pub struct Stack {
     env: Vec<(String, String)>,
 }
 
-fn free_port() -> Result<u16> {
+/// A port nothing listens on right now (loopback).
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
