@@ -67,6 +67,7 @@ fn error(code: &str, message: impl Into<String>, client_id: Option<String>) -> S
         code: code.into(),
         message: message.into(),
         client_id,
+        room: None,
     }
 }
 

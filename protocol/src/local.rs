@@ -143,11 +143,15 @@ pub enum ServerFrame {
         room: String,
         up_to: i64,
     },
+    /// Something was refused or failed. `client_id` names a refused send;
+    /// `room` a room the user can no longer use (code `room_closed`).
     Error {
         code: String,
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
 }
 

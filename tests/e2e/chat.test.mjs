@@ -106,7 +106,7 @@ describe('chatting', () => {
 
       await server.restart(); // kill -9, then start again on the same data
       // the open window reconnects by itself (with a renewed chat token)
-      await carol.page.getByText('Connection lost. Reconnecting…').waitFor();
+      await carol.page.getByText('Cannot reach the chat service. Retrying…').waitFor();
       await carol.page.locator('.banner').waitFor({ state: 'detached' });
       await send(carol.page, 'after the restart');
       await carol.page.locator('.log .message:not(.pending)').getByText('after the restart').waitFor();

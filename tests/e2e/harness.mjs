@@ -40,8 +40,52 @@ async function untilHealthy(url, child) {
   }
 }
 
-/** A local server with its own keys and data; `restart()` keeps both. */
-export async function startServer() {
+/**
+ * Our stateful Twilio stand-in (REST only) on a free loopback port, for a
+ * server with Twilio settings: provisioning works, the SDK's own connection
+ * (to Twilio's real hosts) cannot.
+ */
+export async function startStandin() {
+  const standin = process.env.DACHAT_STANDIN_BIN;
+  if (!standin) throw new Error('DACHAT_STANDIN_BIN must be set (run `cargo xtask test`)');
+  const child = spawn(standin, ['127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const found = /listening (http:\/\/\S+)/.exec(seen);
+      if (found) resolve(found[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`twilio-standin exited with ${code}`)));
+  });
+  return {
+    url,
+    close: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** Twilio settings for `dachat serve`, with the REST API at `baseUrl`. */
+export function twilioSettings(baseUrl) {
+  const sid = (prefix) => prefix + '0123456789abcdef0123456789abcdef';
+  return {
+    DACHAT_TWILIO_ACCOUNT_SID: sid('AC'),
+    DACHAT_TWILIO_API_KEY: sid('SK'),
+    DACHAT_TWILIO_API_SECRET: 'e2e-api-secret-not-a-real-one',
+    DACHAT_TWILIO_AUTH_TOKEN: 'e2e-auth-token-not-a-real-one',
+    DACHAT_TWILIO_CHAT_SERVICE_SID: sid('IS'),
+    DACHAT_TWILIO_BASE_URL: baseUrl,
+  };
+}
+
+/**
+ * A local server with its own keys and data; `restart()` keeps both.
+ * `env` adds settings (e.g. `twilioSettings(…)`).
+ */
+export async function startServer({ env = {} } = {}) {
   if (!bin || !widgetDir) throw new Error('DACHAT_BIN and DACHAT_WIDGET_DIR must be set (run `cargo xtask test`)');
   const dir = mkdtempSync(join(tmpdir(), 'dachat-e2e-'));
   const keys = join(dir, 'keys');
@@ -54,7 +98,7 @@ export async function startServer() {
   let child;
   const start = async () => {
     child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--dev-keys', keys, '--data-dir', join(dir, 'data'),
-      '--widget-dir', widgetDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+      '--widget-dir', widgetDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env, RUST_LOG: 'warn' } });
     await untilHealthy(url, child);
   };
   const stop = (signal) => new Promise((resolve) => {
@@ -70,8 +114,10 @@ export async function startServer() {
   };
 }
 
+// Only loopback resolves: nothing a test does can leave this machine.
 const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'];
 
 /** A browser profile of its own (one user); collects uncaught page errors. */
 export async function browser(options = {}) {

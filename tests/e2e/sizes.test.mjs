@@ -1,7 +1,7 @@
 // Sizes are deterministic, so they are checked here: the loader every page
 // pays for, and the widget fetched on first open.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -18,14 +18,33 @@ test('the loader is at most 1,000 bytes gzipped', () => {
   assert.ok(size <= 1000, `dachat.js is ${size} B gzip`);
 });
 
-// The goal is 120,000 B brotli; the widget is over it today (pulldown-cmark
-// alone adds ~55 KB, keyed lists ~7 KB; see BENCHMARKS.md), so this budget only stops it from
-// growing further until the size work lands.
-const WIDGET_BUDGET = 200_000;
+// The goal is 120,000 B brotli; the widget is over it (see BENCHMARKS.md for
+// where the bytes go: Leptos' reactive graph and views, serde, pulldown-cmark
+// with its entity table). This budget only stops it from growing unnoticed:
+// it was 200,000 until the Twilio bridge (shim ~2 KB, Rust side ~3 KB) landed.
+const WIDGET_BUDGET = 205_000;
 
-test(`the widget (WASM + JS glue) stays within ${WIDGET_BUDGET} bytes brotli`, () => {
+/** The widget's JS modules besides the glue: wasm-bindgen's snippets (the Twilio shim). */
+function snippets(dir = 'snippets') {
+  return readdirSync(join(dist, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? snippets(path) : [path];
+  });
+}
+
+test(`the widget (WASM + JS glue + shim) stays within ${WIDGET_BUDGET} bytes brotli`, () => {
   const wasm = brotli('widget_bg.wasm');
   const glue = brotli('widget.js');
-  console.log(`widget: wasm ${wasm} B + glue ${glue} B = ${wasm + glue} B brotli (goal 120,000)`);
-  assert.ok(wasm + glue <= WIDGET_BUDGET, `widget is ${wasm + glue} B brotli`);
+  const shim = snippets().reduce((sum, file) => sum + brotli(file), 0);
+  const total = wasm + glue + shim;
+  console.log(`widget: wasm ${wasm} B + glue ${glue} B + shim ${shim} B = ${total} B brotli (goal 120,000)`);
+  assert.ok(total <= WIDGET_BUDGET, `widget is ${total} B brotli`);
+});
+
+// Reported apart from the widget's size; fetched only for Twilio sessions.
+test('the Twilio SDK build is shipped beside the widget', () => {
+  const file = 'twilio-conversations.min.js';
+  const raw = readFileSync(join(dist, file)).length;
+  console.log(`${file}: ${raw} B raw, ${gzip(file)} B gzip, ${brotli(file)} B brotli`);
+  assert.ok(raw > 100_000, 'the real SDK build, not a placeholder');
 });

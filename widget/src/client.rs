@@ -17,13 +17,24 @@ use crate::state::Connection;
 pub enum Event {
     Frame(ServerFrame),
     Connection(Connection),
+    /// The access token expires soon, has expired, or was refused: renew it
+    /// (`POST /v1/token`) and hand it to [`ChatClient::update_token`].
+    TokenNeeded,
 }
+
+/// Messages per history page.
+pub const HISTORY_PAGE: u32 = 20;
 
 pub type Listener = Rc<dyn Fn(Event)>;
 
 /// One connection to a chat provider, shared by all tabs.
 pub trait ChatClient {
+    /// A session admitted the user to `room`, whose conversation at the
+    /// provider is `conversation_sid` (needed before [`ChatClient::join`]).
+    fn admit(&self, _room: &str, _conversation_sid: &str) {}
+    /// Start receiving a room's events; a `Joined` frame follows.
     fn join(&self, room: &str);
+    /// A page of messages older than `before` (the newest without it).
     fn history(&self, room: &str, before: Option<i64>);
     /// Posts a message; `false` when there is no open connection to carry
     /// it (the caller keeps it and sends it again once connected).
@@ -207,7 +218,7 @@ impl ChatClient for LocalClient {
         self.send_frame(&ClientFrame::History {
             room: room.into(),
             before,
-            limit: Some(20),
+            limit: Some(HISTORY_PAGE),
         });
     }
     fn send(&self, room: &str, client_id: &str, body: &str) -> bool {

@@ -11,6 +11,7 @@ pub mod commands;
 mod json;
 pub mod markdown;
 pub mod state;
+pub mod twilio;
 mod view;
 
 use std::cell::RefCell;

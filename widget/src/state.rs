@@ -353,7 +353,13 @@ impl ChatState {
                 code,
                 message,
                 client_id,
+                room,
             } => {
+                if let (Some(room), "room_closed") = (&room, code.as_str()) {
+                    self.close_tab(room);
+                    self.notice = Some(message);
+                    return;
+                }
                 let failed_send = client_id.and_then(|id| {
                     self.rooms
                         .iter_mut()
@@ -564,6 +570,7 @@ mod tests {
                 code: "bad_message".into(),
                 message: "too long".into(),
                 client_id: Some("c2".into()),
+                room: None,
             },
             1.0,
             true,
@@ -578,6 +585,37 @@ mod tests {
             [("shipment-1".to_owned(), "c3".to_owned(), "while offline".to_owned())]
         );
         assert_eq!(s.closed_rooms(), ["general"]);
+    }
+
+    #[test]
+    fn a_closed_room_loses_its_tab_with_a_notice() {
+        let mut s = state();
+        s.open_tab("general").unwrap();
+        s.apply(
+            ServerFrame::Error {
+                code: "room_closed".into(),
+                message: "You no longer have access to general.".into(),
+                client_id: None,
+                room: Some("general".into()),
+            },
+            1.0,
+            true,
+        );
+        assert_eq!(s.tab_names(), ["shipment-1"]);
+        assert_eq!(s.notice.as_deref(), Some("You no longer have access to general."));
+        // the page's own room keeps its tab (the notice says why it is silent)
+        s.apply(
+            ServerFrame::Error {
+                code: "room_closed".into(),
+                message: "This room was removed: shipment-1.".into(),
+                client_id: None,
+                room: Some("shipment-1".into()),
+            },
+            2.0,
+            true,
+        );
+        assert_eq!(s.tab_names(), ["shipment-1"]);
+        assert_eq!(s.notice.as_deref(), Some("This room was removed: shipment-1."));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::client::{ChatClient, Event, LocalClient};
 use crate::commands::{self, Input};
 use crate::markdown::{self, Block, Inline};
 use crate::state::{ChatState, Connection, Row, RowMarks, hue_of, row_marks};
+use crate::twilio::TwilioClient;
 use crate::{api, json};
 
 const STYLE: &str = include_str!("widget.css");
@@ -114,9 +115,6 @@ pub fn App(config: Config, api: String) -> impl IntoView {
             leptos::task::spawn_local(async move {
                 match api::open_session(&api_base, &token, &context, &device).await {
                     Err(e) => failure.set(Some(e.message)),
-                    Ok(session) if session.provider != Provider::Local => failure.set(Some(
-                        "This chat uses Twilio, which this version of the chat window cannot connect to yet.".into(),
-                    )),
                     Ok(session) => {
                         state.set(Some(ChatState::new(
                             &session.identity,
@@ -126,8 +124,22 @@ pub fn App(config: Config, api: String) -> impl IntoView {
                         let (api, dev) = (api_base.clone(), device.clone());
                         let listener: crate::client::Listener =
                             Rc::new(move |event| on_event(state, config, &api, &dev, event));
-                        let client: Rc<dyn ChatClient> =
-                            Rc::new(LocalClient::connect(&api_base, &session.access_token, listener));
+                        let client: Rc<dyn ChatClient> = match session.provider {
+                            Provider::Local => {
+                                Rc::new(LocalClient::connect(&api_base, &session.access_token, listener))
+                            }
+                            Provider::Twilio => match TwilioClient::connect(&session.access_token, listener).await {
+                                Ok(client) => Rc::new(client),
+                                Err(_) => {
+                                    state.set(None);
+                                    failure.set(Some(
+                                        "The chat could not be loaded. Check your connection and try again.".into(),
+                                    ));
+                                    return;
+                                }
+                            },
+                        };
+                        client.admit(&session.context, &session.conversation_sid);
                         config.client.set_value(Some(client));
                         schedule_renewal(config, api_base.clone(), device.clone(), session.expires_at);
                         restore_tabs(state, config, &api_base, &device, &session.identity);
@@ -258,6 +270,24 @@ fn on_event(state: RwSignal<Option<ChatState>>, config: Config, api_base: &str, 
                 window_event("dachat:ready", &wasm_bindgen::JsValue::TRUE);
             }
         }
+        Event::TokenNeeded => {
+            let (api_base, device) = (api_base.to_owned(), device.to_owned());
+            leptos::task::spawn_local(async move {
+                let token = config.host_token.get_untracked();
+                match api::renew(&api_base, &token, &device).await {
+                    Ok(renewed) => {
+                        if let Some(client) = config.client.get_value() {
+                            client.update_token(&renewed.access_token);
+                        }
+                    }
+                    Err(e) => state.update(|s| {
+                        if let Some(s) = s {
+                            s.connection = Connection::Failed(e.message);
+                        }
+                    }),
+                }
+            });
+        }
         Event::Frame(frame) => {
             let visible = chat_visible(config);
             state.update(|s| {
@@ -334,8 +364,9 @@ fn admit_and_join(state: RwSignal<Option<ChatState>>, config: Config, api_base: 
     let token = config.host_token.get_untracked();
     leptos::task::spawn_local(async move {
         match api::open_session(&api_base, &token, &room, &device).await {
-            Ok(_) => {
+            Ok(session) => {
                 if let Some(client) = config.client.get_value() {
+                    client.admit(&room, &session.conversation_sid);
                     client.join(&room);
                     client.history(&room, None);
                 }
@@ -528,7 +559,7 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
         }
         state.with(|s| match s.as_ref().map(|s| &s.connection) {
             Some(Connection::Connecting) => Some("Connecting…".to_owned()),
-            Some(Connection::Reconnecting(n)) if *n > 0 => Some("Connection lost. Reconnecting…".to_owned()),
+            Some(Connection::Reconnecting(n)) if *n > 0 => Some("Cannot reach the chat service. Retrying…".to_owned()),
             Some(Connection::Failed(message)) => Some(message.clone()),
             _ => None,
         })

@@ -12,6 +12,7 @@
 mod bench;
 mod services;
 mod setup;
+mod suite;
 mod tidy;
 mod widget;
 
@@ -26,6 +27,8 @@ commands:
   dev     set up and run the local chat server (http://127.0.0.1:8080)
   test    set up and run every check and test (what CI runs)
   bench   run the token-path benchmarks against the Node peer
+  test-browser   only the browser checks: chat-client suite, Twilio SDK checks, end-to-end
+  widget         build the widget into widget/dist (and print its sizes)
   bench-widget   widget timings in Chromium (click to interactive, paging 1,000 messages)
   dist    build the Lambda for arm64 with cargo lambda
 
@@ -37,8 +40,13 @@ fn main() -> std::process::ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
+        Some("test-browser") => setup::test_tools().and_then(|()| browser_tests()),
         Some("bench") => bench::main(&args[1..]),
         Some("bench-widget") => bench_widget(),
+        Some("widget") => setup::wasm_target()
+            .and_then(|()| setup::wasm_bindgen_cli())
+            .and_then(|()| setup::npm_ci("widget"))
+            .and_then(|()| widget::build()),
         Some("dist") => dist(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -124,6 +132,20 @@ fn test() -> Result<()> {
     tidy::check(&root())?;
     step("lints (cargo clippy --all-targets -D warnings)");
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step("lints of the widget as the browser runs it (clippy --target wasm32, incl. the chat-client suite)");
+    run(cargo().args([
+        "clippy",
+        "--package",
+        "widget",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("the Twilio shim type-checks against the pinned SDK's own types (tsc --strict)");
+    run(Command::new(root().join("widget/node_modules/.bin/tsc")).args(["-p", "widget/js/tsconfig.json"]))?;
     step("the shared protocol crate builds for wasm32 (no native-only dependency)");
     run(cargo().args(["check", "--package", "protocol", "--target", "wasm32-unknown-unknown"]))?;
 
@@ -144,19 +166,29 @@ fn test() -> Result<()> {
     drop(stack);
     result?;
 
+    browser_tests()?;
+
+    println!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The widget and local server built, then every check in a real browser.
+fn browser_tests() -> Result<()> {
     widget::build()?;
-    step("building the local server for the browser tests");
+    step("building the local server and the Twilio stand-in for the browser tests");
     run(cargo().args(["build", "--package", "cli", "--bin", "dachat"]))?;
+    run(cargo().args(["build", "--package", "twilio-standin", "--bin", "twilio-standin"]))?;
+    step("the chat-client suite in headless Chromium: local provider, and Twilio's SDK replaced by a stand-in");
+    suite::run_suite(&root().join("target/debug/dachat"))?;
     step("end-to-end tests in headless Chromium (node --test tests/e2e/)");
     let artifacts = root().join("target/e2e-artifacts");
     run(Command::new("node")
         .args(["--test", "--test-concurrency=1", "tests/e2e/"])
         .env("DACHAT_BIN", root().join("target/debug/dachat"))
+        .env("DACHAT_STANDIN_BIN", root().join("target/debug/twilio-standin"))
         .env("DACHAT_WIDGET_DIR", root().join("widget/dist"))
         .env("DACHAT_E2E_ARTIFACTS", &artifacts))?;
     println!("  screenshots: {}", artifacts.display());
-
-    println!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

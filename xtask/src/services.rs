@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -114,6 +114,29 @@ impl Stack {
         Ok(stack)
     }
 
+    /// The local server (`dachat serve` with fresh dev keys and data under
+    /// `target/test-services/local`); returns its port.
+    pub fn local_server(dachat: &Path) -> Result<(Self, u16)> {
+        let dir = root().join("target/test-services/local");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        let keys = dir.join("keys");
+        crate::run(Command::new(dachat).args(["keygen", "--out-dir"]).arg(&keys))?;
+        let mut stack = Stack::default();
+        let port = free_port()?;
+        stack.spawn(
+            "dachat-serve",
+            Command::new(dachat)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--dev-keys"])
+                .arg(&keys)
+                .arg("--data-dir")
+                .arg(dir.join("data")),
+        )?;
+        stack.wait_ready("dachat-serve", port)?;
+        Ok((stack, port))
+    }
+
     pub fn env(&self) -> &[(String, String)] {
         &self.env
     }
@@ -154,6 +177,29 @@ impl Stack {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// POSTs JSON to a loopback server and returns the response's JSON body
+/// (HTTP/1.1, `Connection: close`; enough for the test setup's few calls).
+pub fn post_json(port: u16, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+    use std::io::{Read as _, Write as _};
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, payload) = response
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("POST {path}: no HTTP response"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!("POST {path}: {}: {payload}", head.lines().next().unwrap_or_default());
+    }
+    serde_json::from_str(payload).with_context(|| format!("POST {path}: the body is not JSON"))
 }
 
 impl Drop for Stack {

@@ -89,15 +89,16 @@ pub fn wasm_bindgen_cli() -> Result<()> {
     Ok(())
 }
 
-/// Debian's Chromium for the browser tests (never a downloaded browser).
+/// Debian's Chromium and its chromedriver for the browser tests (never a
+/// downloaded browser).
 pub fn chromium() -> Result<()> {
-    if std::path::Path::new("/usr/bin/chromium").exists() {
+    if std::path::Path::new("/usr/bin/chromium").exists() && std::path::Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    step("installing Chromium (apt-get install chromium)");
+    step("installing Chromium (apt-get install chromium chromium-driver)");
     let lock = "DPkg::Lock::Timeout=600";
     run(Command::new("apt-get").args(["-o", lock, "update", "-qq"]))?;
-    run(Command::new("apt-get").args(["-o", lock, "install", "-y", "-qq", "chromium"]))
+    run(Command::new("apt-get").args(["-o", lock, "install", "-y", "-qq", "chromium", "chromium-driver"]))
 }
 
 /// A virtualenv in `.venv` with `tests/requirements.txt`, refreshed when it changes.

@@ -1,0 +1,139 @@
+// The widget's Twilio path against the real, shipped `@twilio/conversations`
+// build. The local server runs with Twilio settings whose REST API is our
+// stand-in (so provisioning works and sessions say `provider: "twilio"`);
+// Twilio's own realtime service is unreachable, as it is from here (and the
+// browser resolves nothing but loopback).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { browser, signIn, startServer, startStandin, twilioSettings } from './harness.mjs';
+
+const widgetDir = process.env.DACHAT_WIDGET_DIR;
+const SDK = 'twilio-conversations.min.js';
+
+/** The shim's path under /widget/ (wasm-bindgen names its folder by a hash). */
+function shimPath() {
+  const [crate] = readdirSync(join(widgetDir, 'snippets'));
+  return `snippets/${crate}/js/twilio.js`;
+}
+
+let standin;
+let server;
+before(async () => {
+  standin = await startStandin();
+  server = await startServer({ env: twilioSettings(standin.url) });
+});
+after(async () => {
+  await server?.close();
+  await standin?.close();
+});
+
+/** A dev host JWT and a Twilio session for it, fetched from the page's origin. */
+async function session(page, sub, context) {
+  return page.evaluate(async ({ sub, context }) => {
+    const post = async (path, body) => {
+      const response = await fetch(path, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      return response.json();
+    };
+    const { token } = await post('/dev/token', { sub, contexts: [context] });
+    return post('/v1/session', { token, context });
+  }, { sub, context });
+}
+
+describe('the Twilio path', () => {
+  test('the shipped SDK is the npm-locked build', () => {
+    const lock = JSON.parse(readFileSync('widget/package-lock.json', 'utf8'));
+    const locked = lock.packages['node_modules/@twilio/conversations'].version;
+    const installed = JSON.parse(readFileSync('widget/node_modules/@twilio/conversations/package.json', 'utf8'));
+    assert.equal(installed.version, locked);
+    const hash = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    assert.equal(hash(join(widgetDir, SDK)), hash(`widget/node_modules/@twilio/conversations/builds/${SDK}`));
+  });
+
+  test('the shipped SDK has every class, method, getter, field and event the bridge uses', async () => {
+    const user = await browser();
+    try {
+      await user.page.goto(`${server.url}/`);
+      const twilio = await session(user.page, 'sam', 'shipment-1');
+      assert.equal(twilio.provider, 'twilio');
+      const found = await user.page.evaluate(async ({ shim, token }) => {
+        const bridge = await import(shim);
+        const sdk = await bridge.loadSdk(bridge.sdkUrl());
+        const getter = (proto, name) => {
+          for (let p = proto; p; p = Object.getPrototypeOf(p)) {
+            const d = Object.getOwnPropertyDescriptor(p, name);
+            if (d) return typeof d.get === 'function';
+          }
+          return false;
+        };
+        const missing = [];
+        let checked = 0;
+        for (const [name, uses] of Object.entries(bridge.USES)) {
+          const cls = sdk[name];
+          if (typeof cls !== 'function') {
+            missing.push(`class ${name}`);
+            continue;
+          }
+          for (const m of uses.methods) if (typeof cls.prototype[m] !== 'function') missing.push(`${name}.${m}()`);
+          for (const g of uses.getters) if (!getter(cls.prototype, g)) missing.push(`${name}.${g}`);
+          for (const e of uses.events) if (cls[e] !== e) missing.push(`${name} event ${e}`);
+          checked += uses.methods.length + uses.getters.length + uses.events.length + 1;
+        }
+        // fields exist on instances only: a real client (it cannot connect from here)
+        const client = new sdk.Client(token);
+        for (const f of bridge.USES.Client.fields) if (!(f in client)) missing.push(`Client.${f} (field)`);
+        checked += bridge.USES.Client.fields.length;
+        await client.shutdown();
+        return { missing, checked, version: sdk.Client.version, sdkUrl: bridge.sdkUrl() };
+      }, { shim: `${server.url}/widget/${shimPath()}`, token: twilio.accessToken });
+      assert.deepEqual(found.missing, []);
+      assert.ok(found.checked > 30, `checked ${found.checked} names`);
+      assert.equal(found.sdkUrl, `${server.url}/widget/${SDK}`);
+      const locked = JSON.parse(readFileSync('widget/package-lock.json', 'utf8'))
+        .packages['node_modules/@twilio/conversations'].version;
+      assert.equal(found.version, locked);
+      assert.deepEqual(user.errors, []);
+    } finally {
+      await user.close();
+    }
+  });
+
+  test('Twilio unreachable: a clear "retrying" state, retry on demand, and the host page keeps working', async () => {
+    const user = await browser();
+    const requests = [];
+    user.page.on('request', (r) => requests.push(r.url()));
+    try {
+      await signIn(user.page, server, { sub: 'tina', contexts: ['shipment-9', 'general'], context: 'shipment-9' });
+      await user.page.getByRole('button', { name: /^Chat/ }).click();
+      // the SDK came from beside the widget, and only now
+      const banner = user.page.locator('.banner');
+      await banner.getByText('Cannot reach the chat service. Retrying…').waitFor();
+      assert.ok(requests.includes(`${server.url}/widget/${SDK}`), requests.join('\n'));
+      // the rest of the window is there: tabs and a composer that keeps what is typed
+      await user.page.getByRole('tab', { name: /shipment-9/ }).waitFor();
+      await user.page.getByRole('textbox', { name: 'Message' }).fill('kept for later');
+
+      // told to retry, it starts over and says so again (no hot loop: one SDK load)
+      await banner.getByRole('button', { name: 'Retry now' }).click();
+      await banner.getByText('Cannot reach the chat service. Retrying…').waitFor();
+      assert.equal(requests.filter((u) => u.endsWith(SDK)).length, 1, 'the SDK is loaded once');
+
+      // the host page is untouched: its own script still runs and its DOM still answers
+      assert.equal(await user.page.evaluate(() => 1 + 1), 2);
+      assert.equal(await user.page.getByRole('button', { name: /^Chat/ }).count(), 1);
+      assert.equal(await user.page.getByRole('textbox', { name: 'Message' }).inputValue(), 'kept for later');
+      // minimise and reopen: still the same state, nothing thrown
+      await user.page.keyboard.press('Escape');
+      await user.page.getByRole('button', { name: /^Chat/ }).click();
+      await banner.getByText('Cannot reach the chat service. Retrying…').waitFor();
+      assert.deepEqual(user.errors, []);
+    } finally {
+      await user.close();
+    }
+  });
+});

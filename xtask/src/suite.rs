@@ -1,0 +1,66 @@
+//! The chat-client suite (`widget/tests/chat_client.rs`) in headless
+//! Chromium through `wasm-bindgen-test-runner` and chromedriver: against a
+//! real local server (this module starts it, admits two users to the suite's
+//! rooms, and passes their access tokens to the suite at compile time), and
+//! against the Twilio shim with the SDK's scripted stand-in.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde_json::json;
+
+use crate::services::{Stack, post_json};
+use crate::{cargo, root, run};
+
+/// The rooms the suite's local tests use (`Local::room` in the suite).
+const ROOMS: u32 = 7;
+
+pub fn run_suite(dachat: &Path) -> Result<()> {
+    let (server, port) = Stack::local_server(dachat)?;
+    let rooms: Vec<String> = (1..=ROOMS).map(|n| format!("suite-{n}")).collect();
+    let mut tokens = Vec::new();
+    for user in ["alice", "bob"] {
+        let host = post_json(
+            port,
+            "/dev/token",
+            &json!({ "sub": user, "contexts": rooms, "ttl": 3600 }),
+        )?;
+        let host = host["token"].as_str().context("/dev/token: no token")?.to_owned();
+        let mut access = String::new();
+        for room in &rooms {
+            let session = post_json(port, "/v1/session", &json!({ "token": host, "context": room }))?;
+            access = session["accessToken"]
+                .as_str()
+                .context("/v1/session: no accessToken")?
+                .to_owned();
+        }
+        tokens.push(access);
+    }
+    // Nothing but loopback resolves in the browser under test.
+    let webdriver = root().join("target/test-services/webdriver.json");
+    std::fs::write(
+        &webdriver,
+        json!({ "goog:chromeOptions": { "args": ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"] } })
+            .to_string(),
+    )?;
+    let result = run(cargo()
+        .args([
+            "test",
+            "--package",
+            "widget",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--test",
+            "chat_client",
+        ])
+        .env(
+            "DACHAT_SUITE_LOCAL",
+            format!("http://127.0.0.1:{port} {} {}", tokens[0], tokens[1]),
+        )
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver));
+    drop(server);
+    result
+}
