@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { browser, signIn, startServer, startStandin, twilioSettings } from './harness.mjs';
+import { artifacts, browser, signIn, startServer, startStandin, twilioSettings } from './harness.mjs';
 
 const widgetDir = process.env.DACHAT_WIDGET_DIR;
 const SDK = 'twilio-conversations.min.js';
@@ -117,6 +117,7 @@ describe('the Twilio path', () => {
       // the rest of the window is there: tabs and a composer that keeps what is typed
       await user.page.getByRole('tab', { name: /shipment-9/ }).waitFor();
       await user.page.getByRole('textbox', { name: 'Message' }).fill('kept for later');
+      await user.page.screenshot({ path: join(artifacts, 'twilio-unreachable.png') });
 
       // told to retry, it starts over and says so again (no hot loop: one SDK load)
       await banner.getByRole('button', { name: 'Retry now' }).click();

@@ -77,7 +77,7 @@ export const USES = {
   },
   Message: {
     methods: ['updateBody', 'remove'],
-    getters: ['index', 'author', 'body', 'dateCreated', 'dateUpdated'],
+    getters: ['index', 'author', 'body', 'dateCreated', 'dateUpdated', 'attributes'],
     fields: ['conversation'],
     events: [],
   },
@@ -251,7 +251,15 @@ export class TwilioBridge {
    */
   carry(client, type, message) {
     const shaped = this.message(message);
-    if (shaped.room) this.frame(client, { type, message: shaped });
+    if (!shaped.room) return;
+    // Our own new message can arrive before `sendMessage` resolves: acknowledge
+    // it first, so the widget never shows it twice (pending and delivered).
+    const attributes = message.attributes;
+    if (type === 'message' && shaped.author === client.user.identity && attributes && typeof attributes === 'object'
+      && !Array.isArray(attributes) && typeof attributes.clientId === 'string') {
+      this.frame(client, { type: 'ack', clientId: attributes.clientId, id: shaped.id });
+    }
+    this.frame(client, { type, message: shaped });
   }
 
   /**

@@ -46,6 +46,8 @@ extern "C" {
     fn revoke(sid: &str, identity: &str);
     #[wasm_bindgen(js_name = removeConversation)]
     fn remove_conversation(sid: &str);
+    #[wasm_bindgen(js_name = echoFirst)]
+    fn echo_first(on: bool);
     #[wasm_bindgen(js_name = failSends)]
     fn fail_sends(n: u32);
     #[wasm_bindgen(js_name = clientsOf)]
@@ -56,15 +58,27 @@ extern "C" {
 
 /// Every event a client reported, and a way to wait for one.
 #[derive(Clone, Default)]
-struct Inbox(Rc<RefCell<(Vec<Event>, Option<Waker>)>>);
+struct Inbox(Rc<RefCell<Received>>);
+
+#[derive(Default)]
+struct Received {
+    /// Not yet taken by a test.
+    waiting: Vec<Event>,
+    waker: Option<Waker>,
+    /// Every frame, in the order it came.
+    log: Vec<ServerFrame>,
+}
 
 impl Inbox {
     fn listener(&self) -> Listener {
         let inbox = self.clone();
         Rc::new(move |event| {
             let mut inner = inbox.0.borrow_mut();
-            inner.0.push(event);
-            if let Some(waker) = inner.1.take() {
+            if let Event::Frame(frame) = &event {
+                inner.log.push(frame.clone());
+            }
+            inner.waiting.push(event);
+            if let Some(waker) = inner.waker.take() {
                 waker.wake();
             }
         })
@@ -86,17 +100,22 @@ impl Inbox {
             }));
             poll_fn(|cx| {
                 let mut inner = inbox.0.borrow_mut();
-                if let Some((i, found)) = inner.0.iter().enumerate().find_map(|(i, e)| pick(e).map(|t| (i, t))) {
-                    inner.0.remove(i);
+                if let Some((i, found)) = inner
+                    .waiting
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, e)| pick(e).map(|t| (i, t)))
+                {
+                    inner.waiting.remove(i);
                     return Poll::Ready(found);
                 }
                 if std::pin::Pin::new(&mut deadline).poll(cx).is_ready() {
                     panic!(
                         "{caller}: the awaited event did not come within {WAIT_MS} ms; events: {:?}",
-                        inner.0
+                        inner.waiting
                     );
                 }
-                inner.1 = Some(cx.waker().clone());
+                inner.waker = Some(cx.waker().clone());
                 Poll::Pending
             })
             .await
@@ -124,16 +143,9 @@ impl Inbox {
         self.connection(|c| *c == Connection::Online)
     }
 
+    /// Every frame so far, in order (taken or not).
     fn frames(&self) -> Vec<ServerFrame> {
-        self.0
-            .borrow()
-            .0
-            .iter()
-            .filter_map(|e| match e {
-                Event::Frame(f) => Some(f.clone()),
-                _ => None,
-            })
-            .collect()
+        self.0.borrow().log.clone()
     }
 }
 
@@ -572,6 +584,33 @@ async fn twilio_refused_send_is_reported_against_the_message() {
             .iter()
             .all(|f| !matches!(f, ServerFrame::Ack { client_id, .. } if client_id == "c-y"))
     );
+    a.client.shutdown();
+    b.client.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn twilio_own_message_is_acknowledged_before_it_is_shown() {
+    let (a, b, room) = two_in_room(&Twilio, 23).await;
+    echo_first(true);
+    assert!(a.client.send(&room, "c-echo", "hello"));
+    let id = a
+        .inbox
+        .frame(|f| match f {
+            ServerFrame::Message { message } if message.body == "hello" => Some(message.id),
+            _ => None,
+        })
+        .await;
+    echo_first(false);
+    // the widget turns the pending message into the delivered one before it
+    // sees the delivered one, so it never shows it twice
+    let frames = a.inbox.frames();
+    let ack = frames
+        .iter()
+        .position(|f| matches!(f, ServerFrame::Ack { client_id, id: i } if client_id == "c-echo" && *i == id));
+    let shown = frames
+        .iter()
+        .position(|f| matches!(f, ServerFrame::Message { message } if message.id == id));
+    assert!(ack.is_some() && ack < shown, "{frames:?}");
     a.client.shutdown();
     b.client.shutdown();
 }

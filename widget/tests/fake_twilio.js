@@ -34,6 +34,7 @@ const world = {
   reachable: true,
   refused: new Set(),
   failSends: 0,
+  echoFirst: false,
   tokens: [],
 };
 
@@ -148,7 +149,10 @@ class FakeConversation {
     const created = Date.now();
     const record = { index, author: this.client.identity, body, created, updated: created, attributes };
     data.messages.push(record);
-    broadcast(this.sid, (c, conv) => c.emit('messageAdded', new FakeMessage(conv, record)));
+    if (world.echoFirst) this.client.emit('messageAdded', new FakeMessage(this, record));
+    broadcast(this.sid, (c, conv) => {
+      if (!world.echoFirst || c !== this.client) c.emit('messageAdded', new FakeMessage(conv, record));
+    });
     return index;
   }
   async typing() {
@@ -316,6 +320,11 @@ export function removeConversation(sid) {
   for (const client of live().filter((c) => data.participants.has(c.identity))) {
     later(() => client.emit('conversationRemoved', new FakeConversation(client, sid)));
   }
+}
+
+/** The sender hears of its own message before `sendMessage` resolves (Twilio does not promise an order). */
+export function echoFirst(on) {
+  world.echoFirst = on;
 }
 
 /** The next `n` messages sent are refused. */

@@ -33,7 +33,8 @@ commands:
   dist    build the Lambda for arm64 with cargo lambda
 
 options for dev:
-  --listen ADDR    address to listen on (default 127.0.0.1:8080)";
+  --listen ADDR      address to listen on (default 127.0.0.1:8080)
+  --settings FILE    NAME=value settings, e.g. Twilio's (see README: Against real Twilio)";
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -95,11 +96,21 @@ pub fn cargo() -> Command {
 }
 
 fn dev(args: &[String]) -> Result<()> {
-    let listen = match args {
-        [] => "127.0.0.1:8080".to_owned(),
-        [flag, addr] if flag == "--listen" => addr.clone(),
-        _ => bail!("{USAGE}"),
-    };
+    let mut listen = "127.0.0.1:8080".to_owned();
+    let mut settings = None;
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        match (flag.as_str(), rest.next()) {
+            ("--listen", Some(addr)) => listen = addr.clone(),
+            ("--settings", Some(file)) => settings = Some(std::path::absolute(file)?),
+            _ => bail!("{USAGE}"),
+        }
+    }
+    if let Some(file) = &settings
+        && !file.is_file()
+    {
+        bail!("--settings {}: no such file", file.display());
+    }
     setup::wasm_target()?;
     setup::wasm_bindgen_cli()?;
     setup::npm_ci("widget")?;
@@ -117,9 +128,12 @@ fn dev(args: &[String]) -> Result<()> {
         "  open http://{listen}/ in a browser: pick an identity and contexts, and the page embeds the chat;\n  \
          a second window as another user chats with the first. Stop with Ctrl-C."
     );
-    run(Command::new(&dachat)
-        .args(["serve", "--listen", &listen, "--dev-keys"])
-        .arg(&keys))
+    let mut serve = Command::new(&dachat);
+    serve.args(["serve", "--listen", &listen, "--dev-keys"]).arg(&keys);
+    if let Some(file) = settings {
+        serve.arg("--settings").arg(file);
+    }
+    run(&mut serve)
 }
 
 fn test() -> Result<()> {
