@@ -311,6 +311,16 @@ impl Store {
         )?)
     }
 
+    /// Messages by others in `room` after `identity`'s read horizon (deleted ones do not count).
+    pub fn unread(&self, identity: &str, room: &str) -> Result<u32, StoreError> {
+        Ok(self.db().query_row(
+            "SELECT COUNT(*) FROM messages WHERE room = ?1 AND author != ?2 AND deleted = 0 \
+             AND id > COALESCE((SELECT up_to FROM reads WHERE identity = ?2 AND room = ?1), 0)",
+            params![room, identity],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn read_up_to(&self, identity: &str, room: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
             .db()
@@ -401,6 +411,21 @@ mod tests {
         assert_eq!(store.mark_read("alice", "r", 5).unwrap(), 5);
         assert_eq!(store.mark_read("alice", "r", 3).unwrap(), 5, "never moves back");
         assert_eq!(store.read_up_to("alice", "r").unwrap(), Some(5));
+    }
+
+    #[test]
+    fn unread_counts_others_messages_after_the_horizon() {
+        let store = Store::in_memory().unwrap();
+        let mut ids = Vec::new();
+        for (author, body) in [("bob", "1"), ("alice", "mine"), ("bob", "2"), ("bob", "3")] {
+            ids.push(store.insert("r", author, body, 1, None).unwrap().0.id);
+        }
+        store.insert("elsewhere", "bob", "other room", 1, None).unwrap();
+        assert_eq!(store.unread("alice", "r").unwrap(), 3, "nothing read yet: all of bob's");
+        store.mark_read("alice", "r", ids[2]).unwrap();
+        assert_eq!(store.unread("alice", "r").unwrap(), 1);
+        store.delete("r", ids[3], "bob").unwrap();
+        assert_eq!(store.unread("alice", "r").unwrap(), 0, "deleted messages do not count");
     }
 
     #[test]

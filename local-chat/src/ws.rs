@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dachat_backend::twilio_token::verify_access_token;
+use futures_util::SinkExt as _;
 use protocol::local::{
     ClientFrame, MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_MEMBERS_LISTED, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame,
 };
@@ -126,7 +127,7 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
             },
             outgoing = rx.recv() => match outgoing {
                 Some(frame) => {
-                    if socket.send(WsMessage::Text(frame.as_ref().into())).await.is_err() {
+                    if write_queued(&mut socket, frame, &mut rx).await.is_err() {
                         break;
                     }
                 }
@@ -152,6 +153,27 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
         };
         conn.chat.inner.hub.broadcast(&room, &encode(&frame), None);
     }
+}
+
+/// The most queued frames written before one flush.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is queued (up to [`WRITE_BATCH`]), then
+/// flushes once: a connection that fell behind catches up in one write, not
+/// one system call per frame.
+async fn write_queued(
+    socket: &mut WebSocket,
+    first: Arc<str>,
+    queue: &mut mpsc::Receiver<Arc<str>>,
+) -> Result<(), axum::Error> {
+    socket.feed(WsMessage::Text(first.as_ref().into())).await?;
+    for _ in 1..WRITE_BATCH {
+        match queue.try_recv() {
+            Ok(frame) => socket.feed(WsMessage::Text(frame.as_ref().into())).await?,
+            Err(_) => break,
+        }
+    }
+    socket.flush().await
 }
 
 impl Connection {
@@ -232,12 +254,14 @@ impl Connection {
                     .read_up_to(&self.identity, &room)
                     .map_err(|e| store_error(&e, None))?;
                 let last_id = store.last_id(&room).map_err(|e| store_error(&e, None))?;
+                let unread = store.unread(&self.identity, &room).map_err(|e| store_error(&e, None))?;
                 Ok(Some(ServerFrame::Joined {
                     room,
                     members,
                     member_count,
                     read_up_to,
                     last_id,
+                    unread,
                 }))
             }
             ClientFrame::History { room, before, limit } => {

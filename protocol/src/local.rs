@@ -105,6 +105,10 @@ pub enum ServerFrame {
         member_count: u32,
         read_up_to: Option<i64>,
         last_id: Option<i64>,
+        /// Messages by others after the read horizon (all of them when the
+        /// user has read nothing yet).
+        #[serde(default)]
+        unread: u32,
     },
     Message {
         message: Message,

@@ -92,6 +92,7 @@ describe('the Twilio path', () => {
         return { missing, checked, version: sdk.Client.version, sdkUrl: bridge.sdkUrl() };
       }, { shim: `${server.url}/widget/${shimPath()}`, token: twilio.accessToken });
       assert.deepEqual(found.missing, []);
+      console.log(`checked ${found.checked} SDK names used by the bridge against SDK ${found.version}`);
       assert.ok(found.checked > 30, `checked ${found.checked} names`);
       assert.equal(found.sdkUrl, `${server.url}/widget/${SDK}`);
       const locked = JSON.parse(readFileSync('widget/package-lock.json', 'utf8'))

@@ -70,6 +70,8 @@ export const USES = {
       'advanceLastReadMessageIndex',
       'getParticipants',
       'getParticipantsCount',
+      'getUnreadMessagesCount',
+      'getMessagesCount',
     ],
     getters: ['lastReadMessageIndex', 'lastMessage'],
     fields: ['sid'],
@@ -386,9 +388,11 @@ export class TwilioBridge {
     const conversation = await client.getConversationBySid(sid);
     this.rooms.set(room, conversation);
     this.roomOf.set(conversation.sid, room);
-    const [participants, count] = await Promise.all([
+    const [participants, count, unread] = await Promise.all([
       conversation.getParticipants(),
       conversation.getParticipantsCount(),
+      // null until the user has read anything: then every message is unread
+      conversation.getUnreadMessagesCount().then((n) => (n === null ? conversation.getMessagesCount() : n)),
     ]);
     const identities = participants
       .map((p) => p.identity)
@@ -403,6 +407,7 @@ export class TwilioBridge {
       lastId: conversation.lastMessage && typeof conversation.lastMessage.index === 'number'
         ? conversation.lastMessage.index
         : null,
+      unread,
     });
     this.follow(client, identities);
   }

@@ -241,8 +241,10 @@ impl ChatState {
                 room,
                 members,
                 read_up_to,
+                unread,
                 ..
             } => {
+                let seen = visible && active_name.as_deref() == Some(room.as_str());
                 for m in &members {
                     if let Some(nick) = &m.nick {
                         self.nicks.insert(m.identity.clone(), nick.clone());
@@ -255,6 +257,9 @@ impl ChatState {
                     r.joined = true;
                     r.members = members;
                     r.read_up_to = read_up_to;
+                    // the provider's count is the truth after a (re)join;
+                    // a room on screen is being read
+                    r.unread = if seen { 0 } else { unread };
                 }
             }
             ServerFrame::History {
@@ -585,6 +590,33 @@ mod tests {
             [("shipment-1".to_owned(), "c3".to_owned(), "while offline".to_owned())]
         );
         assert_eq!(s.closed_rooms(), ["general"]);
+    }
+
+    #[test]
+    fn joining_takes_the_providers_unread_count() {
+        let mut s = state();
+        s.open_tab("general").unwrap();
+        s.select(0);
+        let joined = |room: &str, unread| ServerFrame::Joined {
+            room: room.into(),
+            members: Vec::new(),
+            member_count: 1,
+            read_up_to: Some(3),
+            last_id: Some(9),
+            unread,
+        };
+        s.apply(joined("general", 4), 1.0, true);
+        s.apply(joined("shipment-1", 2), 1.0, true);
+        assert_eq!(s.room("general").unwrap().unread, 4, "a background tab");
+        assert_eq!(
+            s.room("shipment-1").unwrap().unread,
+            0,
+            "the tab on screen is being read"
+        );
+        assert_eq!(s.unread_total(), 4);
+        // minimised: the active room counts too
+        s.apply(joined("shipment-1", 2), 2.0, false);
+        assert_eq!(s.unread_total(), 6);
     }
 
     #[test]

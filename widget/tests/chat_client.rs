@@ -376,6 +376,31 @@ async fn the_read_horizon_is_kept(p: impl Provider) {
     b2.client.shutdown();
 }
 
+async fn unread_counts_come_with_the_room(p: impl Provider) {
+    let (room, sid) = p.room(8);
+    let (a, _) = enter(&p, "alice", &room, &sid).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(send(&a, &room, &format!("c-u{i}"), "news").await);
+    }
+    let unread = |joined: ServerFrame| match joined {
+        ServerFrame::Joined { unread, .. } => unread,
+        _ => unreachable!(),
+    };
+    let (b, joined) = enter(&p, "bob", &room, &sid).await;
+    assert_eq!(unread(joined), 3, "bob has read nothing yet");
+    b.client.read(&room, ids[1]);
+    let r = room.clone();
+    b.inbox
+        .frame(|f| matches!(f, ServerFrame::Read { room, .. } if *room == r).then_some(()))
+        .await;
+    b.client.shutdown();
+    let (b2, joined) = enter(&p, "bob", &room, &sid).await;
+    assert_eq!(unread(joined), 1, "one message after bob's horizon");
+    a.client.shutdown();
+    b2.client.shutdown();
+}
+
 async fn nicknames_are_announced(p: impl Provider) {
     let (a, b, _room) = two_in_room(&p, 7).await;
     a.client.nick(Some("Ali"));
@@ -427,6 +452,7 @@ suite!(
     typing_reaches_the_other_user,
     the_read_horizon_is_kept,
     nicknames_are_announced,
+    unread_counts_come_with_the_room,
     retry_connects_again,
 );
 

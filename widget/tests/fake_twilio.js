@@ -173,6 +173,15 @@ class FakeConversation {
     this.client.ready();
     return [...this.data.participants].map((identity) => new FakeParticipant(this, identity));
   }
+  async getUnreadMessagesCount() {
+    this.client.ready();
+    const read = this.lastReadMessageIndex;
+    return read === null ? null : this.data.messages.filter((m) => m.index > read).length;
+  }
+  async getMessagesCount() {
+    this.client.ready();
+    return this.data.messages.length;
+  }
   async getParticipantsCount() {
     this.client.ready();
     return this.data.participants.size;

@@ -13,7 +13,7 @@ use crate::services::{Stack, post_json};
 use crate::{cargo, root, run};
 
 /// The rooms the suite's local tests use (`Local::room` in the suite).
-const ROOMS: u32 = 7;
+const ROOMS: u32 = 8;
 
 pub fn run_suite(dachat: &Path) -> Result<()> {
     let (server, port) = Stack::local_server(dachat)?;
