@@ -6,7 +6,8 @@
 //!
 //!     DACHAT_BIN=target/release/dachat cargo bench -p local-chat --bench fanout -- 100 1000 10000
 //!
-//! One `FANOUT n=… p50_ms=… p99_ms=… received=…/… server_cpu=…` line per N.
+//! One `FANOUT n=… p50_ms=… p99_ms=… received=…/… server_cpu_cores=… clients_cpu_cores=…`
+//! line per N (the clients' CPU is this process's: the load generator).
 
 // A benchmark: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -179,6 +180,7 @@ async fn run(bin: &str, n: usize, seconds: u64) {
     }
     let pid = server.child.id();
     let cpu0 = cpu_seconds(pid);
+    let own0 = cpu_seconds(std::process::id());
     let started = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
     let total = RATE * seconds;
@@ -203,6 +205,7 @@ async fn run(bin: &str, n: usize, seconds: u64) {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid) - cpu0;
+    let own = cpu_seconds(std::process::id()) - own0;
     drop(server);
     for task in &tasks {
         task.abort();
@@ -219,12 +222,13 @@ async fn run(bin: &str, n: usize, seconds: u64) {
             / 1000.0
     };
     println!(
-        "FANOUT n={n} rate={RATE}/s seconds={seconds} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} received={}/{expected} server_cpu_cores={:.2} frames_per_s={:.0}",
+        "FANOUT n={n} rate={RATE}/s seconds={seconds} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} received={}/{expected} server_cpu_cores={:.2} clients_cpu_cores={:.2} frames_per_s={:.0}",
         pct(0.50),
         pct(0.99),
         all.last().copied().unwrap_or(0) as f64 / 1000.0,
         received.load(Ordering::Relaxed),
         cpu / elapsed,
+        own / elapsed,
         received.load(Ordering::Relaxed) as f64 / elapsed,
     );
 }

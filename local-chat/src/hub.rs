@@ -18,9 +18,13 @@ pub const OUTBOX: usize = 256;
 /// quadratic. Members still see who is online when they join.
 pub const PRESENCE_LIMIT: usize = 500;
 
+/// One encoded frame; cloning it shares the bytes (one encoding, no copy,
+/// however many connections it goes to).
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    pub tx: mpsc::Sender<Arc<str>>,
+    pub tx: mpsc::Sender<Frame>,
     pub kick: Arc<Notify>,
 }
 
@@ -103,7 +107,7 @@ impl Hub {
     }
 
     /// Queues `frame` for every connection in `room` (but `except`).
-    pub fn broadcast(&self, room: &str, frame: &Arc<str>, except: Option<u64>) {
+    pub fn broadcast(&self, room: &str, frame: &Frame, except: Option<u64>) {
         let rooms = self.rooms();
         let Some(members) = rooms.get(room) else { return };
         for (id, conn) in members {
@@ -130,7 +134,7 @@ impl Hub {
 mod tests {
     use super::*;
 
-    fn outbox(capacity: usize) -> (Outbox, mpsc::Receiver<Arc<str>>) {
+    fn outbox(capacity: usize) -> (Outbox, mpsc::Receiver<Frame>) {
         let (tx, rx) = mpsc::channel(capacity);
         (
             Outbox {
@@ -161,7 +165,7 @@ mod tests {
         let kicked = b.kick.clone();
         hub.join("r", 1, "alice", a);
         hub.join("r", 2, "bob", b);
-        let frame: Arc<str> = Arc::from("x");
+        let frame = Frame::from("x");
         hub.broadcast("r", &frame, Some(1));
         assert_eq!(rb.recv().await.as_deref(), Some("x"));
         assert!(ra.try_recv().is_err());

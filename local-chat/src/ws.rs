@@ -21,7 +21,7 @@ use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
 use crate::LocalChat;
-use crate::hub::{OUTBOX, Outbox, PRESENCE_LIMIT};
+use crate::hub::{Frame, OUTBOX, Outbox, PRESENCE_LIMIT};
 use crate::store::StoreError;
 
 pub fn router(chat: LocalChat) -> Router {
@@ -59,8 +59,8 @@ async fn upgrade(State(chat): State<LocalChat>, Query(auth): Query<Auth>, ws: We
         .on_upgrade(move |socket| connection(chat, identity.as_str().to_owned(), socket))
 }
 
-fn encode(frame: &ServerFrame) -> Arc<str> {
-    Arc::from(serde_json::to_string(frame).unwrap_or_default())
+fn encode(frame: &ServerFrame) -> Frame {
+    Frame::from(serde_json::to_string(frame).unwrap_or_default())
 }
 
 fn error(code: &str, message: impl Into<String>, client_id: Option<String>) -> ServerFrame {
@@ -80,7 +80,7 @@ struct Connection {
 }
 
 async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
-    let (tx, mut rx) = mpsc::channel::<Arc<str>>(OUTBOX);
+    let (tx, mut rx) = mpsc::channel::<Frame>(OUTBOX);
     let kick = Arc::new(Notify::new());
     let conn = Connection {
         id: chat.inner.hub.connection_id(),
@@ -99,11 +99,7 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
         },
         _ => error("unavailable", "the chat store is unavailable", None),
     };
-    if socket
-        .send(WsMessage::Text(encode(&welcome).as_ref().into()))
-        .await
-        .is_err()
-    {
+    if socket.send(WsMessage::Text(encode(&welcome))).await.is_err() {
         return;
     }
     loop {
@@ -111,14 +107,14 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
             incoming = socket.recv() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
                     if let Some(reply) = conn.handle(text.as_str())
-                        && socket.send(WsMessage::Text(encode(&reply).as_ref().into())).await.is_err()
+                        && socket.send(WsMessage::Text(encode(&reply))).await.is_err()
                     {
                         break;
                     }
                 }
                 Some(Ok(WsMessage::Binary(_))) => {
                     let reply = error("bad_frame", "frames must be JSON text", None);
-                    if socket.send(WsMessage::Text(encode(&reply).as_ref().into())).await.is_err() {
+                    if socket.send(WsMessage::Text(encode(&reply))).await.is_err() {
                         break;
                     }
                 }
@@ -135,7 +131,7 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
             },
             () = kick.notified() => {
                 let bye = error("reconnect", "this connection fell behind or lost a room; reconnect to catch up", None);
-                let _ = socket.send(WsMessage::Text(encode(&bye).as_ref().into())).await;
+                let _ = socket.send(WsMessage::Text(encode(&bye))).await;
                 break;
             }
         }
@@ -163,13 +159,13 @@ const WRITE_BATCH: usize = 64;
 /// one system call per frame.
 async fn write_queued(
     socket: &mut WebSocket,
-    first: Arc<str>,
-    queue: &mut mpsc::Receiver<Arc<str>>,
+    first: Frame,
+    queue: &mut mpsc::Receiver<Frame>,
 ) -> Result<(), axum::Error> {
-    socket.feed(WsMessage::Text(first.as_ref().into())).await?;
+    socket.feed(WsMessage::Text(first)).await?;
     for _ in 1..WRITE_BATCH {
         match queue.try_recv() {
-            Ok(frame) => socket.feed(WsMessage::Text(frame.as_ref().into())).await?,
+            Ok(frame) => socket.feed(WsMessage::Text(frame)).await?,
             Err(_) => break,
         }
     }
