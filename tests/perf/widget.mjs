@@ -60,9 +60,9 @@ try {
   });
   await signIn(reader.page, server, { sub: 'reader', contexts: ['group-perf'], context: 'group-perf' });
   await reader.page.evaluate(() => {
-    window.__longest = 0;
+    window.__tasks = [];
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.__longest = Math.max(window.__longest, entry.duration);
+      for (const entry of list.getEntries()) window.__tasks.push({ start: entry.startTime, ms: entry.duration });
     }).observe({ type: 'longtask', buffered: false });
   });
   await openChat(reader.page);
@@ -79,8 +79,12 @@ try {
   }
   const total = await reader.page.locator('.log .message').count();
   const ms = (await reader.page.evaluate(() => performance.now())) - t0;
-  const longest = await reader.page.evaluate(() => window.__longest);
-  console.log(`WIDGET paging messages=${total} pages=${Math.ceil(total / 20)} total_ms=${ms.toFixed(0)} longest_task_ms=${longest.toFixed(0)}`);
+  // only the tasks of paging: opening the window (fetching and compiling the
+  // WASM, the first page) is measured by the click-to-interactive numbers
+  const tasks = await reader.page.evaluate((t0) => window.__tasks.filter((t) => t.start >= t0).map((t) => t.ms), t0);
+  const longest = Math.max(0, ...tasks);
+  const opening = await reader.page.evaluate((t0) => Math.max(0, ...window.__tasks.filter((t) => t.start < t0).map((t) => t.ms)), t0);
+  console.log(`WIDGET paging messages=${total} pages=${Math.ceil(total / 20)} total_ms=${ms.toFixed(0)} longest_task_ms=${longest.toFixed(0)} long_tasks=${tasks.length} longest_task_while_opening_ms=${opening.toFixed(0)}`);
 } finally {
   await writer.close();
   await reader.close();

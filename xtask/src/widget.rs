@@ -98,6 +98,9 @@ const SDK: &str = "twilio-conversations.min.js";
 /// The JS files wasm-bindgen copied into `snippets/`.
 fn snippet_files(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
     let mut found = Vec::new();
+    if !dir.exists() {
+        return Ok(found);
+    }
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir)? {
