@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { artifacts, browser, signIn, startServer, startStandin, twilioSettings } from './harness.mjs';
+import { artifacts, browser, openChat, send, signIn, startServer, startStandin, twilioSettings } from './harness.mjs';
 
 const widgetDir = process.env.DACHAT_WIDGET_DIR;
 const SDK = 'twilio-conversations.min.js';
@@ -133,6 +133,55 @@ describe('the Twilio path', () => {
       await user.page.keyboard.press('Escape');
       await user.page.getByRole('button', { name: /^Chat/ }).click();
       await banner.getByText('Cannot reach the chat service. Retrying…').waitFor();
+      assert.deepEqual(user.errors, []);
+    } finally {
+      await user.close();
+    }
+  });
+
+  // The widget's own behaviour on the Twilio path, as the user sees it, with
+  // the SDK replaced by the chat-client suite's scripted stand-in (real
+  // sessions and token renewals from the server; Twilio itself scripted).
+  test('with the SDK stand-in: chatting, renewal after expiry, revocation and a revoked API key, as the user sees them', async () => {
+    const user = await browser();
+    const renewals = [];
+    user.page.on('request', (r) => { if (r.url().endsWith('/v1/token')) renewals.push(r.url()); });
+    try {
+      await user.page.route('**/__fake_twilio.js', (route) =>
+        route.fulfill({ path: 'widget/tests/fake_twilio.js', contentType: 'text/javascript' }));
+      await signIn(user.page, server, { sub: 'una', contexts: ['shipment-5', 'general'], context: 'shipment-5' });
+      await user.page.evaluate(async () => {
+        const fake = await import('/__fake_twilio.js');
+        fake.install();
+        fake.trustServer();
+        window.__fake = fake;
+      });
+      await openChat(user.page);
+      await send(user.page, 'hello over twilio');
+      await user.page.locator('.log .message:not(.pending)', { hasText: 'hello over twilio' }).waitFor();
+
+      // the token expired while the tab slept: renewed through /v1/token, handed to the SDK, online again
+      const tokens = await user.page.evaluate(() => window.__fake.tokensSeen().split(' ').length);
+      await user.page.evaluate(() => window.__fake.expire('una'));
+      await user.page.waitForFunction((n) => window.__fake.tokensSeen().split(' ').length > n, tokens);
+      assert.ok(renewals.length >= 1, 'a renewal through POST /v1/token');
+      await user.page.locator('.banner').waitFor({ state: 'detached' });
+
+      // access to a room is revoked: its tab closes with a plain notice
+      await send(user.page, '/join general');
+      await user.page.getByRole('tab', { name: /general/ }).waitFor();
+      await user.page.waitForFunction(() => window.__fake.openedBy('una').length === 2);
+      await user.page.evaluate(() => window.__fake.revoke(window.__fake.openedBy('una')[1], 'una'));
+      await user.page.getByText('You no longer have access to general.').waitFor();
+      assert.equal(await user.page.getByRole('tab', { name: /general/ }).count(), 0);
+
+      // the API key is revoked: one renewal is tried, then the user is told plainly
+      await user.page.evaluate(() => {
+        window.__fake.refuseEverything();
+        window.__fake.expire('una');
+      });
+      await user.page.locator('.banner').getByText('The chat service refused this chat session', { exact: false }).waitFor();
+      await user.page.screenshot({ path: join(artifacts, 'twilio-refused.png') });
       assert.deepEqual(user.errors, []);
     } finally {
       await user.close();

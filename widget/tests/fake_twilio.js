@@ -33,15 +33,27 @@ const world = {
   clients: [],
   reachable: true,
   refused: new Set(),
+  refuseAll: false,
+  provisioned: false,
   failSends: 0,
+  /** [identity, sid] of every conversation a client opened, in order */
+  opened: [],
   echoFirst: false,
   tokens: [],
 };
 
 function identityOf(token) {
-  if (typeof token !== 'string' || !token.startsWith('fake:')) throw new Error('Access token is malformed');
+  if (typeof token !== 'string') throw new Error('Access token is malformed');
   // `fake:<identity>` or, for a renewed token, `fake:<identity>#<n>`
-  return token.slice(5).split('#')[0];
+  if (token.startsWith('fake:')) return token.slice(5).split('#')[0];
+  // a real Twilio access token (from our server): its chat grant's identity
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    if (payload.grants && typeof payload.grants.identity === 'string') return payload.grants.identity;
+  } catch {
+    // not a JWT
+  }
+  throw new Error('Access token is malformed');
 }
 
 class FakeUser {
@@ -223,7 +235,7 @@ class FakeClient extends Emitter {
   connect() {
     if (this.closed) return;
     this.emit('connectionStateChanged', 'connecting');
-    if (world.refused.has(this.token)) this.setState('denied');
+    if (world.refuseAll || world.refused.has(this.token)) this.setState('denied');
     else if (world.reachable) this.setState('connected');
     else {
       this.setState('disconnected');
@@ -236,8 +248,11 @@ class FakeClient extends Emitter {
   }
   async getConversationBySid(sid) {
     this.ready();
+    if (world.provisioned && !world.conversations.has(sid)) addConversation(sid, [this.identity]);
+    if (world.provisioned) world.conversations.get(sid).participants.add(this.identity);
     const data = world.conversations.get(sid);
     if (!data || !data.participants.has(this.identity)) throw new Error('Forbidden');
+    if (!world.opened.some(([who, s]) => who === this.identity && s === sid)) world.opened.push([this.identity, sid]);
     return new FakeConversation(this, sid);
   }
   async getUser(identity) {
@@ -248,7 +263,7 @@ class FakeClient extends Emitter {
   async updateToken(token) {
     if (this.closed) throw new Error('Client is shut down');
     if (identityOf(token) !== this.identity) throw new Error('Identity changed');
-    if (world.refused.has(token)) throw new Error('Token refused');
+    if (world.refuseAll || world.refused.has(token)) throw new Error('Token refused');
     this.token = token;
     world.tokens.push(token);
     if (this.connectionState !== 'connected') later(() => this.connect());
@@ -290,6 +305,20 @@ export function setReachable(reachable) {
       }
     });
   }
+}
+
+/**
+ * Trust the server's provisioning: a conversation a client opens exists
+ * and has it as a participant (for a page whose sessions come from a real
+ * server).
+ */
+export function trustServer() {
+  world.provisioned = true;
+}
+
+/** Twilio refuses every token from now on (the API key was revoked). */
+export function refuseEverything() {
+  world.refuseAll = true;
 }
 
 /** Twilio refuses this token (e.g. its API key was revoked). */
@@ -344,6 +373,10 @@ export function failSends(n) {
 /** How many SDK clients were created for `identity`, and the tokens they were given. */
 export function clientsOf(identity) {
   return world.clients.filter((c) => c.identity === identity).length;
+}
+/** The conversations `identity`'s clients opened, first opened first. */
+export function openedBy(identity) {
+  return world.opened.filter(([who]) => who === identity).map(([, sid]) => sid);
 }
 export function tokensSeen() {
   return world.tokens.join(' ');
