@@ -139,6 +139,25 @@ describe('the Twilio path', () => {
     }
   });
 
+  test('the SDK cannot be fetched: a plain message, and "Try again" loads it once it can be', async () => {
+    const user = await browser();
+    try {
+      let blocked = true;
+      await user.page.route(`**/widget/${SDK}`, (route) => (blocked ? route.abort('connectionfailed') : route.continue()));
+      await signIn(user.page, server, { sub: 'vic', contexts: ['shipment-7'], context: 'shipment-7' });
+      await user.page.getByRole('button', { name: /^Chat/ }).click();
+      const alert = user.page.getByRole('alert');
+      await alert.getByText('The chat could not be loaded. Check your connection and try again.').waitFor();
+      blocked = false;
+      await alert.getByRole('button', { name: 'Try again' }).click();
+      // loaded now; Twilio itself is still out of reach from here
+      await user.page.locator('.banner').getByText('Cannot reach the chat service. Retrying…').waitFor();
+      assert.deepEqual(user.errors, []);
+    } finally {
+      await user.close();
+    }
+  });
+
   // The widget's own behaviour on the Twilio path, as the user sees it, with
   // the SDK replaced by the chat-client suite's scripted stand-in (real
   // sessions and token renewals from the server; Twilio itself scripted).

@@ -131,7 +131,10 @@ export function loadSdk(url) {
         if (sdk) resolve(sdk);
         else reject(new Error('the chat service library did not start'));
       };
-      script.onerror = () => reject(new Error('the chat service library could not be loaded'));
+      script.onerror = () => {
+        script.remove();
+        reject(new Error('the chat service library could not be loaded'));
+      };
       document.head.appendChild(script);
     });
     // a failed load may be tried again
