@@ -339,7 +339,10 @@ impl TwilioClient {
     fn on_state(&self, state: SdkState) {
         let connection = {
             let mut inner = self.inner.borrow_mut();
-            inner.online = state == SdkState::Online;
+            // a warning about the token says nothing about the connection
+            if !matches!(state, SdkState::Expiring | SdkState::Expired) {
+                inner.online = state == SdkState::Online;
+            }
             match state {
                 SdkState::Connecting => Some(Connection::Connecting),
                 SdkState::Online => {

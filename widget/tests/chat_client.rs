@@ -511,6 +511,16 @@ async fn twilio_token_renewal_before_and_after_expiry() {
     expire_soon("carol");
     a.inbox.next(|e| matches!(e, Event::TokenNeeded).then_some(())).await;
     a.client.update_token("fake:carol#2");
+    // still connected while the token is being renewed: messages go out
+    let (room, sid) = ("suite-24".to_owned(), Twilio.sid(24));
+    add_conversation(&sid, vec!["carol".into()]);
+    a.client.admit(&room, &sid);
+    a.client.join(&room);
+    let r = room.clone();
+    a.inbox
+        .frame(|f| matches!(f, ServerFrame::Joined { room, .. } if *room == r).then_some(()))
+        .await;
+    send(&a, &room, "c-during-renewal", "still here").await;
     // expired while the tab slept: renew, and the client reconnects
     expire("carol");
     a.inbox.next(|e| matches!(e, Event::TokenNeeded).then_some(())).await;
