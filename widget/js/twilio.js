@@ -296,7 +296,8 @@ export class TwilioBridge {
       id: message.index,
       room,
       author: message.author || '',
-      body: message.body || '',
+      // no body: media or a content template, which the window does not show
+      body: message.body === null ? '(an attachment this chat window cannot show)' : message.body,
       createdAt: created === undefined ? Date.now() : created,
       editedAt: updated !== undefined && created !== undefined && updated > created ? updated : undefined,
       deleted: false,
