@@ -40,6 +40,9 @@ pub struct Store {
     db: Mutex<Connection>,
 }
 
+/// The most unread messages a room reports when it is joined.
+pub const UNREAD_CAP: u32 = 999;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -311,12 +314,14 @@ impl Store {
         )?)
     }
 
-    /// Messages by others in `room` after `identity`'s read horizon (deleted ones do not count).
+    /// Messages by others in `room` after `identity`'s read horizon (deleted
+    /// ones do not count), at most [`UNREAD_CAP`]: a join never scans more
+    /// than that many rows, however long the user has been away.
     pub fn unread(&self, identity: &str, room: &str) -> Result<u32, StoreError> {
         Ok(self.db().query_row(
-            "SELECT COUNT(*) FROM messages WHERE room = ?1 AND author != ?2 AND deleted = 0 \
-             AND id > COALESCE((SELECT up_to FROM reads WHERE identity = ?2 AND room = ?1), 0)",
-            params![room, identity],
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE room = ?1 AND author != ?2 AND deleted = 0 \
+             AND id > COALESCE((SELECT up_to FROM reads WHERE identity = ?2 AND room = ?1), 0) LIMIT ?3)",
+            params![room, identity, UNREAD_CAP],
             |r| r.get(0),
         )?)
     }
@@ -411,6 +416,15 @@ mod tests {
         assert_eq!(store.mark_read("alice", "r", 5).unwrap(), 5);
         assert_eq!(store.mark_read("alice", "r", 3).unwrap(), 5, "never moves back");
         assert_eq!(store.read_up_to("alice", "r").unwrap(), Some(5));
+    }
+
+    #[test]
+    fn unread_stops_counting_at_the_cap() {
+        let store = Store::in_memory().unwrap();
+        for i in 0..UNREAD_CAP + 5 {
+            store.insert("r", "bob", &format!("{i}"), 1, None).unwrap();
+        }
+        assert_eq!(store.unread("alice", "r").unwrap(), UNREAD_CAP);
     }
 
     #[test]
