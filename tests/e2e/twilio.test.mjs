@@ -201,6 +201,11 @@ describe('the Twilio path', () => {
       });
       await user.page.locator('.banner').getByText('The chat service refused this chat session', { exact: false }).waitFor();
       await user.page.screenshot({ path: join(artifacts, 'twilio-refused.png') });
+
+      // DAChat('close') shuts the SDK client down
+      assert.equal(await user.page.evaluate(() => window.__fake.openClientsOf('una')), 1);
+      await user.page.evaluate(() => window.DAChat('close'));
+      await user.page.waitForFunction(() => window.__fake.openClientsOf('una') === 0);
       assert.deepEqual(user.errors, []);
     } finally {
       await user.close();

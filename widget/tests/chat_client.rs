@@ -52,6 +52,8 @@ extern "C" {
     fn fail_sends(n: u32);
     #[wasm_bindgen(js_name = clientsOf)]
     fn clients_of(identity: &str) -> u32;
+    #[wasm_bindgen(js_name = openClientsOf)]
+    fn open_clients_of(identity: &str) -> u32;
     #[wasm_bindgen(js_name = tokensSeen)]
     fn tokens_seen() -> String;
 }
@@ -649,4 +651,22 @@ async fn twilio_own_message_is_acknowledged_before_it_is_shown() {
     assert!(ack.is_some() && ack < shown, "{frames:?}");
     a.client.shutdown();
     b.client.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn twilio_one_sdk_client_for_every_room_and_none_after_shutdown() {
+    let (room, sid) = ("suite-25".to_owned(), Twilio.sid(25));
+    add_conversation(&sid, vec!["erin".into()]);
+    let (a, _) = enter(&Twilio, "erin", &room, &sid).await;
+    // a second room goes through the same SDK client
+    let (other, other_sid) = ("suite-26".to_owned(), Twilio.sid(26));
+    add_conversation(&other_sid, vec!["erin".into()]);
+    a.client.admit(&other, &other_sid);
+    a.client.join(&other);
+    a.inbox
+        .frame(|f| matches!(f, ServerFrame::Joined { room, .. } if *room == other).then_some(()))
+        .await;
+    assert_eq!(clients_of("erin"), 1, "one SDK client per page");
+    a.client.shutdown();
+    assert_eq!(open_clients_of("erin"), 0, "shut down with the widget");
 }

@@ -374,6 +374,11 @@ export function failSends(n) {
 export function clientsOf(identity) {
   return world.clients.filter((c) => c.identity === identity).length;
 }
+/** How many of `identity`'s SDK clients are not shut down. */
+export function openClientsOf(identity) {
+  return world.clients.filter((c) => c.identity === identity && !c.closed).length;
+}
+
 /** The conversations `identity`'s clients opened, first opened first. */
 export function openedBy(identity) {
   return world.opened.filter(([who]) => who === identity).map(([, sid]) => sid);
