@@ -623,29 +623,17 @@ mod tests {
     fn a_closed_room_loses_its_tab_with_a_notice() {
         let mut s = state();
         s.open_tab("general").unwrap();
-        s.apply(
-            ServerFrame::Error {
-                code: "room_closed".into(),
-                message: "You no longer have access to general.".into(),
-                client_id: None,
-                room: Some("general".into()),
-            },
-            1.0,
-            true,
-        );
+        let closed = |room: &str, message: &str| ServerFrame::Error {
+            code: "room_closed".into(),
+            message: message.into(),
+            client_id: None,
+            room: Some(room.into()),
+        };
+        s.apply(closed("general", "You no longer have access to general."), 1.0, true);
         assert_eq!(s.tab_names(), ["shipment-1"]);
         assert_eq!(s.notice.as_deref(), Some("You no longer have access to general."));
         // the page's own room keeps its tab (the notice says why it is silent)
-        s.apply(
-            ServerFrame::Error {
-                code: "room_closed".into(),
-                message: "This room was removed: shipment-1.".into(),
-                client_id: None,
-                room: Some("shipment-1".into()),
-            },
-            2.0,
-            true,
-        );
+        s.apply(closed("shipment-1", "This room was removed: shipment-1."), 2.0, true);
         assert_eq!(s.tab_names(), ["shipment-1"]);
         assert_eq!(s.notice.as_deref(), Some("This room was removed: shipment-1."));
     }

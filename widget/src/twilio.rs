@@ -383,6 +383,16 @@ impl TwilioClient {
         self.settle(code, client_id.map(str::to_owned), call(&bridge));
     }
 
+    /// Runs one bridge call whose failure nobody needs to hear about.
+    fn best_effort(&self, call: impl FnOnce(&Bridge) -> Call) {
+        if let Some(bridge) = self.bridge() {
+            let call = call(&bridge);
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = call.await;
+            });
+        }
+    }
+
     fn settle(&self, code: &'static str, client_id: Option<String>, call: Call) {
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
@@ -443,22 +453,12 @@ impl ChatClient for TwilioClient {
         self.run("delete_failed", None, |b| b.delete(room, id));
     }
     fn typing(&self, room: &str) {
-        // best effort: a lost typing signal is not worth a message
-        if let Some(bridge) = self.bridge() {
-            let call = bridge.typing(room);
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = call.await;
-            });
-        }
+        // a lost typing signal is not worth a message
+        self.best_effort(|b| b.typing(room));
     }
     fn read(&self, room: &str, up_to: i64) {
-        // best effort too: the next read (or session) moves the horizon
-        if let Some(bridge) = self.bridge() {
-            let call = bridge.read(room, up_to);
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = call.await;
-            });
-        }
+        // the next read (or session) moves the horizon
+        self.best_effort(|b| b.read(room, up_to));
     }
     fn nick(&self, nick: Option<&str>) {
         self.run("nick_failed", None, |b| b.nick(nick.unwrap_or_default()));

@@ -226,12 +226,7 @@ fn on_event(state: RwSignal<Option<ChatState>>, config: Config, api_base: &str, 
             if connection == Connection::Reconnecting(2) {
                 let (api_base, device) = (api_base.to_owned(), device.to_owned());
                 leptos::task::spawn_local(async move {
-                    let token = config.host_token.get_untracked();
-                    if let (Ok(renewed), Some(client)) =
-                        (api::renew(&api_base, &token, &device).await, config.client.get_value())
-                    {
-                        client.update_token(&renewed.access_token);
-                    }
+                    let _ = renew_chat_token(config, &api_base, &device).await;
                 });
             }
             state.update(|s| {
@@ -273,18 +268,12 @@ fn on_event(state: RwSignal<Option<ChatState>>, config: Config, api_base: &str, 
         Event::TokenNeeded => {
             let (api_base, device) = (api_base.to_owned(), device.to_owned());
             leptos::task::spawn_local(async move {
-                let token = config.host_token.get_untracked();
-                match api::renew(&api_base, &token, &device).await {
-                    Ok(renewed) => {
-                        if let Some(client) = config.client.get_value() {
-                            client.update_token(&renewed.access_token);
-                        }
-                    }
-                    Err(e) => state.update(|s| {
+                if let Err(e) = renew_chat_token(config, &api_base, &device).await {
+                    state.update(|s| {
                         if let Some(s) = s {
                             s.connection = Connection::Failed(e.message);
                         }
-                    }),
+                    });
                 }
             });
         }
@@ -309,17 +298,24 @@ fn chat_visible(config: Config) -> bool {
     page_visible && !config.panel.get_value().is_some_and(|p| p.hidden())
 }
 
+/// A fresh chat token (`POST /v1/token` with the host token) handed to the
+/// client; returns when it expires.
+async fn renew_chat_token(config: Config, api_base: &str, device: &str) -> Result<u64, api::ApiFailure> {
+    let token = config.host_token.get_untracked();
+    let renewed = api::renew(api_base, &token, device).await?;
+    if let Some(client) = config.client.get_value() {
+        client.update_token(&renewed.access_token);
+    }
+    Ok(renewed.expires_at)
+}
+
 /// Renews the chat token two minutes before it expires, with the host token.
 fn schedule_renewal(config: Config, api_base: String, device: String, expires_at: u64) {
     let wait_ms = ((expires_at as f64) * 1000.0 - now_ms() - 120_000.0).max(10_000.0);
     let callback = wasm_bindgen::closure::Closure::once_into_js(move || {
         leptos::task::spawn_local(async move {
-            let token = config.host_token.get_untracked();
-            if let Ok(renewed) = api::renew(&api_base, &token, &device).await {
-                if let Some(client) = config.client.get_value() {
-                    client.update_token(&renewed.access_token);
-                }
-                schedule_renewal(config, api_base, device, renewed.expires_at);
+            if let Ok(expires_at) = renew_chat_token(config, &api_base, &device).await {
+                schedule_renewal(config, api_base, device, expires_at);
             }
         });
     });
