@@ -1,11 +1,15 @@
 //! The HTTP API's request and response bodies, shared by the backend and
-//! the widget. Serde only: nothing here may pull in tokio, aws-* or any
-//! other native-only crate (CI checks this crate on `wasm32-unknown-unknown`).
+//! the widget. Serde types, and with feature `js` a serde-free codec to and
+//! from JavaScript values (`js`, what the widget uses): nothing here may
+//! pull in tokio, aws-* or any other native-only crate (CI checks this
+//! crate on `wasm32-unknown-unknown`).
 //!
 //! Field names are camelCase on the wire. Times are Unix seconds.
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "js")]
+pub mod js;
 pub mod local;
 
 /// `POST /v1/session`: open the chat for one context.

@@ -1,7 +1,7 @@
 //! Calls to the DAChat API (`/v1/session`, `/v1/token`) with `fetch`, and
 //! their failures as messages a person can act on.
 
-use crate::json;
+use protocol::js::{self as json, FromJs, ToJs};
 use protocol::{ErrorBody, SessionRequest, SessionResponse, TokenRequest, TokenResponse};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -34,7 +34,7 @@ pub fn failure_message(status: u16, body: Option<ErrorBody>) -> String {
     }
 }
 
-async fn post<B: serde::Serialize, R: serde::de::DeserializeOwned>(url: &str, body: &B) -> Result<R, ApiFailure> {
+async fn post<B: ToJs, R: FromJs>(url: &str, body: &B) -> Result<R, ApiFailure> {
     let window = web_sys::window().ok_or_else(ApiFailure::unreachable)?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");

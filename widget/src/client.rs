@@ -9,8 +9,8 @@ use protocol::local::{ClientFrame, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use crate::json;
 use crate::state::Connection;
+use protocol::js as json;
 
 /// What a client reports to the UI.
 #[derive(Debug, Clone)]

@@ -8,7 +8,6 @@
 pub mod api;
 pub mod client;
 pub mod commands;
-mod json;
 pub mod markdown;
 pub mod state;
 pub mod twilio;

@@ -12,6 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 
+use protocol::js::FromJs;
 use protocol::local::ServerFrame;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
@@ -196,9 +197,7 @@ impl Bridge {
     pub fn new(sdk: &Sdk, token: &str, on_event: impl Fn(BridgeEvent) + 'static) -> Result<Self, BridgeError> {
         let emit = Closure::<dyn FnMut(String, JsValue)>::new(move |kind: String, payload: JsValue| {
             let event = match kind.as_str() {
-                "frame" => serde_wasm_bindgen::from_value::<ServerFrame>(payload)
-                    .ok()
-                    .map(BridgeEvent::Frame),
+                "frame" => ServerFrame::from_js(&payload).map(BridgeEvent::Frame),
                 "connection" => payload
                     .as_string()
                     .and_then(|state| SdkState::parse(&state))

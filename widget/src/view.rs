@@ -9,12 +9,13 @@ use protocol::Provider;
 use protocol::local::Message;
 use wasm_bindgen::JsCast;
 
+use crate::api;
 use crate::client::{ChatClient, Event, LocalClient};
 use crate::commands::{self, Input};
 use crate::markdown::{self, Block, Inline};
 use crate::state::{ChatState, Connection, Row, RowMarks, hue_of, row_marks};
 use crate::twilio::TwilioClient;
-use crate::{api, json};
+use protocol::js as json;
 
 const STYLE: &str = include_str!("widget.css");
 
@@ -337,7 +338,7 @@ fn restore_tabs(state: RwSignal<Option<ChatState>>, config: Config, api_base: &s
     let key = tabs_key(identity);
     let remembered: Vec<String> = storage()
         .and_then(|s| s.get_item(&key).ok().flatten())
-        .and_then(|text| json::parse(&text))
+        .and_then(|text| json::parse::<Vec<String>>(&text))
         .unwrap_or_default();
     let added = state
         .try_update(|s| s.as_mut().map(|s| s.restore_tabs(&remembered)))

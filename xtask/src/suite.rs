@@ -52,6 +52,8 @@ pub fn run_suite(dachat: &Path) -> Result<()> {
             "wasm32-unknown-unknown",
             "--test",
             "chat_client",
+            "--test",
+            "wire",
         ])
         .env(
             "DACHAT_SUITE_LOCAL",

@@ -1,0 +1,332 @@
+//! The wire types to and from JavaScript values, for the widget (feature
+//! `js`). The widget reads JSON with the browser's own `JSON.parse` and
+//! takes the fields it needs from the result; this costs the download a
+//! fraction of serde's generic decoding (which, for the internally tagged
+//! frames, buffers every frame in serde's `Content` tree first). The field
+//! names and defaults here are the serde ones above; the widget's wire test
+//! (`widget/tests/wire.rs`) checks every type both ways against serde_json.
+
+use crate::local::{ClientFrame, Member, Message, ServerFrame};
+use crate::{ErrorBody, Provider, SessionRequest, SessionResponse, TokenRequest, TokenResponse};
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::JsValue;
+
+/// A value read from a JavaScript value of its wire shape; `None` when the
+/// shape is wrong (a missing field, a string where a number belongs, …).
+pub trait FromJs: Sized {
+    fn from_js(value: &JsValue) -> Option<Self>;
+}
+
+/// A value as a JavaScript value of its wire shape.
+pub trait ToJs {
+    fn to_js(&self) -> JsValue;
+}
+
+/// Parses JSON text into `T`; `None` for bad JSON or the wrong shape.
+pub fn parse<T: FromJs>(json: &str) -> Option<T> {
+    T::from_js(&js_sys::JSON::parse(json).ok()?)
+}
+
+/// `value` as JSON text.
+pub fn stringify<T: ToJs + ?Sized>(value: &T) -> Option<String> {
+    js_sys::JSON::stringify(&value.to_js()).ok()?.as_string()
+}
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    if !value.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn absent(value: &JsValue) -> bool {
+    value.is_undefined() || value.is_null()
+}
+
+fn string(value: &JsValue, key: &str) -> Option<String> {
+    get(value, key).as_string()
+}
+
+/// An optional field: `Some(None)` when missing or null, `None` when present
+/// with the wrong type.
+fn optional<T>(value: &JsValue, key: &str, read: impl Fn(&JsValue) -> Option<T>) -> Option<Option<T>> {
+    let field = get(value, key);
+    if absent(&field) {
+        Some(None)
+    } else {
+        read(&field).map(Some)
+    }
+}
+
+fn integer(value: &JsValue) -> Option<i64> {
+    let n = value.as_f64()?;
+    // integers JavaScript numbers hold exactly
+    (n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0).then_some(n as i64)
+}
+
+fn int(value: &JsValue, key: &str) -> Option<i64> {
+    integer(&get(value, key))
+}
+
+fn uint<T: TryFrom<i64>>(value: &JsValue, key: &str) -> Option<T> {
+    T::try_from(int(value, key)?).ok()
+}
+
+fn boolean(value: &JsValue, key: &str) -> Option<bool> {
+    get(value, key).as_bool()
+}
+
+fn list<T: FromJs>(value: &JsValue, key: &str) -> Option<Vec<T>> {
+    let field = get(value, key);
+    if !Array::is_array(&field) {
+        return None;
+    }
+    Array::from(&field).iter().map(|item| T::from_js(&item)).collect()
+}
+
+impl FromJs for String {
+    fn from_js(value: &JsValue) -> Option<Self> {
+        value.as_string()
+    }
+}
+
+impl<T: FromJs> FromJs for Vec<T> {
+    fn from_js(value: &JsValue) -> Option<Self> {
+        if !Array::is_array(value) {
+            return None;
+        }
+        Array::from(value).iter().map(|item| T::from_js(&item)).collect()
+    }
+}
+
+impl ToJs for str {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+
+impl ToJs for String {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+
+impl<T: ToJs> ToJs for [T] {
+    fn to_js(&self) -> JsValue {
+        self.iter().map(ToJs::to_js).collect::<Array>().into()
+    }
+}
+
+impl<T: ToJs> ToJs for Vec<T> {
+    fn to_js(&self) -> JsValue {
+        self.as_slice().to_js()
+    }
+}
+
+/// An object built field by field.
+struct Fields(Object);
+
+impl Fields {
+    fn new() -> Fields {
+        Fields(Object::new())
+    }
+
+    fn set(self, key: &str, value: impl Into<JsValue>) -> Fields {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
+        self
+    }
+
+    fn int(self, key: &str, value: i64) -> Fields {
+        self.set(key, value as f64)
+    }
+
+    /// An optional field serde writes as `null` when empty.
+    fn nullable(self, key: &str, value: Option<impl Into<JsValue>>) -> Fields {
+        match value {
+            Some(value) => self.set(key, value),
+            None => self.set(key, JsValue::NULL),
+        }
+    }
+
+    /// An optional field serde leaves out when empty.
+    fn skip_none(self, key: &str, value: Option<impl Into<JsValue>>) -> Fields {
+        match value {
+            Some(value) => self.set(key, value),
+            None => self,
+        }
+    }
+
+    fn done(self) -> JsValue {
+        self.0.into()
+    }
+}
+
+impl ToJs for SessionRequest {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .set("token", &self.token)
+            .set("context", &self.context)
+            .skip_none("deviceId", self.device_id.as_deref())
+            .done()
+    }
+}
+
+impl ToJs for TokenRequest {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .set("token", &self.token)
+            .skip_none("deviceId", self.device_id.as_deref())
+            .done()
+    }
+}
+
+impl FromJs for Provider {
+    fn from_js(value: &JsValue) -> Option<Self> {
+        match value.as_string()?.as_str() {
+            "twilio" => Some(Provider::Twilio),
+            "local" => Some(Provider::Local),
+            _ => None,
+        }
+    }
+}
+
+impl FromJs for SessionResponse {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(SessionResponse {
+            identity: string(v, "identity")?,
+            contexts: list(v, "contexts")?,
+            context: string(v, "context")?,
+            conversation_sid: string(v, "conversationSid")?,
+            access_token: string(v, "accessToken")?,
+            expires_at: uint(v, "expiresAt")?,
+            provider: Provider::from_js(&get(v, "provider"))?,
+        })
+    }
+}
+
+impl FromJs for TokenResponse {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(TokenResponse {
+            access_token: string(v, "accessToken")?,
+            expires_at: uint(v, "expiresAt")?,
+        })
+    }
+}
+
+impl FromJs for ErrorBody {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(ErrorBody {
+            error: string(v, "error")?,
+            message: string(v, "message")?,
+        })
+    }
+}
+
+impl FromJs for Message {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Message {
+            id: int(v, "id")?,
+            room: string(v, "room")?,
+            author: string(v, "author")?,
+            body: string(v, "body")?,
+            created_at: int(v, "createdAt")?,
+            edited_at: optional(v, "editedAt", integer)?,
+            deleted: optional(v, "deleted", JsValue::as_bool)?.unwrap_or(false),
+        })
+    }
+}
+
+impl FromJs for Member {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Member {
+            identity: string(v, "identity")?,
+            nick: optional(v, "nick", JsValue::as_string)?,
+            online: boolean(v, "online")?,
+        })
+    }
+}
+
+impl ToJs for ClientFrame {
+    fn to_js(&self) -> JsValue {
+        let frame = |kind: &str| Fields::new().set("type", kind);
+        match self {
+            ClientFrame::Join { room } => frame("join").set("room", room),
+            ClientFrame::History { room, before, limit } => frame("history")
+                .set("room", room)
+                .nullable("before", before.map(|b| b as f64))
+                .nullable("limit", *limit),
+            ClientFrame::Send { room, client_id, body } => frame("send")
+                .set("room", room)
+                .set("clientId", client_id)
+                .set("body", body),
+            ClientFrame::Edit { room, id, body } => frame("edit").set("room", room).int("id", *id).set("body", body),
+            ClientFrame::Delete { room, id } => frame("delete").set("room", room).int("id", *id),
+            ClientFrame::Typing { room } => frame("typing").set("room", room),
+            ClientFrame::Read { room, up_to } => frame("read").set("room", room).int("upTo", *up_to),
+            ClientFrame::Nick { nick } => frame("nick").set("nick", nick),
+        }
+        .done()
+    }
+}
+
+impl FromJs for ServerFrame {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        let room = || string(v, "room");
+        let identity = || string(v, "identity");
+        let message = || Message::from_js(&get(v, "message"));
+        Some(match string(v, "type")?.as_str() {
+            "welcome" => ServerFrame::Welcome {
+                identity: identity()?,
+                nick: optional(v, "nick", JsValue::as_string)?,
+                rooms: list(v, "rooms")?,
+            },
+            "joined" => ServerFrame::Joined {
+                room: room()?,
+                members: list(v, "members")?,
+                member_count: uint(v, "memberCount")?,
+                read_up_to: optional(v, "readUpTo", integer)?,
+                last_id: optional(v, "lastId", integer)?,
+                unread: optional(v, "unread", |n| u32::try_from(integer(n)?).ok())?.unwrap_or(0),
+            },
+            "message" => ServerFrame::Message { message: message()? },
+            "history" => ServerFrame::History {
+                room: room()?,
+                messages: list(v, "messages")?,
+                has_more: boolean(v, "hasMore")?,
+            },
+            "ack" => ServerFrame::Ack {
+                client_id: string(v, "clientId")?,
+                id: int(v, "id")?,
+            },
+            "edited" => ServerFrame::Edited { message: message()? },
+            "deleted" => ServerFrame::Deleted {
+                room: room()?,
+                id: int(v, "id")?,
+            },
+            "typing" => ServerFrame::Typing {
+                room: room()?,
+                identity: identity()?,
+            },
+            "presence" => ServerFrame::Presence {
+                room: room()?,
+                identity: identity()?,
+                online: boolean(v, "online")?,
+            },
+            "nick" => ServerFrame::Nick {
+                identity: identity()?,
+                nick: optional(v, "nick", JsValue::as_string)?,
+            },
+            "read" => ServerFrame::Read {
+                room: room()?,
+                up_to: int(v, "upTo")?,
+            },
+            "error" => ServerFrame::Error {
+                code: string(v, "code")?,
+                message: string(v, "message")?,
+                client_id: optional(v, "clientId", JsValue::as_string)?,
+                room: optional(v, "room", JsValue::as_string)?,
+            },
+            _ => return None,
+        })
+    }
+}

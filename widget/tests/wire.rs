@@ -1,0 +1,315 @@
+//! The widget's serde-free wire codec (`protocol::js`) against serde, which
+//! the servers use: every frame and API body the widget reads is read the
+//! same as serde_json writes it, everything it writes is read back by serde
+//! as it was, and what serde refuses the codec refuses too. Runs in
+//! headless Chromium (wasm-bindgen-test), where `JSON.parse` is the
+//! browser's own.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
+
+use protocol::js::{FromJs, ToJs, parse, stringify};
+use protocol::local::{ClientFrame, Member, Message, ServerFrame};
+use protocol::{ErrorBody, Provider, SessionRequest, SessionResponse, TokenRequest, TokenResponse};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn message(edited_at: Option<i64>, deleted: bool) -> Message {
+    Message {
+        id: 9_007_199_254_740_991,
+        room: "shipment-123".into(),
+        author: "ana".into(),
+        body: "**hi** \"quoted\" ünïcode 😄\n<b>".into(),
+        created_at: 1_790_000_000,
+        edited_at,
+        deleted,
+    }
+}
+
+/// Every server frame, each optional field both set and unset.
+fn server_frames() -> Vec<ServerFrame> {
+    let member = |nick: Option<&str>, online| Member {
+        identity: "bo".into(),
+        nick: nick.map(Into::into),
+        online,
+    };
+    vec![
+        ServerFrame::Welcome {
+            identity: "ana".into(),
+            nick: Some("Ana".into()),
+            rooms: vec!["general".into(), "shipment-123".into()],
+        },
+        ServerFrame::Welcome {
+            identity: "ana".into(),
+            nick: None,
+            rooms: vec![],
+        },
+        ServerFrame::Joined {
+            room: "general".into(),
+            members: vec![member(Some("Bo"), true), member(None, false)],
+            member_count: 2,
+            read_up_to: Some(4),
+            last_id: Some(7),
+            unread: 3,
+        },
+        ServerFrame::Joined {
+            room: "general".into(),
+            members: vec![],
+            member_count: 0,
+            read_up_to: None,
+            last_id: None,
+            unread: 0,
+        },
+        ServerFrame::Message {
+            message: message(None, false),
+        },
+        ServerFrame::History {
+            room: "general".into(),
+            messages: vec![message(Some(1_790_000_100), false), message(None, true)],
+            has_more: true,
+        },
+        ServerFrame::Ack {
+            client_id: "c-1".into(),
+            id: 1,
+        },
+        ServerFrame::Edited {
+            message: message(Some(1_790_000_100), false),
+        },
+        ServerFrame::Deleted {
+            room: "general".into(),
+            id: 3,
+        },
+        ServerFrame::Typing {
+            room: "general".into(),
+            identity: "bo".into(),
+        },
+        ServerFrame::Presence {
+            room: "general".into(),
+            identity: "bo".into(),
+            online: false,
+        },
+        ServerFrame::Nick {
+            identity: "bo".into(),
+            nick: Some("Bo".into()),
+        },
+        ServerFrame::Nick {
+            identity: "bo".into(),
+            nick: None,
+        },
+        ServerFrame::Read {
+            room: "general".into(),
+            up_to: 12,
+        },
+        ServerFrame::Error {
+            code: "room_closed".into(),
+            message: "You no longer have access to general.".into(),
+            client_id: Some("c-2".into()),
+            room: Some("general".into()),
+        },
+        ServerFrame::Error {
+            code: "bad_frame".into(),
+            message: "That frame could not be read.".into(),
+            client_id: None,
+            room: None,
+        },
+    ]
+}
+
+/// Which variant a frame is; a new variant will not compile until it is
+/// listed here (and so in the samples above).
+fn server_variant(frame: &ServerFrame) -> usize {
+    match frame {
+        ServerFrame::Welcome { .. } => 0,
+        ServerFrame::Joined { .. } => 1,
+        ServerFrame::Message { .. } => 2,
+        ServerFrame::History { .. } => 3,
+        ServerFrame::Ack { .. } => 4,
+        ServerFrame::Edited { .. } => 5,
+        ServerFrame::Deleted { .. } => 6,
+        ServerFrame::Typing { .. } => 7,
+        ServerFrame::Presence { .. } => 8,
+        ServerFrame::Nick { .. } => 9,
+        ServerFrame::Read { .. } => 10,
+        ServerFrame::Error { .. } => 11,
+    }
+}
+
+fn client_frames() -> Vec<ClientFrame> {
+    vec![
+        ClientFrame::Join { room: "general".into() },
+        ClientFrame::History {
+            room: "general".into(),
+            before: Some(40),
+            limit: Some(20),
+        },
+        ClientFrame::History {
+            room: "general".into(),
+            before: None,
+            limit: None,
+        },
+        ClientFrame::Send {
+            room: "general".into(),
+            client_id: "c-1".into(),
+            body: "line one\nline \"two\" 😄".into(),
+        },
+        ClientFrame::Edit {
+            room: "general".into(),
+            id: 5,
+            body: "fixed".into(),
+        },
+        ClientFrame::Delete {
+            room: "general".into(),
+            id: 5,
+        },
+        ClientFrame::Typing { room: "general".into() },
+        ClientFrame::Read {
+            room: "general".into(),
+            up_to: 5,
+        },
+        ClientFrame::Nick { nick: "Ana".into() },
+    ]
+}
+
+fn client_variant(frame: &ClientFrame) -> usize {
+    match frame {
+        ClientFrame::Join { .. } => 0,
+        ClientFrame::History { .. } => 1,
+        ClientFrame::Send { .. } => 2,
+        ClientFrame::Edit { .. } => 3,
+        ClientFrame::Delete { .. } => 4,
+        ClientFrame::Typing { .. } => 5,
+        ClientFrame::Read { .. } => 6,
+        ClientFrame::Nick { .. } => 7,
+    }
+}
+
+/// `value` as serde_json writes it, read by the codec.
+fn reads_as_serde_writes<T: Serialize + FromJs + PartialEq + Debug>(value: T) {
+    let json = serde_json::to_string(&value).unwrap();
+    assert_eq!(parse::<T>(&json), Some(value), "read {json}");
+}
+
+/// `value` as the codec writes it: the JSON serde writes, read back by serde
+/// as it was.
+fn writes_as_serde_reads<T: Serialize + DeserializeOwned + ToJs + PartialEq + Debug>(value: T) {
+    let json = stringify(&value).unwrap();
+    let ours: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(ours, serde_json::to_value(&value).unwrap(), "wrote {json}");
+    assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value);
+}
+
+#[wasm_bindgen_test]
+fn every_server_frame_reads_as_serde_writes_it() {
+    let frames = server_frames();
+    let mut seen: Vec<usize> = frames.iter().map(server_variant).collect();
+    seen.dedup();
+    assert_eq!(seen, (0..12).collect::<Vec<_>>(), "a sample of every variant, in order");
+    for frame in frames {
+        reads_as_serde_writes(frame);
+    }
+}
+
+#[wasm_bindgen_test]
+fn every_client_frame_is_written_as_serde_reads_it() {
+    let frames = client_frames();
+    let mut seen: Vec<usize> = frames.iter().map(client_variant).collect();
+    seen.dedup();
+    assert_eq!(seen, (0..8).collect::<Vec<_>>(), "a sample of every variant, in order");
+    for frame in frames {
+        writes_as_serde_reads(frame);
+    }
+}
+
+#[wasm_bindgen_test]
+fn api_bodies_match_serde() {
+    for provider in [Provider::Twilio, Provider::Local] {
+        reads_as_serde_writes(SessionResponse {
+            identity: "ana".into(),
+            contexts: vec!["general".into(), "shipment-123".into()],
+            context: "general".into(),
+            conversation_sid: "CH0123".into(),
+            access_token: "a.b.c".into(),
+            expires_at: 1_790_003_600,
+            provider,
+        });
+    }
+    reads_as_serde_writes(TokenResponse {
+        access_token: "a.b.c".into(),
+        expires_at: 1_790_003_600,
+    });
+    reads_as_serde_writes(ErrorBody {
+        error: "context_not_allowed".into(),
+        message: "You cannot open this chat.".into(),
+    });
+    for device_id in [Some("d-1".to_owned()), None] {
+        writes_as_serde_reads(SessionRequest {
+            token: "h.j.t".into(),
+            context: "general".into(),
+            device_id: device_id.clone(),
+        });
+        writes_as_serde_reads(TokenRequest {
+            token: "h.j.t".into(),
+            device_id,
+        });
+    }
+    let names = vec!["general".to_owned(), "shipment-123".to_owned()];
+    assert_eq!(parse::<Vec<String>>(&stringify(&names).unwrap()), Some(names));
+}
+
+#[wasm_bindgen_test]
+fn defaults_are_serde_defaults() {
+    for json in [
+        r#"{"type":"joined","room":"g","members":[],"memberCount":0,"readUpTo":null,"lastId":null}"#,
+        r#"{"type":"joined","room":"g","members":[],"memberCount":0}"#,
+        r#"{"type":"message","message":{"id":1,"room":"g","author":"a","body":"b","createdAt":2}}"#,
+        r#"{"type":"error","code":"c","message":"m"}"#,
+        r#"{"type":"welcome","identity":"a","rooms":[]}"#,
+    ] {
+        let theirs: ServerFrame = serde_json::from_str(json).unwrap();
+        assert_eq!(parse::<ServerFrame>(json), Some(theirs), "{json}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn what_serde_refuses_the_codec_refuses() {
+    for json in [
+        "not json",
+        "null",
+        "[]",
+        r#""ack""#,
+        r#"{"type":"shout","room":"g"}"#,
+        r#"{"room":"g","id":1}"#,
+        r#"{"type":"ack","clientId":"c"}"#,
+        r#"{"type":"ack","clientId":"c","id":"7"}"#,
+        r#"{"type":"ack","clientId":"c","id":1.5}"#,
+        r#"{"type":"ack","clientId":7,"id":1}"#,
+        r#"{"type":"joined","room":"g","members":[],"memberCount":-1}"#,
+        r#"{"type":"joined","room":"g","members":{},"memberCount":1}"#,
+        r#"{"type":"joined","room":"g","members":[{"identity":"a"}],"memberCount":1}"#,
+        r#"{"type":"joined","room":"g","members":[],"memberCount":1,"unread":-2}"#,
+        r#"{"type":"history","room":"g","messages":[{"id":1}],"hasMore":false}"#,
+        r#"{"type":"presence","room":"g","identity":"a","online":"yes"}"#,
+        r#"{"type":"nick","identity":"a","nick":5}"#,
+        r#"{"type":"message","message":{"id":1,"room":"g","author":"a","body":"b","createdAt":2,"deleted":"no"}}"#,
+    ] {
+        assert!(serde_json::from_str::<ServerFrame>(json).is_err(), "serde takes {json}");
+        assert_eq!(parse::<ServerFrame>(json), None, "the codec takes {json}");
+    }
+    for json in [r#"{"accessToken":"x"}"#, r#"{"accessToken":"x","expiresAt":-1}"#, "[1]"] {
+        assert!(
+            serde_json::from_str::<TokenResponse>(json).is_err(),
+            "serde takes {json}"
+        );
+        assert_eq!(parse::<TokenResponse>(json), None, "the codec takes {json}");
+    }
+    assert_eq!(parse::<Vec<String>>(r#"["a",1]"#), None);
+    assert_eq!(
+        parse::<SessionResponse>(
+            r#"{"identity":"a","contexts":[],"context":"g","conversationSid":"s","accessToken":"t","expiresAt":1,"provider":"slack"}"#
+        ),
+        None
+    );
+}
