@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use axum::serve::ListenerExt as _;
 use clap::{Parser, Subcommand};
 
 use dachat_backend::app::{AppState, Policies, http_client, system_clock};
@@ -285,6 +286,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(keys) = dev_keys {
         router = demo::router(Arc::new(keys)).merge(router);
     }
+    // Chat frames are small and latency is what matters: no Nagle delay.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -347,3 +347,19 @@ async fn revocation_takes_effect_on_open_connections() {
     again.send(json!({ "type": "join", "room": "shipment-1" })).await;
     assert_eq!(again.expect("error").await["code"], "not_a_member");
 }
+
+/// The server reads sockets 4 KiB at a time; the longest message allowed
+/// (its frame over 4 KiB) still arrives whole.
+#[tokio::test]
+async fn the_longest_message_arrives_whole() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["general"]).await;
+    let mut bob = server.user("bob", &["general"]).await;
+    let body = "é".repeat(protocol::local::MAX_BODY_BYTES / 2);
+    alice
+        .send(json!({ "type": "send", "room": "general", "clientId": "long", "body": body }))
+        .await;
+    assert_eq!(alice.expect("ack").await["clientId"], "long");
+    let message = bob.expect("message").await;
+    assert_eq!(message["message"]["body"], body.as_str());
+}
