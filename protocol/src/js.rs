@@ -77,11 +77,7 @@ fn boolean(value: &JsValue, key: &str) -> Option<bool> {
 }
 
 fn list<T: FromJs>(value: &JsValue, key: &str) -> Option<Vec<T>> {
-    let field = get(value, key);
-    if !Array::is_array(&field) {
-        return None;
-    }
-    Array::from(&field).iter().map(|item| T::from_js(&item)).collect()
+    Vec::from_js(&get(value, key))
 }
 
 impl FromJs for String {

@@ -201,12 +201,21 @@ fn writes_as_serde_reads<T: Serialize + DeserializeOwned + ToJs + PartialEq + De
     assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value);
 }
 
+/// Fails unless `samples` has every one of `variants` variants, in order.
+fn covers_every_variant<T>(samples: &[T], variant: fn(&T) -> usize, variants: usize) {
+    let mut seen: Vec<usize> = samples.iter().map(variant).collect();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        (0..variants).collect::<Vec<_>>(),
+        "a sample of every variant, in order"
+    );
+}
+
 #[wasm_bindgen_test]
 fn every_server_frame_reads_as_serde_writes_it() {
     let frames = server_frames();
-    let mut seen: Vec<usize> = frames.iter().map(server_variant).collect();
-    seen.dedup();
-    assert_eq!(seen, (0..12).collect::<Vec<_>>(), "a sample of every variant, in order");
+    covers_every_variant(&frames, server_variant, 12);
     for frame in frames {
         reads_as_serde_writes(frame);
     }
@@ -215,9 +224,7 @@ fn every_server_frame_reads_as_serde_writes_it() {
 #[wasm_bindgen_test]
 fn every_client_frame_is_written_as_serde_reads_it() {
     let frames = client_frames();
-    let mut seen: Vec<usize> = frames.iter().map(client_variant).collect();
-    seen.dedup();
-    assert_eq!(seen, (0..8).collect::<Vec<_>>(), "a sample of every variant, in order");
+    covers_every_variant(&frames, client_variant, 8);
     for frame in frames {
         writes_as_serde_reads(frame);
     }

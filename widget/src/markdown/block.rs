@@ -30,6 +30,14 @@ impl Line {
             lazy: false,
         }
     }
+
+    /// A lazy continuation line; its indentation goes (as in commonmark.js).
+    fn lazy(text: &str) -> Line {
+        Line {
+            text: text.trim_start().to_owned(),
+            lazy: true,
+        }
+    }
 }
 
 /// Parses `lines` (tabs in indentation already expanded) into blocks, and
@@ -118,10 +126,7 @@ pub fn parse(lines: &[Line]) -> (Vec<Raw>, bool) {
                     let after = &l[li + 1..];
                     quoted.push(Line::new(after.strip_prefix(' ').unwrap_or(after)));
                 } else if lines[i].lazy || lazy_continues(&quoted, l) {
-                    quoted.push(Line {
-                        text: l.trim_start().to_owned(),
-                        lazy: true,
-                    });
+                    quoted.push(Line::lazy(l));
                 } else {
                     break;
                 }
@@ -175,10 +180,7 @@ fn parse_list(lines: &[Line], start: usize, first_indent: usize, first: Marker) 
             } else if indent(l) >= width && !lines[i].lazy {
                 item.push(Line::new(&l[width..]));
             } else if lines[i].lazy || lazy_continues(&item, l) {
-                item.push(Line {
-                    text: l.trim_start().to_owned(),
-                    lazy: true,
-                });
+                item.push(Line::lazy(l));
             } else {
                 break;
             }
