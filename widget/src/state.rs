@@ -3,9 +3,43 @@
 //! are applied with [`ChatState::apply`]; views only read. No DOM, no JS:
 //! tested natively.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use protocol::local::{Member, Message, ServerFrame};
+
+/// A small map by identity or room name, kept in a `Vec`: the widget's maps
+/// hold tens of entries, and a hash map per value type cost the download
+/// more than these few lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByName<V>(Vec<(String, V)>);
+
+impl<V> Default for ByName<V> {
+    fn default() -> Self {
+        ByName(Vec::new())
+    }
+}
+
+impl<V> ByName<V> {
+    pub fn get(&self, name: &str) -> Option<&V> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn insert(&mut self, name: String, value: V) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<V> {
+        let at = self.0.iter().position(|(n, _)| n == name)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter().map(|(n, v)| (n, v))
+    }
+}
 
 /// How long a typing notice shows, in milliseconds.
 pub const TYPING_MS: f64 = 4000.0;
@@ -46,7 +80,7 @@ pub struct Room {
     /// horizon stood when the room was joined (it does not move while open).
     pub divider_after: Option<i64>,
     /// Who is typing, until when (ms).
-    pub typing: HashMap<String, f64>,
+    pub typing: ByName<f64>,
     pub members: Vec<Member>,
     /// "… joined" / "… left" notices, each placed after the message that was
     /// the newest when it happened (`None`: before every message).
@@ -90,7 +124,7 @@ pub struct ChatState {
     /// Open tabs, in order; the page's context first.
     pub rooms: Vec<Room>,
     pub active: usize,
-    pub nicks: HashMap<String, String>,
+    pub nicks: ByName<String>,
     pub connection: Connection,
     /// A notice for the user (e.g. a refused command), shown until dismissed.
     pub notice: Option<String>,
@@ -103,7 +137,7 @@ impl ChatState {
             allowed,
             rooms: vec![Room::new(first_room)],
             active: 0,
-            nicks: HashMap::new(),
+            nicks: ByName::default(),
             connection: Connection::Connecting,
             notice: None,
         }
@@ -451,6 +485,20 @@ pub fn hue_of(identity: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn by_name_keeps_one_value_per_name() {
+        let mut map = ByName::default();
+        map.insert("bo".to_owned(), 1);
+        map.insert("ana".to_owned(), 2);
+        map.insert("bo".to_owned(), 3);
+        assert_eq!(map.get("bo"), Some(&3));
+        assert_eq!(map.iter().count(), 2);
+        assert_eq!(map.remove("bo"), Some(3));
+        assert_eq!(map.remove("bo"), None);
+        assert_eq!(map.get("ana"), Some(&2));
+        assert_eq!(map.get("cy"), None);
+    }
 
     fn message(id: i64, room: &str, author: &str, body: &str) -> Message {
         Message {

@@ -7,7 +7,6 @@
 //! One SDK client serves the whole page, shared by all tabs.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
@@ -18,7 +17,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
 
 use crate::client::{ChatClient, Event, HISTORY_PAGE, Listener};
-use crate::state::Connection;
+use crate::state::{ByName, Connection};
 
 mod raw {
     use wasm_bindgen::prelude::*;
@@ -273,7 +272,7 @@ struct Inner {
     bridge: Option<Bridge>,
     token: String,
     /// Room → conversation SID, from the sessions that admitted the user.
-    sids: HashMap<String, String>,
+    sids: ByName<String>,
     online: bool,
     attempt: u32,
     /// A renewed token was asked for after Twilio refused one.
@@ -301,7 +300,7 @@ impl TwilioClient {
             inner: Rc::new(RefCell::new(Inner {
                 bridge: None,
                 token: token.to_owned(),
-                sids: HashMap::new(),
+                sids: ByName::default(),
                 online: false,
                 attempt: 0,
                 renewed_after_denial: false,

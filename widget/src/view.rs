@@ -665,15 +665,17 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
             <For
                 each=move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
                     let messages: Vec<&Message> = r.messages.values().collect();
-                    let marks = row_marks(&messages, r.divider_after, &s.identity, local_day);
-                    let mut marks_by_id: std::collections::HashMap<i64, RowMarks> =
-                        messages.iter().map(|m| m.id).zip(marks).collect();
+                    let mut marks = row_marks(&messages, r.divider_after, &s.identity, local_day);
                     r.timeline().into_iter().map(|row| match row {
                         Row::Message(m) => LogRow::Message(
                             m.clone(),
                             s.display_name(&m.author).to_owned(),
                             m.author == s.identity,
-                            marks_by_id.remove(&m.id).unwrap_or_default(),
+                            // messages are in id order, and marks with them
+                            messages
+                                .binary_search_by_key(&m.id, |m| m.id)
+                                .map(|at| std::mem::take(&mut marks[at]))
+                                .unwrap_or_default(),
                         ),
                         Row::Notice(i, text) => LogRow::Notice(i, text.to_owned()),
                     }).collect::<Vec<_>>()
