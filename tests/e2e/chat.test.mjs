@@ -284,6 +284,67 @@ describe('safety', () => {
     }
   });
 
+  test('the markdown subset renders as elements, the rest as text', async () => {
+    const ivan = await browser();
+    try {
+      await signIn(ivan.page, server, { sub: 'ivan', contexts: ['group-md'], context: 'group-md' });
+      await openChat(ivan.page);
+      await send(ivan.page, [
+        '**bold**, *italic* and `inline code` :tada:',
+        '',
+        '- first',
+        '- second with [a link](https://distributeaid.org)',
+        '',
+        '1. one',
+        '2. two',
+        '',
+        '```',
+        'let x = 1 < 2;',
+        '```',
+        '',
+        '# not a heading element',
+        'see <https://example.org/path>',
+      ].join('\n'));
+      const body = ivan.page.locator('.log .message:not(.pending) .body').last();
+      await body.locator('pre').waitFor();
+      const shape = await body.evaluate((el) => ({
+        strong: [...el.querySelectorAll('strong')].map((e) => e.textContent),
+        em: [...el.querySelectorAll('em')].map((e) => e.textContent),
+        code: [...el.querySelectorAll('p > code')].map((e) => e.textContent),
+        ul: [...el.querySelectorAll('ul > li')].map((e) => e.textContent),
+        ol: [...el.querySelectorAll('ol > li')].map((e) => e.textContent),
+        pre: el.querySelector('pre > code')?.textContent,
+        links: [...el.querySelectorAll('a')].map((a) => [a.textContent, a.getAttribute('href'), a.getAttribute('rel')]),
+        headings: el.querySelectorAll('h1, h2, h3, h4, h5, h6').length,
+        // what the reader sees, not just the elements
+        strongWeight: Number(getComputedStyle(el.querySelector('strong')).fontWeight),
+        emStyle: getComputedStyle(el.querySelector('em')).fontStyle,
+        codeFont: getComputedStyle(el.querySelector('p > code')).fontFamily,
+        text: el.textContent,
+      }));
+      assert.deepEqual(shape.strong, ['bold']);
+      assert.deepEqual(shape.em, ['italic']);
+      assert.deepEqual(shape.code, ['inline code']);
+      assert.deepEqual(shape.ul, ['first', 'second with a link']);
+      assert.deepEqual(shape.ol, ['one', 'two']);
+      assert.equal(shape.pre, 'let x = 1 < 2;');
+      assert.deepEqual(shape.links, [
+        ['a link', 'https://distributeaid.org', 'noopener noreferrer nofollow'],
+        ['https://example.org/path', 'https://example.org/path', 'noopener noreferrer nofollow'],
+      ]);
+      assert.equal(shape.headings, 0);
+      assert.ok(shape.strongWeight >= 600, `bold is drawn bold (${shape.strongWeight})`);
+      assert.equal(shape.emStyle, 'italic');
+      assert.match(shape.codeFont, /monospace/);
+      assert.ok(shape.text.includes('🎉'), shape.text);
+      assert.ok(shape.text.includes('not a heading element'), shape.text);
+      await body.screenshot({ path: join(artifacts, 'markdown.png') });
+      assert.deepEqual(ivan.errors, []);
+    } finally {
+      await ivan.close();
+    }
+  });
+
   test('a hostile host stylesheet leaves the widget unchanged', async () => {
     const user = await browser();
     try {
