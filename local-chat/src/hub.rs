@@ -4,7 +4,7 @@
 //! is told to go (its `kick` fires) instead of slowing the room down or
 //! silently missing frames. It reconnects and catches up from history.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -34,10 +34,19 @@ struct Conn {
     outbox: Outbox,
 }
 
+/// One room's connections, and who is online there (identity → its
+/// connections), kept sorted so that joining, leaving and listing the first
+/// few online never walk the whole room.
+#[derive(Debug, Default)]
+struct Room {
+    conns: HashMap<u64, Conn>,
+    online: BTreeMap<String, usize>,
+}
+
 #[derive(Debug, Default)]
 pub struct Hub {
     next_id: AtomicU64,
-    rooms: Mutex<HashMap<String, HashMap<u64, Conn>>>,
+    rooms: Mutex<HashMap<String, Room>>,
 }
 
 impl Hub {
@@ -45,27 +54,31 @@ impl Hub {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<u64, Conn>>> {
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Adds the connection to `room`; `true` if the identity just came online there.
     pub fn join(&self, room: &str, conn: u64, identity: &str, outbox: Outbox) -> bool {
         let mut rooms = self.rooms();
-        let members = rooms.entry(room.to_owned()).or_default();
-        let was_online = members.values().any(|c| c.identity == identity);
-        members.insert(
+        let room = rooms.entry(room.to_owned()).or_default();
+        let previous = room.conns.insert(
             conn,
             Conn {
                 identity: identity.to_owned(),
                 outbox,
             },
         );
-        !was_online
+        if previous.is_some() {
+            return false; // joined again on the same connection
+        }
+        let tabs = room.online.entry(identity.to_owned()).or_insert(0);
+        *tabs += 1;
+        *tabs == 1
     }
 
     pub fn is_joined(&self, room: &str, conn: u64) -> bool {
-        self.rooms().get(room).is_some_and(|m| m.contains_key(&conn))
+        self.rooms().get(room).is_some_and(|r| r.conns.contains_key(&conn))
     }
 
     /// Removes the connection from `room`; `true` if its identity went offline there.
@@ -74,11 +87,20 @@ impl Hub {
         let Some(members) = rooms.get_mut(room) else {
             return false;
         };
-        let Some(gone) = members.remove(&conn) else {
+        let Some(gone) = members.conns.remove(&conn) else {
             return false;
         };
-        let offline = !members.values().any(|c| c.identity == gone.identity);
-        if members.is_empty() {
+        let offline = match members.online.get_mut(&gone.identity) {
+            Some(tabs) if *tabs > 1 => {
+                *tabs -= 1;
+                false
+            }
+            _ => {
+                members.online.remove(&gone.identity);
+                true
+            }
+        };
+        if members.conns.is_empty() {
             rooms.remove(room);
         }
         offline
@@ -89,28 +111,29 @@ impl Hub {
         let joined: Vec<String> = self
             .rooms()
             .iter()
-            .filter(|(_, m)| m.contains_key(&conn))
+            .filter(|(_, r)| r.conns.contains_key(&conn))
             .map(|(r, _)| r.clone())
             .collect();
         joined.into_iter().filter(|room| self.leave(room, conn)).collect()
     }
 
     pub fn connections(&self, room: &str) -> usize {
-        self.rooms().get(room).map_or(0, HashMap::len)
+        self.rooms().get(room).map_or(0, |r| r.conns.len())
     }
 
-    pub fn online(&self, room: &str) -> HashSet<String> {
-        self.rooms()
-            .get(room)
-            .map(|m| m.values().map(|c| c.identity.clone()).collect())
-            .unwrap_or_default()
+    /// The first `limit` identities online in `room`, in order, and how many
+    /// are online in all.
+    pub fn online(&self, room: &str, limit: usize) -> (Vec<String>, usize) {
+        self.rooms().get(room).map_or((Vec::new(), 0), |r| {
+            (r.online.keys().take(limit).cloned().collect(), r.online.len())
+        })
     }
 
     /// Queues `frame` for every connection in `room` (but `except`).
     pub fn broadcast(&self, room: &str, frame: &Frame, except: Option<u64>) {
         let rooms = self.rooms();
         let Some(members) = rooms.get(room) else { return };
-        for (id, conn) in members {
+        for (id, conn) in &members.conns {
             if Some(*id) == except {
                 continue;
             }
@@ -123,7 +146,7 @@ impl Hub {
     /// Connections of `identity` in `room` (to end them when access is revoked).
     pub fn kick_identity(&self, room: &str, identity: &str) {
         if let Some(members) = self.rooms().get(room) {
-            for conn in members.values().filter(|c| c.identity == identity) {
+            for conn in members.conns.values().filter(|c| c.identity == identity) {
                 conn.outbox.kick.notify_one();
             }
         }
@@ -154,7 +177,7 @@ mod tests {
         assert!(!hub.join("r", 2, "alice", a2), "a second tab is not a new arrival");
         assert!(!hub.leave("r", 1));
         assert_eq!(hub.leave_all(2), ["r"]);
-        assert!(hub.online("r").is_empty());
+        assert_eq!(hub.online("r", 10), (vec![], 0));
     }
 
     #[tokio::test]

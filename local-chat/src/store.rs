@@ -165,14 +165,49 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn members_of(&self, room: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    pub fn member_count(&self, room: &str) -> Result<u32, StoreError> {
+        let count: i64 = self
+            .db()
+            .query_row("SELECT COUNT(*) FROM members WHERE room = ?1", params![room], |r| {
+                r.get(0)
+            })?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    /// The first `limit` members of `room` by identity, with their nicks.
+    pub fn members_of(&self, room: &str, limit: usize) -> Result<Vec<(String, Option<String>)>, StoreError> {
         let db = self.db();
-        let mut stmt = db.prepare(
+        let mut stmt = db.prepare_cached(
             "SELECT m.identity, n.nick FROM members m LEFT JOIN nicks n ON n.identity = m.identity
-             WHERE m.room = ?1 ORDER BY m.identity",
+             WHERE m.room = ?1 ORDER BY m.identity LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![room], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![room, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Those of `identities` who are members of `room`, with their nicks, in
+    /// the order given.
+    pub fn members_among(
+        &self,
+        room: &str,
+        identities: &[String],
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(
+            "SELECT m.identity, n.nick FROM members m LEFT JOIN nicks n ON n.identity = m.identity
+             WHERE m.room = ?1 AND m.identity = ?2",
+        )?;
+        let mut found = Vec::with_capacity(identities.len());
+        for identity in identities {
+            if let Some(row) = stmt
+                .query_row(params![room, identity], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+            {
+                found.push(row);
+            }
+        }
+        Ok(found)
     }
 
     /// Stores a message; it is durable when this returns. Idempotent per
@@ -408,7 +443,15 @@ mod tests {
         store.admit("alice", "r", &["r"]).unwrap();
         store.set_nick("alice", Some("Al")).unwrap();
         assert_eq!(
-            store.members_of("r").unwrap(),
+            store.members_of("r", 10).unwrap(),
+            [("alice".to_owned(), Some("Al".to_owned()))]
+        );
+        assert_eq!(store.members_of("r", 0).unwrap(), []);
+        assert_eq!(store.member_count("r").unwrap(), 1);
+        assert_eq!(
+            store
+                .members_among("r", &["nobody".to_owned(), "alice".to_owned()])
+                .unwrap(),
             [("alice".to_owned(), Some("Al".to_owned()))]
         );
         store.set_nick("alice", None).unwrap();

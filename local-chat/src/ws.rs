@@ -240,21 +240,29 @@ impl Connection {
                     };
                     hub.broadcast(&room, &encode(&frame), Some(self.id));
                 }
-                let online = hub.online(&room);
+                // online first, then the others, each by identity; big rooms
+                // list only the first few (and none of this walks the room)
+                let (online, online_total) = hub.online(&room, MAX_MEMBERS_LISTED);
+                let member = |online| move |(identity, nick)| Member { identity, nick, online };
                 let mut members: Vec<Member> = store
-                    .members_of(&room)
+                    .members_among(&room, &online)
                     .map_err(|e| store_error(&e, None))?
                     .into_iter()
-                    .map(|(identity, nick)| Member {
-                        online: online.contains(&identity),
-                        identity,
-                        nick,
-                    })
+                    .map(member(true))
                     .collect();
-                let member_count = u32::try_from(members.len()).unwrap_or(u32::MAX);
-                // online first, then by identity; big rooms list only the first few
-                members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.identity.cmp(&b.identity)));
-                members.truncate(MAX_MEMBERS_LISTED);
+                if online_total < MAX_MEMBERS_LISTED {
+                    // everyone online is listed: the first others by identity
+                    // are among the first MAX_MEMBERS_LISTED members
+                    let others = store
+                        .members_of(&room, MAX_MEMBERS_LISTED)
+                        .map_err(|e| store_error(&e, None))?
+                        .into_iter()
+                        .filter(|(identity, _)| online.binary_search(identity).is_err())
+                        .take(MAX_MEMBERS_LISTED - members.len())
+                        .map(member(false));
+                    members.extend(others);
+                }
+                let member_count = store.member_count(&room).map_err(|e| store_error(&e, None))?;
                 let read_up_to = store
                     .read_up_to(&self.identity, &room)
                     .map_err(|e| store_error(&e, None))?;

@@ -363,3 +363,35 @@ async fn the_longest_message_arrives_whole() {
     let message = bob.expect("message").await;
     assert_eq!(message["message"]["body"], body.as_str());
 }
+
+/// `joined` in a big room: every member counted, at most 200 listed, those
+/// online first, then the rest, each part by identity, with nicknames.
+#[tokio::test]
+async fn joined_lists_online_members_first_and_counts_all() {
+    let server = server().await;
+    for n in 0..205 {
+        server.session(&format!("u-{n:03}"), &["big"], "big").await;
+    }
+    let mut online = Vec::new();
+    for name in ["u-150", "u-204"] {
+        online.push(server.user(name, &["big"]).await);
+    }
+    online[1].send(json!({ "type": "nick", "nick": "Last" })).await;
+    online[1].expect("nick").await;
+    let mut zed = server.user("zed", &["big"]).await;
+    zed.send(json!({ "type": "join", "room": "big" })).await;
+    let joined = zed.expect("joined").await;
+    assert_eq!(joined["memberCount"], 206);
+    let members = joined["members"].as_array().unwrap();
+    assert_eq!(members.len(), 200);
+    let listed: Vec<(&str, bool)> = members
+        .iter()
+        .map(|m| (m["identity"].as_str().unwrap(), m["online"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(&listed[..3], [("u-150", true), ("u-204", true), ("zed", true)]);
+    assert_eq!(&listed[3..5], [("u-000", false), ("u-001", false)]);
+    assert!(listed[3..].iter().all(|(id, on)| !on && *id != "u-150"));
+    assert_eq!(listed[199], ("u-197", false));
+    assert_eq!(members[1]["nick"], "Last");
+    assert!(members[0].get("nick").is_none());
+}
