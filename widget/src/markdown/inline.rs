@@ -324,11 +324,16 @@ fn skip_title(chars: &[char], i: usize) -> Option<usize> {
 
 /// An autolink's target, label and end, for the text after its `<`.
 fn autolink(chars: &[char], start: usize) -> Option<(String, String, usize)> {
-    let end = start + chars[start..].iter().position(|c| *c == '>')?;
-    let inner: String = chars[start..end].iter().collect();
-    if inner.chars().any(|c| c == '<' || c == ' ' || c.is_control()) {
+    // stop at the first character an autolink cannot hold, so that many
+    // `<` in one message stay linear
+    let end = start
+        + chars[start..]
+            .iter()
+            .position(|c| matches!(c, '>' | '<' | ' ') || c.is_control())?;
+    if chars[end] != '>' {
         return None;
     }
+    let inner: String = chars[start..end].iter().collect();
     let scheme = inner.split_once(':').map_or("", |(scheme, _)| scheme);
     let is_uri = (2..=32).contains(&scheme.len())
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
