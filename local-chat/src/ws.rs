@@ -53,13 +53,8 @@ async fn upgrade(State(chat): State<LocalChat>, Query(auth): Query<Auth>, ws: We
         });
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     };
-    // Larger frames than this close the socket (code 1009); frames between
-    // MAX_FRAME_BYTES and this get an error frame.
-    // The read buffer is zeroed up to this size on every read attempt
-    // (tungstenite), and a connection is polled for reading each time it
-    // is woken to write: 128 KiB by default made zeroing a fifth of the
-    // server's work at 10,000 sockets. Client frames are small; a bigger
-    // one is read in several steps.
+    // Larger frames than the maximum message size close the socket (code
+    // 1009); frames between MAX_FRAME_BYTES and it get an error frame.
     ws.max_message_size(4 * MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| connection(chat, identity.as_str().to_owned(), socket))
@@ -157,7 +152,11 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
     }
 }
 
-/// Bytes read from a socket at a time.
+/// Bytes read from a socket at a time. tungstenite zeroes its read buffer
+/// up to this size on every read attempt, and a connection is polled for
+/// reading each time it is woken to write: the default 128 KiB made zeroing
+/// a fifth of the server's work at 10,000 sockets. Client frames are small;
+/// a bigger one is read in several steps.
 const READ_BUFFER: usize = 4 * 1024;
 
 /// The most queued frames written before one flush.
