@@ -2,7 +2,9 @@
 //! Chromium through `wasm-bindgen-test-runner` and chromedriver: against a
 //! real local server (this module starts it, admits two users to the suite's
 //! rooms, and passes their access tokens to the suite at compile time), and
-//! against the Twilio shim with the SDK's scripted stand-in.
+//! against the Twilio shim with the SDK's scripted stand-in. The widget's
+//! wire test and the workspace's replacement `wasm-streams`
+//! (`patches/wasm-streams/tests/browser.rs`) run in the same invocation.
 
 use std::path::Path;
 
@@ -48,12 +50,16 @@ pub fn run_suite(dachat: &Path) -> Result<()> {
             "test",
             "--package",
             "widget",
+            "--package",
+            "wasm-streams",
             "--target",
             "wasm32-unknown-unknown",
             "--test",
             "chat_client",
             "--test",
             "wire",
+            "--test",
+            "browser",
         ])
         .env(
             "DACHAT_SUITE_LOCAL",
