@@ -18,12 +18,12 @@ test('the loader is at most 1,000 bytes gzipped', () => {
   assert.ok(size <= 1000, `dachat.js is ${size} B gzip`);
 });
 
-// The goal is 120,000 B brotli; the widget is still over it (see
-// BENCHMARKS.md for where the bytes go: Leptos' reactive graph and views,
-// core and alloc generics). This budget only stops it from growing
-// unnoticed: 205,000 with pulldown-cmark and serde, 140,000 since the widget
-// has its own markdown parser and reads JSON without serde.
-const WIDGET_BUDGET = 140_000;
+// The goal: 120,000 B brotli for what every open downloads. History (see
+// BENCHMARKS.md): 203 KB with pulldown-cmark and serde; 134 KB with the
+// widget's own markdown parser and serde-free JSON; under 120 KB since the
+// replacement wasm-streams, hand-built message bodies and wasm-opt's short
+// import names.
+const WIDGET_BUDGET = 120_000;
 
 /** The widget's JS modules besides the glue: wasm-bindgen's snippets (the Twilio shim). */
 function snippets(dir = 'snippets') {

@@ -1,12 +1,16 @@
 //! Builds the widget into `widget/dist/`: the WASM chat window (cargo,
 //! profile `wasm-release`, then `wasm-bindgen --target web`, whose snippet
-//! `js/twilio.js` lands in `snippets/`), the minified loader (`terser`) and
+//! `js/twilio.js` lands in `snippets/`; then binaryen's `wasm-opt` merges
+//! identical functions and shortens the names between WASM and glue, see
+//! [`shorten`]), the minified loader (`terser`) and
 //! Twilio's SDK build from the npm lock file (`@twilio/conversations`,
 //! fetched by the widget only for Twilio sessions). Prints the sizes.
 
 use std::process::Command;
 
-use anyhow::Result;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
 
 use crate::{cargo, root, run, step};
 
@@ -41,6 +45,7 @@ pub fn build() -> Result<()> {
         ])
         .arg(&dist)
         .arg(root().join("target/wasm32-unknown-unknown/wasm-release/widget.wasm")))?;
+    shorten(&dist)?;
     run(Command::new(root().join("widget/node_modules/.bin/terser"))
         .arg(root().join("widget/loader/dachat.js"))
         .args([
@@ -96,7 +101,7 @@ pub fn build() -> Result<()> {
 const SDK: &str = "twilio-conversations.min.js";
 
 /// The JS files wasm-bindgen copied into `snippets/`.
-fn snippet_files(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
+fn snippet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut found = Vec::new();
     if !dir.exists() {
         return Ok(found);
@@ -114,4 +119,276 @@ fn snippet_files(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
     }
     found.sort();
     Ok(found)
+}
+
+/// The WASM features wasm-bindgen's output uses (wasm-opt must be told).
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Shrinks wasm-bindgen's output with binaryen's `wasm-opt` (npm lock):
+/// merges identical functions and gives every import, export and import
+/// module a short name, then renames them to match in the glue.
+///
+/// wasm-bindgen names each import after its JS function plus a 16-digit
+/// hash, and those names sit in both files: about 140 random strings that
+/// no compressor can shrink (3.8 KB of the brotli download). wasm-opt's
+/// `-Oz` is *not* used: it makes the raw WASM smaller but the brotli larger
+/// (BENCHMARKS.md).
+fn shorten(dist: &Path) -> Result<()> {
+    step("shortening the widget's import and export names (wasm-opt)");
+    let wasm = dist.join("widget_bg.wasm");
+    let output = Command::new(root().join("widget/node_modules/.bin/wasm-opt"))
+        .args(WASM_FEATURES)
+        .args([
+            "--duplicate-function-elimination",
+            "--minify-imports-and-exports-and-modules",
+            "--remove-unused-module-elements",
+            "--reorder-locals",
+            "--strip-target-features",
+        ])
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&wasm)
+        .output()
+        .context("running widget/node_modules/.bin/wasm-opt (npm ci in widget/)")?;
+    if !output.status.success() {
+        bail!("wasm-opt failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let renames = Renames::from_wasm_opt(&String::from_utf8(output.stdout)?)?;
+    let modules = import_modules(&std::fs::read(&wasm)?)?;
+    let [module] = modules.as_slice() else {
+        bail!("expected the widget's imports in one module after wasm-opt, found {modules:?}");
+    };
+    let glue = dist.join("widget.js");
+    let text = std::fs::read_to_string(&glue)?;
+    std::fs::write(&glue, renames.apply(&text, module)?)?;
+    Ok(())
+}
+
+/// The renaming wasm-opt printed (`--minify-imports-and-exports…`).
+#[derive(Debug, Default, PartialEq)]
+struct Renames {
+    /// (old, new) names of the functions the glue provides to the WASM.
+    imports: Vec<(String, String)>,
+    /// (old, new) names of what the WASM exports to the glue.
+    exports: Vec<(String, String)>,
+}
+
+/// The module name wasm-bindgen gives the glue's imports.
+const GLUE_MODULE: &str = "./widget_bg.js";
+
+impl Renames {
+    /// Reads wasm-opt's JSON: `{"imports": [[module, old, new], …],
+    /// "exports": [[old, new], …]}`.
+    fn from_wasm_opt(printed: &str) -> Result<Self> {
+        let json: serde_json::Value = serde_json::from_str(printed.trim())
+            .with_context(|| format!("wasm-opt printed no renaming: {printed:.200}"))?;
+        let pairs = |key: &str, skip: usize| -> Result<Vec<(String, String)>> {
+            let list = json[key]
+                .as_array()
+                .with_context(|| format!("wasm-opt's renaming has no {key}"))?;
+            list.iter()
+                .map(|entry| {
+                    let names: Vec<&str> = entry
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                        .unwrap_or_default();
+                    if names.len() != skip + 2 || (skip == 1 && names[0] != GLUE_MODULE) {
+                        bail!("unexpected {key} entry in wasm-opt's renaming: {entry}");
+                    }
+                    Ok((names[skip].to_owned(), names[skip + 1].to_owned()))
+                })
+                .collect()
+        };
+        Ok(Self {
+            imports: pairs("imports", 1)?,
+            exports: pairs("exports", 0)?,
+        })
+    }
+
+    /// The glue with the new names: each import is a key of the imports
+    /// object (exactly once), each export is read as `wasm.<name>`, and the
+    /// imports object is keyed by the module name. Fails if the glue does
+    /// not use the names exactly so, or still reads an export not renamed.
+    fn apply(&self, glue: &str, module: &str) -> Result<String> {
+        let mut out = replace_once(glue, &format!("\"{GLUE_MODULE}\":"), &format!("\"{module}\":"))?;
+        for (old, new) in &self.imports {
+            out = replace_once(&out, &format!("{old}:"), &format!("\"{new}\":"))?;
+        }
+        let renamed: std::collections::HashMap<&str, &str> =
+            self.exports.iter().map(|(o, n)| (o.as_str(), n.as_str())).collect();
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find("wasm.") {
+            let start = at + "wasm.".len();
+            let end = rest[start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                .map_or(rest.len(), |n| start + n);
+            let name = &rest[start..end];
+            // `wasm.` preceded by an identifier character is some other name
+            let own = at == 0 || !rest[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+            result.push_str(&rest[..start]);
+            if own {
+                let new = renamed
+                    .get(name)
+                    .with_context(|| format!("the glue reads wasm.{name}, which wasm-opt did not rename"))?;
+                result.push_str(new);
+            } else {
+                result.push_str(name);
+            }
+            rest = &rest[end..];
+        }
+        result.push_str(rest);
+        Ok(result)
+    }
+}
+
+fn replace_once(text: &str, old: &str, new: &str) -> Result<String> {
+    match text.matches(old).count() {
+        1 => Ok(text.replacen(old, new, 1)),
+        n => bail!("expected `{old}` once in the glue, found it {n} times"),
+    }
+}
+
+/// The distinct module names of a WASM binary's imports, in order.
+fn import_modules(wasm: &[u8]) -> Result<Vec<String>> {
+    let mut bytes = Bytes(wasm.get(8..).context("not a WASM binary")?);
+    let mut modules: Vec<String> = Vec::new();
+    while !bytes.0.is_empty() {
+        let id = bytes.byte()?;
+        let size = bytes.leb()? as usize;
+        let mut section = Bytes(bytes.take(size)?);
+        if id != 2 {
+            continue;
+        }
+        for _ in 0..section.leb()? {
+            let module = section.name()?;
+            section.name()?;
+            match section.byte()? {
+                0 => drop(section.leb()?),                       // function: type index
+                1 => drop((section.byte()?, section.limits()?)), // table: type, limits
+                2 => section.limits()?,                          // memory
+                3 => drop(section.take(2)?),                     // global: type, mutability
+                4 => drop((section.byte()?, section.leb()?)),    // tag
+                kind => bail!("unknown import kind {kind}"),
+            }
+            if !modules.contains(&module) {
+                modules.push(module);
+            }
+        }
+    }
+    Ok(modules)
+}
+
+/// A cursor over a WASM binary.
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> Bytes<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        anyhow::ensure!(n <= self.0.len(), "WASM binary ends early");
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(taken)
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    /// An unsigned LEB128 number.
+    fn leb(&mut self) -> Result<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        bail!("LEB128 number too long")
+    }
+
+    fn name(&mut self) -> Result<String> {
+        let len = self.leb()? as usize;
+        Ok(String::from_utf8(self.take(len)?.to_vec())?)
+    }
+
+    /// Table or memory limits: flags, minimum, and a maximum if flagged.
+    fn limits(&mut self) -> Result<()> {
+        let flags = self.byte()?;
+        self.leb()?;
+        if flags & 1 != 0 {
+            self.leb()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRINTED: &str = r#"{
+ "imports": [
+  ["./widget_bg.js", "__wbg_fetch_858ffa201963e190", "y"],
+  ["./widget_bg.js", "__wbg_remove_b28d816f9e896ff9", "ya"]
+ ],
+"exports": [
+  ["memory", "Kb"],
+  ["open", "Mb"],
+  ["wasm_bindgen__convert__closures_____invoke__h8de6e46965445219", "Ub"],
+  ["wasm_bindgen__convert__closures_____invoke__h8de6e46965445219_6", "Vb"]
+ ]
+}"#;
+
+    #[test]
+    fn the_glue_gets_the_new_names() {
+        let renames = Renames::from_wasm_opt(PRINTED).expect("parses");
+        let glue = "const import0 = { __wbg_fetch_858ffa201963e190: function(a) { return fetch(a) },\n\
+                    __wbg_remove_b28d816f9e896ff9: function(a) { a.remove() } };\n\
+                    f(wasm.wasm_bindgen__convert__closures_____invoke__h8de6e46965445219_6, \
+                    wasm.wasm_bindgen__convert__closures_____invoke__h8de6e46965445219);\n\
+                    wasm.open(1); new Uint8Array(wasm.memory.buffer); mywasm.memory;\n\
+                    return { \"./widget_bg.js\": import0 };";
+        let expected = "const import0 = { \"y\": function(a) { return fetch(a) },\n\
+                        \"ya\": function(a) { a.remove() } };\n\
+                        f(wasm.Vb, wasm.Ub);\n\
+                        wasm.Mb(1); new Uint8Array(wasm.Kb.buffer); mywasm.memory;\n\
+                        return { \"a\": import0 };";
+        assert_eq!(renames.apply(glue, "a").expect("applies"), expected);
+    }
+
+    #[test]
+    fn a_name_the_glue_does_not_use_as_expected_fails_the_build() {
+        let renames = Renames::from_wasm_opt(PRINTED).expect("parses");
+        let missing_import = "const import0 = { __wbg_fetch_858ffa201963e190: 1 }; ({ \"./widget_bg.js\": import0 })";
+        assert!(renames.apply(missing_import, "a").is_err());
+        let unknown_export = "const import0 = { __wbg_fetch_858ffa201963e190: 1, __wbg_remove_b28d816f9e896ff9: 2 };\n\
+                              wasm.__wbindgen_start(); ({ \"./widget_bg.js\": import0 })";
+        let error = renames.apply(unknown_export, "a").expect_err("an export not renamed");
+        assert!(error.to_string().contains("wasm.__wbindgen_start"), "{error}");
+        assert!(Renames::from_wasm_opt("not json").is_err());
+        assert!(Renames::from_wasm_opt(r#"{"imports": [["other.js", "a", "b"]], "exports": []}"#).is_err());
+    }
+
+    #[test]
+    fn import_modules_are_read_from_the_binary() {
+        // (module (import "a" "f" (func)) (import "a" "m" (memory 1)) (import "b" "t" (table 1 2 externref)))
+        let wasm = [
+            0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+            0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
+            0x02, 0x17, 0x03, // import section, 23 bytes, 3 imports
+            0x01, b'a', 0x01, b'f', 0x00, 0x00, // "a" "f" func type 0
+            0x01, b'a', 0x01, b'm', 0x02, 0x00, 0x01, // "a" "m" memory min 1
+            0x01, b'b', 0x01, b't', 0x01, 0x6f, 0x01, 0x01, 0x02, // "b" "t" table externref 1..2
+        ];
+        assert_eq!(import_modules(&wasm).expect("parses"), ["a", "b"]);
+        assert!(import_modules(&wasm[..20]).is_err(), "a cut-off binary is an error");
+    }
 }
