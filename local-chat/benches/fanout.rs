@@ -22,9 +22,9 @@ use dachat_backend::keys::SigningKey;
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-use tokio_tungstenite::connect_async_with_config;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, connect_async_with_config};
 
 const RATE: u64 = 100;
 const ROOM: &str = "general";
@@ -149,8 +149,62 @@ fn lean() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(4 * 1024)
 }
 
+/// Reads a client's socket after the handshake and the join: the server's
+/// frames, unmasked, parsed here instead of by tungstenite, so that the
+/// load generator (on the same two cores as the server) costs the least per
+/// frame: one read into a 64 KiB buffer, then each text frame's payload is
+/// looked at in place. Ends at close, a read error or a frame that is not
+/// a whole unmasked text, binary or control frame.
+async fn read_text_frames(mut stream: tokio::net::TcpStream, mut on_text: impl FnMut(&str)) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    loop {
+        match stream.read(&mut buf[filled..]).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => filled += read,
+        }
+        let mut at = 0;
+        while let Some((opcode, payload)) = frame_at(&buf[at..filled]) {
+            let start = at + payload.start;
+            at += payload.end;
+            match opcode {
+                0x1 => match std::str::from_utf8(&buf[start..at]) {
+                    Ok(text) => on_text(text),
+                    Err(_) => return,
+                },
+                0x8 => return,
+                _ => {}
+            }
+        }
+        buf.copy_within(at..filled, 0);
+        filled -= at;
+        if filled == buf.len() {
+            return; // a frame larger than the buffer: not one this server sends
+        }
+    }
+}
+
+/// The opcode and payload range of the whole frame at the start of
+/// `bytes`, if it is all there (RFC 6455 §5.2, server frames: FIN set,
+/// unmasked).
+fn frame_at(bytes: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
+    let (&first, &second) = (bytes.first()?, bytes.get(1)?);
+    assert!(
+        first & 0x80 != 0 && second & 0x80 == 0,
+        "a fragmented or masked server frame"
+    );
+    let (len, header) = match second & 0x7f {
+        126 => (u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?) as usize, 4),
+        127 => (u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?) as usize, 10),
+        len => (len as usize, 2),
+    };
+    (bytes.len() >= header + len).then_some((first & 0x0f, header..header + len))
+}
+
 async fn run(bin: &str, n: usize, seconds: u64) {
     let server = start_server(bin).await;
+    eprintln!("n={n}: admitting {} users and connecting them…", n + 1);
     let tokens = access_tokens(&server, n + 1).await;
     let epoch = Instant::now();
     let latencies = Arc::new(Mutex::new(Vec::<u64>::with_capacity(n * (RATE * seconds) as usize)));
@@ -167,10 +221,12 @@ async fn run(bin: &str, n: usize, seconds: u64) {
             .await
             .unwrap();
         let (latencies, received, joined) = (latencies.clone(), received.clone(), joined.clone());
+        let MaybeTlsStream::Plain(stream) = socket.into_inner() else {
+            unreachable!("ws:// is plain TCP")
+        };
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
-            while let Some(Ok(frame)) = socket.next().await {
-                let Message::Text(text) = frame else { continue };
+            read_text_frames(stream, |text| {
                 if text.contains("\"type\":\"joined\"") {
                     joined.fetch_add(1, Ordering::Relaxed);
                 }
@@ -181,7 +237,8 @@ async fn run(bin: &str, n: usize, seconds: u64) {
                         received.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-            }
+            })
+            .await;
             latencies.lock().await.extend(mine);
         }));
     }
@@ -203,6 +260,10 @@ async fn run(bin: &str, n: usize, seconds: u64) {
         }
     }
     let pid = server.child.id();
+    eprintln!(
+        "n={n}: {n} clients joined; sending {} messages over {seconds} s",
+        RATE * seconds
+    );
     let cpu0 = cpu_seconds(pid);
     let own0 = cpu_seconds(std::process::id());
     let started = Instant::now();
