@@ -68,6 +68,9 @@ pub fn run_suite(dachat: &Path) -> Result<()> {
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+        // how long chromedriver may take to start listening (the runner's
+        // default, 5 s, is too short for a cold start on a busy 2-core box)
+        .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
         .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver));
     drop(server);
     result
