@@ -8,6 +8,9 @@
 pub mod api;
 pub mod client;
 pub mod commands;
+#[cfg(test)]
+#[path = "../css_minify.rs"]
+mod css_minify;
 pub mod markdown;
 pub mod state;
 pub mod twilio;
