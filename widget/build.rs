@@ -1,7 +1,7 @@
 //! Minifies `src/widget.css` into `$OUT_DIR/widget.css`, the copy compiled
 //! into the WASM (`view::STYLE`): comments dropped, whitespace collapsed and
 //! removed where CSS ignores it; quoted strings are kept as written. The
-//! source stays readable; the download carries 1 KB less.
+//! source stays readable; the WASM carries 1 KB less (0.26 KB brotli).
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
-//! The CSS minifier `build.rs` runs on `src/widget.css` (kept apart so the
-//! widget's unit tests can test it: `src/lib.rs`, `css_minify_tests`).
+//! The CSS minifier `build.rs` runs on `src/widget.css`, in a file of its
+//! own so that the widget's unit tests include it too (`src/lib.rs`) and
+//! run the tests below.
 
 /// `css` without comments, with whitespace collapsed, and removed where CSS
 /// ignores it: around `{ } ; , >` and after `:`, not before `:` (`.a :hover`

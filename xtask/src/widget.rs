@@ -2,13 +2,12 @@
 //! profile `wasm-release`, then `wasm-bindgen --target web`, whose snippet
 //! `js/twilio.js` lands in `snippets/`; then binaryen's `wasm-opt` merges
 //! identical functions and shortens the names between WASM and glue, see
-//! [`shorten`]), the minified loader (`terser`) and
-//! Twilio's SDK build from the npm lock file (`@twilio/conversations`,
-//! fetched by the widget only for Twilio sessions). Prints the sizes.
-
-use std::process::Command;
+//! [`shorten`]), the minified loader (`terser`) and Twilio's SDK build from
+//! the npm lock file (`@twilio/conversations`, fetched by the widget only
+//! for Twilio sessions). Prints the sizes.
 
 use std::path::Path;
+use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
@@ -172,7 +171,7 @@ fn shorten(dist: &Path) -> Result<()> {
 }
 
 /// The renaming wasm-opt printed (`--minify-imports-and-exports…`).
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug)]
 struct Renames {
     /// (old, new) names of the functions the glue provides to the WASM.
     imports: Vec<(String, String)>,
@@ -228,11 +227,11 @@ impl Renames {
         while let Some(at) = rest.find("wasm.") {
             let start = at + "wasm.".len();
             let end = rest[start..]
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                .find(|c: char| !is_identifier_char(c))
                 .map_or(rest.len(), |n| start + n);
             let name = &rest[start..end];
             // `wasm.` preceded by an identifier character is some other name
-            let own = at == 0 || !rest[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+            let own = !rest[..at].ends_with(is_identifier_char);
             result.push_str(&rest[..start]);
             if own {
                 let new = renamed
@@ -247,6 +246,11 @@ impl Renames {
         result.push_str(rest);
         Ok(result)
     }
+}
+
+/// A character that may continue a JS identifier (ASCII: the glue's names).
+fn is_identifier_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '$'
 }
 
 fn replace_once(text: &str, old: &str, new: &str) -> Result<String> {

@@ -6,7 +6,7 @@
 //! sources and sink as `#[wasm_bindgen]` classes, and exported classes are
 //! roots the linker cannot drop: every Leptos app carries them, with the
 //! futures, I/O errors and JS glue they reach, whether it streams or not.
-//! For the widget that was 5.4 KB of its brotli download (BENCHMARKS.md).
+//! For the widget that was 5.9 KB of its brotli download (BENCHMARKS.md).
 //! This crate keeps the same API for what `server_fn` calls and builds the
 //! JS side from closures instead, so nothing is linked unless used.
 //!
