@@ -45,6 +45,11 @@ pub fn run_suite(dachat: &Path) -> Result<()> {
         json!({ "goog:chromeOptions": { "args": ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"] } })
             .to_string(),
     )?;
+    // chromedriver gives each browser a fresh profile (~65 MB) under TMPDIR
+    // and leaves it behind when the runner stops it: keep them in one
+    // directory of ours and remove it afterwards, pass or fail.
+    let browser_tmp = root().join("target/test-services/browser-tmp");
+    std::fs::create_dir_all(&browser_tmp)?;
     let result = run(cargo()
         .args([
             "test",
@@ -71,7 +76,14 @@ pub fn run_suite(dachat: &Path) -> Result<()> {
         // how long chromedriver may take to start listening (the runner's
         // default, 5 s, is too short for a cold start on a busy 2-core box)
         .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
-        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver));
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver)
+        .env("TMPDIR", &browser_tmp));
     drop(server);
+    if let Err(e) = std::fs::remove_dir_all(&browser_tmp) {
+        eprintln!(
+            "xtask: warning: cannot remove the browser profiles in {}: {e}",
+            browser_tmp.display()
+        );
+    }
     result
 }
