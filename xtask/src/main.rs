@@ -138,6 +138,7 @@ fn dev(args: &[String]) -> Result<()> {
 
 fn test() -> Result<()> {
     let started = std::time::Instant::now();
+    warn_if_disk_low();
     setup::test_tools()?;
 
     step("formatting (cargo fmt --check)");
@@ -184,6 +185,30 @@ fn test() -> Result<()> {
 
     println!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// What a cold `cargo xtask test` writes into `target/` (measured on a fresh
+/// clone with `CARGO_INCREMENTAL=0`, as CI runs it).
+const COLD_RUN_BYTES: u64 = 4_600_000_000;
+
+/// Says so before a long run when the disk that holds `target/` has less
+/// free space than a cold run writes: running out shows up much later, as a
+/// linker crash or an I/O error in the middle of a build.
+fn warn_if_disk_low() {
+    let output = Command::new("df").args(["-Pk"]).arg(root()).output();
+    let free_kib = output.ok().and_then(|out| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines().nth(1)?.split_whitespace().nth(3)?.parse::<u64>().ok()
+    });
+    match free_kib {
+        Some(kib) if kib * 1024 < COLD_RUN_BYTES => println!(
+            "xtask: warning: {:.1} GB free on the disk that holds target/; a cold run writes about {:.1} GB",
+            (kib * 1024) as f64 / 1e9,
+            COLD_RUN_BYTES as f64 / 1e9
+        ),
+        Some(_) => {}
+        None => println!("xtask: warning: cannot tell how much disk is free (df failed)"),
+    }
 }
 
 /// The widget and local server built, then every check in a real browser.
