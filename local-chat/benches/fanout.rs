@@ -12,6 +12,8 @@
 // A benchmark: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +27,8 @@ use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, connect_async_with_config};
+
+use common::{cpu_seconds, quantile_ms, read_text_frames, sent_micros};
 
 const RATE: u64 = 100;
 const ROOM: &str = "general";
@@ -42,17 +46,6 @@ impl Drop for Server {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map(|(_, r)| r.split(' ').collect())
-        .unwrap_or_default();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
-    ticks / 100.0
 }
 
 async fn start_server(bin: &str) -> Server {
@@ -149,59 +142,6 @@ fn lean() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(4 * 1024)
 }
 
-/// Reads a client's socket after the handshake and the join: the server's
-/// frames, unmasked, parsed here instead of by tungstenite, so that the
-/// load generator (on the same two cores as the server) costs the least per
-/// frame: one read into a 64 KiB buffer, then each text frame's payload is
-/// looked at in place. Ends at close, a read error or a frame that is not
-/// a whole unmasked text, binary or control frame.
-async fn read_text_frames(mut stream: tokio::net::TcpStream, mut on_text: impl FnMut(&str)) {
-    use tokio::io::AsyncReadExt as _;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut filled = 0;
-    loop {
-        match stream.read(&mut buf[filled..]).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => filled += read,
-        }
-        let mut at = 0;
-        while let Some((opcode, payload)) = frame_at(&buf[at..filled]) {
-            let start = at + payload.start;
-            at += payload.end;
-            match opcode {
-                0x1 => match std::str::from_utf8(&buf[start..at]) {
-                    Ok(text) => on_text(text),
-                    Err(_) => return,
-                },
-                0x8 => return,
-                _ => {}
-            }
-        }
-        buf.copy_within(at..filled, 0);
-        filled -= at;
-        if filled == buf.len() {
-            return; // a frame larger than the buffer: not one this server sends
-        }
-    }
-}
-
-/// The opcode and payload range of the whole frame at the start of
-/// `bytes`, if it is all there (RFC 6455 §5.2, server frames: FIN set,
-/// unmasked).
-fn frame_at(bytes: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
-    let (&first, &second) = (bytes.first()?, bytes.get(1)?);
-    assert!(
-        first & 0x80 != 0 && second & 0x80 == 0,
-        "a fragmented or masked server frame"
-    );
-    let (len, header) = match second & 0x7f {
-        126 => (u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?) as usize, 4),
-        127 => (u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?) as usize, 10),
-        len => (len as usize, 2),
-    };
-    (bytes.len() >= header + len).then_some((first & 0x0f, header..header + len))
-}
-
 async fn run(bin: &str, n: usize, seconds: u64) {
     let server = start_server(bin).await;
     eprintln!("n={n}: admitting {} users and connecting them…", n + 1);
@@ -230,12 +170,9 @@ async fn run(bin: &str, n: usize, seconds: u64) {
                 if text.contains("\"type\":\"joined\"") {
                     joined.fetch_add(1, Ordering::Relaxed);
                 }
-                if let Some(at) = text.find("\"body\":\"t") {
-                    let digits: String = text[at + 9..].chars().take_while(char::is_ascii_digit).collect();
-                    if let Ok(sent_us) = digits.parse::<u64>() {
-                        mine.push(epoch.elapsed().as_micros() as u64 - sent_us);
-                        received.fetch_add(1, Ordering::Relaxed);
-                    }
+                if let Some(sent_us) = sent_micros(text) {
+                    mine.push(epoch.elapsed().as_micros() as u64 - sent_us);
+                    received.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .await;
@@ -292,16 +229,10 @@ async fn run(bin: &str, n: usize, seconds: u64) {
     }
     let mut all = std::mem::take(&mut *latencies.lock().await);
     all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
     println!(
         "FANOUT n={n} rate={RATE}/s seconds={seconds} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} received={}/{expected} server_cpu_cores={:.2} clients_cpu_cores={:.2} frames_per_s={:.0}",
-        pct(0.50),
-        pct(0.99),
+        quantile_ms(&all, 0.50),
+        quantile_ms(&all, 0.99),
         all.last().copied().unwrap_or(0) as f64 / 1000.0,
         received.load(Ordering::Relaxed),
         cpu / elapsed,
