@@ -284,6 +284,44 @@ describe('safety', () => {
     }
   });
 
+  test('a message nested thousands deep renders shallow, keeps its text and breaks nothing', async () => {
+    const mallory = await browser();
+    const victim = await browser();
+    try {
+      await signIn(mallory.page, server, { sub: 'mallory', contexts: ['group-deep'], context: 'group-deep' });
+      await signIn(victim.page, server, { sub: 'victim', contexts: ['group-deep'], context: 'group-deep' });
+      await openChat(mallory.page);
+      await openChat(victim.page);
+      // 4,000 bytes each (the longest message): quotes and lists 1,000
+      // levels deep, and emphasis 1,990 deep
+      await send(mallory.page, `${'> - '.repeat(998)}lists`);
+      await send(mallory.page, `${'*'.repeat(1990)}stars${'*'.repeat(1990)}`);
+      await send(mallory.page, 'still here');
+      await victim.page.getByText('still here').waitFor();
+      const bodies = await victim.page.locator('.log .message:not(.pending) .body').evaluateAll((els) => els.map((el) => {
+        let deepest = 0;
+        const walk = (node, depth) => {
+          deepest = Math.max(deepest, depth);
+          for (const child of node.children) walk(child, depth + 1);
+        };
+        walk(el, 0);
+        return { deepest, text: el.textContent };
+      }));
+      assert.equal(bodies.length, 3);
+      // 16 lists of items (32 containers), 16 emphasis: the parser's limits
+      assert.ok(bodies[0].deepest <= 2 * 16 + 2, `lists nest ${bodies[0].deepest} elements deep`);
+      assert.ok(bodies[0].text.endsWith('lists'));
+      assert.ok(bodies[1].deepest <= 16 + 1, `emphasis nests ${bodies[1].deepest} elements deep`);
+      assert.ok(bodies[1].text.includes('stars'));
+      assert.equal(bodies[2].text, 'still here');
+      assert.deepEqual(victim.errors, []);
+      assert.deepEqual(mallory.errors, []);
+    } finally {
+      await mallory.close();
+      await victim.close();
+    }
+  });
+
   test('the markdown subset renders as elements, the rest as text', async () => {
     const ivan = await browser();
     try {

@@ -704,14 +704,15 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
         </div>
         <div class="typing" aria-hidden="true">
             {move || {
-                let who = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
-                    r.typing_now(now_ms()).iter().map(|w| s.display_name(w).to_owned()).collect::<Vec<_>>()
-                }))).unwrap_or_default();
-                match who.len() {
-                    0 => String::new(),
-                    1 => format!("{} is typing…", who[0]),
-                    _ => format!("{} are typing…", who.join(", ")),
-                }
+                state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
+                    let typing = r.typing_now(now_ms());
+                    let who: Vec<&str> = typing.iter().map(|w| s.display_name(w)).collect();
+                    match who.len() {
+                        0 => String::new(),
+                        1 => format!("{} is typing…", who[0]),
+                        _ => format!("{} are typing…", who.join(", ")),
+                    }
+                }))).unwrap_or_default()
             }}
         </div>
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>

@@ -5,6 +5,8 @@
 //! did the same in earlier versions of the widget). Paragraph text stays raw
 //! here; `inline` parses it once the structure is known.
 
+use std::cell::Cell;
+
 /// A block before its inline content is parsed.
 #[derive(Debug)]
 pub enum Raw {
@@ -40,10 +42,31 @@ impl Line {
     }
 }
 
+/// How deep block quotes and list items may nest. A message is untrusted
+/// (a Twilio message may be 32 KB of `> `), and each level is a recursion
+/// here and in the view, on a 1 MiB WASM stack: deeper down, `>` and list
+/// markers are text.
+pub const MAX_DEPTH: usize = 32;
+
+/// How many lines, in all, may be parsed again to decide whether a line
+/// outside a container is a lazy continuation of the paragraph inside it
+/// (each decision parses the container's content so far). Beyond this a
+/// line is never lazy, so a hostile message (`> a` and `b` alternating,
+/// 32 KB of them) costs linear time instead of quadratic; no message a
+/// person writes comes near it.
+const LAZY_CHECK_LINES: usize = 20_000;
+
 /// Parses `lines` (tabs in indentation already expanded) into blocks, and
 /// says whether the last line left a paragraph open (which is what lets a
 /// "lazy" line continue it from outside its container).
 pub fn parse(lines: &[Line]) -> (Vec<Raw>, bool) {
+    parse_at(lines, 0, &Cell::new(LAZY_CHECK_LINES))
+}
+
+/// [`parse`] for the content of containers nested `depth` deep, with
+/// `budget` lines left for lazy-continuation checks.
+fn parse_at(lines: &[Line], depth: usize, budget: &Cell<usize>) -> (Vec<Raw>, bool) {
+    let nest = depth < MAX_DEPTH;
     let mut out = Vec::new();
     let mut para: Vec<&str> = Vec::new();
     let mut open = false;
@@ -116,7 +139,7 @@ pub fn parse(lines: &[Line]) -> (Vec<Raw>, bool) {
             i += 1;
             continue;
         }
-        if rest.starts_with('>') && !lines[i].lazy {
+        if nest && rest.starts_with('>') && !lines[i].lazy {
             flush(&mut para, &mut out);
             let mut quoted: Vec<Line> = Vec::new();
             while i < lines.len() {
@@ -125,23 +148,23 @@ pub fn parse(lines: &[Line]) -> (Vec<Raw>, bool) {
                 if li < 4 && l[li..].starts_with('>') && !lines[i].lazy {
                     let after = &l[li + 1..];
                     quoted.push(Line::new(after.strip_prefix(' ').unwrap_or(after)));
-                } else if lines[i].lazy || lazy_continues(&quoted, l) {
+                } else if lines[i].lazy || lazy_continues(&quoted, l, depth, budget) {
                     quoted.push(Line::lazy(l));
                 } else {
                     break;
                 }
                 i += 1;
             }
-            let (blocks, inner_open) = parse(&quoted);
+            let (blocks, inner_open) = parse_at(&quoted, depth + 1, budget);
             out.extend(blocks);
             open = inner_open;
             continue;
         }
-        if let Some(marker) = list_marker(rest)
+        if let Some(marker) = list_marker(rest).filter(|_| nest)
             && (para.is_empty() || marker.interrupts_paragraph())
         {
             flush(&mut para, &mut out);
-            let (list, list_open, next) = parse_list(lines, i, ind, marker);
+            let (list, list_open, next) = parse_list(lines, i, ind, marker, depth, budget);
             out.push(list);
             open = list_open;
             i = next;
@@ -157,9 +180,17 @@ pub fn parse(lines: &[Line]) -> (Vec<Raw>, bool) {
     (out, open)
 }
 
-/// Parses the list that starts at `lines[start]`: its items, whether its
-/// last line left a paragraph open, and the index of the first line after it.
-fn parse_list(lines: &[Line], start: usize, first_indent: usize, first: Marker) -> (Raw, bool, usize) {
+/// Parses the list that starts at `lines[start]`, `depth` containers deep:
+/// its items, whether its last line left a paragraph open, and the index of
+/// the first line after it.
+fn parse_list(
+    lines: &[Line],
+    start: usize,
+    first_indent: usize,
+    first: Marker,
+    depth: usize,
+    budget: &Cell<usize>,
+) -> (Raw, bool, usize) {
     let ordered = first.ordered;
     let mut items = Vec::new();
     let mut open;
@@ -179,14 +210,14 @@ fn parse_list(lines: &[Line], start: usize, first_indent: usize, first: Marker) 
                 item.push(Line::new(l.get(width..).unwrap_or("")));
             } else if indent(l) >= width && !lines[i].lazy {
                 item.push(Line::new(&l[width..]));
-            } else if lines[i].lazy || lazy_continues(&item, l) {
+            } else if lines[i].lazy || lazy_continues(&item, l, depth, budget) {
                 item.push(Line::lazy(l));
             } else {
                 break;
             }
             i += 1;
         }
-        let (blocks, item_open) = parse(&item);
+        let (blocks, item_open) = parse_at(&item, depth + 1, budget);
         open = item_open;
         items.push(blocks);
         // the next item, maybe after blank lines: a marker of the same
@@ -207,9 +238,10 @@ fn parse_list(lines: &[Line], start: usize, first_indent: usize, first: Marker) 
     (Raw::List { ordered, items }, open, i)
 }
 
-/// Whether `line`, outside the container whose lines so far are `inner`,
-/// is a lazy continuation of the paragraph the container ends with.
-fn lazy_continues(inner: &[Line], line: &str) -> bool {
+/// Whether `line`, outside the container (`depth` deep) whose lines so far
+/// are `inner`, is a lazy continuation of the paragraph the container ends
+/// with. Never, once the [`LAZY_CHECK_LINES`] budget is spent.
+fn lazy_continues(inner: &[Line], line: &str, depth: usize, budget: &Cell<usize>) -> bool {
     if is_blank(line) || inner.last().is_none_or(|l| is_blank(&l.text)) {
         return false;
     }
@@ -224,7 +256,14 @@ fn lazy_continues(inner: &[Line], line: &str) -> bool {
             || atx_heading(rest).is_some()
             || rest.starts_with('>')
             || list_marker(rest).is_some());
-    !starts_block && parse(inner).1
+    if starts_block {
+        return false;
+    }
+    let Some(left) = budget.get().checked_sub(inner.len()) else {
+        return false;
+    };
+    budget.set(left);
+    parse_at(inner, depth + 1, budget).1
 }
 
 fn flush(para: &mut Vec<&str>, out: &mut Vec<Raw>) {

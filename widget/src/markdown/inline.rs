@@ -19,22 +19,57 @@ enum Node {
         open: bool,
         close: bool,
     },
-    /// `[` or `![`, waiting for its `]`.
+    /// `[` or `![` (`image`), waiting for its `]`.
     Bracket {
         image: bool,
-        active: bool,
     },
-    Done(Inline),
+    /// Finished content, and how deeply it nests (see [`MAX_NESTING`]).
+    Done(Inline, usize),
     /// Content that joins its parent as it is (an image's description, the
-    /// text of a link that may not be a link).
-    Splice(Vec<Inline>),
+    /// text of a link that may not be a link, emphasis nested too deep), and
+    /// how deeply it nests.
+    Splice(Vec<Inline>, usize),
     /// Moved into an emphasis.
     Gone,
 }
 
+/// The `[` and `![` still waiting for their `]`: indices into the nodes,
+/// innermost last (CommonMark's bracket stack). Kept beside the nodes so
+/// that a `]` finds its opener at once: searching the nodes for it made a
+/// message of many `]` quadratic.
+#[derive(Default)]
+struct Brackets {
+    open: Vec<usize>,
+    /// Links may not contain links: a `[` at a node index below this one
+    /// was open when a link was made, and is text (CommonMark's "inactive").
+    active_from: usize,
+}
+
+/// A `(` in a link destination met with more than this many already open
+/// ends the attempt: it is no destination (pulldown-cmark's rule). Without
+/// a limit a message of many `[a](` was read to its end once per `]`.
+const MAX_DESTINATION_PARENS: usize = 32;
+
+/// How deeply emphasis and links may nest: deeper ones keep their content
+/// without the extra emphasis. A message is untrusted (`*` × 16,000, `a`,
+/// `*` × 16,000 nests 8,000 deep) and the tree is walked recursively here
+/// and by the view, on a 1 MiB WASM stack.
+pub const MAX_NESTING: usize = 16;
+
+/// How many nodes "process emphasis" may visit for one paragraph; then the
+/// delimiters left are text. CommonMark's algorithm revisits the content of
+/// each match, which is quadratic for deeply nested emphasis (`*a ` × 5,000
+/// then `a* ` × 5,000 took 280 ms); a paragraph a person writes visits a few
+/// hundred.
+const EMPHASIS_STEPS: usize = 500_000;
+
+// Kept out of its callers: inlined, the widget's brotli grew by 117 B.
+#[inline(never)]
 pub fn parse(text: &str) -> Vec<Inline> {
     let chars: Vec<char> = text.chars().collect();
     let mut nodes: Vec<Node> = Vec::new();
+    let mut brackets = Brackets::default();
+    let mut budget = EMPHASIS_STEPS;
     let mut buf = String::new();
     let mut i = 0;
     while i < chars.len() {
@@ -43,7 +78,7 @@ pub fn parse(text: &str) -> Vec<Inline> {
             '\\' => match chars.get(i + 1) {
                 Some('\n') => {
                     push_text(&mut nodes, &mut buf);
-                    nodes.push(Node::Done(Inline::Break));
+                    nodes.push(Node::Done(Inline::Break, 0));
                     i = skip_spaces(&chars, i + 2);
                     continue;
                 }
@@ -58,7 +93,7 @@ pub fn parse(text: &str) -> Vec<Inline> {
                 let trimmed = buf.trim_end_matches(' ').len();
                 buf.truncate(trimmed);
                 push_text(&mut nodes, &mut buf);
-                nodes.push(Node::Done(Inline::Break));
+                nodes.push(Node::Done(Inline::Break, 0));
                 i = skip_spaces(&chars, i + 1);
                 continue;
             }
@@ -67,7 +102,7 @@ pub fn parse(text: &str) -> Vec<Inline> {
                 match code_span(&chars, i + run, run) {
                     Some((code, end)) => {
                         push_text(&mut nodes, &mut buf);
-                        nodes.push(Node::Done(Inline::Code(code)));
+                        nodes.push(Node::Done(Inline::Code(code), 0));
                         i = end;
                     }
                     None => {
@@ -104,32 +139,29 @@ pub fn parse(text: &str) -> Vec<Inline> {
             }
             '[' => {
                 push_text(&mut nodes, &mut buf);
-                nodes.push(Node::Bracket {
-                    image: false,
-                    active: true,
-                });
+                brackets.open.push(nodes.len());
+                nodes.push(Node::Bracket { image: false });
             }
             '!' if chars.get(i + 1) == Some(&'[') => {
                 push_text(&mut nodes, &mut buf);
-                nodes.push(Node::Bracket {
-                    image: true,
-                    active: true,
-                });
+                brackets.open.push(nodes.len());
+                nodes.push(Node::Bracket { image: true });
                 i += 2;
                 continue;
             }
             ']' => {
                 push_text(&mut nodes, &mut buf);
-                i = close_bracket(&chars, i, &mut nodes);
+                i = close_bracket(&chars, i, &mut nodes, &mut brackets, &mut budget);
                 continue;
             }
             '<' => match autolink(&chars, i + 1) {
                 Some((href, label, end)) => {
                     push_text(&mut nodes, &mut buf);
-                    nodes.push(Node::Done(Inline::Link {
+                    let link = Inline::Link {
                         href,
                         children: vec![Inline::Text(label)],
-                    }));
+                    };
+                    nodes.push(Node::Done(link, 1));
                     i = end;
                     continue;
                 }
@@ -148,8 +180,8 @@ pub fn parse(text: &str) -> Vec<Inline> {
         i += 1;
     }
     push_text(&mut nodes, &mut buf);
-    process_emphasis(&mut nodes, 0);
-    finish(nodes)
+    process_emphasis(&mut nodes, 0, &mut budget);
+    finish(nodes).0
 }
 
 fn push_text(nodes: &mut Vec<Node>, buf: &mut String) {
@@ -202,33 +234,42 @@ fn code_span(chars: &[char], start: usize, run: usize) -> Option<(String, usize)
 
 /// Handles the `]` at `i`: a link or image if an opener and a destination
 /// match, text otherwise. Returns where to go on.
-fn close_bracket(chars: &[char], i: usize, nodes: &mut Vec<Node>) -> usize {
-    let Some(k) = nodes.iter().rposition(|n| matches!(n, Node::Bracket { .. })) else {
+fn close_bracket(
+    chars: &[char],
+    i: usize,
+    nodes: &mut Vec<Node>,
+    brackets: &mut Brackets,
+    budget: &mut usize,
+) -> usize {
+    let Some(k) = brackets.open.pop() else {
         nodes.push(Node::Text("]".into()));
         return i + 1;
     };
-    let Node::Bracket { image, active } = nodes[k] else {
+    let Node::Bracket { image } = nodes[k] else {
         return i + 1;
     };
+    let active = image || k >= brackets.active_from;
     let destination = if active { link_destination(chars, i + 1) } else { None };
     let Some((href, end)) = destination else {
         nodes[k] = Node::Text(if image { "![" } else { "[" }.into());
         nodes.push(Node::Text("]".into()));
         return i + 1;
     };
-    process_emphasis(nodes, k + 1);
-    let children = finish(nodes.drain(k + 1..).collect());
+    process_emphasis(nodes, k + 1, budget);
+    let (children, depth) = finish(nodes.drain(k + 1..).collect());
     nodes.truncate(k);
     if image {
-        nodes.push(Node::Splice(children));
+        // the nodes from k on are gone: a `[` after them is active
+        brackets.active_from = brackets.active_from.min(k + 1);
+        nodes.push(Node::Splice(children, depth));
     } else {
-        // links may not contain links
-        for node in nodes.iter_mut() {
-            if let Node::Bracket { image: false, active } = node {
-                *active = false;
-            }
-        }
-        nodes.push(Node::Done(Inline::Link { href, children }));
+        // every `[` still open is now inactive
+        brackets.active_from = k + 1;
+        nodes.push(if depth >= MAX_NESTING {
+            Node::Splice(children, depth)
+        } else {
+            Node::Done(Inline::Link { href, children }, depth + 1)
+        });
     }
     end
 }
@@ -265,6 +306,7 @@ fn link_destination(chars: &[char], i: usize) -> Option<(String, usize)> {
                     i += 2;
                     continue;
                 }
+                '(' if depth > MAX_DESTINATION_PARENS => return None,
                 '(' => depth += 1,
                 ')' if depth == 0 => break,
                 ')' => depth -= 1,
@@ -413,8 +455,11 @@ fn decode_refs(raw: &str) -> String {
     out
 }
 
-/// CommonMark's "process emphasis" over `nodes[bottom..]`.
-fn process_emphasis(nodes: &mut [Node], bottom: usize) {
+/// CommonMark's "process emphasis" over `nodes[bottom..]`, visiting at
+/// most `budget` nodes (what it visits is taken off).
+// Kept out of its callers: inlined, the widget's brotli grew by 96 B.
+#[inline(never)]
+fn process_emphasis(nodes: &mut [Node], bottom: usize, budget: &mut usize) {
     // lower bound of the opener search, by delimiter, closer-can-open and
     // closer length modulo 3
     let mut openers_bottom = [[[bottom; 3]; 2]; 2];
@@ -433,6 +478,10 @@ fn process_emphasis(nodes: &mut [Node], bottom: usize) {
         };
         let key = (usize::from(ch == '_'), usize::from(close_open), close_orig % 3);
         let lower = openers_bottom[key.0][key.1][key.2];
+        let Some(steps) = budget.checked_sub(c - lower) else {
+            return;
+        };
+        *budget = steps;
         let opener = (lower..c).rev().find(|&o| match nodes[o] {
             _ if o + 1 == c => false,
             Node::Delim {
@@ -464,12 +513,14 @@ fn process_emphasis(nodes: &mut [Node], bottom: usize) {
             .iter_mut()
             .map(|n| std::mem::replace(n, Node::Gone))
             .collect();
-        let children = finish(inner);
-        nodes[o + 1] = Node::Done(if used == 2 {
-            Inline::Strong(children)
+        let (children, depth) = finish(inner);
+        nodes[o + 1] = if depth >= MAX_NESTING {
+            Node::Splice(children, depth)
+        } else if used == 2 {
+            Node::Done(Inline::Strong(children), depth + 1)
         } else {
-            Inline::Emphasis(children)
-        });
+            Node::Done(Inline::Emphasis(children), depth + 1)
+        };
         if let Node::Delim { len, .. } = &mut nodes[o] {
             *len -= used;
         }
@@ -484,9 +535,10 @@ fn process_emphasis(nodes: &mut [Node], bottom: usize) {
 }
 
 /// The finished inline content: leftover delimiters and brackets are text,
-/// adjacent texts are joined.
-fn finish(nodes: Vec<Node>) -> Vec<Inline> {
+/// adjacent texts are joined. With it, how deeply it nests.
+fn finish(nodes: Vec<Node>) -> (Vec<Inline>, usize) {
     let mut out: Vec<Inline> = Vec::new();
+    let mut deepest = 0;
     let push = |inline: Inline, out: &mut Vec<Inline>| match (out.last_mut(), inline) {
         (Some(Inline::Text(last)), Inline::Text(more)) => last.push_str(&more),
         (_, inline) => out.push(inline),
@@ -496,8 +548,12 @@ fn finish(nodes: Vec<Node>) -> Vec<Inline> {
             Node::Text(text) => push(Inline::Text(text), &mut out),
             Node::Delim { ch, len, .. } if len > 0 => push(Inline::Text(ch.to_string().repeat(len)), &mut out),
             Node::Bracket { image, .. } => push(Inline::Text(if image { "![" } else { "[" }.into()), &mut out),
-            Node::Done(inline) => push(inline, &mut out),
-            Node::Splice(inlines) => {
+            Node::Done(inline, depth) => {
+                deepest = deepest.max(depth);
+                push(inline, &mut out);
+            }
+            Node::Splice(inlines, depth) => {
+                deepest = deepest.max(depth);
                 for inline in inlines {
                     push(inline, &mut out);
                 }
@@ -505,5 +561,5 @@ fn finish(nodes: Vec<Node>) -> Vec<Inline> {
             Node::Delim { .. } | Node::Gone => {}
         }
     }
-    out
+    (out, deepest)
 }

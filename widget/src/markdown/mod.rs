@@ -275,4 +275,102 @@ mod tests {
             [Block::Paragraph(vec![Inline::Code(":tada:".into())])]
         );
     }
+
+    /// How deeply blocks and inlines nest, counting each list, list item
+    /// content, emphasis and link as one level.
+    fn depth(blocks: &[Block]) -> usize {
+        fn inline(i: &Inline) -> usize {
+            match i {
+                Inline::Strong(c) | Inline::Emphasis(c) | Inline::Link { children: c, .. } => {
+                    1 + c.iter().map(inline).max().unwrap_or(0)
+                }
+                _ => 0,
+            }
+        }
+        blocks
+            .iter()
+            .map(|b| match b {
+                Block::Paragraph(i) => i.iter().map(inline).max().unwrap_or(0),
+                Block::List { items, .. } => 1 + items.iter().map(|item| depth(item)).max().unwrap_or(0),
+                Block::CodeBlock(_) => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn all_text(blocks: &[Block]) -> String {
+        fn inline(i: &Inline, out: &mut String) {
+            match i {
+                Inline::Text(t) | Inline::Code(t) => out.push_str(t),
+                Inline::Strong(c) | Inline::Emphasis(c) | Inline::Link { children: c, .. } => {
+                    c.iter().for_each(|i| inline(i, out))
+                }
+                Inline::Break => out.push('\n'),
+            }
+        }
+        let mut out = String::new();
+        for b in blocks {
+            match b {
+                Block::Paragraph(i) => i.iter().for_each(|i| inline(i, &mut out)),
+                Block::CodeBlock(code) => out.push_str(code),
+                Block::List { items, .. } => items.iter().for_each(|item| out.push_str(&all_text(item))),
+            }
+        }
+        out
+    }
+
+    /// Parses on a thread with a small stack, as the widget parses on a
+    /// 1 MiB WASM stack: a hostile message must not exhaust it.
+    fn parse_on_small_stack(text: String) -> Vec<Block> {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || parse(&text))
+            .expect("a thread")
+            .join()
+            .expect("parsed without overflowing the stack")
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_deeper_content_stays_as_text() {
+        // list items nested 100 deep, the innermost with a marker
+        let nested: String = (0..100)
+            .map(|level| format!("{}- l{level}\n", "  ".repeat(level)))
+            .collect();
+        let blocks = parse_on_small_stack(nested);
+        assert_eq!(depth(&blocks), block::MAX_DEPTH);
+        let text = all_text(&blocks);
+        assert!(
+            text.contains("l31") && text.contains("- l32") && text.contains("- l99"),
+            "{text:?}"
+        );
+
+        // emphasis 8,000 deep
+        let blocks = parse_on_small_stack(format!("{}deep{}", "*".repeat(16_000), "*".repeat(16_000)));
+        assert_eq!(depth(&blocks), inline::MAX_NESTING);
+        assert!(all_text(&blocks).contains("deep"));
+
+        // 32 KB of each container marker (a Twilio message may be that long)
+        for unit in ["> ", "- ", "1. ", "> - ", "- > ", "* a\n  ", "[", "*a ", "_a "] {
+            let blocks = parse_on_small_stack(unit.repeat(32_000 / unit.len()));
+            assert!(depth(&blocks) <= block::MAX_DEPTH + inline::MAX_NESTING, "{unit:?}");
+        }
+    }
+
+    #[test]
+    fn lazy_lines_stop_continuing_once_their_budget_is_spent() {
+        // each `b` continues the quote's paragraph, which costs a parse of
+        // the quote so far: the first ones stay one paragraph, the rest
+        // become paragraphs of their own, and nothing is lost
+        let text = "> a\nb\n".repeat(2_000);
+        let blocks = parse(&text);
+        assert!(blocks.len() > 1);
+        let first = match &blocks[0] {
+            Block::Paragraph(inlines) => inlines.iter().filter(|i| matches!(i, Inline::Break)).count(),
+            other => panic!("{other:?}"),
+        };
+        assert!(first > 100, "the first paragraph joined {first} lines");
+        assert_eq!(all_text(&blocks).matches('b').count(), 2_000);
+        // a quote a person writes is untouched
+        assert_eq!(parse("> a\nb\nc").len(), 1);
+    }
 }

@@ -256,6 +256,26 @@ fn agrees_on_examples() {
     ]);
 }
 
+/// Where pulldown-cmark stops link destinations (more than 32 open
+/// parentheses), and many brackets: the places the parser bounds its work.
+#[test]
+fn agrees_on_the_limits_it_shares() {
+    let nested = |open: usize| format!("[a](x{}y{})", "(".repeat(open), ")".repeat(open));
+    let many = |unit: &str| unit.repeat(300);
+    check_all([
+        nested(31).as_str(),
+        nested(32).as_str(),
+        nested(33).as_str(),
+        nested(34).as_str(),
+        many("]").as_str(),
+        many("[").as_str(),
+        many("[a](").as_str(),
+        many("[a](x) [").as_str(),
+        many("![a](x) [b").as_str(),
+        format!("{}{}", many("["), many("](x)")).as_str(),
+    ]);
+}
+
 /// The pieces inputs are made of.
 const PIECES: &[&str] = &[
     "a",
