@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { artifacts, browser, composer, messages, openChat, send, signIn, startServer } from './harness.mjs';
+import { artifacts, browser, composer, messages, openChat, send, signIn, signInWithForm, startServer } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = require('node:fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -17,7 +17,12 @@ describe('chatting', () => {
     const alice = await browser();
     const bob = await browser();
     try {
-      await signIn(alice.page, server, { sub: 'alice', contexts: ['general', 'shipment-123'], context: 'shipment-123' });
+      // alice signs in through the demo page's form; a name it cannot take
+      // is refused by the form itself
+      await alice.page.goto(server.url);
+      await alice.page.getByLabel('Identity').fill('not a name!');
+      assert.equal(await alice.page.getByLabel('Identity').evaluate((el) => el.validity.patternMismatch), true);
+      await signInWithForm(alice.page, server, { sub: 'alice', contexts: ['general', 'shipment-123'], context: 'shipment-123' });
       await signIn(bob.page, server, { sub: 'bob', contexts: ['general', 'shipment-123'], context: 'shipment-123' });
       await openChat(alice.page);
       await openChat(bob.page);
@@ -46,6 +51,9 @@ describe('chatting', () => {
 
       assert.deepEqual(alice.errors, []);
       assert.deepEqual(bob.errors, []);
+      // the demo page and the widget log nothing as an error on the happy path
+      assert.deepEqual(alice.consoleErrors, []);
+      assert.deepEqual(bob.consoleErrors, []);
     } finally {
       await alice.close();
       await bob.close();
@@ -308,8 +316,9 @@ describe('safety', () => {
         return { deepest, text: el.textContent };
       }));
       assert.equal(bodies.length, 3);
-      // 16 lists of items (32 containers), 16 emphasis: the parser's limits
-      assert.ok(bodies[0].deepest <= 2 * 16 + 2, `lists nest ${bodies[0].deepest} elements deep`);
+      // the parser's limits: 16 containers (8 quotes, and 8 list items of
+      // ul > li each) and 16 emphasis
+      assert.ok(bodies[0].deepest <= 2 * 8 + 2, `lists nest ${bodies[0].deepest} elements deep`);
       assert.ok(bodies[0].text.endsWith('lists'));
       assert.ok(bodies[1].deepest <= 16 + 1, `emphasis nests ${bodies[1].deepest} elements deep`);
       assert.ok(bodies[1].text.includes('stars'));

@@ -119,7 +119,11 @@ const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-f
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'];
 
-/** A browser profile of its own (one user); collects uncaught page errors. */
+/**
+ * A browser profile of its own (one user); collects uncaught page errors
+ * (`errors`) and what the page logs as console errors (`consoleErrors`:
+ * some tests cause them on purpose, e.g. with the API unreachable).
+ */
 export async function browser(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'dachat-browser-'));
   const context = await chromium.launchPersistentContext(dir, {
@@ -127,11 +131,26 @@ export async function browser(options = {}) {
   });
   const page = context.pages()[0] || (await context.newPage());
   const errors = [];
+  const consoleErrors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   return {
-    context, page, errors,
+    context, page, errors, consoleErrors,
     close: async () => { await context.close(); rmSync(dir, { recursive: true, force: true }); },
   };
+}
+
+/**
+ * Signs in as a person does on the demo host page: the form, filled in and
+ * submitted; the page then embeds the loader.
+ */
+export async function signInWithForm(page, server, { sub, contexts, context }) {
+  await page.goto(server.url);
+  await page.getByLabel('Identity').fill(sub);
+  await page.getByLabel('Contexts you may enter').fill(contexts.join(', '));
+  await page.getByLabel("This page's context").fill(context);
+  await page.getByRole('button', { name: 'Sign in and embed the chat' }).click();
+  await page.getByRole('button', { name: /^Chat/ }).waitFor();
 }
 
 /** Signs in on the demo host page and lets it embed the loader. */
