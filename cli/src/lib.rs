@@ -191,12 +191,14 @@ impl DevKeys {
         iss: Option<&str>,
         aud: Option<&str>,
     ) -> anyhow::Result<String> {
-        Identity::parse(sub).context("--sub")?;
+        // named as the token's claims: the CLI's flags and /dev/token's
+        // fields are both called so
+        Identity::parse(sub).context("sub")?;
         if contexts.len() > MAX_CONTEXTS {
-            bail!("--contexts: at most {MAX_CONTEXTS} contexts");
+            bail!("contexts: at most {MAX_CONTEXTS} contexts");
         }
         for c in contexts {
-            ContextName::parse(c).with_context(|| format!("--contexts: {c:?}"))?;
+            ContextName::parse(c).with_context(|| format!("contexts: {c:?}"))?;
         }
         let now = (system_clock())();
         let exp = now.saturating_add_signed(ttl);

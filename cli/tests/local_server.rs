@@ -143,11 +143,55 @@ fn keygen_and_token_refuse_bad_input_clearly() {
     let bad = dev_token(&keys, "General");
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(stderr.contains("--contexts"), "{stderr}");
+    assert!(stderr.contains("contexts: \"General\""), "{stderr}");
     let good = dev_token(&keys, "general");
     assert!(good.status.success());
     assert_eq!(String::from_utf8_lossy(&good.stdout).trim().split('.').count(), 3);
     std::fs::remove_dir_all(&keys).unwrap();
+}
+
+/// The demo page's `/dev/token` answers bad input with a 400 that names the
+/// field, as the CLI does.
+#[tokio::test]
+async fn dev_token_endpoint_refuses_bad_input_by_field() {
+    let (keys, data) = (temp_dir("keys-devtoken"), temp_dir("data-devtoken"));
+    assert!(
+        dachat(&["keygen", "--out-dir", keys.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let server = serve(&keys, &data, free_port()).await;
+    let http = reqwest::Client::new();
+    let post = |body: Value| {
+        http.post(format!("http://{}/dev/token", server.base))
+            .json(&body)
+            .send()
+    };
+    for (body, expected) in [
+        (json!({ "sub": "bad name!", "contexts": ["general"] }), "sub: "),
+        (
+            json!({ "sub": "alice", "contexts": ["General"] }),
+            "contexts: \"General\"",
+        ),
+        (json!({ "sub": "alice" }), "send JSON {sub, contexts, ttl?}"),
+    ] {
+        let answer = post(body.clone()).await.unwrap();
+        assert_eq!(answer.status(), 400, "{body}");
+        let answer: Value = answer.json().await.unwrap();
+        assert_eq!(answer["error"], "bad_request");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.starts_with(expected), "{body}: {message}");
+    }
+    let good: Value = post(json!({ "sub": "alice", "contexts": ["general"] }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(good["token"].as_str().unwrap().split('.').count(), 3);
+    drop(server);
+    std::fs::remove_dir_all(&keys).unwrap();
+    std::fs::remove_dir_all(&data).unwrap();
 }
 
 #[tokio::test]
