@@ -432,6 +432,9 @@ describe('keyboard and accessibility', () => {
       await ivan.page.getByRole('tab', { name: 'shipment-7' }).focus();
       await ivan.page.keyboard.press('Enter');
       await ivan.page.getByRole('tab', { name: 'shipment-7', selected: true }).waitFor();
+      // the selected tab looks selected (filled), the other one does not
+      const fill = (name) => ivan.page.getByRole('tab', { name }).evaluate((el) => getComputedStyle(el).backgroundColor);
+      assert.notEqual(await fill('shipment-7'), await fill('general'));
       await composer(ivan.page).focus();
       await ivan.page.keyboard.type('sent by keyboard');
       await ivan.page.keyboard.press('Enter');

@@ -613,9 +613,8 @@ fn Chat(state: RwSignal<Option<ChatState>>, config: Config, api: String, device:
                         let index = index.clone();
                         move |_| if let Some(i) = index() { state.update(|s| if let Some(s) = s { s.select(i) }) }
                     };
-                    let selected_class = selected.clone();
                     view! {
-                        <span class="tab" class:selected=selected_class>
+                        <span class="tab">
                             <button type="button" role="tab" aria-selected=move || selected().to_string() aria-label=label on:click=select>
                                 {name.clone()}
                                 {move || { let n = unread(); (n > 0).then(|| view! { <span class="unread" aria-hidden="true">{n}</span> }) }}
@@ -849,7 +848,7 @@ fn MessageRow(
     };
     let deleted = message.deleted;
     view! {
-        <div class="message" class:mine=mine style=format!("--hue:{}", hue_of(&message.author))>
+        <div class=if mine { "message mine" } else { "message" } style=format!("--hue:{}", hue_of(&message.author))>
             <span class="author">{name}</span>
             <time class="time">{local_time(message.created_at)}</time>
             {if deleted {
