@@ -5,8 +5,6 @@
 //! did the same in earlier versions of the widget). Paragraph text stays raw
 //! here; `inline` parses it once the structure is known.
 
-use std::cell::Cell;
-
 /// A block before its inline content is parsed.
 #[derive(Debug)]
 pub enum Raw {
@@ -61,12 +59,13 @@ const LAZY_CHECK_LINES: usize = 20_000;
 /// says whether the last line left a paragraph open (which is what lets a
 /// "lazy" line continue it from outside its container).
 pub fn parse(lines: &[Line]) -> (Vec<Raw>, bool) {
-    parse_at(lines, 0, &Cell::new(LAZY_CHECK_LINES))
+    let mut budget = LAZY_CHECK_LINES;
+    parse_at(lines, 0, &mut budget)
 }
 
 /// [`parse`] for the content of containers nested `depth` deep, with
 /// `budget` lines left for lazy-continuation checks.
-fn parse_at(lines: &[Line], depth: usize, budget: &Cell<usize>) -> (Vec<Raw>, bool) {
+fn parse_at(lines: &[Line], depth: usize, budget: &mut usize) -> (Vec<Raw>, bool) {
     let nest = depth < MAX_DEPTH;
     let mut out = Vec::new();
     let mut para: Vec<&str> = Vec::new();
@@ -190,7 +189,7 @@ fn parse_list(
     first_indent: usize,
     first: Marker,
     depth: usize,
-    budget: &Cell<usize>,
+    budget: &mut usize,
 ) -> (Raw, bool, usize) {
     let ordered = first.ordered;
     let mut items = Vec::new();
@@ -242,7 +241,7 @@ fn parse_list(
 /// Whether `line`, outside the container (`depth` deep) whose lines so far
 /// are `inner`, is a lazy continuation of the paragraph the container ends
 /// with. Never, once the [`LAZY_CHECK_LINES`] budget is spent.
-fn lazy_continues(inner: &[Line], line: &str, depth: usize, budget: &Cell<usize>) -> bool {
+fn lazy_continues(inner: &[Line], line: &str, depth: usize, budget: &mut usize) -> bool {
     if is_blank(line) || inner.last().is_none_or(|l| is_blank(&l.text)) {
         return false;
     }
@@ -260,10 +259,10 @@ fn lazy_continues(inner: &[Line], line: &str, depth: usize, budget: &Cell<usize>
     if starts_block {
         return false;
     }
-    let Some(left) = budget.get().checked_sub(inner.len()) else {
+    let Some(left) = budget.checked_sub(inner.len()) else {
         return false;
     };
-    budget.set(left);
+    *budget = left;
     parse_at(inner, depth + 1, budget).1
 }
 
