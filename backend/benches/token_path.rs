@@ -8,13 +8,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dachat_backend::app::{AppState, Policies};
-use dachat_backend::config::{self, RawSettings, Secret, Settings, TwilioRequirement};
-use dachat_backend::domain::{DeviceId, Identity};
-use dachat_backend::host_jwt::{self, VerifyOptions};
-use dachat_backend::jwks::JwksCache;
-use dachat_backend::keys::{KeySet, SigningKey};
-use dachat_backend::twilio_token::Minter;
+use backend::app::{AppState, Deps};
+use backend::config::{self, RawSettings, Settings, TwilioRequirement};
+use backend::domain::{DeviceId, Identity};
+use backend::host_jwt::{self, VerifyOptions};
+use backend::keys::{KeySet, SigningKey};
+use backend::secret::Secret;
+use backend::twilio_token::Minter;
 
 fn measure(name: &str, mut op: impl FnMut()) {
     // calibrate a batch of about 100 ms
@@ -87,19 +87,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .set(config::TWILIO_CHAT_SERVICE_SID, "IS0123456789abcdef0123456789abcdef")
         .set(config::TWILIO_BASE_URL, "http://127.0.0.1:9");
     let settings = Settings::parse(&raw, TwilioRequirement::Optional)?;
-    let state = AppState::with_jwks(
-        &settings,
-        dachat_backend::app::http_client()?,
-        Policies::default(),
-        JwksCache::fixed(keys.clone()),
-        None,
-    )?;
+    let mut deps = Deps::new(backend::http_client::build()?);
+    deps.fixed_keys = Some(keys.clone());
+    let state = AppState::new(&settings, deps)?;
     let live_token = host_jwt::sign(
         &key,
         "bench-kid",
         &serde_json::json!({ "sub": "user-42", "contexts": ["general"], "exp": u64::MAX / 2 }),
     )?;
-    let router = dachat_backend::api::router(Arc::new(state));
+    let router = backend::api::router(Arc::new(state), backend::api::HttpOptions::from_settings(&settings));
     let body = serde_json::json!({ "token": live_token, "deviceId": "bench" }).to_string();
     measure("v1_token_in_process", || {
         use tower::ServiceExt as _;

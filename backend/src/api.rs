@@ -9,13 +9,14 @@
 //! | `GET /.well-known/jwks.json` | | the local dev key's JWKS (local mode only) |
 //!
 //! Bodies are JSON of at most [`MAX_BODY_BYTES`]; every error is an
-//! [`ApiError`]. Errors are logged once, by [`log_errors`].
+//! [`ApiError`], converted from the service's [`crate::app::AppError`] at
+//! the handler. Errors are logged once, by [`log_errors`].
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -25,15 +26,59 @@ use serde::de::DeserializeOwned;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::app::AppState;
+use crate::config::Settings;
 use crate::error::{ApiError, ErrorDetail};
+use crate::limits::MAX_BODY_BYTES;
 
-/// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// What the HTTP layer adds to the service: who may call it from a
+/// browser, and the JWKS it publishes itself (local mode with a dev key).
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Exact origins allowed to call the API from a browser; empty means same origin only.
+    pub cors_origins: Vec<String>,
+    pub published_jwks: Option<serde_json::Value>,
+}
+
+impl HttpOptions {
+    /// The options the settings give (no published JWKS).
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            cors_origins: settings.cors_origins.clone(),
+            published_jwks: None,
+        }
+    }
+}
+
+/// The router's state; each handler takes only the part it needs.
+#[derive(Clone)]
+struct ApiState {
+    app: Arc<AppState>,
+    published_jwks: PublishedJwks,
+}
+
+#[derive(Clone)]
+struct PublishedJwks(Option<Arc<serde_json::Value>>);
+
+impl FromRef<ApiState> for Arc<AppState> {
+    fn from_ref(state: &ApiState) -> Self {
+        state.app.clone()
+    }
+}
+
+impl FromRef<ApiState> for PublishedJwks {
+    fn from_ref(state: &ApiState) -> Self {
+        state.published_jwks.clone()
+    }
+}
 
 type Shared = Arc<AppState>;
 
-pub fn router(state: Shared) -> Router {
-    let cors = cors_layer(&state.cors_origins);
+pub fn router(app: Shared, options: HttpOptions) -> Router {
+    let cors = cors_layer(&options.cors_origins);
+    let state = ApiState {
+        app,
+        published_jwks: PublishedJwks(options.published_jwks.map(Arc::new)),
+    };
     let mut router = Router::new()
         .route("/v1/session", post(session))
         .route("/v1/token", post(token))
@@ -149,7 +194,8 @@ async fn session(
 ) -> Result<Response, ApiError> {
     let session = state
         .open_session(&body.token, &body.context, body.device_id.as_deref())
-        .await?;
+        .await
+        .map_err(ApiError::from)?;
     Ok(no_store(Json(protocol::SessionResponse {
         identity: session.claims.identity.to_string(),
         contexts: session.claims.contexts.iter().map(ToString::to_string).collect(),
@@ -165,7 +211,10 @@ async fn token(
     State(state): State<Shared>,
     JsonBody(body): JsonBody<protocol::TokenRequest>,
 ) -> Result<Response, ApiError> {
-    let token = state.renew_token(&body.token, body.device_id.as_deref()).await?;
+    let token = state
+        .renew_token(&body.token, body.device_id.as_deref())
+        .await
+        .map_err(ApiError::from)?;
     Ok(no_store(Json(protocol::TokenResponse {
         access_token: token.jwt,
         expires_at: token.expires_at,
@@ -180,7 +229,7 @@ async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response,
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::InvalidToken("send the host token as Authorization: Bearer <token>".into()))?;
-    let claims = state.verify_host_token(token).await?;
+    let claims = state.verify_host_token(token).await.map_err(ApiError::from)?;
     Ok(no_store(Json(protocol::MeResponse {
         identity: claims.identity.to_string(),
         contexts: claims.contexts.iter().map(ToString::to_string).collect(),
@@ -191,9 +240,9 @@ async fn healthz() -> Response {
     no_store(Json(serde_json::json!({ "status": "ok" })))
 }
 
-async fn published_jwks(State(state): State<Shared>) -> Result<Response, ApiError> {
-    let jwks = state.published_jwks.clone().ok_or(ApiError::NotFound)?;
-    let mut response = Json(jwks).into_response();
+async fn published_jwks(State(PublishedJwks(jwks)): State<PublishedJwks>) -> Result<Response, ApiError> {
+    let jwks = jwks.ok_or(ApiError::NotFound)?;
+    let mut response = Json(&*jwks).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));

@@ -1,4 +1,5 @@
-//! Validated domain values: `Identity`, `ContextName`, `DeviceId`.
+//! Validated domain values: `Identity`, `ContextName`, `DeviceId`; and
+//! `AccessToken`, the chat token a session hands the widget.
 //!
 //! Every value that comes from a host token or a request is parsed into one
 //! of these types once, at the boundary; the rest of the code can then rely
@@ -140,6 +141,13 @@ impl DeviceId {
     pub fn web() -> Self {
         Self("web".to_owned())
     }
+}
+
+/// A minted chat access token and when it stops being valid (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub jwt: String,
+    pub expires_at: u64,
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::host_jwt::HostTokenError;
-use crate::jwks::JwksUnavailable;
+use crate::app::AppError;
+use crate::limits::MAX_BODY_BYTES;
 use crate::twilio_rest::RestError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +93,7 @@ impl ApiError {
             Self::ContextNotAllowed => "this chat is not among the contexts your token allows".into(),
             Self::NotFound => "no such endpoint".into(),
             Self::MethodNotAllowed => "method not allowed on this endpoint".into(),
-            Self::PayloadTooLarge => format!("request body is larger than {} bytes", crate::api::MAX_BODY_BYTES),
+            Self::PayloadTooLarge => format!("request body is larger than {MAX_BODY_BYTES} bytes"),
             Self::UnsupportedMediaType => "request body must be JSON (Content-Type: application/json)".into(),
             Self::RateLimited { .. } => "too many requests; try again shortly".into(),
             Self::KeysUnavailable(_) => "the host's signing keys cannot be fetched right now; try again shortly".into(),
@@ -143,23 +143,17 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<HostTokenError> for ApiError {
-    fn from(e: HostTokenError) -> Self {
-        Self::InvalidToken(e.to_string())
-    }
-}
-
-impl From<JwksUnavailable> for ApiError {
-    fn from(e: JwksUnavailable) -> Self {
-        Self::KeysUnavailable(e.0)
-    }
-}
-
-impl From<RestError> for ApiError {
-    fn from(e: RestError) -> Self {
+/// The one conversion of the service's errors into the API's.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
         match e {
-            RestError::Unavailable(why) => Self::UpstreamUnavailable(why),
-            RestError::Rejected(why) => Self::UpstreamRejected(why),
+            AppError::InvalidValue(e) => Self::BadRequest(e.to_string()),
+            AppError::InvalidToken(e) => Self::InvalidToken(e.to_string()),
+            AppError::ContextNotAllowed => Self::ContextNotAllowed,
+            AppError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            AppError::KeysUnavailable(e) => Self::KeysUnavailable(e.0),
+            AppError::Chat(RestError::Unavailable(why)) | AppError::LocalRooms(why) => Self::UpstreamUnavailable(why),
+            AppError::Chat(RestError::Rejected(why)) => Self::UpstreamRejected(why),
         }
     }
 }

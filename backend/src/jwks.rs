@@ -11,8 +11,10 @@
 //!   request after it tries again.
 
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::clock::{Clock, millis};
+use crate::http_client;
 use crate::keys::{KeySet, PublicKey};
 
 /// The largest JWKS body accepted.
@@ -56,11 +58,12 @@ impl std::error::Error for JwksUnavailable {}
 #[derive(Debug, Default)]
 struct State {
     keys: Option<Arc<KeySet>>,
-    fresh_until: Option<Instant>,
+    /// Unix milliseconds, as the [`Clock`] reads them.
+    fresh_until: Option<u64>,
     /// When the last fetch started (any outcome); rate-limits unknown-kid refetches.
-    last_attempt: Option<Instant>,
+    last_attempt: Option<u64>,
     /// Until when a failed fetch is not retried.
-    failed_until: Option<Instant>,
+    failed_until: Option<u64>,
     last_error: Option<String>,
     /// Counts completed fetches, so a waiter can tell that one finished.
     generation: u64,
@@ -72,19 +75,21 @@ pub struct JwksCache {
     /// nothing for a fixed key set.
     source: Option<(String, reqwest::Client)>,
     policy: JwksPolicy,
+    clock: Clock,
     state: RwLock<State>,
     fetch_lock: tokio::sync::Mutex<()>,
 }
 
 impl JwksCache {
-    pub fn new(url: String, http: reqwest::Client, policy: JwksPolicy) -> Self {
-        Self::with_source(Some((url, http)), policy)
+    pub fn new(url: String, http: reqwest::Client, policy: JwksPolicy, clock: Clock) -> Self {
+        Self::with_source(Some((url, http)), policy, clock)
     }
 
-    fn with_source(source: Option<(String, reqwest::Client)>, policy: JwksPolicy) -> Self {
+    fn with_source(source: Option<(String, reqwest::Client)>, policy: JwksPolicy, clock: Clock) -> Self {
         Self {
             source,
             policy,
+            clock,
             state: RwLock::default(),
             fetch_lock: tokio::sync::Mutex::new(()),
         }
@@ -93,7 +98,7 @@ impl JwksCache {
     /// A cache that always holds `keys` and never fetches (the local
     /// server's own dev key, tests).
     pub fn fixed(keys: KeySet) -> Self {
-        let cache = Self::with_source(None, JwksPolicy::default());
+        let cache = Self::with_source(None, JwksPolicy::default(), Clock::system());
         {
             let mut state = cache.write_state();
             state.keys = Some(Arc::new(keys));
@@ -118,7 +123,7 @@ impl JwksCache {
     /// (after at most one rate-limited refetch), `Err` only when no keys
     /// could ever be fetched.
     pub async fn key_for(&self, kid: &str) -> Result<Option<PublicKey>, JwksUnavailable> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let (keys, stale, generation) = {
             let state = self.read_state();
             let stale = !self.is_fixed() && state.fresh_until.is_none_or(|t| now >= t);
@@ -138,11 +143,11 @@ impl JwksCache {
         Ok(keys.get(kid).cloned())
     }
 
-    fn may_refetch_for_unknown_kid(&self, now: Instant) -> bool {
+    fn may_refetch_for_unknown_kid(&self, now: u64) -> bool {
         let state = self.read_state();
         state
             .last_attempt
-            .is_none_or(|t| now.duration_since(t) >= self.policy.unknown_kid_interval)
+            .is_none_or(|t| now.saturating_sub(t) >= millis(self.policy.unknown_kid_interval))
     }
 
     /// Fetches unless another caller already completed a fetch since
@@ -151,7 +156,7 @@ impl JwksCache {
         let _guard = self.fetch_lock.lock().await;
         {
             let state = self.read_state();
-            let now = Instant::now();
+            let now = self.clock.now_ms();
             let backing_off = state.failed_until.is_some_and(|t| now < t);
             if state.generation != seen_generation || backing_off {
                 return match (&state.keys, &state.last_error) {
@@ -161,7 +166,7 @@ impl JwksCache {
                 };
             }
         }
-        let started = Instant::now();
+        let started = self.clock.now_ms();
         self.write_state().last_attempt = Some(started);
         let result = self.fetch().await;
         let mut state = self.write_state();
@@ -170,14 +175,14 @@ impl JwksCache {
             Ok((keys, ttl)) => {
                 let keys = Arc::new(keys);
                 state.keys = Some(keys.clone());
-                state.fresh_until = Some(started + ttl);
+                state.fresh_until = Some(started.saturating_add(millis(ttl)));
                 state.failed_until = None;
                 state.last_error = None;
                 Ok(keys)
             }
             Err(err) => {
                 tracing::warn!(url = %self.source.as_ref().map_or("", |(url, _)| url.as_str()), error = %err, serving_last_good = state.keys.is_some(), "JWKS fetch failed");
-                state.failed_until = Some(Instant::now() + self.policy.failure_backoff);
+                state.failed_until = Some(self.clock.now_ms().saturating_add(millis(self.policy.failure_backoff)));
                 state.last_error = Some(err.clone());
                 match &state.keys {
                     Some(keys) => Ok(keys.clone()),
@@ -191,38 +196,19 @@ impl JwksCache {
         let Some((url, http)) = &self.source else {
             return Err("a fixed key set is never fetched".into());
         };
-        let mut response = http
+        let response = http
             .get(url)
             .timeout(self.policy.timeout)
             .send()
             .await
-            .map_err(|e| describe_reqwest_error(&e))?;
+            .map_err(|e| http_client::describe_error(&e))?;
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status().as_u16()));
         }
         let ttl = cache_ttl(response.headers().get(http::header::CACHE_CONTROL), &self.policy);
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| describe_reqwest_error(&e))? {
-            if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err(format!("body is larger than {MAX_JWKS_BYTES} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = http_client::read_body(response, MAX_JWKS_BYTES).await?;
         let keys = KeySet::from_jwks_json(&body).map_err(|e| e.to_string())?;
         Ok((keys, ttl))
-    }
-}
-
-/// A short, log-safe description of a client error (no URL query, no body).
-pub fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "cannot connect".into()
-    } else if e.is_body() || e.is_decode() {
-        "broken response body".into()
-    } else {
-        "request failed".into()
     }
 }
 

@@ -1,25 +1,38 @@
 //! DAChat's token service: turns a host-signed JWT into a chat session.
 //!
 //! The core is [`api::router`], one axum router that the Lambda binary
-//! (`dachat-lambda`) and the local server (`dachat serve`) both run. See
-//! ARCHITECTURE.md for the map; the modules, from the outside in:
+//! (`dachat-lambda`) and the local server (`dachat serve`, in the `cli`
+//! crate) both run. See ARCHITECTURE.md for the map. The modules, from the
+//! outside in; each imports only modules below it:
 //!
-//! - [`api`]: routes, JSON bodies, the one error rendering ([`error`]);
-//! - [`app`]: state and the two operations (open a session, renew a token);
-//! - [`host_jwt`], [`keys`], [`twilio_token`]: pure token logic;
-//! - [`jwks`], [`twilio_rest`], [`provision`]: the only outbound I/O;
-//! - [`config`]: the only reader of the environment, files and SSM;
-//! - [`cli`]: the operator and developer commands.
+//! - [`api`]: routes and JSON bodies; [`error`]: the one error rendering;
+//!   [`telemetry`]: log output;
+//! - [`app`]: state and the operations (open a session, renew a token);
+//! - [`provision`] (Twilio users, conversations, participants and the
+//!   session rate limit) over [`twilio_rest`]; [`jwks`]; both over
+//!   [`http_client`], the only outbound I/O;
+//! - [`config`]: settings, parsed by pure code from what
+//!   [`config::sources`] (the only reader of the environment, files and
+//!   SSM) reads;
+//! - [`host_jwt`], [`keys`], [`twilio_token`], [`local_token`], [`hs256`]:
+//!   pure token logic;
+//! - [`domain`], [`secret`], [`clock`], [`limits`]: plain values.
 
 pub mod api;
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod host_jwt;
+pub mod hs256;
+pub mod http_client;
 pub mod jwks;
 pub mod keys;
+pub mod limits;
+pub mod local_token;
 pub mod provision;
+pub mod secret;
 pub mod telemetry;
 pub mod twilio_rest;
 pub mod twilio_token;

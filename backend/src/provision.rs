@@ -10,11 +10,14 @@
 //! - Revocation lists the user's participations once per identity per
 //!   [`ProvisionPolicy::revocation_interval`]; a failure is logged and
 //!   retried on the next session rather than failing this one.
+//! - Sessions that cost REST calls are limited per identity
+//!   ([`ProvisionPolicy::sessions_per_minute`]); remembered ones are free.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::clock::{Clock, millis};
 use crate::domain::{ContextName, Identity};
 use crate::twilio_rest::{ConversationsClient, RestError};
 
@@ -23,6 +26,8 @@ pub struct ProvisionPolicy {
     pub revocation_interval: Duration,
     /// Cache entries kept before the cache is cleared and refilled.
     pub max_cached: usize,
+    /// Sessions per identity per minute that may cost REST calls.
+    pub sessions_per_minute: u32,
 }
 
 impl Default for ProvisionPolicy {
@@ -30,7 +35,63 @@ impl Default for ProvisionPolicy {
         Self {
             revocation_interval: Duration::from_secs(300),
             max_cached: 100_000,
+            sessions_per_minute: 60,
         }
+    }
+}
+
+/// Why a session could not be provisioned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProvisionError {
+    /// The identity opened too many sessions that cost REST calls.
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    Rest(RestError),
+}
+
+impl From<RestError> for ProvisionError {
+    fn from(e: RestError) -> Self {
+        Self::Rest(e)
+    }
+}
+
+/// Limits how often one identity may open sessions that cost REST calls:
+/// a fixed one-minute window per identity.
+#[derive(Debug)]
+struct SessionLimiter {
+    per_minute: u32,
+    /// Window start (Unix ms) and count, by identity.
+    windows: Mutex<HashMap<Identity, (u64, u32)>>,
+}
+
+const WINDOW_MS: u64 = 60_000;
+
+impl SessionLimiter {
+    fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            windows: Mutex::default(),
+        }
+    }
+
+    /// `Err(seconds to wait)` when the identity is over its limit.
+    fn check(&self, identity: &Identity, now: u64) -> Result<(), u64> {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.len() >= 100_000 {
+            windows.retain(|_, (start, _)| now.saturating_sub(*start) < WINDOW_MS);
+        }
+        let (start, count) = windows.entry(identity.clone()).or_insert((now, 0));
+        let elapsed = now.saturating_sub(*start);
+        if elapsed >= WINDOW_MS {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= self.per_minute {
+            return Err((WINDOW_MS - elapsed).div_ceil(1000).max(1));
+        }
+        *count += 1;
+        Ok(())
     }
 }
 
@@ -40,7 +101,8 @@ struct Memory {
     conversations: HashMap<ContextName, String>,
     /// Contexts each identity is known to take part in.
     participations: HashMap<Identity, HashSet<ContextName>>,
-    revoked_at: HashMap<Identity, Instant>,
+    /// When revocation last ran for an identity (Unix ms).
+    revoked_at: HashMap<Identity, u64>,
 }
 
 impl Memory {
@@ -66,16 +128,43 @@ impl Memory {
 pub struct Provisioner {
     rest: ConversationsClient,
     policy: ProvisionPolicy,
+    limiter: SessionLimiter,
+    clock: Clock,
     memory: Mutex<Memory>,
 }
 
 impl Provisioner {
-    pub fn new(rest: ConversationsClient, policy: ProvisionPolicy) -> Self {
+    pub fn new(rest: ConversationsClient, policy: ProvisionPolicy, clock: Clock) -> Self {
         Self {
             rest,
+            limiter: SessionLimiter::new(policy.sessions_per_minute),
             policy,
+            clock,
             memory: Mutex::default(),
         }
+    }
+
+    /// What a session needs before it is answered: `identity` takes part in
+    /// the conversation for `context` (its SID is returned), and, when due,
+    /// loses the participations `allowed` no longer lists.
+    pub async fn session(
+        &self,
+        identity: &Identity,
+        context: &ContextName,
+        allowed: &[ContextName],
+    ) -> Result<String, ProvisionError> {
+        let sid = match self.remembered(identity, context) {
+            Some(sid) => sid,
+            None => {
+                // Only sessions that cost REST calls count against the limit.
+                self.limiter
+                    .check(identity, self.clock.now_ms())
+                    .map_err(|retry_after_secs| ProvisionError::RateLimited { retry_after_secs })?;
+                self.ensure(identity, context).await?
+            }
+        };
+        self.revoke_if_due(identity, allowed).await;
+        Ok(sid)
     }
 
     fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
@@ -110,13 +199,13 @@ impl Provisioner {
             )
         };
         if !known_user {
-            self.ensure_user(identity).await?;
+            self.rest.ensure_user(identity).await?;
         }
         let sid = match known_sid {
             Some(sid) => sid,
-            None => self.ensure_conversation(context).await?,
+            None => self.rest.ensure_conversation(context).await?.sid,
         };
-        self.ensure_participant(&sid, identity).await?;
+        self.rest.ensure_participant(&sid, identity).await?;
         let mut memory = self.memory();
         memory.make_room(self.policy.max_cached);
         memory.users.insert(identity.clone());
@@ -129,48 +218,16 @@ impl Provisioner {
         Ok(sid)
     }
 
-    async fn ensure_user(&self, identity: &Identity) -> Result<(), RestError> {
-        if self.rest.user_exists(identity).await? {
-            return Ok(());
-        }
-        // Created now or by a concurrent session: both are fine.
-        self.rest.create_user(identity).await.map(|_| ())
-    }
-
-    async fn ensure_conversation(&self, context: &ContextName) -> Result<String, RestError> {
-        if let Some(conversation) = self.rest.fetch_conversation(context).await? {
-            return Ok(conversation.sid);
-        }
-        if let Some(conversation) = self.rest.create_conversation(context).await? {
-            return Ok(conversation.sid);
-        }
-        // Another session created it between our fetch and our create.
-        match self.rest.fetch_conversation(context).await? {
-            Some(conversation) => Ok(conversation.sid),
-            None => Err(RestError::Rejected("conversation exists but cannot be fetched".into())),
-        }
-    }
-
-    async fn ensure_participant(&self, conversation_sid: &str, identity: &Identity) -> Result<(), RestError> {
-        if self.rest.participant_exists(conversation_sid, identity).await? {
-            return Ok(());
-        }
-        self.rest
-            .create_participant(conversation_sid, identity)
-            .await
-            .map(|_| ())
-    }
-
     /// Runs [`Provisioner::revoke`] if it has not run for `identity` within
     /// the revocation interval.
     pub async fn revoke_if_due(&self, identity: &Identity, allowed: &[ContextName]) {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         {
             let mut memory = self.memory();
             if memory
                 .revoked_at
                 .get(identity)
-                .is_some_and(|t| now.duration_since(*t) < self.policy.revocation_interval)
+                .is_some_and(|t| now.saturating_sub(*t) < millis(self.policy.revocation_interval))
             {
                 return;
             }
@@ -213,5 +270,23 @@ impl Provisioner {
             tracing::info!(%identity, removed, "revoked participations no longer in the token");
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_per_identity_in_one_minute_windows() {
+        let limiter = SessionLimiter::new(2);
+        let alice = Identity::parse("alice").unwrap();
+        let bob = Identity::parse("bob").unwrap();
+        let t0 = 1_700_000_000_000;
+        assert!(limiter.check(&alice, t0).is_ok());
+        assert!(limiter.check(&alice, t0 + 1).is_ok());
+        assert_eq!(limiter.check(&alice, t0 + 20_500), Err(40), "seconds left, rounded up");
+        assert!(limiter.check(&bob, t0 + 20_500).is_ok());
+        assert!(limiter.check(&alice, t0 + 60_000).is_ok(), "a new window");
     }
 }

@@ -10,9 +10,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{Secret, TwilioSettings};
+use crate::config::TwilioSettings;
 use crate::domain::{ContextName, Identity};
-use crate::jwks::describe_reqwest_error;
+use crate::http_client;
+use crate::secret::Secret;
+
+/// The largest response body read (a page of 50 participations is ~50 KB).
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// How requests are timed and retried.
 #[derive(Debug, Clone)]
@@ -102,6 +106,12 @@ pub enum Created {
     AlreadyExists,
 }
 
+impl Created {
+    fn of(made_now: bool) -> Self {
+        if made_now { Self::New } else { Self::AlreadyExists }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConversationsClient {
     http: reqwest::Client,
@@ -128,7 +138,7 @@ fn segment(value: &str) -> String {
 
 struct Answer {
     status: u16,
-    body: bytes::Bytes,
+    body: Vec<u8>,
 }
 
 impl ConversationsClient {
@@ -176,14 +186,13 @@ impl ConversationsClient {
                             wait = Duration::from_secs(retry_after).min(self.retry.max_backoff);
                         }
                     } else {
-                        let body = response
-                            .bytes()
+                        let body = http_client::read_body(response, MAX_RESPONSE_BYTES)
                             .await
-                            .map_err(|e| RestError::Unavailable(describe_reqwest_error(&e)))?;
+                            .map_err(RestError::Unavailable)?;
                         return Ok(Answer { status, body });
                     }
                 }
-                Err(e) => last_problem = describe_reqwest_error(&e),
+                Err(e) => last_problem = http_client::describe_error(&e),
             }
             if attempt < self.retry.attempts {
                 tracing::debug!(attempt, problem = %last_problem, "retrying Twilio request");
@@ -202,81 +211,133 @@ impl ConversationsClient {
         RestError::Rejected(format!("HTTP {} for {what}", answer.status))
     }
 
-    /// Whether the user exists.
-    pub async fn user_exists(&self, identity: &Identity) -> Result<bool, RestError> {
-        let path = format!("{}/Users/{}", self.service_path, segment(identity.as_str()));
-        let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
+    /// GETs a resource: `Some` for 200, `None` for 404 (it does not exist).
+    async fn fetch(&self, path: &str, what: &str) -> Result<Option<Answer>, RestError> {
+        let answer = self.call(reqwest::Method::GET, path, &[]).await?;
         match answer.status {
-            200 => Ok(true),
-            404 => Ok(false),
-            _ => Err(Self::unexpected(&answer, "fetch user")),
+            200 => Ok(Some(answer)),
+            404 => Ok(None),
+            _ => Err(Self::unexpected(&answer, &format!("fetch {what}"))),
         }
     }
 
-    pub async fn create_user(&self, identity: &Identity) -> Result<Created, RestError> {
-        let path = format!("{}/Users", self.service_path);
-        let answer = self
-            .call(reqwest::Method::POST, &path, &[("Identity", identity.as_str())])
-            .await?;
+    /// POSTs a new resource: `Some` when made now (200, 201), `None` when it
+    /// exists already (409).
+    async fn create(&self, path: &str, form: &[(&str, &str)], what: &str) -> Result<Option<Answer>, RestError> {
+        let answer = self.call(reqwest::Method::POST, path, form).await?;
         match answer.status {
-            200 | 201 => Ok(Created::New),
-            409 => Ok(Created::AlreadyExists),
-            _ => Err(Self::unexpected(&answer, "create user")),
+            200 | 201 => Ok(Some(answer)),
+            409 => Ok(None),
+            _ => Err(Self::unexpected(&answer, &format!("create {what}"))),
         }
+    }
+
+    /// Get-or-create: the resource at `path`, made under `parent` with
+    /// `form` when it does not exist. "Already exists" (409: another
+    /// session created it between our fetch and our create) is success too,
+    /// answered `None`, as no body is at hand then.
+    async fn ensure(
+        &self,
+        path: &str,
+        parent: &str,
+        form: &[(&str, &str)],
+        what: &str,
+    ) -> Result<Option<Answer>, RestError> {
+        match self.fetch(path, what).await? {
+            Some(answer) => Ok(Some(answer)),
+            None => self.create(parent, form, what).await,
+        }
+    }
+
+    fn user_path(&self, identity: &Identity) -> (String, String) {
+        let parent = format!("{}/Users", self.service_path);
+        (format!("{parent}/{}", segment(identity.as_str())), parent)
+    }
+
+    fn conversation_path(&self, context: &ContextName) -> (String, String) {
+        let parent = format!("{}/Conversations", self.service_path);
+        (format!("{parent}/{}", segment(context.as_str())), parent)
+    }
+
+    fn participant_path(&self, conversation_sid: &str, identity: &Identity) -> (String, String) {
+        let parent = format!(
+            "{}/Conversations/{}/Participants",
+            self.service_path,
+            segment(conversation_sid)
+        );
+        (format!("{parent}/{}", segment(identity.as_str())), parent)
+    }
+
+    /// Whether the user exists.
+    pub async fn user_exists(&self, identity: &Identity) -> Result<bool, RestError> {
+        Ok(self.fetch(&self.user_path(identity).0, "user").await?.is_some())
+    }
+
+    pub async fn create_user(&self, identity: &Identity) -> Result<Created, RestError> {
+        let (_, parent) = self.user_path(identity);
+        let made = self.create(&parent, &[("Identity", identity.as_str())], "user").await?;
+        Ok(Created::of(made.is_some()))
+    }
+
+    /// Makes sure the user exists.
+    pub async fn ensure_user(&self, identity: &Identity) -> Result<(), RestError> {
+        let (path, parent) = self.user_path(identity);
+        self.ensure(&path, &parent, &[("Identity", identity.as_str())], "user")
+            .await
+            .map(|_| ())
     }
 
     /// The conversation whose unique name is `context`, if there is one.
     pub async fn fetch_conversation(&self, context: &ContextName) -> Result<Option<Conversation>, RestError> {
-        let path = format!("{}/Conversations/{}", self.service_path, segment(context.as_str()));
-        let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
-        match answer.status {
-            200 => Self::parse(&answer, "conversation").map(Some),
-            404 => Ok(None),
-            _ => Err(Self::unexpected(&answer, "fetch conversation")),
+        match self.fetch(&self.conversation_path(context).0, "conversation").await? {
+            Some(answer) => Self::parse(&answer, "conversation").map(Some),
+            None => Ok(None),
         }
     }
 
     /// Creates the conversation for `context`; `Ok(None)` when it already exists.
     pub async fn create_conversation(&self, context: &ContextName) -> Result<Option<Conversation>, RestError> {
-        let path = format!("{}/Conversations", self.service_path);
+        let (_, parent) = self.conversation_path(context);
         let form = [("UniqueName", context.as_str()), ("FriendlyName", context.as_str())];
-        let answer = self.call(reqwest::Method::POST, &path, &form).await?;
-        match answer.status {
-            200 | 201 => Self::parse(&answer, "conversation").map(Some),
-            409 => Ok(None),
-            _ => Err(Self::unexpected(&answer, "create conversation")),
+        match self.create(&parent, &form, "conversation").await? {
+            Some(answer) => Self::parse(&answer, "conversation").map(Some),
+            None => Ok(None),
         }
+    }
+
+    /// The conversation whose unique name is `context`, created if needed.
+    pub async fn ensure_conversation(&self, context: &ContextName) -> Result<Conversation, RestError> {
+        let (path, parent) = self.conversation_path(context);
+        let form = [("UniqueName", context.as_str()), ("FriendlyName", context.as_str())];
+        let answer = match self.ensure(&path, &parent, &form, "conversation").await? {
+            Some(answer) => answer,
+            None => self
+                .fetch(&path, "conversation")
+                .await?
+                .ok_or_else(|| RestError::Rejected("conversation exists but cannot be fetched".into()))?,
+        };
+        Self::parse(&answer, "conversation")
     }
 
     pub async fn participant_exists(&self, conversation_sid: &str, identity: &Identity) -> Result<bool, RestError> {
-        let path = format!(
-            "{}/Conversations/{}/Participants/{}",
-            self.service_path,
-            segment(conversation_sid),
-            segment(identity.as_str())
-        );
-        let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
-        match answer.status {
-            200 => Ok(true),
-            404 => Ok(false),
-            _ => Err(Self::unexpected(&answer, "fetch participant")),
-        }
+        let (path, _) = self.participant_path(conversation_sid, identity);
+        Ok(self.fetch(&path, "participant").await?.is_some())
     }
 
     pub async fn create_participant(&self, conversation_sid: &str, identity: &Identity) -> Result<Created, RestError> {
-        let path = format!(
-            "{}/Conversations/{}/Participants",
-            self.service_path,
-            segment(conversation_sid)
-        );
-        let answer = self
-            .call(reqwest::Method::POST, &path, &[("Identity", identity.as_str())])
+        let (_, parent) = self.participant_path(conversation_sid, identity);
+        let made = self
+            .create(&parent, &[("Identity", identity.as_str())], "participant")
             .await?;
-        match answer.status {
-            200 | 201 => Ok(Created::New),
-            409 => Ok(Created::AlreadyExists),
-            _ => Err(Self::unexpected(&answer, "create participant")),
-        }
+        Ok(Created::of(made.is_some()))
+    }
+
+    /// Makes sure the user takes part in the conversation.
+    pub async fn ensure_participant(&self, conversation_sid: &str, identity: &Identity) -> Result<(), RestError> {
+        let (path, parent) = self.participant_path(conversation_sid, identity);
+        self.ensure(&path, &parent, &[("Identity", identity.as_str())], "participant")
+            .await
+            .map(|_| ())
     }
 
     /// Every conversation of the service the user takes part in (all pages).

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use backend::api::JsonBody;
+use backend::error::ApiError;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -33,21 +34,11 @@ struct TokenRequest {
 
 async fn token(
     State(keys): State<Arc<DevKeys>>,
-    body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let bad = |message: String| {
-        (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": "bad_request", "message": message })),
-        )
-            .into_response()
-    };
-    let Ok(Json(request)) = body else {
-        return bad("send JSON {sub, contexts, ttl?}".into());
-    };
+    JsonBody(request): JsonBody<TokenRequest>,
+) -> Result<Response, ApiError> {
     let ttl = request.ttl.unwrap_or(3600).clamp(-86_400, 86_400);
-    match keys.token(&request.sub, &request.contexts, ttl, None, None) {
-        Ok(token) => Json(json!({ "token": token })).into_response(),
-        Err(e) => bad(format!("{e:#}")),
-    }
+    let token = keys
+        .token(&request.sub, &request.contexts, ttl, None, None)
+        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+    Ok(Json(json!({ "token": token })).into_response())
 }

@@ -14,12 +14,13 @@ use anyhow::{Context as _, bail};
 use axum::serve::ListenerExt as _;
 use clap::{Parser, Subcommand};
 
-use dachat_backend::app::{AppState, Policies, http_client, system_clock};
-use dachat_backend::config::{self, ProviderSettings, RawSettings, Settings, TwilioRequirement};
-use dachat_backend::domain::{ContextName, Identity, MAX_CONTEXTS};
-use dachat_backend::jwks::JwksCache;
-use dachat_backend::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
-use dachat_backend::{api, host_jwt};
+use backend::api::{self, HttpOptions};
+use backend::app::{AppState, Deps};
+use backend::clock::Clock;
+use backend::config::{self, ProviderSettings, RawSettings, Settings, TwilioRequirement};
+use backend::domain::{ContextName, Identity, MAX_CONTEXTS};
+use backend::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
+use backend::{host_jwt, http_client};
 use local_chat::LocalChat;
 
 mod demo;
@@ -200,7 +201,7 @@ impl DevKeys {
         for c in contexts {
             ContextName::parse(c).with_context(|| format!("contexts: {c:?}"))?;
         }
-        let now = (system_clock())();
+        let now = Clock::system().now_secs();
         let exp = now.saturating_add_signed(ttl);
         let iat = now.min(exp.saturating_sub(60));
         let mut claims = serde_json::json!({ "sub": sub, "contexts": contexts, "iat": iat, "exp": exp });
@@ -244,25 +245,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         raw.set(config::JWKS_URL, own_jwks_url.clone());
     }
     let settings = Settings::parse(&raw, TwilioRequirement::Optional)?;
-    let http = http_client()?;
-    let policies = Policies::default();
+    let clock = Clock::system();
     let local = match settings.provider {
         ProviderSettings::Local => {
             let path = args.data_dir.join("chat.db");
-            Some(LocalChat::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?)
+            Some(
+                LocalChat::open(&path, clock.clone())
+                    .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?,
+            )
         }
         ProviderSettings::Twilio(_) => None,
     };
-    let provider = local.as_ref().map(LocalChat::provider);
-    let mut state = match (&dev_keys, trust_dev_key_directly) {
-        (Some(keys), true) => {
-            let mut set = KeySet::default();
-            set.insert(keys.kid.clone(), keys.key.public_key());
-            AppState::with_jwks(&settings, http, policies, JwksCache::fixed(set), provider)?
-        }
-        _ => AppState::new(&settings, http, policies, provider)?,
+    let mut deps = Deps::new(http_client::build()?);
+    deps.clock = clock;
+    deps.local = local.as_ref().map(LocalChat::provider);
+    if let (Some(keys), true) = (&dev_keys, trust_dev_key_directly) {
+        let mut set = KeySet::default();
+        set.insert(keys.kid.clone(), keys.key.public_key());
+        deps.fixed_keys = Some(set);
+    }
+    let state = AppState::new(&settings, deps)?;
+    let options = HttpOptions {
+        published_jwks: dev_keys.as_ref().map(DevKeys::jwks),
+        ..HttpOptions::from_settings(&settings)
     };
-    state.published_jwks = dev_keys.as_ref().map(DevKeys::jwks);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -276,7 +282,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         provider = %provider,
         "dachat is listening"
     );
-    let mut router = api::router(Arc::new(state));
+    let mut router = api::router(Arc::new(state), options);
     if let Some(local) = &local {
         router = local.router().merge(router);
     }

@@ -3,7 +3,7 @@
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
-    dachat_backend::telemetry::init(false);
+    backend::telemetry::init(false);
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -1,9 +1,9 @@
 //! The embedded local chat provider: what stands in for Twilio when the
 //! local server runs without a cloud account.
 //!
-//! - `/v1/session` (in `backend`) admits a user to a room through
-//!   [`LocalRooms`] and answers with an access token signed with this
-//!   provider's secret;
+//! - `/v1/session` (in `backend`) grants a user a room through
+//!   [`LocalRooms`] and answers with a local access token
+//!   (`backend::local_token`) signed with this provider's key;
 //! - the widget connects to `GET /v1/local/ws?token=<accessToken>` and
 //!   speaks the frames of `protocol::local`;
 //! - everything is stored in SQLite ([`store`]), fanned out by [`hub`].
@@ -18,14 +18,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use dachat_backend::app::{LocalProvider, LocalRooms};
-use dachat_backend::config::Secret;
-use dachat_backend::domain::{ContextName, Identity};
+use backend::app::{LocalProvider, LocalRooms};
+use backend::clock::Clock;
+use backend::domain::{ContextName, Identity};
+use backend::local_token::LocalTokenKey;
+use backend::secret::Secret;
 
 use crate::hub::Hub;
 use crate::store::Store;
 
-/// The provider: its store, its live connections, and its token secret.
+/// The provider: its store, its live connections, its token key and clock.
 #[derive(Debug, Clone)]
 pub struct LocalChat {
     inner: Arc<Inner>,
@@ -35,35 +37,37 @@ pub struct LocalChat {
 struct Inner {
     store: Store,
     hub: Hub,
-    secret: Secret,
+    tokens: LocalTokenKey,
+    clock: Clock,
 }
 
 impl LocalChat {
     /// Opens (or creates) the database at `path`. A fresh token secret is
     /// made per process, so tokens of an earlier run stop working.
-    pub fn open(path: &Path) -> Result<Self, store::StoreError> {
-        Ok(Self::with_store(Store::open(path)?))
+    pub fn open(path: &Path, clock: Clock) -> Result<Self, store::StoreError> {
+        Ok(Self::with_store(Store::open(path)?, clock))
     }
 
-    pub fn in_memory() -> Result<Self, store::StoreError> {
-        Ok(Self::with_store(Store::in_memory()?))
+    pub fn in_memory(clock: Clock) -> Result<Self, store::StoreError> {
+        Ok(Self::with_store(Store::in_memory()?, clock))
     }
 
-    fn with_store(store: Store) -> Self {
+    fn with_store(store: Store, clock: Clock) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 hub: Hub::default(),
-                secret: random_secret(),
+                tokens: LocalTokenKey::new(&random_secret()),
+                clock,
             }),
         }
     }
 
-    /// What the token service needs: where to admit users, and the secret.
+    /// What the token service needs: where to grant rooms, and the token key.
     pub fn provider(&self) -> LocalProvider {
         LocalProvider {
             rooms: Arc::new(self.clone()),
-            secret: self.inner.secret.clone(),
+            tokens: self.inner.tokens.clone(),
         }
     }
 
@@ -74,12 +78,12 @@ impl LocalChat {
 }
 
 impl LocalRooms for LocalChat {
-    fn admit(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String> {
+    fn grant(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String> {
         let allowed: Vec<&str> = allowed.iter().map(ContextName::as_str).collect();
         let revoked = self
             .inner
             .store
-            .admit(identity.as_str(), context.as_str(), &allowed)
+            .grant(identity.as_str(), context.as_str(), &allowed)
             .map_err(|e| e.to_string())?;
         for room in revoked {
             // open connections lose the room at once

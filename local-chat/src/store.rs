@@ -120,7 +120,7 @@ impl Store {
     }
 
     /// Adds `identity` to `room` and removes it from rooms not in `allowed`.
-    pub fn admit(&self, identity: &str, room: &str, allowed: &[&str]) -> Result<Vec<String>, StoreError> {
+    pub fn grant(&self, identity: &str, room: &str, allowed: &[&str]) -> Result<Vec<String>, StoreError> {
         let mut db = self.db();
         let tx = db.transaction()?;
         tx.execute(
@@ -380,11 +380,11 @@ mod tests {
     #[test]
     fn admission_and_revocation() {
         let store = Store::in_memory().unwrap();
-        assert_eq!(store.admit("alice", "a", &["a", "b"]).unwrap(), Vec::<String>::new());
-        store.admit("alice", "b", &["a", "b"]).unwrap();
+        assert_eq!(store.grant("alice", "a", &["a", "b"]).unwrap(), Vec::<String>::new());
+        store.grant("alice", "b", &["a", "b"]).unwrap();
         assert_eq!(store.rooms_of("alice").unwrap(), ["a", "b"]);
         // a later token no longer lists b
-        assert_eq!(store.admit("alice", "a", &["a"]).unwrap(), ["b"]);
+        assert_eq!(store.grant("alice", "a", &["a"]).unwrap(), ["b"]);
         assert!(store.is_member("alice", "a").unwrap());
         assert!(!store.is_member("alice", "b").unwrap());
     }
@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn nicks_and_read_horizons() {
         let store = Store::in_memory().unwrap();
-        store.admit("alice", "r", &["r"]).unwrap();
+        store.grant("alice", "r", &["r"]).unwrap();
         store.set_nick("alice", Some("Al")).unwrap();
         assert_eq!(
             store.members_of("r", 10).unwrap(),

@@ -4,15 +4,13 @@
 //! frame, so a revocation takes effect at once.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use dachat_backend::twilio_token::verify_access_token;
+use backend::error::ApiError;
 use futures_util::SinkExt as _;
 use protocol::local::{
     ClientFrame, MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_MEMBERS_LISTED, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame,
@@ -33,25 +31,12 @@ struct Auth {
     token: Option<String>,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 async fn upgrade(State(chat): State<LocalChat>, Query(auth): Query<Auth>, ws: WebSocketUpgrade) -> Response {
-    let now = (now_ms() / 1000) as u64;
-    let identity = auth
-        .token
-        .as_deref()
-        .and_then(|t| verify_access_token(&chat.inner.secret, t, now));
+    let now = chat.inner.clock.now_secs();
+    let identity = auth.token.as_deref().and_then(|t| chat.inner.tokens.verify(t, now));
     let Some(identity) = identity else {
-        let body = serde_json::json!({
-            "error": "invalid_token",
-            "message": "the chat token is missing, invalid or expired; open a new session",
-        });
-        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+        return ApiError::InvalidToken("the chat token is missing, invalid or expired; open a new session".into())
+            .into_response();
     };
     // Larger frames than the maximum message size close the socket (code
     // 1009); frames between MAX_FRAME_BYTES and it get an error frame.
@@ -181,6 +166,11 @@ async fn write_queued(
 }
 
 impl Connection {
+    /// Message timestamps, from the provider's clock.
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.chat.inner.clock.now_ms()).unwrap_or(i64::MAX)
+    }
+
     fn member_of(&self, room: &str) -> Result<(), ServerFrame> {
         match self.chat.inner.store.is_member(&self.identity, room) {
             Ok(true) => Ok(()),
@@ -291,7 +281,7 @@ impl Connection {
                 self.joined(&room).map_err(|e| with_client_id(e, &client_id))?;
                 let body = check_body(&body).map_err(|m| fail("bad_message", m))?;
                 let (message, new) = store
-                    .insert(&room, &self.identity, body, now_ms(), Some(&client_id))
+                    .insert(&room, &self.identity, body, self.now_ms(), Some(&client_id))
                     .map_err(|e| store_error(&e, Some(client_id.clone())))?;
                 let id = message.id;
                 // A resend of a stored message (its ack was lost) is acknowledged again, not re-announced.
@@ -305,7 +295,7 @@ impl Connection {
                 self.joined(&room)?;
                 let body = check_body(&body).map_err(|m| error("bad_message", m, None))?;
                 let message = store
-                    .edit(&room, id, &self.identity, body, now_ms())
+                    .edit(&room, id, &self.identity, body, self.now_ms())
                     .map_err(|e| store_error(&e, None))?;
                 hub.broadcast(&room, &encode(&ServerFrame::Edited { message }), None);
                 Ok(None)

@@ -8,11 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dachat_backend::app::{AppState, Policies, http_client};
-use dachat_backend::config::{self, RawSettings, Settings, TwilioRequirement};
-use dachat_backend::host_jwt;
-use dachat_backend::jwks::JwksCache;
-use dachat_backend::keys::{KeySet, SigningKey};
+use backend::api::HttpOptions;
+use backend::app::{AppState, Deps};
+use backend::clock::Clock;
+use backend::config::{self, RawSettings, Settings, TwilioRequirement};
+use backend::keys::{KeySet, SigningKey};
+use backend::{host_jwt, http_client};
 use futures_util::{SinkExt as _, StreamExt as _};
 use local_chat::LocalChat;
 use serde_json::{Value, json};
@@ -33,16 +34,15 @@ async fn server() -> Server {
     let mut raw = RawSettings::env_named();
     raw.set(config::JWKS_URL, "http://127.0.0.1:9/unused");
     let settings = Settings::parse(&raw, TwilioRequirement::Optional).unwrap();
-    let chat = LocalChat::in_memory().unwrap();
-    let state = AppState::with_jwks(
-        &settings,
-        http_client().unwrap(),
-        Policies::default(),
-        JwksCache::fixed(keys),
-        Some(chat.provider()),
-    )
-    .unwrap();
-    let router = chat.router().merge(dachat_backend::api::router(Arc::new(state)));
+    let chat = LocalChat::in_memory(Clock::system()).unwrap();
+    let mut deps = Deps::new(http_client::build().unwrap());
+    deps.fixed_keys = Some(keys);
+    deps.local = Some(chat.provider());
+    let state = AppState::new(&settings, deps).unwrap();
+    let router = chat.router().merge(backend::api::router(
+        Arc::new(state),
+        HttpOptions::from_settings(&settings),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

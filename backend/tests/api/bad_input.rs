@@ -1,10 +1,10 @@
 //! Malformed and hostile tokens and requests, as one table: each must get
 //! the right 4xx with a small JSON error body that echoes nothing back.
 
+use backend::host_jwt;
+use backend::keys::SigningKey;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use dachat_backend::host_jwt;
-use dachat_backend::keys::SigningKey;
 use serde_json::{Value, json};
 
 use crate::support::*;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use dachat_backend::jwks::JwksPolicy;
+use backend::jwks::JwksPolicy;
 use serde_json::json;
 
 use crate::support::*;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::support::*;
-use dachat_backend::provision::ProvisionPolicy;
+use backend::provision::ProvisionPolicy;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_first_sessions_for_a_new_context_both_succeed() {
@@ -146,7 +146,7 @@ async fn twilio_unreachable_is_a_503() {
 #[tokio::test]
 async fn sessions_that_cost_rest_calls_are_rate_limited_per_identity() {
     let mut policies = fast_policies();
-    policies.sessions_per_minute = 2;
+    policies.provision.sessions_per_minute = 2;
     let (app, key, _jwks, _standin) = twilio_app_with(policies).await;
     let token = key.token("alice", &["c1", "c2", "c3"]);
     assert_eq!(app.session(&token, "c1").await.status, 200);

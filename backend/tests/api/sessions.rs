@@ -1,9 +1,9 @@
 //! The happy paths of every endpoint, with both providers.
 
-use dachat_backend::app::{AppState, LocalProvider, LocalRooms};
-use dachat_backend::config::Secret;
-use dachat_backend::domain::{ContextName, Identity};
-use dachat_backend::twilio_token::verify_access_token;
+use backend::app::{AppState, Deps, LocalProvider, LocalRooms};
+use backend::domain::{ContextName, Identity};
+use backend::local_token::LocalTokenKey;
+use backend::secret::Secret;
 use serde_json::json;
 
 use crate::support::*;
@@ -132,7 +132,7 @@ async fn the_legacy_jwks_format_verifies_too() {
 struct RecordingRooms(std::sync::Mutex<Vec<(String, String, Vec<String>)>>);
 
 impl LocalRooms for RecordingRooms {
-    fn admit(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String> {
+    fn grant(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String> {
         let allowed = allowed.iter().map(ToString::to_string).collect();
         self.0
             .lock()
@@ -143,16 +143,16 @@ impl LocalRooms for RecordingRooms {
 }
 
 #[tokio::test]
-async fn the_local_provider_admits_and_signs_with_its_own_secret() {
+async fn the_local_provider_grants_the_room_and_signs_with_its_own_key() {
     let key = HostKey::new("k1");
     let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
-    let mut raw = dachat_backend::config::RawSettings::env_named();
-    raw.set(dachat_backend::config::JWKS_URL, jwks.url.clone());
+    let mut raw = backend::config::RawSettings::env_named();
+    raw.set(backend::config::JWKS_URL, jwks.url.clone());
     let rooms = std::sync::Arc::new(RecordingRooms::default());
     let secret = Secret::new("local-secret".into());
     let provider = LocalProvider {
         rooms: rooms.clone(),
-        secret: secret.clone(),
+        tokens: LocalTokenKey::new(&secret),
     };
     let app = TestApp::with_local(&raw, fast_policies(), Some(provider));
     let answer = app
@@ -162,7 +162,12 @@ async fn the_local_provider_admits_and_signs_with_its_own_secret() {
     assert_eq!(answer.json["provider"], "local");
     assert_eq!(answer.json["conversationSid"], "general");
     let token = answer.json["accessToken"].as_str().unwrap();
-    let identity = verify_access_token(&secret, token, now()).unwrap();
+    let identity = LocalTokenKey::new(&secret).verify(token, now()).unwrap();
+    assert!(
+        LocalTokenKey::new(&Secret::new("other".into()))
+            .verify(token, now())
+            .is_none()
+    );
     assert_eq!(identity.as_str(), "alice");
     assert_eq!(
         *rooms.0.lock().unwrap(),
@@ -176,17 +181,10 @@ async fn the_local_provider_admits_and_signs_with_its_own_secret() {
 
 #[test]
 fn without_twilio_settings_a_local_provider_is_required() {
-    let mut raw = dachat_backend::config::RawSettings::env_named();
-    raw.set(dachat_backend::config::JWKS_URL, "http://127.0.0.1:9/jwks.json");
-    let settings =
-        dachat_backend::config::Settings::parse(&raw, dachat_backend::config::TwilioRequirement::Optional).unwrap();
-    let err = AppState::new(
-        &settings,
-        dachat_backend::app::http_client().unwrap(),
-        fast_policies(),
-        None,
-    )
-    .unwrap_err();
+    let mut raw = backend::config::RawSettings::env_named();
+    raw.set(backend::config::JWKS_URL, "http://127.0.0.1:9/jwks.json");
+    let settings = backend::config::Settings::parse(&raw, backend::config::TwilioRequirement::Optional).unwrap();
+    let err = AppState::new(&settings, Deps::new(backend::http_client::build().unwrap())).unwrap_err();
     assert_eq!(err.name, "DACHAT_TWILIO_ACCOUNT_SID");
 }
 
@@ -197,7 +195,7 @@ async fn cors_allows_only_the_configured_origins() {
     let standin = StandinServer::start().await;
     let mut raw = twilio_settings(&jwks.url, &standin.url);
     raw.set(
-        dachat_backend::config::CORS_ORIGINS,
+        backend::config::CORS_ORIGINS,
         "https://toolbox.example, http://localhost:3000",
     );
     let app = TestApp::new(&raw, fast_policies());

@@ -2,9 +2,10 @@
 //! own API description: Prism (mock, `--errors`) answers 422 to anything
 //! that is not, which the client reports as a rejection.
 
-use dachat_backend::config::{Secret, TwilioSettings};
-use dachat_backend::domain::{ContextName, Identity};
-use dachat_backend::twilio_rest::{ConversationsClient, Created, RestError, RetryPolicy};
+use backend::config::TwilioSettings;
+use backend::domain::{ContextName, Identity};
+use backend::secret::Secret;
+use backend::twilio_rest::{ConversationsClient, Created, RestError, RetryPolicy};
 
 use crate::support::*;
 
@@ -18,7 +19,7 @@ fn client(service_sid: &str) -> ConversationsClient {
         base_url: crate::service("DACHAT_TEST_PRISM_MOCK"),
     };
     ConversationsClient::new(
-        dachat_backend::app::http_client().unwrap(),
+        backend::http_client::build().unwrap(),
         &settings,
         RetryPolicy::default(),
     )

@@ -3,9 +3,10 @@
 //! checked against Twilio's API description (a violation is a 500, which
 //! would fail the session).
 
-use dachat_backend::config::{Secret, TwilioSettings};
-use dachat_backend::domain::Identity;
-use dachat_backend::twilio_rest::{ConversationsClient, RetryPolicy};
+use backend::config::TwilioSettings;
+use backend::domain::Identity;
+use backend::secret::Secret;
+use backend::twilio_rest::{ConversationsClient, RetryPolicy};
 use serde_json::json;
 
 use crate::support::*;
@@ -24,7 +25,7 @@ fn client() -> ConversationsClient {
         base_url: proxy(),
     };
     ConversationsClient::new(
-        dachat_backend::app::http_client().unwrap(),
+        backend::http_client::build().unwrap(),
         &settings,
         RetryPolicy::default(),
     )

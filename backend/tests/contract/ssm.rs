@@ -2,7 +2,7 @@
 //! `config::aws_config` and `config::load_from_ssm`) from moto.
 
 use aws_sdk_ssm::types::ParameterType;
-use dachat_backend::config::{self, ProviderSettings, Settings, TwilioRequirement};
+use backend::config::{self, ProviderSettings, Settings, TwilioRequirement};
 
 use crate::support::*;
 

@@ -6,10 +6,10 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use backend::domain::{DeviceId, Identity};
+use backend::secret::Secret;
+use backend::twilio_token::Minter;
 use base64::Engine as _;
-use dachat_backend::config::Secret;
-use dachat_backend::domain::{DeviceId, Identity};
-use dachat_backend::twilio_token::Minter;
 use serde_json::{Value, json};
 
 use crate::support::*;

@@ -9,13 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use dachat_backend::app::{AppState, LocalProvider, Policies};
-use dachat_backend::config::{self, RawSettings, Settings, TwilioRequirement};
-use dachat_backend::host_jwt;
-use dachat_backend::jwks::JwksPolicy;
-use dachat_backend::keys::{SigningKey, legacy_jwk, standard_jwk};
-use dachat_backend::provision::ProvisionPolicy;
-use dachat_backend::twilio_rest::RetryPolicy;
+use backend::app::{AppState, Deps, LocalProvider, Policies};
+use backend::config::{self, RawSettings, Settings, TwilioRequirement};
+use backend::host_jwt;
+use backend::jwks::JwksPolicy;
+use backend::keys::{SigningKey, legacy_jwk, standard_jwk};
+use backend::provision::ProvisionPolicy;
+use backend::twilio_rest::RetryPolicy;
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -172,7 +172,6 @@ pub fn fast_policies() -> Policies {
             timeout: Duration::from_secs(2),
         },
         provision: ProvisionPolicy::default(),
-        sessions_per_minute: 60,
     }
 }
 
@@ -212,10 +211,12 @@ impl TestApp {
     /// An app whose settings name no Twilio service, with this local provider.
     pub fn with_local(raw: &RawSettings, policies: Policies, local: Option<LocalProvider>) -> Self {
         let settings = Settings::parse(raw, TwilioRequirement::Optional).unwrap();
-        let http = dachat_backend::app::http_client().unwrap();
-        let state = Arc::new(AppState::new(&settings, http, policies, local).unwrap());
+        let mut deps = Deps::new(backend::http_client::build().unwrap());
+        deps.policies = policies;
+        deps.local = local;
+        let state = Arc::new(AppState::new(&settings, deps).unwrap());
         Self {
-            router: dachat_backend::api::router(state.clone()),
+            router: backend::api::router(state.clone(), backend::api::HttpOptions::from_settings(&settings)),
             state,
         }
     }

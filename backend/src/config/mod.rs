@@ -1,5 +1,6 @@
-//! Settings: parsed once at start-up into typed values. This is the only
-//! module that reads the environment, a settings file or AWS SSM.
+//! Settings: parsed once at start-up into typed values. This module is
+//! pure parsing; [`sources`] is the only code that reads the environment, a
+//! settings file or AWS SSM.
 //!
 //! Every setting has a key (the SSM name under `/${STACK_NAME}/`, as in the
 //! 2020 original) and an environment name. Sources:
@@ -13,34 +14,17 @@
 //! `DACHAT_TWILIO_API_KEY`). Secrets are wrapped in [`Secret`], which never
 //! prints its value.
 
+pub mod sources;
+
+pub use sources::{aws_config, load_from_ssm, stack_name};
+
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::host_jwt::{MAX_LEEWAY_SECS, VerifyOptions};
+use crate::secret::Secret;
 use crate::twilio_token::{MAX_TTL, MIN_TTL};
-
-/// A secret string: `Debug` shows `[redacted]`, and there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    /// The value, for the one place that needs it (signing, auth headers).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// One setting: its key (SSM name), environment name, and whether it is secret.
 #[derive(Debug, Clone, Copy)]
@@ -155,45 +139,29 @@ impl RawSettings {
         self.get(setting).ok_or_else(|| self.error(setting, "is missing"))
     }
 
-    /// Reads `NAME=value` lines (environment names; `#` comments and blank
-    /// lines allowed) from `path`, then the process environment on top.
-    pub fn from_file_and_env(path: Option<&Path>) -> Result<Self, SettingsError> {
+    /// Reads a settings file's text: `NAME=value` lines (environment
+    /// names; `#` comments and blank lines allowed). `source` names the
+    /// file in errors.
+    pub fn from_settings_text(source: &str, text: &str) -> Result<Self, SettingsError> {
         let mut raw = Self::env_named();
-        if let Some(path) = path {
-            let text = std::fs::read_to_string(path).map_err(|e| SettingsError {
-                name: path.display().to_string(),
-                problem: format!("cannot read the settings file: {e}"),
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((name, value)) = line.split_once('=') else {
+                return Err(SettingsError {
+                    name: format!("{source}:{}", n + 1),
+                    problem: "expected NAME=value".into(),
+                });
+            };
+            let setting = by_env_name(name.trim()).ok_or_else(|| SettingsError {
+                name: format!("{source}:{}", n + 1),
+                problem: format!("unknown setting {}", name.trim()),
             })?;
-            for (n, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                let Some((name, value)) = line.split_once('=') else {
-                    return Err(SettingsError {
-                        name: format!("{}:{}", path.display(), n + 1),
-                        problem: "expected NAME=value".into(),
-                    });
-                };
-                let setting = by_env_name(name.trim()).ok_or_else(|| SettingsError {
-                    name: format!("{}:{}", path.display(), n + 1),
-                    problem: format!("unknown setting {}", name.trim()),
-                })?;
-                raw.set(setting, value.trim());
-            }
+            raw.set(setting, value.trim());
         }
-        raw.overlay_env();
         Ok(raw)
-    }
-
-    /// Every `DACHAT_*` setting present in the process environment replaces
-    /// the value from any other source.
-    pub fn overlay_env(&mut self) {
-        for setting in ALL {
-            if let Ok(value) = std::env::var(setting.env) {
-                self.set(*setting, value);
-            }
-        }
     }
 
     /// Values read from SSM under `prefix` (e.g. `/twilio-integration-dev/`);
@@ -413,58 +381,6 @@ fn parse_number(raw: &RawSettings, setting: Setting, default: u64) -> Result<u64
     }
 }
 
-/// The stack name whose SSM parameters the Lambda reads (`STACK_NAME`).
-pub fn stack_name() -> String {
-    std::env::var("STACK_NAME")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "twilio-integration-dev".to_owned())
-}
-
-/// The AWS SDK configuration from the environment (region, credentials,
-/// `AWS_ENDPOINT_URL`), with rustls on ring as its TLS stack.
-pub async fn aws_config() -> aws_config::SdkConfig {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await
-}
-
-/// Reads every parameter under `/{stack}/` (decrypting SecureStrings),
-/// then the environment on top.
-pub async fn load_from_ssm(client: &aws_sdk_ssm::Client, stack: &str) -> Result<RawSettings, SettingsError> {
-    let prefix = format!("/{stack}/");
-    let mut parameters = Vec::new();
-    let mut pages = client
-        .get_parameters_by_path()
-        .path(&prefix)
-        .recursive(true)
-        .with_decryption(true)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| SettingsError {
-            name: prefix.clone(),
-            problem: format!(
-                "cannot read the SSM parameters: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(&e)
-            ),
-        })?;
-        for parameter in page.parameters() {
-            if let (Some(name), Some(value)) = (parameter.name(), parameter.value()) {
-                parameters.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-    let mut raw = RawSettings::from_ssm(&prefix, parameters);
-    raw.overlay_env();
-    Ok(raw)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -617,17 +533,15 @@ mod tests {
 
     #[test]
     fn settings_file_lines() {
-        let dir = std::env::temp_dir().join(format!("dachat-settings-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let good = dir.join("good.env");
-        std::fs::write(&good, "# comment\n\nDACHAT_JWKS_URL = http://127.0.0.1:9/jwks.json\n").unwrap();
-        let raw = RawSettings::from_file_and_env(Some(&good)).unwrap();
+        let raw = RawSettings::from_settings_text(
+            "good.env",
+            "# comment\n\nDACHAT_JWKS_URL = http://127.0.0.1:9/jwks.json\n",
+        )
+        .unwrap();
         assert_eq!(raw.get(JWKS_URL), Some("http://127.0.0.1:9/jwks.json"));
-        let bad = dir.join("bad.env");
-        std::fs::write(&bad, "DACHAT_NOPE=1\n").unwrap();
-        let err = RawSettings::from_file_and_env(Some(&bad)).unwrap_err();
-        assert_eq!(err.problem, "unknown setting DACHAT_NOPE");
-        assert!(RawSettings::from_file_and_env(Some(&dir.join("missing.env"))).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
+        let err = RawSettings::from_settings_text("bad.env", "x=1\nDACHAT_NOPE=1\n").unwrap_err();
+        assert_eq!(err.to_string(), "setting bad.env:1: unknown setting x");
+        let err = RawSettings::from_settings_text("bad.env", "DACHAT_JWKS_URL\n").unwrap_err();
+        assert_eq!(err.to_string(), "setting bad.env:1: expected NAME=value");
     }
 }
