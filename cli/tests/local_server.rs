@@ -6,13 +6,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
+use testkit::ws::WsClient;
+use testkit::{Supervised, free_port};
 
 const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
 
@@ -28,51 +27,26 @@ fn dachat(args: &[&str]) -> std::process::Output {
 }
 
 struct Server {
-    child: Child,
+    process: Supervised,
     base: String,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts `dachat serve` and waits until it answers `/healthz`.
+/// Starts `dachat serve` and waits until it accepts connections.
 async fn serve(keys: &Path, data: &Path, port: u16) -> Server {
     let base = format!("127.0.0.1:{port}");
-    let child = Command::new(DACHAT)
-        .args(["serve", "--listen", &base, "--dev-keys"])
-        .arg(keys)
-        .arg("--data-dir")
-        .arg(data)
-        .env_remove("DACHAT_JWKS_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server { child, base };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let http = reqwest::Client::new();
-    loop {
-        if let Ok(r) = http.get(format!("http://{}/healthz", server.base)).send().await
-            && r.status() == 200
-        {
-            return server;
-        }
-        assert!(server.child.try_wait().unwrap().is_none(), "dachat serve exited early");
-        assert!(Instant::now() < deadline, "dachat serve did not answer within 30 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut process = Supervised::spawn(
+        "dachat serve",
+        Command::new(DACHAT)
+            .args(["serve", "--listen", &base, "--dev-keys"])
+            .arg(keys)
+            .arg("--data-dir")
+            .arg(data)
+            .env_remove("DACHAT_JWKS_URL"),
+        None,
+    )
+    .unwrap();
+    process.wait_for_port(port, Duration::from_secs(30)).unwrap();
+    Server { process, base }
 }
 
 async fn session(base: &str, token: &str, context: &str) -> Value {
@@ -100,33 +74,13 @@ fn dev_token(keys: &Path, contexts: &str) -> std::process::Output {
     ])
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// A chat socket for a new session of `host_token` in `general`.
-async fn chat(base: &str, host_token: &str) -> Socket {
+async fn chat(base: &str, host_token: &str) -> WsClient {
     let answer = session(base, host_token, "general").await;
     let access = answer["accessToken"].as_str().unwrap();
-    connect_async(format!("ws://{base}/v1/local/ws?token={access}"))
+    WsClient::connect(&format!("ws://{base}/v1/local/ws?token={access}"))
         .await
         .unwrap()
-        .0
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket.send(Message::text(frame.to_string())).await.unwrap();
-}
-
-/// The next frame of `kind`.
-async fn expect(socket: &mut Socket, kind: &str) -> Value {
-    loop {
-        let Some(Ok(Message::Text(text))) = socket.next().await else {
-            panic!("socket closed before a {kind} frame")
-        };
-        let frame: Value = serde_json::from_str(&text).unwrap();
-        if frame["type"] == kind {
-            return frame;
-        }
-    }
 }
 
 #[test]
@@ -160,7 +114,7 @@ async fn dev_token_endpoint_refuses_bad_input_by_field() {
             .status
             .success()
     );
-    let server = serve(&keys, &data, free_port()).await;
+    let server = serve(&keys, &data, free_port().unwrap()).await;
     let http = reqwest::Client::new();
     let post = |body: Value| {
         http.post(format!("http://{}/dev/token", server.base))
@@ -210,23 +164,23 @@ async fn an_acknowledged_message_survives_kill_9() {
         .unwrap()
         .trim()
         .to_owned();
-    let port = free_port();
+    let port = free_port().unwrap();
 
     let server = serve(&keys, &data, port).await;
     let mut socket = chat(&server.base, &host_token).await;
-    send(&mut socket, json!({ "type": "join", "room": "general" })).await;
-    send(
-        &mut socket,
-        json!({ "type": "send", "room": "general", "clientId": "c1", "body": "before the crash" }),
-    )
-    .await;
-    expect(&mut socket, "ack").await;
-    drop(server); // SIGKILL: no shutdown, no flush
+    socket.send(json!({ "type": "join", "room": "general" })).await;
+    socket
+        .send(json!({ "type": "send", "room": "general", "clientId": "c1", "body": "before the crash" }))
+        .await;
+    socket.expect("ack").await;
+    let mut crashed = server;
+    crashed.process.kill_hard(); // SIGKILL: no shutdown, no flush
+    drop(crashed);
 
     let server = serve(&keys, &data, port).await;
     let mut socket = chat(&server.base, &host_token).await;
-    send(&mut socket, json!({ "type": "history", "room": "general" })).await;
-    let history = expect(&mut socket, "history").await;
+    socket.send(json!({ "type": "history", "room": "general" })).await;
+    let history = socket.expect("history").await;
     assert_eq!(history["messages"][0]["body"], "before the crash");
     drop(server);
     std::fs::remove_dir_all(&keys).unwrap();

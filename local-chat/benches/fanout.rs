@@ -14,7 +14,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use backend::host_jwt;
 use backend::keys::SigningKey;
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
+use testkit::Supervised;
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -34,7 +35,7 @@ const RATE: u64 = 100;
 const ROOM: &str = "general";
 
 struct Server {
-    child: Child,
+    process: Supervised,
     base: String,
     keys: std::path::PathBuf,
     dir: std::path::PathBuf,
@@ -42,8 +43,7 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill_hard();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -60,35 +60,27 @@ async fn start_server(bin: &str) -> Server {
             .unwrap()
             .success()
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = testkit::free_port().unwrap();
     let base = format!("127.0.0.1:{port}");
-    let child = Command::new(bin)
-        .args(["serve", "--listen", &base, "--dev-keys"])
-        .arg(&keys)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env("RUST_LOG", "warn")
-        .env_remove("DACHAT_JWKS_URL")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, base, keys, dir };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http
-        .get(format!("http://{}/healthz", server.base))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut process = Supervised::spawn(
+        "dachat serve",
+        Command::new(bin)
+            .args(["serve", "--listen", &base, "--dev-keys"])
+            .arg(&keys)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .env("RUST_LOG", "warn")
+            .env_remove("DACHAT_JWKS_URL"),
+        None,
+    )
+    .unwrap();
+    process.wait_for_port(port, Duration::from_secs(30)).unwrap();
+    Server {
+        process,
+        base,
+        keys,
+        dir,
     }
-    server
 }
 
 fn rand_u64() -> u64 {
@@ -196,7 +188,7 @@ async fn run(bin: &str, n: usize, seconds: u64) {
             break;
         }
     }
-    let pid = server.child.id();
+    let pid = server.process.id();
     eprintln!(
         "n={n}: {n} clients joined; sending {} messages over {seconds} s",
         RATE * seconds

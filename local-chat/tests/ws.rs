@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use backend::api::HttpOptions;
 use backend::app::{AppState, Deps};
@@ -14,12 +13,10 @@ use backend::clock::Clock;
 use backend::config::{self, RawSettings, Settings, TwilioRequirement};
 use backend::keys::{KeySet, SigningKey};
 use backend::{host_jwt, http_client};
-use futures_util::{SinkExt as _, StreamExt as _};
 use local_chat::LocalChat;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use testkit::ws::WsClient;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 struct Server {
     base: String,
@@ -53,11 +50,7 @@ async fn server() -> Server {
     }
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-struct Client {
-    socket: Socket,
-}
+type Client = WsClient;
 
 impl Server {
     fn host_token(&self, sub: &str, contexts: &[&str]) -> String {
@@ -90,10 +83,9 @@ impl Server {
     }
 
     async fn connect(&self, access_token: &str) -> Client {
-        let (socket, _) = connect_async(format!("ws://{}/v1/local/ws?token={access_token}", self.base))
+        let mut client = WsClient::connect(&format!("ws://{}/v1/local/ws?token={access_token}", self.base))
             .await
             .unwrap();
-        let mut client = Client { socket };
         let welcome = client.next().await;
         assert_eq!(welcome["type"], "welcome", "{welcome}");
         client
@@ -111,44 +103,6 @@ impl Server {
             client.expect("joined").await;
         }
         client
-    }
-}
-
-impl Client {
-    async fn send(&mut self, frame: Value) {
-        self.socket.send(Message::text(frame.to_string())).await.unwrap();
-    }
-
-    async fn send_raw(&mut self, message: Message) {
-        self.socket.send(message).await.unwrap();
-    }
-
-    /// The next text frame, within 5 s; `None` when the socket closed.
-    async fn try_next(&mut self) -> Option<Value> {
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(5), self.socket.next())
-                .await
-                .expect("a frame within 5 s");
-            match message {
-                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-
-    async fn next(&mut self) -> Value {
-        self.try_next().await.expect("the socket is open")
-    }
-
-    /// Frames until one of `kind`, which is returned.
-    async fn expect(&mut self, kind: &str) -> Value {
-        loop {
-            let frame = self.next().await;
-            if frame["type"] == kind {
-                return frame;
-            }
-        }
     }
 }
 
@@ -324,7 +278,7 @@ async fn bad_frames_get_error_frames_and_harm_no_one() {
 async fn the_socket_needs_a_valid_chat_token() {
     let server = server().await;
     for query in ["", "?token=", "?token=garbage", "?token=eyJhbGciOiJIUzI1NiJ9.e30.AAAA"] {
-        let err = connect_async(format!("ws://{}/v1/local/ws{query}", server.base))
+        let err = WsClient::connect(&format!("ws://{}/v1/local/ws{query}", server.base))
             .await
             .unwrap_err();
         let tokio_tungstenite::tungstenite::Error::Http(response) = err else {

@@ -29,9 +29,10 @@ pub type Listener = Rc<dyn Fn(Event)>;
 
 /// One connection to a chat provider, shared by all tabs.
 pub trait ChatClient {
-    /// A session admitted the user to `room`, whose conversation at the
-    /// provider is `conversation_sid` (needed before [`ChatClient::join`]).
-    fn admit(&self, _room: &str, _conversation_sid: &str) {}
+    /// Records that `room`'s conversation at the provider is
+    /// `conversation_sid`, as a session answered (needed before
+    /// [`ChatClient::join`]; the local provider names rooms directly).
+    fn set_conversation(&self, _room: &str, _conversation_sid: &str) {}
     /// Start receiving a room's events; a `Joined` frame follows.
     fn join(&self, room: &str);
     /// A page of messages older than `before` (the newest without it).

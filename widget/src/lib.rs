@@ -6,6 +6,8 @@
 //! ([`state`]); the chat provider is behind [`client::ChatClient`].
 
 pub mod api;
+mod browser;
+mod chat;
 pub mod client;
 pub mod commands;
 #[cfg(test)]
@@ -25,7 +27,7 @@ use wasm_bindgen::prelude::*;
 struct Mounted {
     host_token: RwSignal<String>,
     wanted_context: RwSignal<String>,
-    restored: RwSignal<u32>,
+    reopened: RwSignal<u32>,
     shutdown: Box<dyn Fn()>,
     /// Dropping it unmounts the view.
     _unmount: Box<dyn std::any::Any>,
@@ -43,7 +45,7 @@ pub fn open(container: web_sys::HtmlElement, api: String, context: String, token
         m.borrow().as_ref().map(|mounted| {
             mounted.host_token.set(token.clone());
             mounted.wanted_context.set(context.clone());
-            mounted.restored.update(|n| *n += 1);
+            mounted.reopened.update(|n| *n += 1);
         })
     });
     if switched.is_some() {
@@ -51,21 +53,20 @@ pub fn open(container: web_sys::HtmlElement, api: String, context: String, token
     }
     let host_token = RwSignal::new(token);
     let wanted_context = RwSignal::new(context);
-    let shutdown_slot: StoredValue<Option<std::rc::Rc<dyn client::ChatClient>>, LocalStorage> =
-        StoredValue::new_local(None);
-    let restored = RwSignal::new(0);
-    let panel = StoredValue::new_local(Some(container.clone()));
-    let config = view::Config {
+    let client: chat::ClientSlot = StoredValue::new_local(None);
+    let reopened = RwSignal::new(0);
+    let page = chat::Page {
         host_token,
         wanted_context,
-        restored,
-        panel,
-        client: shutdown_slot,
+        reopened,
+        panel: StoredValue::new_local(Some(container.clone())),
     };
     let api = api.trim_end_matches('/').to_owned();
-    let unmount = leptos::mount::mount_to(container, move || view::App(view::AppProps { config, api }).into_any());
+    let unmount = leptos::mount::mount_to(container, move || {
+        view::App(view::AppProps { page, api, client }).into_any()
+    });
     let shutdown = Box::new(move || {
-        if let Some(client) = shutdown_slot.try_get_value().flatten() {
+        if let Some(client) = client.try_get_value().flatten() {
             client.shutdown();
         }
     });
@@ -73,7 +74,7 @@ pub fn open(container: web_sys::HtmlElement, api: String, context: String, token
         *m.borrow_mut() = Some(Mounted {
             host_token,
             wanted_context,
-            restored,
+            reopened,
             shutdown,
             _unmount: Box::new(unmount),
         })

@@ -2,6 +2,8 @@
 //! counts, typing, members and nicknames, and the connection. Server frames
 //! are applied with [`ChatState::apply`]; views only read. No DOM, no JS:
 //! tested natively.
+//!
+//! Over 600 lines: ~485 of code and the rest its native unit tests; the state and its rules are one piece, split only by what they change.
 
 use std::collections::BTreeMap;
 

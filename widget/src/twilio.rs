@@ -271,7 +271,7 @@ impl Bridge {
 struct Inner {
     bridge: Option<Bridge>,
     token: String,
-    /// Room → conversation SID, from the sessions that admitted the user.
+    /// Room → conversation SID, as the sessions answered.
     sids: ByName<String>,
     online: bool,
     attempt: u32,
@@ -422,7 +422,7 @@ fn explain(code: &str, error: &BridgeError) -> String {
 }
 
 impl ChatClient for TwilioClient {
-    fn admit(&self, room: &str, conversation_sid: &str) {
+    fn set_conversation(&self, room: &str, conversation_sid: &str) {
         self.inner
             .borrow_mut()
             .sids

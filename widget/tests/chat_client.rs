@@ -10,6 +10,8 @@
 //! The `twilio` module adds what only Twilio does: an unreachable service,
 //! refused and expiring tokens, revocation, removed conversations.
 //! Waiting is on events, never on time.
+//!
+//! Over 600 lines: one suite that both clients must pass, so every test is written once and run against each.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)]
 
@@ -223,7 +225,7 @@ impl Provider for Twilio {
 async fn enter(p: &impl Provider, user: &str, room: &str, sid: &str) -> (User, ServerFrame) {
     let u = p.connect(user).await;
     u.inbox.online().await;
-    u.client.admit(room, sid);
+    u.client.set_conversation(room, sid);
     u.client.join(room);
     let joined = u
         .inbox
@@ -516,7 +518,7 @@ async fn twilio_token_renewal_before_and_after_expiry() {
     // still connected while the token is being renewed: messages go out
     let (room, sid) = ("suite-24".to_owned(), Twilio.sid(24));
     add_conversation(&sid, vec!["carol".into()]);
-    a.client.admit(&room, &sid);
+    a.client.set_conversation(&room, &sid);
     a.client.join(&room);
     let r = room.clone();
     a.inbox
@@ -661,7 +663,7 @@ async fn twilio_one_sdk_client_for_every_room_and_none_after_shutdown() {
     // a second room goes through the same SDK client
     let (other, other_sid) = ("suite-26".to_owned(), Twilio.sid(26));
     add_conversation(&other_sid, vec!["erin".into()]);
-    a.client.admit(&other, &other_sid);
+    a.client.set_conversation(&other, &other_sid);
     a.client.join(&other);
     a.inbox
         .frame(|f| matches!(f, ServerFrame::Joined { room, .. } if *room == other).then_some(()))

@@ -14,56 +14,25 @@
 //! Results go to stdout and `target/bench/results.txt`.
 
 use std::collections::BTreeMap;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
+
+use testkit::Supervised;
 
 use crate::services::free_port;
 use crate::{cargo, root, run, setup, step};
 
 const SESSION_TOKENS: usize = 5_000;
 
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGTERM first, so servers shut down as in production.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A benchmarked server, stopped (SIGTERM, then SIGKILL) when dropped.
+type Server = Supervised;
 
 fn spawn(cmd: &mut Command, port: u16) -> Result<Server> {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("cannot start {cmd:?}"))?;
-    let mut server = Server { child };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if server.child.try_wait()?.is_some() {
-            bail!("{cmd:?} exited before listening");
-        }
-        if Instant::now() > deadline {
-            bail!("{cmd:?} did not listen on {port}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut server = Supervised::spawn(&format!("{cmd:?}"), cmd, None)?;
+    server.wait_for_port(port, Duration::from_secs(30))?;
     Ok(server)
 }
 
@@ -262,7 +231,7 @@ pub fn main(args: &[String]) -> Result<()> {
         for (name, keyobject) in [("peer-default", false), ("peer-keyobject", true)] {
             let port = free_port()?;
             let server = bench.start_peer(port, keyobject)?;
-            let result = bench.token_path(&format!("http://127.0.0.1:{port}"), server.child.id(), &tokens, "bench")?;
+            let result = bench.token_path(&format!("http://127.0.0.1:{port}"), server.id(), &tokens, "bench")?;
             drop(server);
             bench.record(&format!("round {round} {name}"), result);
         }
@@ -270,7 +239,7 @@ pub fn main(args: &[String]) -> Result<()> {
         let server = spawn(&mut bench.ours(port, Some(&standin_url)), port)?;
         let result = bench.token_path(
             &format!("http://127.0.0.1:{port}/v1/token"),
-            server.child.id(),
+            server.id(),
             &tokens,
             "bench",
         )?;
@@ -289,13 +258,13 @@ pub fn main(args: &[String]) -> Result<()> {
         // context member in, so the same harness measures /v1/session.
         let session = bench.token_path(
             &format!("http://127.0.0.1:{port}/v1/session"),
-            server.child.id(),
+            server.id(),
             &session_tokens,
             r#"bench","context":"general"#,
         )?;
         let token = bench.token_path(
             &format!("http://127.0.0.1:{port}/v1/token"),
-            server.child.id(),
+            server.id(),
             &session_tokens,
             "bench",
         )?;

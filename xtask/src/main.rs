@@ -10,6 +10,7 @@
 //! ports and stopped by PID when the run ends, pass or fail.
 
 mod bench;
+mod deps;
 mod services;
 mod setup;
 mod suite;
@@ -143,8 +144,14 @@ fn test() -> Result<()> {
 
     step("formatting (cargo fmt --check)");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    step("tidy: every Rust file opens with a //! line");
+    step("tidy: every Rust file opens with a //! line, long files say why, no module imports one above it");
     tidy::check(&root())?;
+    step("docs (cargo doc --no-deps, private items too, warnings denied)");
+    run(cargo()
+        .args(["doc", "--no-deps", "--workspace", "--document-private-items"])
+        .env("RUSTDOCFLAGS", "-D warnings -A rustdoc::private-intra-doc-links"))?;
+    step("dependencies: licences, bans and sources (cargo deny), and the widget never reaches tokio or aws-*");
+    deps::check()?;
     step("lints (cargo clippy --all-targets -D warnings)");
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     step("lints of the widget as the browser runs it (clippy --target wasm32, incl. the chat-client suite)");

@@ -7,31 +7,26 @@
 //!
 //! Their output goes to `target/test-services/*.log`.
 
-use std::fs::File;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
+use testkit::Supervised;
 
 use crate::root;
 
-struct Service {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
+/// Started services, stopped (by PID, in reverse order) when dropped.
 #[derive(Default)]
 pub struct Stack {
-    services: Vec<Service>,
+    services: Vec<Supervised>,
     env: Vec<(String, String)>,
 }
 
 /// A port nothing listens on right now (loopback).
 pub fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(testkit::free_port()?)
 }
 
 impl Stack {
@@ -142,40 +137,21 @@ impl Stack {
     }
 
     fn spawn(&mut self, name: &'static str, cmd: &mut Command) -> Result<()> {
-        let dir = root().join("target/test-services");
-        std::fs::create_dir_all(&dir)?;
-        let log = dir.join(format!("{name}.log"));
-        let out = File::create(&log)?;
-        let child = cmd
-            .current_dir(root())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("cannot start {name}"))?;
-        println!("  {name}: pid {}, log {}", child.id(), log.display());
-        self.services.push(Service { name, child, log });
+        let log = root().join(format!("target/test-services/{name}.log"));
+        let service = Supervised::spawn(name, cmd.current_dir(root()), Some(&log))?;
+        println!("  {name}: pid {}, log {}", service.id(), log.display());
+        self.services.push(service);
         Ok(())
     }
 
     /// Waits until `port` accepts connections, or the service exits, or 60 s pass.
     fn wait_ready(&mut self, name: &str, port: u16) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if let Some(service) = self.services.iter_mut().find(|s| s.name == name)
-                && let Some(status) = service.child.try_wait()?
-            {
-                let log = std::fs::read_to_string(&service.log).unwrap_or_default();
-                bail!("{name} exited ({status}) before it was ready:\n{log}");
-            }
-            if Instant::now() > deadline {
-                bail!("{name} did not accept connections on port {port} within 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let service = self
+            .services
+            .iter_mut()
+            .find(|s| s.name() == name)
+            .with_context(|| format!("{name} was not started"))?;
+        Ok(service.wait_for_port(port, Duration::from_secs(60))?)
     }
 }
 
@@ -204,9 +180,8 @@ pub fn post_json(port: u16, path: &str, body: &serde_json::Value) -> Result<serd
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        for service in &mut self.services {
-            let _ = service.child.kill();
-            let _ = service.child.wait();
+        while let Some(service) = self.services.pop() {
+            drop(service);
         }
     }
 }

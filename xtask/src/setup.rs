@@ -123,10 +123,30 @@ pub fn python_tools() -> Result<()> {
     Ok(())
 }
 
+/// The cargo-deny version the dependency checks use.
+pub const CARGO_DENY: &str = "0.20.2";
+
+/// `cargo deny` at [`CARGO_DENY`] (cargo install, from crates.io).
+pub fn cargo_deny() -> Result<()> {
+    let installed = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if installed != format!("cargo-deny {CARGO_DENY}") {
+        step(&format!(
+            "installing cargo-deny {CARGO_DENY} (cargo install, a few minutes)"
+        ));
+        run(cargo().args(["install", "--locked", &format!("cargo-deny@{CARGO_DENY}")]))?;
+    }
+    Ok(())
+}
+
 pub fn test_tools() -> Result<()> {
     step("checking the test tools");
     wasm_target()?;
     wasm_bindgen_cli()?;
+    cargo_deny()?;
     npm_ci("widget")?;
     npm_ci("tests")?;
     python_tools()?;

@@ -1,22 +1,147 @@
-//! Tidy checks that are cheaper as a test than as a review comment.
+//! Tidy checks that are cheaper as a test than as a review comment:
+//!
+//! - every Rust source file opens with a `//!` line saying what it is for;
+//! - a file over [`LONG_FILE_LINES`] lines says why at its top (a line with
+//!   "Over 600 lines:" among its first 20);
+//! - no module imports a module above it: [`LAYERS`] lists each crate's
+//!   modules from the bottom up, and a module may name (`crate::x`) only
+//!   modules of a lower layer, so no import circle can form.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-/// Every Rust source file opens with a `//!` line saying what it is for.
+/// Files longer than this say why at their top.
+pub const LONG_FILE_LINES: usize = 600;
+
+/// The layers of each crate's modules, bottom first (by `src/` folder).
+pub const LAYERS: &[(&str, &[&[&str]])] = &[
+    (
+        "backend/src",
+        &[
+            &[
+                "domain",
+                "secret",
+                "clock",
+                "limits",
+                "keys",
+                "http_client",
+                "telemetry",
+            ],
+            &["hs256", "host_jwt"],
+            &["twilio_token", "local_token"],
+            &["config"],
+            &["jwks", "twilio_rest"],
+            &["provision"],
+            &["app"],
+            &["error"],
+            &["api"],
+        ],
+    ),
+    (
+        "widget/src",
+        &[
+            &["markdown", "commands", "browser", "api", "state"],
+            &["client"],
+            &["twilio"],
+            &["chat"],
+            &["view"],
+        ],
+    ),
+];
+
 pub fn check(root: &Path) -> Result<()> {
-    let mut missing = Vec::new();
+    let mut problems = Vec::new();
     for file in rust_files(root) {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let name = file.strip_prefix(root).unwrap_or(&file).display().to_string();
         if !text.starts_with("//!") {
-            missing.push(file.strip_prefix(root).unwrap_or(&file).display().to_string());
+            problems.push(format!("{name}: does not open with a //! line"));
+        }
+        let lines = text.lines().count();
+        if lines > LONG_FILE_LINES && !text.lines().take(20).any(|l| l.contains("Over 600 lines:")) {
+            problems.push(format!(
+                "{name}: {lines} lines, and no line \"Over 600 lines: <why>\" among its first 20"
+            ));
         }
     }
-    if !missing.is_empty() {
-        bail!("these files do not open with a //! line:\n  {}", missing.join("\n  "));
+    for (dir, layers) in LAYERS {
+        problems.extend(layer_problems(&root.join(dir), dir, layers));
+    }
+    if !problems.is_empty() {
+        bail!("tidy:\n  {}", problems.join("\n  "));
     }
     Ok(())
+}
+
+/// The top-level module a file under `src` belongs to (`a.rs` and `a/…` are `a`).
+fn module_of(src: &Path, file: &Path) -> Option<String> {
+    let first = file.strip_prefix(src).ok()?.components().next()?;
+    let first = first.as_os_str().to_str()?;
+    Some(first.strip_suffix(".rs").unwrap_or(first).to_owned())
+}
+
+/// The modules a source text names as `crate::x` or `crate::{x, y}`, outside comments.
+fn crate_references(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let inner = group.split('}').next().unwrap_or_default();
+                for item in inner.split(',') {
+                    let name: String = item
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && name != "self" {
+                        out.push(name);
+                    }
+                }
+            } else {
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if !name.is_empty() {
+                    out.push(name);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn layer_problems(src: &Path, dir: &str, layers: &[&[&str]]) -> Vec<String> {
+    let layer_of = |module: &str| layers.iter().position(|layer| layer.contains(&module));
+    let mut problems = Vec::new();
+    for file in rust_files(src) {
+        let Some(module) = module_of(src, &file) else { continue };
+        if module == "lib" || module == "main" || module == "bin" {
+            continue;
+        }
+        let name = file.strip_prefix(src).unwrap_or(&file).display();
+        let Some(own) = layer_of(&module) else {
+            problems.push(format!(
+                "{dir}/{name}: module `{module}` is not in xtask's tidy::LAYERS"
+            ));
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for used in crate_references(&text) {
+            match layer_of(&used) {
+                Some(layer) if layer < own || used == module => {}
+                Some(_) => problems.push(format!(
+                    "{dir}/{name}: `{module}` imports `{used}`, which is not below it (tidy::LAYERS)"
+                )),
+                None => {}
+            }
+        }
+    }
+    problems
 }
 
 fn rust_files(root: &Path) -> Vec<PathBuf> {
@@ -45,6 +170,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn crate_references_are_read_from_paths_and_groups() {
+        let text = "use crate::a::B;\n// crate::comment\nuse crate::{b, c::D, self};\nlet x = crate::d::f();\n";
+        assert_eq!(crate_references(text), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_module_may_import_only_lower_layers() {
+        let dir = std::env::temp_dir().join(format!("xtask-layers-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("low.rs"), "//! Low.\n").unwrap();
+        std::fs::write(dir.join("high.rs"), "//! High.\nuse crate::low::X;\n").unwrap();
+        std::fs::write(
+            dir.join("sub/inner.rs"),
+            "//! Part of sub.\nuse crate::sub::Y;\nuse crate::low::Z;\n",
+        )
+        .unwrap();
+        let layers: &[&[&str]] = &[&["low"], &["sub"], &["high"]];
+        assert_eq!(layer_problems(&dir, "d", layers), Vec::<String>::new());
+        std::fs::write(dir.join("low.rs"), "//! Low.\nuse crate::high::X;\n").unwrap();
+        let problems = layer_problems(&dir, "d", layers);
+        assert_eq!(
+            problems,
+            ["d/low.rs: `low` imports `high`, which is not below it (tidy::LAYERS)"]
+        );
+        std::fs::write(dir.join("other.rs"), "//! Unlisted.\n").unwrap();
+        assert!(
+            layer_problems(&dir, "d", layers)
+                .iter()
+                .any(|p| p.contains("`other` is not in"))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn finds_files_without_a_module_doc() {
         let dir = std::env::temp_dir().join(format!("xtask-tidy-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -53,6 +212,19 @@ mod tests {
         std::fs::write(dir.join("src/bad.rs"), "fn f() {}\n").unwrap();
         let err = check(&dir).unwrap_err().to_string();
         assert!(err.contains("src/bad.rs") && !err.contains("good.rs"), "{err}");
+        std::fs::write(
+            dir.join("src/bad.rs"),
+            format!("//! Long.\n{}", "fn f() {}\n".repeat(600)),
+        )
+        .unwrap();
+        let err = check(&dir).unwrap_err().to_string();
+        assert!(err.contains("src/bad.rs: 601 lines"), "{err}");
+        std::fs::write(
+            dir.join("src/bad.rs"),
+            format!("//! Long.\n//! Over 600 lines: a test.\n{}", "fn f() {}\n".repeat(600)),
+        )
+        .unwrap();
+        assert!(check(&dir).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,168 @@
+//! Supervised child processes: started with their output in a log file (or
+//! discarded), ready once their port accepts connections, stopped by PID
+//! when dropped.
+
+use std::fs::File;
+use std::io;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on right now (loopback).
+pub fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running child process, stopped when dropped: SIGTERM first (so servers
+/// shut down as in production), SIGKILL if it is still there after 5 s.
+#[derive(Debug)]
+pub struct Supervised {
+    name: String,
+    child: Child,
+    log: Option<PathBuf>,
+}
+
+fn other(message: String) -> io::Error {
+    io::Error::other(message)
+}
+
+impl Supervised {
+    /// Starts `cmd` with no input; its output goes to `log`, or nowhere.
+    pub fn spawn(name: &str, cmd: &mut Command, log: Option<&Path>) -> io::Result<Self> {
+        let (stdout, stderr) = match log {
+            Some(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let file = File::create(path)?;
+                (Stdio::from(file.try_clone()?), Stdio::from(file))
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| other(format!("cannot start {name}: {e}")))?;
+        Ok(Self {
+            name: name.to_owned(),
+            child,
+            log: log.map(Path::to_path_buf),
+        })
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Waits until `port` on loopback accepts connections; fails at once if
+    /// the process exits first (with its log), or after `timeout`.
+    pub fn wait_for_port(&mut self, port: u16, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                let log = self
+                    .log
+                    .as_ref()
+                    .and_then(|path| std::fs::read_to_string(path).ok())
+                    .unwrap_or_default();
+                return Err(other(format!(
+                    "{} exited ({status}) before it was ready:\n{log}",
+                    self.name
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(other(format!(
+                    "{} did not accept connections on port {port} within {} s",
+                    self.name,
+                    timeout.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process has exited (without waiting).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// SIGKILL now, as a crash would (`kill -9`), and reap it.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        if self.has_exited() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.has_exited() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill_hard();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_that_exits_early_is_reported_with_its_log() {
+        let log = std::env::temp_dir().join(format!("testkit-{}.log", std::process::id()));
+        let mut child = Supervised::spawn(
+            "early",
+            Command::new("sh").args(["-c", "echo broken config; exit 3"]),
+            Some(&log),
+        )
+        .unwrap();
+        let err = child
+            .wait_for_port(free_port().unwrap(), Duration::from_secs(10))
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("early exited (exit status: 3)"), "{message}");
+        assert!(message.contains("broken config"), "{message}");
+        std::fs::remove_file(&log).unwrap();
+    }
+
+    #[test]
+    fn a_listening_process_is_ready_and_is_stopped_when_dropped() {
+        let port = free_port().unwrap();
+        let mut child = Supervised::spawn(
+            "listener",
+            Command::new("python3").args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()]),
+            None,
+        )
+        .unwrap();
+        child.wait_for_port(port, Duration::from_secs(30)).unwrap();
+        let pid = child.id();
+        drop(child);
+        let alive = Command::new("kill")
+            .args(["-0", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(!alive, "pid {pid} still runs");
+    }
+}

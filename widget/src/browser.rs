@@ -1,0 +1,103 @@
+//! Browser glue: the few things the widget asks of the page it runs in
+//! (time, storage, events to the host, visibility, dialogs). Everything
+//! here fails soft: a browser that refuses storage or dialogs leaves the
+//! chat working.
+
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// This browser's device id (kept in local storage; made on first use).
+pub fn device_id() -> String {
+    let storage = local_storage();
+    if let Some(id) = storage
+        .as_ref()
+        .and_then(|s| s.get_item("dachat:device").ok().flatten())
+    {
+        return id;
+    }
+    let id: String = format!("{:x}{:x}", (js_sys::Math::random() * 1e12) as u64, now_ms() as u64);
+    if let Some(s) = storage {
+        let _ = s.set_item("dachat:device", &id);
+    }
+    id
+}
+
+/// A fresh id for a message the user sends (the provider deduplicates on it).
+pub fn new_client_id() -> String {
+    format!("c{:x}{:x}", now_ms() as u64, (js_sys::Math::random() * 1e9) as u64)
+}
+
+/// A value kept in local storage under `key`, if any.
+pub fn stored(key: &str) -> Option<String> {
+    local_storage().and_then(|s| s.get_item(key).ok().flatten())
+}
+
+/// Keeps `value` in local storage under `key` (quietly, if storage is refused).
+pub fn store(key: &str, value: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+/// Tells the host page: a `CustomEvent` named `name` on `window`.
+pub fn window_event(name: &str, detail: &JsValue) {
+    if let Some(window) = web_sys::window() {
+        let init = web_sys::CustomEventInit::new();
+        init.set_detail(detail);
+        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
+            let _ = window.dispatch_event(&event);
+        }
+    }
+}
+
+/// The local time of day, e.g. "09:05".
+pub fn local_time(ms: i64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// The local calendar day of a time, e.g. "Sat Nov 28 2026".
+pub fn local_day(ms: i64) -> String {
+    js_sys::Date::new(&JsValue::from_f64(ms as f64)).to_date_string().into()
+}
+
+/// Whether the page is visible (not a background tab).
+pub fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .map(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+        .unwrap_or(true)
+}
+
+/// Whether the browser believes it has a network.
+pub fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// Runs `callback` once after `wait_ms`.
+pub fn after(wait_ms: f64, callback: impl FnOnce() + 'static) {
+    let callback = wasm_bindgen::closure::Closure::once_into_js(callback);
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), wait_ms as i32);
+    }
+}
+
+/// The browser's own prompt; `None` when cancelled.
+pub fn prompt(message: &str, default: &str) -> Option<String> {
+    web_sys::window().and_then(|w| w.prompt_with_message_and_default(message, default).ok().flatten())
+}
+
+/// The browser's own confirmation; `false` when cancelled.
+pub fn confirm(message: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(message).ok())
+        .unwrap_or(false)
+}

@@ -1,0 +1,389 @@
+//! The session controller, in the shape of leptos-use's `use_websocket`:
+//! [`use_chat`] starts a chat for the page and returns [`UseChatReturn`],
+//! the state to draw and the acts a view may ask for. It owns the session
+//! (`/v1/session`, the provider's client), what the client reports
+//! (connection changes, frames, "a token is needed"), token renewal,
+//! rejoining and resending after a reconnect, reopening the last page
+//! view's tabs and joining rooms. The view only reads the state and calls
+//! these methods; the state's rules live in [`crate::state`].
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use protocol::Provider;
+use protocol::js as json;
+use wasm_bindgen::JsValue;
+
+use crate::api;
+use crate::browser;
+use crate::client::{ChatClient, Event, Listener, LocalClient};
+use crate::commands::{self, Input};
+use crate::state::{ChatState, Connection};
+use crate::twilio::TwilioClient;
+
+/// The host page's live signals: what the page can still change once the
+/// chat is mounted.
+#[derive(Clone, Copy)]
+pub struct Page {
+    pub host_token: RwSignal<String>,
+    pub wanted_context: RwSignal<String>,
+    /// Counts how often the minimised chat was opened again.
+    pub reopened: RwSignal<u32>,
+    /// The loader's panel the chat lives in (hidden while minimised).
+    pub panel: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
+}
+
+/// Where the provider's client is kept; the mount owns it, to shut it down.
+pub type ClientSlot = StoredValue<Option<Rc<dyn ChatClient>>, LocalStorage>;
+
+/// A running chat: what to draw, and what a view may ask of it.
+#[derive(Clone, Copy)]
+pub struct UseChatReturn {
+    /// `None` until the first session answered.
+    pub state: RwSignal<Option<ChatState>>,
+    /// Why the chat could not start (shown with "Try again").
+    pub failure: RwSignal<Option<String>>,
+    page: Page,
+    client: ClientSlot,
+    api: StoredValue<String>,
+    device: StoredValue<String>,
+    /// When the provider was last told the user is typing (ms).
+    last_typing: StoredValue<f64>,
+}
+
+/// Starts the chat for `page` against the API at `api`, keeping the
+/// provider's client in `client`.
+pub fn use_chat(page: Page, api: String, client: ClientSlot) -> UseChatReturn {
+    let chat = UseChatReturn {
+        state: RwSignal::new(None),
+        failure: RwSignal::new(None),
+        page,
+        client,
+        api: StoredValue::new(api),
+        device: StoredValue::new(browser::device_id()),
+        last_typing: StoredValue::new(0.0),
+    };
+    chat.start();
+
+    // The page asked for another context: open its tab.
+    Effect::new(move |previous: Option<String>| {
+        let wanted = page.wanted_context.get();
+        if previous.is_some() && previous.as_deref() != Some(wanted.as_str()) {
+            chat.join(wanted.clone());
+        }
+        wanted
+    });
+
+    // Opened again after being minimised: the active room has been seen.
+    Effect::new(move |previous: Option<u32>| {
+        let now = page.reopened.get();
+        if previous.is_some() {
+            chat.update(|s| {
+                let active = s.active;
+                s.select(active);
+            });
+        }
+        now
+    });
+
+    // The launcher's badge follows the total of unread messages.
+    Effect::new(move |previous: Option<u32>| {
+        let total = chat
+            .state
+            .with(|s| s.as_ref().map(ChatState::unread_total).unwrap_or(0));
+        if previous != Some(total) {
+            browser::window_event("dachat:unread", &JsValue::from(total));
+        }
+        total
+    });
+
+    // Tell the provider what the user has seen.
+    Effect::new(move |_| {
+        let seen = chat.state.with(|s| {
+            s.as_ref().and_then(|s| {
+                s.active_room()
+                    .and_then(|r| r.last_id().map(|id| (r.name.clone(), id, r.read_up_to)))
+            })
+        });
+        if let (Some((room, last, read)), Some(client)) = (seen, chat.client())
+            && read.is_none_or(|r| r < last)
+            && chat.visible()
+        {
+            client.read(&room, last);
+        }
+    });
+
+    chat
+}
+
+impl UseChatReturn {
+    /// The provider's client, once the session has one.
+    pub fn client(self) -> Option<Rc<dyn ChatClient>> {
+        self.client.get_value()
+    }
+
+    /// Changes the state, once there is one.
+    pub fn update(self, change: impl FnOnce(&mut ChatState)) {
+        self.state.update(|s| {
+            if let Some(s) = s {
+                change(s);
+            }
+        });
+    }
+
+    /// Shows a notice above the log.
+    pub fn notice(self, message: String) {
+        self.update(|s| s.notice = Some(message));
+    }
+
+    /// Whether the user can see the chat: the page is visible and the
+    /// window is not minimised.
+    pub fn visible(self) -> bool {
+        browser::page_visible() && !self.page.panel.get_value().is_some_and(|p| p.hidden())
+    }
+
+    /// Starts (or restarts) the chat: session, then the provider's client.
+    fn start(self) {
+        self.failure.set(None);
+        let context = self.page.wanted_context.get_untracked();
+        let token = self.page.host_token.get_untracked();
+        let (api_base, device) = (self.api.get_value(), self.device.get_value());
+        leptos::task::spawn_local(async move {
+            let session = match api::open_session(&api_base, &token, &context, &device).await {
+                Ok(session) => session,
+                Err(e) => return self.failure.set(Some(e.message)),
+            };
+            self.state.set(Some(ChatState::new(
+                &session.identity,
+                session.contexts.clone(),
+                &session.context,
+            )));
+            let listener: Listener = Rc::new(move |event| self.on_event(event));
+            let client: Rc<dyn ChatClient> = match session.provider {
+                Provider::Local => Rc::new(LocalClient::connect(&api_base, &session.access_token, listener)),
+                Provider::Twilio => match TwilioClient::connect(&session.access_token, listener).await {
+                    Ok(client) => Rc::new(client),
+                    Err(_) => {
+                        self.state.set(None);
+                        self.failure.set(Some(
+                            "The chat could not be loaded. Check your connection and try again.".into(),
+                        ));
+                        return;
+                    }
+                },
+            };
+            client.set_conversation(&session.context, &session.conversation_sid);
+            self.client.set_value(Some(client));
+            self.schedule_renewal(session.expires_at);
+            self.restore_tabs(&session.identity);
+        });
+    }
+
+    /// "Try again" / "Retry now": reconnect the client, or start over when
+    /// there is none.
+    pub fn retry(self) {
+        match self.client() {
+            Some(client) => client.retry(),
+            None => self.start(),
+        }
+    }
+
+    fn on_event(self, event: Event) {
+        match event {
+            Event::Connection(connection) => {
+                // Still failing after a retry: the chat token may be what is
+                // refused (the server restarted, or it expired while the tab
+                // slept), so fetch a fresh one for the next attempt.
+                if connection == Connection::Reconnecting(2) {
+                    leptos::task::spawn_local(async move {
+                        let _ = self.renew_chat_token().await;
+                    });
+                }
+                let online = connection == Connection::Online;
+                self.update(|s| s.connection = connection);
+                if online {
+                    self.rejoin();
+                }
+            }
+            Event::TokenNeeded => {
+                leptos::task::spawn_local(async move {
+                    if let Err(e) = self.renew_chat_token().await {
+                        self.update(|s| s.connection = Connection::Failed(e.message));
+                    }
+                });
+            }
+            Event::Frame(frame) => {
+                let visible = self.visible();
+                self.update(|s| s.apply(frame, browser::now_ms(), visible));
+            }
+        }
+    }
+
+    /// (Re)connected: subscribe to every open room and catch up, then send
+    /// what was typed while disconnected, in order.
+    fn rejoin(self) {
+        if let Some(client) = self.client() {
+            let rooms = self.state.with_untracked(|s| {
+                s.as_ref()
+                    .map(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+            });
+            for room in rooms.unwrap_or_default() {
+                client.join(&room);
+                client.history(&room, None);
+            }
+            for (room, id, body) in self
+                .state
+                .with_untracked(|s| s.as_ref().map(ChatState::unsent).unwrap_or_default())
+            {
+                if client.send(&room, &id, &body) {
+                    self.update(|s| s.mark_sent(&id));
+                }
+            }
+        }
+        browser::window_event("dachat:ready", &JsValue::TRUE);
+    }
+
+    /// A fresh chat token (`POST /v1/token` with the host token) handed to
+    /// the client; returns when it expires.
+    async fn renew_chat_token(self) -> Result<u64, api::ApiFailure> {
+        let token = self.page.host_token.get_untracked();
+        let renewed = api::renew(&self.api.get_value(), &token, &self.device.get_value()).await?;
+        if let Some(client) = self.client() {
+            client.update_token(&renewed.access_token);
+        }
+        Ok(renewed.expires_at)
+    }
+
+    /// Renews the chat token two minutes before it expires.
+    fn schedule_renewal(self, expires_at: u64) {
+        let wait_ms = ((expires_at as f64) * 1000.0 - browser::now_ms() - 120_000.0).max(10_000.0);
+        browser::after(wait_ms, move || {
+            leptos::task::spawn_local(async move {
+                if let Ok(expires_at) = self.renew_chat_token().await {
+                    self.schedule_renewal(expires_at);
+                }
+            });
+        });
+    }
+
+    /// Reopens the tabs of the last page view (and remembers them from now on).
+    fn restore_tabs(self, identity: &str) {
+        let key = format!("dachat:tabs:{identity}");
+        let remembered: Vec<String> = browser::stored(&key)
+            .and_then(|text| json::parse::<Vec<String>>(&text))
+            .unwrap_or_default();
+        let added = self
+            .state
+            .try_update(|s| s.as_mut().map(|s| s.restore_tabs(&remembered)))
+            .flatten()
+            .unwrap_or_default();
+        for room in added {
+            self.open_room(room);
+        }
+        Effect::new(move |_| {
+            if let Some(names) = self.state.with(|s| s.as_ref().map(ChatState::tab_names)) {
+                browser::store(&key, &json::stringify(&names).unwrap_or_default());
+            }
+        });
+    }
+
+    /// Opens a session for `room` (the server grants it), then joins it; a
+    /// refused room loses its tab, with a notice.
+    fn open_room(self, room: String) {
+        let token = self.page.host_token.get_untracked();
+        let (api_base, device) = (self.api.get_value(), self.device.get_value());
+        leptos::task::spawn_local(async move {
+            match api::open_session(&api_base, &token, &room, &device).await {
+                Ok(session) => {
+                    if let Some(client) = self.client() {
+                        client.set_conversation(&room, &session.conversation_sid);
+                        client.join(&room);
+                        client.history(&room, None);
+                    }
+                }
+                Err(e) => self.update(|s| {
+                    s.notice = Some(e.message);
+                    s.close_tab(&room);
+                }),
+            }
+        });
+    }
+
+    /// `/join`, the room picker, or the page asking for another context:
+    /// a tab for `room`, then its session.
+    pub fn join(self, room: String) {
+        match self
+            .state
+            .try_update(|s| s.as_mut().map(|s| s.open_tab(&room)))
+            .flatten()
+        {
+            Some(Err(message)) => self.notice(message),
+            Some(Ok(())) => self.open_room(room),
+            None => {}
+        }
+    }
+
+    /// What the user typed into the composer, in the active room: a
+    /// message, or a slash command. `false` when it was not taken (nothing
+    /// to send, or no client yet), so the composer keeps the text.
+    pub fn submit(self, line: &str) -> bool {
+        let room = self.active_room_name();
+        let (Some(client), false) = (self.client(), room.is_empty()) else {
+            return false;
+        };
+        let post = |body: &str| {
+            let id = browser::new_client_id();
+            let sent = client.send(&room, &id, body);
+            self.update(|s| s.add_pending(&room, &id, body, sent));
+        };
+        match commands::parse(line) {
+            Input::Empty => return false,
+            Input::Message(body) => post(&body),
+            Input::Action(action) => post(&format!("_{action}_")),
+            Input::Join(target) => self.join(target),
+            Input::Nick(nick) => client.nick(nick.as_deref()),
+            Input::Help => self.notice(commands::HELP.into()),
+            Input::Unknown(name) => self.notice(format!("Unknown command /{name}. Type /help to see the commands.")),
+        }
+        true
+    }
+
+    /// The user is typing: told to the provider at most every 2 s.
+    pub fn typing(self) {
+        let now = browser::now_ms();
+        if now - self.last_typing.get_value() > 2000.0 {
+            self.last_typing.set_value(now);
+            if let Some(client) = self.client() {
+                client.typing(&self.active_room_name());
+            }
+        }
+    }
+
+    /// Asks for the page before the oldest message shown, once at a time.
+    pub fn load_older(self) {
+        let target = self
+            .state
+            .try_update(|s| {
+                s.as_mut().and_then(|s| {
+                    let r = s.rooms.get_mut(s.active)?;
+                    if r.loading_older || !r.has_more {
+                        return None;
+                    }
+                    r.loading_older = true;
+                    Some((r.name.clone(), r.oldest_id()))
+                })
+            })
+            .flatten();
+        if let (Some((room, oldest)), Some(client)) = (target, self.client()) {
+            client.history(&room, oldest);
+        }
+    }
+
+    fn active_room_name(self) -> String {
+        self.state.with_untracked(|s| {
+            s.as_ref()
+                .and_then(|s| s.active_room().map(|r| r.name.clone()))
+                .unwrap_or_default()
+        })
+    }
+}
