@@ -8,15 +8,20 @@
 //! | `GET /healthz` | | `{status: "ok"}` |
 //! | `GET /.well-known/jwks.json` | | the local dev key's JWKS (local mode only) |
 //!
-//! Bodies are JSON of at most [`MAX_BODY_BYTES`]; every error is an
+//! Bodies are JSON objects of at most [`MAX_BODY_BYTES`], nested at most
+//! [`protocol::shape::MAX_DEPTH`] deep (JWT headers and claims too). A
+//! client address whose requests were answered 401 more than
+//! [`HttpOptions::failed_auth_per_minute`] times in a minute gets 429 with
+//! `Retry-After` until the minute ends. Every error is an
 //! [`ApiError`], converted from the service's [`crate::app::AppError`] at
 //! the handler. Errors are logged once, by [`log_errors`].
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -26,17 +31,26 @@ use serde::de::DeserializeOwned;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::app::AppState;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorDetail};
 use crate::limits::MAX_BODY_BYTES;
+use crate::rate_limit::WindowLimiter;
 
 /// What the HTTP layer adds to the service: who may call it from a
-/// browser, and the JWKS it publishes itself (local mode with a dev key).
+/// browser, the JWKS it publishes itself (local mode with a dev key), and
+/// how many failed verifications one client address gets.
 #[derive(Debug, Clone, Default)]
 pub struct HttpOptions {
     /// Exact origins allowed to call the API from a browser; empty means same origin only.
     pub cors_origins: Vec<String>,
     pub published_jwks: Option<serde_json::Value>,
+    /// Requests answered 401 per client address per minute before that
+    /// address gets 429 without its token being verified; 0 turns it off.
+    /// The address is the TCP peer (`ConnectInfo`), so this applies where
+    /// the server is served with connect info (the local server); the
+    /// Lambda is protected by API Gateway's throttling instead.
+    pub failed_auth_per_minute: u32,
 }
 
 impl HttpOptions {
@@ -45,8 +59,36 @@ impl HttpOptions {
         Self {
             cors_origins: settings.cors_origins.clone(),
             published_jwks: None,
+            failed_auth_per_minute: settings.failed_auth_per_minute,
         }
     }
+}
+
+/// Counts 401 answers per client address; an address over its limit is
+/// answered 429 before its token costs a signature check. A valid request
+/// is never counted, and addresses do not share a budget, so one client's
+/// junk never slows another.
+struct FailedAuthGuard {
+    limiter: WindowLimiter<IpAddr>,
+    clock: Clock,
+}
+
+/// At most this many client addresses are tracked at once.
+const MAX_TRACKED_ADDRESSES: usize = 100_000;
+
+async fn limit_failed_auth(State(guard): State<Arc<FailedAuthGuard>>, request: Request, next: Next) -> Response {
+    let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {
+        return next.run(request).await;
+    };
+    let address = peer.ip().to_canonical();
+    if let Err(retry_after_secs) = guard.limiter.check(&address, guard.clock.now_ms()) {
+        return ApiError::TooManyInvalidTokens { retry_after_secs }.into_response();
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        guard.limiter.charge(&address, guard.clock.now_ms());
+    }
+    response
 }
 
 /// The router's state; each handler takes only the part it needs.
@@ -75,6 +117,12 @@ type Shared = Arc<AppState>;
 
 pub fn router(app: Shared, options: HttpOptions) -> Router {
     let cors = cors_layer(&options.cors_origins);
+    let guard = (options.failed_auth_per_minute > 0).then(|| {
+        Arc::new(FailedAuthGuard {
+            limiter: WindowLimiter::per_minute(options.failed_auth_per_minute, MAX_TRACKED_ADDRESSES),
+            clock: app.clock().clone(),
+        })
+    });
     let state = ApiState {
         app,
         published_jwks: PublishedJwks(options.published_jwks.map(Arc::new)),
@@ -89,6 +137,9 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
+    if let Some(guard) = guard {
+        router = router.layer(middleware::from_fn_with_state(guard, limit_failed_auth));
+    }
     if let Some(cors) = cors {
         router = router.layer(cors);
     }
@@ -127,7 +178,9 @@ async fn log_errors(request: Request, next: Next) -> Response {
 }
 
 /// A JSON body: `Content-Type: application/json`, at most
-/// [`MAX_BODY_BYTES`], one JSON value of the expected shape and nothing after it.
+/// [`MAX_BODY_BYTES`], one JSON object (never an array a struct could be
+/// read from) nested at most [`protocol::shape::MAX_DEPTH`] deep, of the
+/// expected shape, and nothing after it.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -147,6 +200,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     ApiError::BadRequest("request body could not be read".into())
                 }
             })?;
+        protocol::shape::check_object(&bytes).map_err(|e| ApiError::BadRequest(format!("request body {e}")))?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::BadRequest(describe_json_error(&e)))

@@ -73,6 +73,9 @@ pub trait LocalRooms: Send + Sync {
     /// Grants `identity` membership of `context`, and takes away every room
     /// not in `allowed` (revocation). The error is a log-safe description.
     fn grant(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String>;
+
+    /// Takes away every room not in `allowed` (a renewal: nothing granted).
+    fn revoke_except(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), String>;
 }
 
 /// The embedded local provider, as the token service sees it: where
@@ -149,6 +152,11 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The clock the service decides time by (shared with the HTTP layer's limits).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// Builds every client once.
     pub fn new(settings: &Settings, deps: Deps) -> Result<Self, SettingsError> {
         let Deps {
@@ -239,10 +247,21 @@ impl AppState {
         })
     }
 
-    /// `POST /v1/token`: verify and mint only.
+    /// `POST /v1/token`: verify, bring memberships in line with the token's
+    /// contexts (as a session does), and mint.
     pub async fn renew_token(&self, token: &str, device: Option<&str>) -> Result<AccessToken, AppError> {
         let device = parse_device(device)?;
         let claims = self.verify_host_token(token).await?;
+        match &self.provider {
+            Provider::Twilio { provisioner, .. } => provisioner
+                .align(&claims.identity, &claims.contexts)
+                .await
+                .map_err(AppError::Chat)?,
+            Provider::Local(local) => local
+                .rooms
+                .revoke_except(&claims.identity, &claims.contexts)
+                .map_err(AppError::LocalRooms)?,
+        }
         Ok(self.mint(&claims.identity, &device))
     }
 

@@ -33,6 +33,10 @@ pub enum ApiError {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// 429: this client address sent too many tokens that failed verification.
+    TooManyInvalidTokens {
+        retry_after_secs: u64,
+    },
     /// 503: the host's JWKS cannot be fetched.
     KeysUnavailable(String),
     /// 503: the chat provider cannot be reached right now.
@@ -64,7 +68,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManyInvalidTokens { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::KeysUnavailable(_) | Self::UpstreamUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
         }
@@ -79,7 +83,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimited { .. } | Self::TooManyInvalidTokens { .. } => "rate_limited",
             Self::KeysUnavailable(_) => "keys_unavailable",
             Self::UpstreamUnavailable(_) => "chat_unavailable",
             Self::UpstreamRejected(_) => "chat_error",
@@ -96,6 +100,9 @@ impl ApiError {
             Self::PayloadTooLarge => format!("request body is larger than {MAX_BODY_BYTES} bytes"),
             Self::UnsupportedMediaType => "request body must be JSON (Content-Type: application/json)".into(),
             Self::RateLimited { .. } => "too many requests; try again shortly".into(),
+            Self::TooManyInvalidTokens { retry_after_secs } => {
+                format!("too many requests with invalid tokens from this address; try again in {retry_after_secs} s")
+            }
             Self::KeysUnavailable(_) => "the host's signing keys cannot be fetched right now; try again shortly".into(),
             Self::UpstreamUnavailable(_) => "the chat service cannot be reached right now; try again shortly".into(),
             Self::UpstreamRejected(_) => "the chat service refused the request".into(),
@@ -123,7 +130,9 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         let retry_after = match &self {
-            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::RateLimited { retry_after_secs } | Self::TooManyInvalidTokens { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
             Self::KeysUnavailable(_) | Self::UpstreamUnavailable(_) => Some(RETRY_AFTER_SECS),
             _ => None,
         };

@@ -2,13 +2,15 @@
 //!
 //! The rules, in the order they are applied:
 //! 1. at most [`MAX_TOKEN_LEN`] bytes, three base64url parts (no padding);
-//! 2. header: `alg` exactly `ES256`; `kid` present; `jku`, `x5u`, `jwk`,
+//! 2. header: a JSON object nested at most [`protocol::shape::MAX_DEPTH`]
+//!    deep; `alg` exactly `ES256`; `kid` present; `jku`, `x5u`, `jwk`,
 //!    `x5c` and `crit` absent (keys come only from the configured JWKS);
 //! 3. the key is chosen by exact `kid` ([`UnverifiedToken::kid`]);
 //! 4. the signature is the raw 64-byte `r ‖ s` with `0 < r, s < n`
 //!    (checked here explicitly, and again by ring), verified before the
 //!    payload is parsed at all;
-//! 5. claims: `exp` required, `nbf` and `iat` honoured, each with
+//! 5. claims: a JSON object nested at most [`protocol::shape::MAX_DEPTH`]
+//!    deep (claims the service ignores included); `exp` required, `nbf` and `iat` honoured, each with
 //!    `leeway` seconds (at most [`MAX_LEEWAY_SECS`]); `iss` and `aud`
 //!    compared exactly when configured; `sub` is an [`Identity`] and
 //!    `contexts` an array of at most [`MAX_CONTEXTS`] [`ContextName`]s
@@ -22,6 +24,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+
+use protocol::shape::{ShapeError, check_object};
 
 use crate::domain::{ContextName, Identity, MAX_CONTEXTS};
 use crate::keys::{KeySet, PublicKey, SigningKey};
@@ -147,6 +151,12 @@ pub fn parse(token: &str) -> Result<UnverifiedToken<'_>, HostTokenError> {
     let header_json = URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| HostTokenError::Malformed("header is not base64url"))?;
+    check_object(&header_json).map_err(|e| {
+        HostTokenError::Malformed(match e {
+            ShapeError::NotAnObject => "header is not a JSON object",
+            ShapeError::TooDeep => "header nests too deep",
+        })
+    })?;
     let header: Header =
         serde_json::from_slice(&header_json).map_err(|_| HostTokenError::Malformed("header is not a JSON object"))?;
     if header.alg.as_deref() != Some("ES256") {
@@ -224,6 +234,7 @@ impl UnverifiedToken<'_> {
         let payload = URL_SAFE_NO_PAD
             .decode(self.payload_b64)
             .map_err(|_| HostTokenError::Malformed("payload is not base64url"))?;
+        check_object(&payload).map_err(|e| HostTokenError::InvalidClaim(format!("the claims set {e}")))?;
         let claims: Claims = serde_json::from_slice(&payload).map_err(|e| {
             HostTokenError::InvalidClaim(if e.to_string().starts_with("duplicate field") {
                 "a claim appears twice".to_owned()

@@ -16,7 +16,8 @@
 //!   SSM) reads;
 //! - [`host_jwt`], [`keys`], [`twilio_token`], [`local_token`], [`hs256`]:
 //!   pure token logic;
-//! - [`domain`], [`secret`], [`clock`], [`limits`]: plain values.
+//! - [`domain`], [`secret`], [`clock`], [`limits`], [`rate_limit`]: plain
+//!   values and counters.
 
 pub mod api;
 pub mod app;
@@ -32,6 +33,7 @@ pub mod keys;
 pub mod limits;
 pub mod local_token;
 pub mod provision;
+pub mod rate_limit;
 pub mod secret;
 pub mod telemetry;
 pub mod twilio_rest;

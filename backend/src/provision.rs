@@ -1,15 +1,22 @@
 //! Provisioning: before a session is answered, make sure the Twilio user,
 //! the conversation whose unique name is the context, and the user's
-//! participation exist; and take away participations whose context is no
-//! longer in the user's token (revocation).
+//! participation exist; and on every path that hands out a Twilio token
+//! (session and renewal) bring the user's participations in line with the
+//! host token it was given (revocation).
 //!
 //! - Get-or-create with "already exists" treated as success, so two first
 //!   sessions for the same new context at once both succeed.
 //! - What has been provisioned is remembered in memory (bounded), so a
 //!   repeat session makes no REST call at all.
-//! - Revocation lists the user's participations once per identity per
-//!   [`ProvisionPolicy::revocation_interval`]; a failure is logged and
-//!   retried on the next session rather than failing this one.
+//! - Alignment ([`Provisioner::align`]) lists the user's participations and
+//!   removes those whose context the token no longer lists. It is skipped
+//!   only when this instance aligned the identity within
+//!   [`ProvisionPolicy::revocation_interval`] and the token still allows
+//!   every room granted since; so a token that drops a room this instance
+//!   granted removes it at once, and anything else (a room granted by
+//!   another instance, or before a restart) within one interval. A failed
+//!   alignment fails the request (503): no token is handed out while a
+//!   removed room may still be reachable.
 //! - Sessions that cost REST calls are limited per identity
 //!   ([`ProvisionPolicy::sessions_per_minute`]); remembered ones are free.
 
@@ -19,6 +26,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, millis};
 use crate::domain::{ContextName, Identity};
+use crate::rate_limit::WindowLimiter;
 use crate::twilio_rest::{ConversationsClient, RestError};
 
 #[derive(Debug, Clone)]
@@ -33,7 +41,10 @@ pub struct ProvisionPolicy {
 impl Default for ProvisionPolicy {
     fn default() -> Self {
         Self {
-            revocation_interval: Duration::from_secs(300),
+            // The widget renews its access token 2 minutes before it expires,
+            // so a room granted by another instance is gone within one
+            // access-token lifetime: (TTL - 120 s) + this interval.
+            revocation_interval: Duration::from_secs(120),
             max_cached: 100_000,
             sessions_per_minute: 60,
         }
@@ -56,53 +67,22 @@ impl From<RestError> for ProvisionError {
     }
 }
 
-/// Limits how often one identity may open sessions that cost REST calls:
-/// a fixed one-minute window per identity.
-#[derive(Debug)]
-struct SessionLimiter {
-    per_minute: u32,
-    /// Window start (Unix ms) and count, by identity.
-    windows: Mutex<HashMap<Identity, (u64, u32)>>,
-}
-
-const WINDOW_MS: u64 = 60_000;
-
-impl SessionLimiter {
-    fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            windows: Mutex::default(),
-        }
-    }
-
-    /// `Err(seconds to wait)` when the identity is over its limit.
-    fn check(&self, identity: &Identity, now: u64) -> Result<(), u64> {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() >= 100_000 {
-            windows.retain(|_, (start, _)| now.saturating_sub(*start) < WINDOW_MS);
-        }
-        let (start, count) = windows.entry(identity.clone()).or_insert((now, 0));
-        let elapsed = now.saturating_sub(*start);
-        if elapsed >= WINDOW_MS {
-            *start = now;
-            *count = 0;
-        }
-        if *count >= self.per_minute {
-            return Err((WINDOW_MS - elapsed).div_ceil(1000).max(1));
-        }
-        *count += 1;
-        Ok(())
-    }
-}
-
 #[derive(Debug, Default)]
 struct Memory {
     users: HashSet<Identity>,
     conversations: HashMap<ContextName, String>,
     /// Contexts each identity is known to take part in.
     participations: HashMap<Identity, HashSet<ContextName>>,
-    /// When revocation last ran for an identity (Unix ms).
-    revoked_at: HashMap<Identity, u64>,
+    /// The last alignment of each identity on this instance.
+    aligned: HashMap<Identity, Aligned>,
+}
+
+#[derive(Debug)]
+struct Aligned {
+    /// When it ran (Unix ms).
+    at_ms: u64,
+    /// The contexts its token allowed, plus every context granted since.
+    granted: HashSet<ContextName>,
 }
 
 impl Memory {
@@ -118,8 +98,8 @@ impl Memory {
         if self.participations.len() >= max {
             self.participations.clear();
         }
-        if self.revoked_at.len() >= max {
-            self.revoked_at.clear();
+        if self.aligned.len() >= max {
+            self.aligned.clear();
         }
     }
 }
@@ -128,7 +108,8 @@ impl Memory {
 pub struct Provisioner {
     rest: ConversationsClient,
     policy: ProvisionPolicy,
-    limiter: SessionLimiter,
+    /// Sessions that cost REST calls, per identity per minute.
+    limiter: WindowLimiter<Identity>,
     clock: Clock,
     memory: Mutex<Memory>,
 }
@@ -137,7 +118,7 @@ impl Provisioner {
     pub fn new(rest: ConversationsClient, policy: ProvisionPolicy, clock: Clock) -> Self {
         Self {
             rest,
-            limiter: SessionLimiter::new(policy.sessions_per_minute),
+            limiter: WindowLimiter::per_minute(policy.sessions_per_minute, 100_000),
             policy,
             clock,
             memory: Mutex::default(),
@@ -158,12 +139,12 @@ impl Provisioner {
             None => {
                 // Only sessions that cost REST calls count against the limit.
                 self.limiter
-                    .check(identity, self.clock.now_ms())
+                    .take(identity, self.clock.now_ms())
                     .map_err(|retry_after_secs| ProvisionError::RateLimited { retry_after_secs })?;
                 self.ensure(identity, context).await?
             }
         };
-        self.revoke_if_due(identity, allowed).await;
+        self.align(identity, allowed).await?;
         Ok(sid)
     }
 
@@ -215,30 +196,45 @@ impl Provisioner {
             .entry(identity.clone())
             .or_default()
             .insert(context.clone());
+        if let Some(aligned) = memory.aligned.get_mut(identity) {
+            aligned.granted.insert(context.clone());
+        }
         Ok(sid)
     }
 
-    /// Runs [`Provisioner::revoke`] if it has not run for `identity` within
-    /// the revocation interval.
-    pub async fn revoke_if_due(&self, identity: &Identity, allowed: &[ContextName]) {
+    /// Brings `identity`'s participations in line with `allowed` (the
+    /// contexts of the host token being answered), unless this instance did
+    /// so within the revocation interval and `allowed` still covers every
+    /// room granted since. An error means it may not be in line.
+    pub async fn align(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), RestError> {
         let now = self.clock.now_ms();
         {
             let mut memory = self.memory();
-            if memory
-                .revoked_at
-                .get(identity)
-                .is_some_and(|t| now.saturating_sub(*t) < millis(self.policy.revocation_interval))
-            {
-                return;
+            let fresh = memory.aligned.get(identity).is_some_and(|a| {
+                now.saturating_sub(a.at_ms) < millis(self.policy.revocation_interval)
+                    && a.granted.iter().all(|c| allowed.contains(c))
+            });
+            if fresh {
+                return Ok(());
             }
-            // Claim the slot before the calls, so concurrent sessions of the
-            // same user do not revoke twice; a failure gives it back.
+            // Claim the slot before the calls, so concurrent requests of the
+            // same user with the same token do not list twice; a failure gives it back.
             memory.make_room(self.policy.max_cached);
-            memory.revoked_at.insert(identity.clone(), now);
+            memory.aligned.insert(
+                identity.clone(),
+                Aligned {
+                    at_ms: now,
+                    granted: allowed.iter().cloned().collect(),
+                },
+            );
         }
-        if let Err(err) = self.revoke(identity, allowed).await {
-            tracing::warn!(%identity, error = %err, "revocation failed; retried on the next session");
-            self.memory().revoked_at.remove(identity);
+        match self.revoke(identity, allowed).await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                tracing::warn!(%identity, error = %err, "could not bring participations in line with the token");
+                self.memory().aligned.remove(identity);
+                Err(err)
+            }
         }
     }
 
@@ -270,23 +266,5 @@ impl Provisioner {
             tracing::info!(%identity, removed, "revoked participations no longer in the token");
         }
         Ok(removed)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limiter_counts_per_identity_in_one_minute_windows() {
-        let limiter = SessionLimiter::new(2);
-        let alice = Identity::parse("alice").unwrap();
-        let bob = Identity::parse("bob").unwrap();
-        let t0 = 1_700_000_000_000;
-        assert!(limiter.check(&alice, t0).is_ok());
-        assert!(limiter.check(&alice, t0 + 1).is_ok());
-        assert_eq!(limiter.check(&alice, t0 + 20_500), Err(40), "seconds left, rounded up");
-        assert!(limiter.check(&bob, t0 + 20_500).is_ok());
-        assert!(limiter.check(&alice, t0 + 60_000).is_ok(), "a new window");
     }
 }

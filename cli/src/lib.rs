@@ -300,7 +300,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
+    // Connect info gives the API the client address its failed-verification limit counts by.
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")

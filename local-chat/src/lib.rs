@@ -85,11 +85,28 @@ impl LocalRooms for LocalChat {
             .store
             .grant(identity.as_str(), context.as_str(), &allowed)
             .map_err(|e| e.to_string())?;
+        self.kick(identity, revoked);
+        Ok(())
+    }
+
+    fn revoke_except(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), String> {
+        let allowed: Vec<&str> = allowed.iter().map(ContextName::as_str).collect();
+        let revoked = self
+            .inner
+            .store
+            .revoke_except(identity.as_str(), &allowed)
+            .map_err(|e| e.to_string())?;
+        self.kick(identity, revoked);
+        Ok(())
+    }
+}
+
+impl LocalChat {
+    /// Open connections lose revoked rooms at once.
+    fn kick(&self, identity: &Identity, revoked: Vec<String>) {
         for room in revoked {
-            // open connections lose the room at once
             self.inner.hub.kick_identity(&room, identity.as_str());
         }
-        Ok(())
     }
 }
 

@@ -121,12 +121,25 @@ impl Store {
 
     /// Adds `identity` to `room` and removes it from rooms not in `allowed`.
     pub fn grant(&self, identity: &str, room: &str, allowed: &[&str]) -> Result<Vec<String>, StoreError> {
+        self.align(identity, Some(room), allowed)
+    }
+
+    /// Removes `identity` from every room not in `allowed`; returns those rooms.
+    pub fn revoke_except(&self, identity: &str, allowed: &[&str]) -> Result<Vec<String>, StoreError> {
+        self.align(identity, None, allowed)
+    }
+
+    /// In one transaction: adds the membership of `room` (if any), then
+    /// removes every other room not in `allowed`.
+    fn align(&self, identity: &str, room: Option<&str>, allowed: &[&str]) -> Result<Vec<String>, StoreError> {
         let mut db = self.db();
         let tx = db.transaction()?;
-        tx.execute(
-            "INSERT OR IGNORE INTO members (identity, room) VALUES (?1, ?2)",
-            params![identity, room],
-        )?;
+        if let Some(room) = room {
+            tx.execute(
+                "INSERT OR IGNORE INTO members (identity, room) VALUES (?1, ?2)",
+                params![identity, room],
+            )?;
+        }
         let current: Vec<String> = {
             let mut stmt = tx.prepare("SELECT room FROM members WHERE identity = ?1")?;
             let rows = stmt.query_map(params![identity], |r| r.get(0))?;
@@ -134,7 +147,7 @@ impl Store {
         };
         let mut revoked = Vec::new();
         for old in current {
-            if old != room && !allowed.contains(&old.as_str()) {
+            if Some(old.as_str()) != room && !allowed.contains(&old.as_str()) {
                 tx.execute(
                     "DELETE FROM members WHERE identity = ?1 AND room = ?2",
                     params![identity, old],

@@ -197,6 +197,9 @@ impl Connection {
                 None,
             ));
         }
+        if let Err(e) = protocol::shape::check_object(text.as_bytes()) {
+            return Some(error("bad_frame", format!("could not read the frame: it {e}"), None));
+        }
         let frame: ClientFrame = match serde_json::from_str(text) {
             Ok(frame) => frame,
             Err(e) => {

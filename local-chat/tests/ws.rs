@@ -66,18 +66,27 @@ impl Server {
         .unwrap()
     }
 
-    /// Opens a session for `context` and returns the chat access token.
-    async fn session(&self, sub: &str, contexts: &[&str], context: &str) -> String {
-        let answer: Value = self
-            .http
-            .post(format!("http://{}/v1/session", self.base))
-            .json(&json!({ "token": self.host_token(sub, contexts), "context": context }))
+    /// POSTs `body` to the token service's `path`; the JSON answer.
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.http
+            .post(format!("http://{}{path}", self.base))
+            .json(&body)
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Opens a session for `context` and returns the chat access token.
+    async fn session(&self, sub: &str, contexts: &[&str], context: &str) -> String {
+        let answer = self
+            .post(
+                "/v1/session",
+                json!({ "token": self.host_token(sub, contexts), "context": context }),
+            )
+            .await;
         assert_eq!(answer["provider"], "local", "{answer}");
         answer["accessToken"].as_str().unwrap().to_owned()
     }
@@ -235,6 +244,16 @@ async fn bad_frames_get_error_frames_and_harm_no_one() {
         (Message::text(r#"{"type":"shout","room":"general"}"#), "bad_frame"),
         (Message::text(r#"{"type":"send","room":"general"}"#), "bad_frame"),
         (Message::binary(vec![1u8, 2, 3]), "bad_frame"),
+        // serde reads an internally tagged enum from an array whose first item is the tag
+        (Message::text(r#"["typing","general"]"#), "bad_frame"),
+        (
+            Message::text(format!(
+                r#"{{"type":"typing","room":"general","x":{}1{}}}"#,
+                "[".repeat(1_000),
+                "]".repeat(1_000)
+            )),
+            "bad_frame",
+        ),
         (
             Message::text(format!(
                 r#"{{"type":"send","room":"general","clientId":"x","body":"{}"}}"#,
@@ -348,4 +367,27 @@ async fn joined_lists_online_members_first_and_counts_all() {
     assert_eq!(listed[199], ("u-197", false));
     assert_eq!(members[1]["nick"], "Last");
     assert!(members[0].get("nick").is_none());
+}
+
+#[tokio::test]
+async fn a_renewal_whose_token_dropped_a_room_takes_it_away_at_once() {
+    let server = server().await;
+    let mut alice = server.user("alice", &["general", "shipment-1"]).await;
+    // the host removed alice from the shipment; the window renews its access token
+    let renewal = server
+        .post(
+            "/v1/token",
+            json!({ "token": server.host_token("alice", &["general"]) }),
+        )
+        .await;
+    let access_token = renewal["accessToken"].as_str().expect("a renewed token").to_owned();
+    // the open connection is told to reconnect ...
+    let bye = alice.expect("error").await;
+    assert_eq!(bye["code"], "reconnect", "{bye}");
+    // ... and after it, the shipment is no longer hers, the rest is
+    let mut alice = server.connect(&access_token).await;
+    alice.send(json!({ "type": "join", "room": "shipment-1" })).await;
+    assert_eq!(alice.expect("error").await["code"], "not_a_member");
+    alice.send(json!({ "type": "join", "room": "general" })).await;
+    alice.expect("joined").await;
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "js")]
 pub mod js;
 pub mod local;
+pub mod shape;
 
 /// `POST /v1/session`: open the chat for one context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

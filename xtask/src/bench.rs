@@ -154,8 +154,9 @@ pub fn main(args: &[String]) -> Result<()> {
         [flag, n] if flag == "--rounds" => n.parse().context("--rounds takes a number")?,
         _ => bail!("usage: cargo xtask bench [--rounds N]"),
     };
-    for tool in ["wrk", "curl", "node", "npm", "python3"] {
-        setup::require(tool, "install it (Debian: apt-get install wrk curl nodejs python3)")?;
+    setup::bench_tools()?;
+    for tool in ["node", "npm", "python3"] {
+        setup::require(tool, "install it (Debian: apt-get install nodejs npm python3)")?;
     }
     let shared = std::env::var("DACHAT_PEER_BENCH")
         .map(PathBuf::from)

@@ -29,11 +29,7 @@ pub fn wasm_target() -> Result<()> {
 }
 
 pub fn require(tool: &str, hint: &str) -> Result<()> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .map(|o| o.status.success());
-    if !found.unwrap_or(false) {
+    if !which(tool) {
         bail!("{tool} is not installed; {hint}");
     }
     Ok(())
@@ -95,10 +91,33 @@ pub fn chromium() -> Result<()> {
     if std::path::Path::new("/usr/bin/chromium").exists() && std::path::Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    step("installing Chromium (apt-get install chromium chromium-driver)");
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// The benchmark's load generator and HTTP client, from Debian.
+pub fn bench_tools() -> Result<()> {
+    if which("wrk") && which("curl") {
+        return Ok(());
+    }
+    apt_install(&["wrk", "curl"])
+}
+
+fn which(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `apt-get install` of Debian packages, waiting for another apt to finish.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    step(&format!("installing {} (apt-get install)", packages.join(", ")));
     let lock = "DPkg::Lock::Timeout=600";
     run(Command::new("apt-get").args(["-o", lock, "update", "-qq"]))?;
-    run(Command::new("apt-get").args(["-o", lock, "install", "-y", "-qq", "chromium", "chromium-driver"]))
+    run(Command::new("apt-get")
+        .args(["-o", lock, "install", "-y", "-qq"])
+        .args(packages))
 }
 
 /// A virtualenv in `.venv` with `tests/requirements.txt`, refreshed when it changes.

@@ -24,6 +24,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
                 "secret",
                 "clock",
                 "limits",
+                "rate_limit",
                 "keys",
                 "http_client",
                 "telemetry",

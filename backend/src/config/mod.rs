@@ -57,6 +57,7 @@ settings! {
     JWT_ISSUER = "chat/jwtIssuer", "DACHAT_JWT_ISSUER", false;
     JWT_AUDIENCE = "chat/jwtAudience", "DACHAT_JWT_AUDIENCE", false;
     JWT_LEEWAY = "chat/jwtLeewaySeconds", "DACHAT_JWT_LEEWAY", false;
+    FAILED_AUTH_PER_MINUTE = "chat/failedAuthPerMinute", "DACHAT_FAILED_AUTH_PER_MINUTE", false;
 }
 
 /// The default Twilio Conversations API base URL.
@@ -233,6 +234,8 @@ pub struct Settings {
     /// Exact origins allowed to call the API from a browser; empty means same origin only.
     pub cors_origins: Vec<String>,
     pub access_token_ttl: Duration,
+    /// Invalid-token answers per client address per minute before 429 (0: off).
+    pub failed_auth_per_minute: u32,
 }
 
 /// Whether Twilio settings are required (Lambda) or optional (local: without
@@ -269,7 +272,7 @@ impl Settings {
                 .map(|o| parse_origin(o).map_err(|p| raw.error(CORS_ORIGINS, p)))
                 .collect::<Result<_, _>>()?,
         };
-        let ttl_secs = parse_number(raw, ACCESS_TOKEN_TTL, 3600)?;
+        let ttl_secs = parse_number(raw, ACCESS_TOKEN_TTL, 3600, "seconds")?;
         let access_token_ttl = Duration::from_secs(ttl_secs);
         if !(MIN_TTL..=MAX_TTL).contains(&access_token_ttl) {
             return Err(raw.error(
@@ -281,10 +284,12 @@ impl Settings {
                 ),
             ));
         }
-        let leeway_secs = parse_number(raw, JWT_LEEWAY, 30)?;
+        let leeway_secs = parse_number(raw, JWT_LEEWAY, 30, "seconds")?;
         if leeway_secs > MAX_LEEWAY_SECS {
             return Err(raw.error(JWT_LEEWAY, format!("must be at most {MAX_LEEWAY_SECS} seconds")));
         }
+        let failed_auth_per_minute = u32::try_from(parse_number(raw, FAILED_AUTH_PER_MINUTE, 30, "requests")?)
+            .map_err(|_| raw.error(FAILED_AUTH_PER_MINUTE, "is too large"))?;
         let verify = VerifyOptions {
             issuer: raw.get(JWT_ISSUER).map(str::to_owned),
             audience: raw.get(JWT_AUDIENCE).map(str::to_owned),
@@ -297,6 +302,7 @@ impl Settings {
             sendgrid,
             cors_origins,
             access_token_ttl,
+            failed_auth_per_minute,
         })
     }
 }
@@ -371,13 +377,14 @@ fn parse_origin(origin: &str) -> Result<String, String> {
     }
 }
 
-fn parse_number(raw: &RawSettings, setting: Setting, default: u64) -> Result<u64, SettingsError> {
+/// A whole number of `unit`s, or `default` when the setting is absent.
+fn parse_number(raw: &RawSettings, setting: Setting, default: u64, unit: &str) -> Result<u64, SettingsError> {
     match raw.get(setting) {
         None => Ok(default),
         Some(v) => v
             .trim()
             .parse()
-            .map_err(|_| raw.error(setting, "must be a whole number of seconds")),
+            .map_err(|_| raw.error(setting, format!("must be a whole number of {unit}"))),
     }
 }
 

@@ -117,6 +117,44 @@ fn cases(key: &HostKey) -> Vec<Case> {
         dup_claims_payload.as_bytes(),
     )
     .unwrap();
+    let deep_claim_payload = format!(
+        r#"{{"sub":"alice","contexts":["general"],"exp":{},"x":{}1{}}}"#,
+        now() + 600,
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    let deep_claim = host_jwt::sign_raw(
+        &key.key,
+        header(json!({})).to_string().as_bytes(),
+        deep_claim_payload.as_bytes(),
+    )
+    .unwrap();
+    // every field of the claims struct, in order: serde would read it as the object
+    let array_claims_payload = format!(r#"["alice",["general"],{},null,null,null,null]"#, now() + 600);
+    let array_claims = host_jwt::sign_raw(
+        &key.key,
+        header(json!({})).to_string().as_bytes(),
+        array_claims_payload.as_bytes(),
+    )
+    .unwrap();
+    let array_header = host_jwt::sign_raw(
+        &key.key,
+        format!(r#"["ES256","{}",null,null,null,null,null]"#, key.kid).as_bytes(),
+        claims().to_string().as_bytes(),
+    )
+    .unwrap();
+    let deep_header = host_jwt::sign_raw(
+        &key.key,
+        format!(
+            r#"{{"alg":"ES256","kid":"{}","x":{}1{}}}"#,
+            key.kid,
+            "[".repeat(1_000),
+            "]".repeat(1_000)
+        )
+        .as_bytes(),
+        claims().to_string().as_bytes(),
+    )
+    .unwrap();
 
     vec![
         session("alg none", &none, "general", 401, "invalid_token"),
@@ -322,6 +360,62 @@ fn cases(key: &HostKey) -> Vec<Case> {
             b"[1,2]".to_vec(),
             400,
             "bad_request",
+        ),
+        raw(
+            "JSON array that reads as the request",
+            Some("application/json"),
+            format!(r#"["{good}","general"]"#).into_bytes(),
+            400,
+            "bad_request",
+        ),
+        Case {
+            name: "renewal body that is an array",
+            path: "/v1/token",
+            content_type: Some("application/json"),
+            body: format!(r#"["{good}"]"#).into_bytes(),
+            bearer: None,
+            status: 400,
+            error: "bad_request",
+        },
+        raw(
+            "body nested 5,000 deep in an unknown field",
+            Some("application/json"),
+            format!(
+                r#"{{"token":"{good}","context":"general","x":{}1{}}}"#,
+                "[".repeat(5_000),
+                "]".repeat(5_000)
+            )
+            .into_bytes(),
+            400,
+            "bad_request",
+        ),
+        session(
+            "claims nested 5,000 deep in an extra claim",
+            &deep_claim,
+            "general",
+            401,
+            "invalid_token",
+        ),
+        session(
+            "claims set that is an array",
+            &array_claims,
+            "general",
+            401,
+            "invalid_token",
+        ),
+        session(
+            "header that is an array",
+            &array_header,
+            "general",
+            401,
+            "invalid_token",
+        ),
+        session(
+            "header nested 1,000 deep",
+            &deep_header,
+            "general",
+            401,
+            "invalid_token",
         ),
         raw(
             "token is a number",

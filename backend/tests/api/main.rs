@@ -10,6 +10,7 @@
 mod support;
 
 mod bad_input;
+mod failed_auth;
 mod host_keys;
 mod lambda;
 mod logging;

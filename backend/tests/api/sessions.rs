@@ -66,16 +66,18 @@ async fn a_second_user_joins_the_same_conversation() {
 }
 
 #[tokio::test]
-async fn token_renewal_verifies_and_mints_without_rest_calls() {
+async fn token_renewal_verifies_aligns_once_and_mints() {
     let (app, key, _jwks, standin) = twilio_app().await;
-    let answer = app
-        .post("/v1/token", &json!({ "token": key.token("alice", &["general"]) }))
-        .await;
+    let token = key.token("alice", &["general"]);
+    let answer = app.post("/v1/token", &json!({ "token": token })).await;
     assert_eq!(answer.status, 200, "{}", answer.json);
     let claims = jwt_payload(answer.json["accessToken"].as_str().unwrap());
     assert_eq!(claims["grants"]["chat"]["endpoint_id"], "dachat:alice:web");
     assert_eq!(answer.json["expiresAt"], claims["exp"]);
-    assert_eq!(standin.standin.requests(), 0);
+    assert_eq!(standin.standin.requests(), 1, "one listing of alice's participations");
+    // renewed again with the same rooms: no REST call
+    assert_eq!(app.post("/v1/token", &json!({ "token": token })).await.status, 200);
+    assert_eq!(standin.standin.requests(), 1);
 }
 
 #[tokio::test]
@@ -127,17 +129,32 @@ async fn the_legacy_jwks_format_verifies_too() {
     assert_eq!(answer.status, 200, "{}", answer.json);
 }
 
-/// Records what the token service asks of the local provider.
+/// Records what the token service asks of the local provider (the
+/// granted context; none for a renewal's revocation).
 #[derive(Default)]
-struct RecordingRooms(std::sync::Mutex<Vec<(String, String, Vec<String>)>>);
+struct RecordingRooms(std::sync::Mutex<Vec<Asked>>);
 
-impl LocalRooms for RecordingRooms {
-    fn grant(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String> {
+/// (identity, granted context, allowed contexts)
+type Asked = (String, Option<String>, Vec<String>);
+
+impl RecordingRooms {
+    fn record(&self, identity: &Identity, context: Option<&ContextName>, allowed: &[ContextName]) {
         let allowed = allowed.iter().map(ToString::to_string).collect();
         self.0
             .lock()
             .unwrap()
-            .push((identity.to_string(), context.to_string(), allowed));
+            .push((identity.to_string(), context.map(ToString::to_string), allowed));
+    }
+}
+
+impl LocalRooms for RecordingRooms {
+    fn grant(&self, identity: &Identity, context: &ContextName, allowed: &[ContextName]) -> Result<(), String> {
+        self.record(identity, Some(context), allowed);
+        Ok(())
+    }
+
+    fn revoke_except(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), String> {
+        self.record(identity, None, allowed);
         Ok(())
     }
 }
@@ -169,13 +186,21 @@ async fn the_local_provider_grants_the_room_and_signs_with_its_own_key() {
             .is_none()
     );
     assert_eq!(identity.as_str(), "alice");
+    // a renewal with a token that dropped shipment-1 takes it away
+    let renewal = app
+        .post("/v1/token", &json!({ "token": key.token("alice", &["general"]) }))
+        .await;
+    assert_eq!(renewal.status, 200, "{}", renewal.json);
     assert_eq!(
         *rooms.0.lock().unwrap(),
-        [(
-            "alice".to_owned(),
-            "general".to_owned(),
-            vec!["general".to_owned(), "shipment-1".to_owned()]
-        )]
+        [
+            (
+                "alice".to_owned(),
+                Some("general".to_owned()),
+                vec!["general".to_owned(), "shipment-1".to_owned()]
+            ),
+            ("alice".to_owned(), None, vec!["general".to_owned()])
+        ]
     );
 }
 

@@ -210,10 +210,15 @@ impl TestApp {
 
     /// An app whose settings name no Twilio service, with this local provider.
     pub fn with_local(raw: &RawSettings, policies: Policies, local: Option<LocalProvider>) -> Self {
-        let settings = Settings::parse(raw, TwilioRequirement::Optional).unwrap();
         let mut deps = Deps::new(backend::http_client::build().unwrap());
         deps.policies = policies;
         deps.local = local;
+        Self::with_deps(raw, deps)
+    }
+
+    /// An app built from these settings and dependencies (e.g. a test clock).
+    pub fn with_deps(raw: &RawSettings, deps: Deps) -> Self {
+        let settings = Settings::parse(raw, TwilioRequirement::Optional).unwrap();
         let state = Arc::new(AppState::new(&settings, deps).unwrap());
         Self {
             router: backend::api::router(state.clone(), backend::api::HttpOptions::from_settings(&settings)),
