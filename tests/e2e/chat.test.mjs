@@ -103,6 +103,33 @@ describe('chatting', () => {
     }
   });
 
+  test('a message typed while its room is still opening waits, then goes once the room is joined', async () => {
+    const lea = await browser();
+    const max = await browser();
+    try {
+      await signIn(lea.page, server, { sub: 'lea', contexts: ['group-c', 'group-d'], context: 'group-c' });
+      await signIn(max.page, server, { sub: 'max', contexts: ['group-d'], context: 'group-d' });
+      await openChat(lea.page);
+      await openChat(max.page);
+      // lea's session for group-d is held back, as on a slow link
+      let release;
+      const held = new Promise((resolve) => { release = resolve; });
+      await lea.page.route('**/v1/session', async (route) => { await held; await route.continue(); });
+      await send(lea.page, '/join group-d');
+      await lea.page.getByRole('tab', { name: 'group-d', selected: true }).waitFor();
+      await send(lea.page, 'typed before the room was open');
+      await lea.page.locator('.log .message.pending').getByText('typed before the room was open').waitFor();
+      release();
+      await max.page.getByText('typed before the room was open').waitFor();
+      await lea.page.locator('.log .message:not(.pending)').getByText('typed before the room was open').waitFor();
+      assert.deepEqual(await messages(max.page), ['lea: typed before the room was open']);
+      assert.deepEqual(lea.errors, []);
+    } finally {
+      await lea.close();
+      await max.close();
+    }
+  });
+
   test('history pages in after a reload, and messages survive a server restart', async () => {
     const carol = await browser();
     try {
@@ -254,6 +281,106 @@ describe('access', () => {
       assert.deepEqual(grace.errors, []);
     } finally {
       await grace.close();
+    }
+  });
+});
+
+describe('the host page', () => {
+  /**
+   * A host page at the server's origin: `head` runs before the loader's
+   * script tag (the pre-load queue), and `window.seen` records the window's
+   * events to the host.
+   */
+  async function hostPage(page, head, scriptAttributes = '') {
+    await page.goto(`${server.url}/healthz`);
+    await page.setContent(`<!doctype html><html lang="en"><head><link rel="icon" href="data:,"><title>host</title>
+      <script>
+        window.seen = { ready: 0, connection: [], asked: [] };
+        addEventListener('dachat:ready', () => { seen.ready += 1; });
+        addEventListener('dachat:connection', (e) => { seen.connection.push(e.detail); });
+        window.devToken = async (sub, ttl) => {
+          const r = await fetch('/dev/token', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ sub, contexts: ['general'], ttl }) });
+          return (await r.json()).token;
+        };
+        ${head}
+      </script></head>
+      <body><p id="host">host content</p>
+      <script src="${server.url}/widget/dachat.js" ${scriptAttributes}></script></body></html>`);
+  }
+
+  test('calls queued before the loader, a token provider for a short-lived JWT, ready once and every connection change', async () => {
+    const ivy = await browser();
+    try {
+      await ivy.page.goto(`${server.url}/healthz`);
+      const shortLived = await ivy.page.evaluate(async () => {
+        const r = await fetch('/dev/token', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ sub: 'ivy', contexts: ['general'], ttl: 20 }) });
+        return (await r.json()).token;
+      });
+      await hostPage(ivy.page, `
+        window.DAChat = window.DAChat || function () { (DAChat.q = DAChat.q || []).push(arguments) };
+        DAChat('open', { api: location.origin, context: 'general', token: ${JSON.stringify(shortLived)},
+          tokenProvider: async (reason) => { seen.asked.push(reason); return devToken('ivy', 3600); } });`);
+      // the queued open opened the window; the JWT that expires within 30 s was renewed first, silently
+      await composer(ivy.page).waitFor();
+      await ivy.page.locator('.banner').waitFor({ state: 'detached' });
+      await send(ivy.page, 'queued and open');
+      await ivy.page.locator('.log .message:not(.pending)').getByText('queued and open').waitFor();
+      let seen = await ivy.page.evaluate(() => window.seen);
+      assert.deepEqual(seen.asked, ['expired'], 'the provider was asked once, before the JWT was used');
+      assert.equal(seen.ready, 1);
+      assert.equal(seen.connection.at(-1), 'online');
+
+      // the server goes away and comes back: connection changes are told, ready is not told again
+      await server.restart();
+      await ivy.page.waitForFunction(() => window.seen.connection.includes('reconnecting'));
+      await ivy.page.waitForFunction(() => window.seen.connection.at(-1) === 'online');
+      await send(ivy.page, 'after the restart');
+      await ivy.page.locator('.log .message:not(.pending)').getByText('after the restart').waitFor();
+      seen = await ivy.page.evaluate(() => window.seen);
+      assert.equal(seen.ready, 1, 'ready fires once per open, not on reconnects');
+      assert.deepEqual(seen.asked, ['expired'], 'the fresh JWT was still good: no second question');
+      assert.deepEqual(ivy.errors, []);
+    } finally {
+      await ivy.close();
+    }
+  });
+
+  test('without a provider, a refused JWT is asked for through dachat:tokenneeded and the host answers with setToken', async () => {
+    const jo = await browser();
+    try {
+      await hostPage(jo.page, `
+        addEventListener('dachat:tokenneeded', (e) => {
+          seen.asked.push(e.detail);
+          e.preventDefault(); // this host will answer
+          devToken('jo', 3600).then((token) => DAChat('setToken', token));
+        });`, `data-api="${server.url}" data-context="general" data-token="not-a-jwt"`);
+      await jo.page.getByRole('button', { name: /^Chat/ }).click();
+      await composer(jo.page).waitFor();
+      await jo.page.locator('.banner').waitFor({ state: 'detached' });
+      await send(jo.page, 'renewed by the host');
+      await jo.page.locator('.log .message:not(.pending)').getByText('renewed by the host').waitFor();
+      assert.deepEqual(await jo.page.evaluate(() => window.seen.asked), ['refused']);
+      assert.equal(await jo.page.locator('#host').textContent(), 'host content');
+      assert.deepEqual(jo.errors, []);
+    } finally {
+      await jo.close();
+    }
+  });
+
+  test('a host that does not answer leaves the user the plain error', async () => {
+    const kim = await browser();
+    try {
+      await hostPage(kim.page, `
+        addEventListener('dachat:tokenneeded', (e) => { seen.asked.push(e.detail); });`,
+      `data-api="${server.url}" data-context="general" data-token="not-a-jwt"`);
+      await kim.page.getByRole('button', { name: /^Chat/ }).click();
+      await kim.page.getByText('Your sign-in has expired or is not valid. Reload the page to sign in again.').waitFor();
+      assert.deepEqual(await kim.page.evaluate(() => window.seen.asked), ['refused'], 'asked, not answered');
+      assert.deepEqual(kim.errors, []);
+    } finally {
+      await kim.close();
     }
   });
 });

@@ -1,7 +1,8 @@
 /* DAChat loader: a launcher button in a Shadow DOM; the chat window (WASM)
    is fetched only when first opened, or at once if it was open on the last
-   page view. API: DAChat('open', {api, context, token}), DAChat('setToken',
-   jwt), DAChat('close'); calls made before this loads are queued. Never
+   page view. API: DAChat('open', {api, context, token, tokenProvider}),
+   DAChat('setToken', jwt), DAChat('close'); calls made before this loads
+   are queued. Never
    throws into the host page. Minified by `cargo xtask` (terser). */
 ((w, d) => {
   let s = d.currentScript, base = s.src.replace(/[^/]*$/, ''), cfg = { ...s.dataset };
@@ -16,7 +17,7 @@
     if (!cfg.token || !cfg.context) return say('Sign in to use the chat.');
     say(''); show(1);
     (mod ||= import(base + 'widget.js').then(m => m.default().then(() => m)))
-      .then(m => m.open(panel, cfg.api || '', cfg.context, cfg.token), () => {
+      .then(m => m.open(panel, cfg.api || '', cfg.context, cfg.token, cfg.tokenProvider), () => {
         mod = 0; show(0); say('Chat could not load.');
       });
   };

@@ -1,8 +1,8 @@
 //! Calls to the DAChat API (`/v1/session`, `/v1/token`) with `fetch`, and
 //! their failures as messages a person can act on.
 
-use protocol::js::{self as json, FromJs, ToJs};
-use protocol::{ErrorBody, SessionRequest, SessionResponse, TokenRequest, TokenResponse};
+use protocol::js::{self as json, FromJs};
+use protocol::{ErrorBody, SessionRequest, TokenRequest};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -14,7 +14,7 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
-    fn unreachable() -> Self {
+    pub fn unreachable() -> Self {
         Self {
             status: 0,
             message: "Cannot reach the chat service. Check your connection.".into(),
@@ -34,11 +34,12 @@ pub fn failure_message(status: u16, body: Option<ErrorBody>) -> String {
     }
 }
 
-async fn post<B: ToJs, R: FromJs>(url: &str, body: &B) -> Result<R, ApiFailure> {
+/// POSTs `body` (JSON) to `url`; the answer's text when it is a 2xx.
+pub async fn post(url: &str, body: &str) -> Result<String, ApiFailure> {
     let window = web_sys::window().ok_or_else(ApiFailure::unreachable)?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    init.set_body(&JsValue::from_str(&json::stringify(body).unwrap_or_default()));
+    init.set_body(&JsValue::from_str(body));
     let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| ApiFailure::unreachable())?;
     request
         .headers()
@@ -56,10 +57,7 @@ async fn post<B: ToJs, R: FromJs>(url: &str, body: &B) -> Result<R, ApiFailure> 
         .unwrap_or_default();
     let status = response.status();
     if response.ok() {
-        json::parse(&text).ok_or_else(|| ApiFailure {
-            status,
-            message: "The chat service answered strangely.".into(),
-        })
+        Ok(text)
     } else {
         Err(ApiFailure {
             status,
@@ -68,29 +66,26 @@ async fn post<B: ToJs, R: FromJs>(url: &str, body: &B) -> Result<R, ApiFailure> 
     }
 }
 
-pub async fn open_session(
-    api: &str,
-    token: &str,
-    context: &str,
-    device_id: &str,
-) -> Result<SessionResponse, ApiFailure> {
-    let body = SessionRequest {
-        token: token.into(),
-        context: context.into(),
-        device_id: Some(device_id.into()),
-    };
-    post(&format!("{api}/v1/session"), &body).await
+/// The body of `/v1/session` (with a context) or `/v1/token` (without).
+pub fn body(token: &str, context: Option<&str>, device_id: &str) -> String {
+    let (token, device_id) = (token.to_owned(), Some(device_id.to_owned()));
+    match context {
+        Some(context) => json::stringify(&SessionRequest {
+            token,
+            context: context.to_owned(),
+            device_id,
+        }),
+        None => json::stringify(&TokenRequest { token, device_id }),
+    }
+    .unwrap_or_default()
 }
 
-pub async fn renew(api: &str, token: &str, device_id: &str) -> Result<TokenResponse, ApiFailure> {
-    post(
-        &format!("{api}/v1/token"),
-        &TokenRequest {
-            token: token.into(),
-            device_id: Some(device_id.into()),
-        },
-    )
-    .await
+/// A 2xx answer's body as `R`.
+pub fn read<R: FromJs>(text: &str) -> Result<R, ApiFailure> {
+    json::parse(text).ok_or_else(|| ApiFailure {
+        status: 200,
+        message: "The chat service answered strangely.".into(),
+    })
 }
 
 #[cfg(test)]

@@ -49,12 +49,25 @@ pub fn store(key: &str, value: &str) {
 
 /// Tells the host page: a `CustomEvent` named `name` on `window`.
 pub fn window_event(name: &str, detail: &JsValue) {
-    if let Some(window) = web_sys::window() {
-        let init = web_sys::CustomEventInit::new();
-        init.set_detail(detail);
-        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
-            let _ = window.dispatch_event(&event);
-        }
+    dispatch(name, detail, false);
+}
+
+/// Asks the host page: a cancelable `CustomEvent` on `window`; `true` when a
+/// listener called `preventDefault()` (it will answer).
+pub fn window_question(name: &str, detail: &JsValue) -> bool {
+    dispatch(name, detail, true)
+}
+
+fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let init = web_sys::CustomEventInit::new();
+    init.set_detail(detail);
+    init.set_cancelable(cancelable);
+    match web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
+        Ok(event) => window.dispatch_event(&event) == Ok(false),
+        Err(_) => false,
     }
 }
 

@@ -10,14 +10,16 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use protocol::Provider;
 use protocol::js as json;
+use protocol::local::ServerFrame;
+use protocol::{Provider, SessionResponse, TokenResponse};
 use wasm_bindgen::JsValue;
 
 use crate::api;
 use crate::browser;
 use crate::client::{ChatClient, Event, Listener, LocalClient};
 use crate::commands::{self, Input};
+use crate::host;
 use crate::state::{ChatState, Connection};
 use crate::twilio::TwilioClient;
 
@@ -146,10 +148,9 @@ impl UseChatReturn {
     fn start(self) {
         self.failure.set(None);
         let context = self.page.wanted_context.get_untracked();
-        let token = self.page.host_token.get_untracked();
-        let (api_base, device) = (self.api.get_value(), self.device.get_value());
+        let api_base = self.api.get_value();
         leptos::task::spawn_local(async move {
-            let session = match api::open_session(&api_base, &token, &context, &device).await {
+            let session = match self.open_session(&context).await {
                 Ok(session) => session,
                 Err(e) => return self.failure.set(Some(e.message)),
             };
@@ -200,7 +201,7 @@ impl UseChatReturn {
                     });
                 }
                 let online = connection == Connection::Online;
-                self.update(|s| s.connection = connection);
+                self.set_connection(connection);
                 if online {
                     self.rejoin();
                 }
@@ -208,19 +209,40 @@ impl UseChatReturn {
             Event::TokenNeeded => {
                 leptos::task::spawn_local(async move {
                     if let Err(e) = self.renew_chat_token().await {
-                        self.update(|s| s.connection = Connection::Failed(e.message));
+                        self.set_connection(Connection::Failed(e.message));
                     }
                 });
             }
             Event::Frame(frame) => {
                 let visible = self.visible();
+                let joined = match &frame {
+                    ServerFrame::Joined { room, .. } => Some(room.clone()),
+                    _ => None,
+                };
                 self.update(|s| s.apply(frame, browser::now_ms(), visible));
+                if let Some(room) = joined {
+                    self.send_unsent(&room);
+                }
             }
         }
     }
 
-    /// (Re)connected: subscribe to every open room and catch up, then send
-    /// what was typed while disconnected, in order.
+    /// Records a connection change and tells the host: `dachat:connection`
+    /// on every change, `dachat:ready` the first time the chat is online.
+    fn set_connection(self, connection: Connection) {
+        let name = connection.name();
+        let ready = self
+            .state
+            .try_update(|s| s.as_mut().map(|s| s.set_connection(connection)))
+            .flatten();
+        browser::window_event("dachat:connection", &JsValue::from_str(name));
+        if ready == Some(true) {
+            browser::window_event("dachat:ready", &JsValue::TRUE);
+        }
+    }
+
+    /// (Re)connected: subscribe to every open room and catch up; each
+    /// room's unsent messages follow its join ([`Self::send_unsent`]).
     fn rejoin(self) {
         if let Some(client) = self.client() {
             let rooms = self.state.with_untracked(|s| {
@@ -231,27 +253,75 @@ impl UseChatReturn {
                 client.join(&room);
                 client.history(&room, None);
             }
-            for (room, id, body) in self
+        }
+    }
+
+    /// `room` is joined on this connection: what was typed for it while it
+    /// was not goes out now, in order.
+    fn send_unsent(self, room: &str) {
+        if let Some(client) = self.client() {
+            let unsent = self
                 .state
-                .with_untracked(|s| s.as_ref().map(ChatState::unsent).unwrap_or_default())
-            {
-                if client.send(&room, &id, &body) {
+                .with_untracked(|s| s.as_ref().map(|s| s.unsent(room)).unwrap_or_default());
+            for (id, body) in unsent {
+                if client.send(room, &id, &body) {
                     self.update(|s| s.mark_sent(&id));
                 }
             }
         }
-        browser::window_event("dachat:ready", &JsValue::TRUE);
     }
 
     /// A fresh chat token (`POST /v1/token` with the host token) handed to
     /// the client; returns when it expires.
     async fn renew_chat_token(self) -> Result<u64, api::ApiFailure> {
-        let token = self.page.host_token.get_untracked();
-        let renewed = api::renew(&self.api.get_value(), &token, &self.device.get_value()).await?;
+        let renewed: TokenResponse = api::read(&self.call_api("/v1/token", None).await?)?;
         if let Some(client) = self.client() {
             client.update_token(&renewed.access_token);
         }
         Ok(renewed.expires_at)
+    }
+
+    /// `/v1/session` for `context`.
+    async fn open_session(self, context: &str) -> Result<SessionResponse, api::ApiFailure> {
+        api::read(&self.call_api("/v1/session", Some(context)).await?)
+    }
+
+    /// Calls the API at `path` with the host's JWT, asking the host for a
+    /// fresh one first when it is about to expire, and once more when the
+    /// API refuses it (401); the answer the user sees comes only after that.
+    async fn call_api(self, path: &'static str, context: Option<&str>) -> Result<String, api::ApiFailure> {
+        let url = self.api.get_value() + path;
+        let device = self.device.get_value();
+        let mut token = self.page.host_token.get_untracked();
+        let mut ask = host::expires_in_secs(&token, browser::now_ms())
+            .is_some_and(|secs| secs < host::RENEW_WITHIN_SECS)
+            .then_some("expired");
+        let mut refused = None;
+        loop {
+            if let Some(reason) = ask.take() {
+                match self.fresh_host_token(reason).await {
+                    Some(fresh) => token = fresh,
+                    // nothing new to try: the refusal (if any) is the answer
+                    None if refused.is_some() => break,
+                    None => {}
+                }
+            }
+            match api::post(&url, &api::body(&token, context, &device)).await {
+                Err(e) if e.status == 401 && refused.is_none() => {
+                    refused = Some(e);
+                    ask = Some("refused");
+                }
+                answer => return answer,
+            }
+        }
+        Err(refused.unwrap_or_else(api::ApiFailure::unreachable))
+    }
+
+    async fn fresh_host_token(self, reason: host::Reason) -> Option<String> {
+        let answer = wasm_bindgen_futures::JsFuture::from(host::ask(reason)?).await;
+        let token = answer.ok()?.as_string().filter(|t| !t.is_empty())?;
+        self.page.host_token.set(token.clone());
+        Some(token)
     }
 
     /// Renews the chat token two minutes before it expires.
@@ -290,10 +360,8 @@ impl UseChatReturn {
     /// Opens a session for `room` (the server grants it), then joins it; a
     /// refused room loses its tab, with a notice.
     fn open_room(self, room: String) {
-        let token = self.page.host_token.get_untracked();
-        let (api_base, device) = (self.api.get_value(), self.device.get_value());
         leptos::task::spawn_local(async move {
-            match api::open_session(&api_base, &token, &room, &device).await {
+            match self.open_session(&room).await {
                 Ok(session) => {
                     if let Some(client) = self.client() {
                         client.set_conversation(&room, &session.conversation_sid);
@@ -333,7 +401,11 @@ impl UseChatReturn {
         };
         let post = |body: &str| {
             let id = browser::new_client_id();
-            let sent = client.send(&room, &id, body);
+            // a room not joined yet (its session still on the way) gets it after the join
+            let joined = self
+                .state
+                .with_untracked(|s| s.as_ref().is_some_and(|s| s.can_send(&room)));
+            let sent = joined && client.send(&room, &id, body);
             self.update(|s| s.add_pending(&room, &id, body, sent));
         };
         match commands::parse(line) {

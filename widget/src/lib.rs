@@ -2,7 +2,7 @@
 //! mounts inside its Shadow DOM when the user opens the chat.
 //!
 //! Exports (wasm-bindgen, `--target web`): `open(container, api, context,
-//! token)`, `setToken(token)`, `close()`. Rust owns the UI state
+//! token, tokenProvider)`, `setToken(token)`, `close()`. Rust owns the UI state
 //! ([`state`]); the chat provider is behind [`client::ChatClient`].
 
 pub mod api;
@@ -13,6 +13,7 @@ pub mod commands;
 #[cfg(test)]
 #[path = "../css_minify.rs"]
 mod css_minify;
+mod host;
 pub mod markdown;
 pub mod state;
 pub mod twilio;
@@ -40,7 +41,8 @@ thread_local! {
 /// Mounts the chat into `container` (an element inside the loader's shadow
 /// root), or, when it is mounted already, switches to `context`.
 #[wasm_bindgen]
-pub fn open(container: web_sys::HtmlElement, api: String, context: String, token: String) {
+pub fn open(container: web_sys::HtmlElement, api: String, context: String, token: String, token_provider: JsValue) {
+    host::set_provider(token_provider);
     let switched = MOUNTED.with(|m| {
         m.borrow().as_ref().map(|mounted| {
             mounted.host_token.set(token.clone());
@@ -86,9 +88,10 @@ pub fn open(container: web_sys::HtmlElement, api: String, context: String, token
 pub fn set_token(token: String) {
     MOUNTED.with(|m| {
         if let Some(mounted) = m.borrow().as_ref() {
-            mounted.host_token.set(token);
+            mounted.host_token.set(token.clone());
         }
     });
+    host::answered(&token);
 }
 
 /// Disconnects and removes the chat.

@@ -56,6 +56,18 @@ pub enum Connection {
     Failed(String),
 }
 
+impl Connection {
+    /// The name the host's `dachat:connection` event carries.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Online => "online",
+            Self::Reconnecting(_) => "reconnecting",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
 /// A message the user sent that the server has not acknowledged yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -76,7 +88,14 @@ pub struct Room {
     /// An older page has been asked for and has not arrived yet.
     pub loading_older: bool,
     pub joined: bool,
+    /// Joined on the current connection: only then do messages go out (a
+    /// message typed before waits, unsent, and goes when the join answers).
+    pub subscribed: bool,
     pub unread: u32,
+    /// The newest message the provider's count at the last join covered:
+    /// a live message up to it is already counted (it can arrive after the
+    /// join's answer when it was sent while the join was in progress).
+    pub counted_up_to: Option<i64>,
     pub read_up_to: Option<i64>,
     /// Where the "new messages" divider goes: after this id, as the read
     /// horizon stood when the room was joined (it does not move while open).
@@ -128,11 +147,26 @@ pub struct ChatState {
     pub active: usize,
     pub nicks: ByName<String>,
     pub connection: Connection,
+    /// Whether the connection has been online since the session started.
+    pub was_online: bool,
     /// A notice for the user (e.g. a refused command), shown until dismissed.
     pub notice: Option<String>,
 }
 
 impl ChatState {
+    /// A connection change; `true` the first time it is online (the chat
+    /// is ready).
+    pub fn set_connection(&mut self, connection: Connection) -> bool {
+        let first_online = connection == Connection::Online && !self.was_online;
+        self.was_online |= first_online;
+        // a new connection must join every room again
+        for r in &mut self.rooms {
+            r.subscribed = false;
+        }
+        self.connection = connection;
+        first_online
+    }
+
     pub fn new(identity: &str, allowed: Vec<String>, first_room: &str) -> Self {
         Self {
             identity: identity.to_owned(),
@@ -141,6 +175,7 @@ impl ChatState {
             active: 0,
             nicks: ByName::default(),
             connection: Connection::Connecting,
+            was_online: false,
             notice: None,
         }
     }
@@ -230,19 +265,25 @@ impl ChatState {
         }
     }
 
-    /// Messages to send on a new connection: (room, client id, body). That is
-    /// every pending one: unsent, or sent without an acknowledgement (which may
-    /// have been lost with the connection; the provider stores a resend once).
-    pub fn unsent(&self) -> Vec<(String, String, String)> {
-        self.rooms
-            .iter()
-            .flat_map(|r| {
+    /// Messages of `room` to send once it is joined on a connection:
+    /// (client id, body). That is every pending one: unsent, or sent without
+    /// an acknowledgement (which may have been lost with the connection; the
+    /// provider stores a resend once).
+    pub fn unsent(&self, room: &str) -> Vec<(String, String)> {
+        self.room(room)
+            .map(|r| {
                 r.pending
                     .iter()
                     .filter(|p| p.failed.is_none())
-                    .map(|p| (r.name.clone(), p.client_id.clone(), p.body.clone()))
+                    .map(|p| (p.client_id.clone(), p.body.clone()))
+                    .collect()
             })
-            .collect()
+            .unwrap_or_default()
+    }
+
+    /// Whether messages to `room` can go out now (see [`Room::subscribed`]).
+    pub fn can_send(&self, room: &str) -> bool {
+        self.room(room).is_some_and(|r| r.subscribed)
     }
 
     pub fn mark_sent(&mut self, client_id: &str) {
@@ -277,6 +318,7 @@ impl ChatState {
                 room,
                 members,
                 read_up_to,
+                last_id,
                 unread,
                 ..
             } => {
@@ -291,11 +333,13 @@ impl ChatState {
                         r.divider_after = read_up_to;
                     }
                     r.joined = true;
+                    r.subscribed = true;
                     r.members = members;
                     r.read_up_to = read_up_to;
                     // the provider's count is the truth after a (re)join;
                     // a room on screen is being read
                     r.unread = if seen { 0 } else { unread };
+                    r.counted_up_to = last_id;
                 }
             }
             ServerFrame::History {
@@ -320,8 +364,9 @@ impl ChatState {
                     message.author != me && !(visible && active_name.as_deref() == Some(message.room.as_str()));
                 if let Some(r) = self.room_mut(&message.room) {
                     r.typing.remove(&message.author);
-                    let new = r.messages.insert(message.id, message).is_none();
-                    if new && counts {
+                    let id = message.id;
+                    let new = r.messages.insert(id, message).is_none();
+                    if new && counts && id > r.counted_up_to.unwrap_or(0) {
                         r.unread += 1;
                     }
                 }
@@ -610,7 +655,7 @@ mod tests {
         s.add_pending("shipment-1", "c2", "too long", true);
         s.add_pending("shipment-1", "c3", "while offline", false);
         // every pending message goes again on a new connection
-        assert_eq!(s.unsent().len(), 3);
+        assert_eq!(s.unsent("shipment-1").len(), 3);
         s.mark_sent("c3");
         s.apply(
             ServerFrame::Ack {
@@ -635,10 +680,8 @@ mod tests {
         assert_eq!(room.pending.len(), 2);
         assert_eq!(room.pending[0].failed.as_deref(), Some("too long"));
         // the refused one is not sent again; the unacknowledged one is
-        assert_eq!(
-            s.unsent(),
-            [("shipment-1".to_owned(), "c3".to_owned(), "while offline".to_owned())]
-        );
+        assert_eq!(s.unsent("shipment-1"), [("c3".to_owned(), "while offline".to_owned())]);
+        assert!(s.unsent("general").is_empty());
         assert_eq!(s.closed_rooms(), ["general"]);
     }
 
@@ -667,6 +710,67 @@ mod tests {
         // minimised: the active room counts too
         s.apply(joined("shipment-1", 2), 2.0, false);
         assert_eq!(s.unread_total(), 6);
+    }
+
+    #[test]
+    fn messages_go_out_only_to_rooms_joined_on_this_connection() {
+        let mut s = state();
+        assert!(!s.can_send("shipment-1"), "not joined yet");
+        s.set_connection(Connection::Online);
+        assert!(!s.can_send("shipment-1"), "online, but the join has not answered");
+        let joined = ServerFrame::Joined {
+            room: "shipment-1".into(),
+            members: Vec::new(),
+            member_count: 1,
+            read_up_to: None,
+            last_id: None,
+            unread: 0,
+        };
+        s.apply(joined.clone(), 1.0, true);
+        assert!(s.can_send("shipment-1"));
+        assert!(!s.can_send("general"), "no tab");
+        // the connection drops: every room must be joined again
+        assert!(!s.set_connection(Connection::Reconnecting(1)));
+        assert!(!s.can_send("shipment-1"));
+        assert!(!s.set_connection(Connection::Online), "ready is told once");
+        s.apply(joined, 2.0, true);
+        assert!(s.can_send("shipment-1"));
+    }
+
+    #[test]
+    fn a_message_the_joins_count_covered_is_not_counted_again() {
+        let mut s = state();
+        s.open_tab("general").unwrap();
+        s.select(0);
+        s.apply(
+            ServerFrame::Joined {
+                room: "general".into(),
+                members: Vec::new(),
+                member_count: 2,
+                read_up_to: None,
+                last_id: Some(7),
+                unread: 1,
+            },
+            1.0,
+            true,
+        );
+        // sent while the join was in progress: counted by the join, delivered after it
+        s.apply(
+            ServerFrame::Message {
+                message: message(7, "general", "bob", "x"),
+            },
+            2.0,
+            true,
+        );
+        assert_eq!(s.room("general").unwrap().unread, 1);
+        s.apply(
+            ServerFrame::Message {
+                message: message(8, "general", "bob", "y"),
+            },
+            3.0,
+            true,
+        );
+        assert_eq!(s.room("general").unwrap().unread, 2);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
         "widget/src",
         &[
             &["markdown", "commands", "browser", "api", "state"],
-            &["client"],
+            &["client", "host"],
             &["twilio"],
             &["chat"],
             &["view"],

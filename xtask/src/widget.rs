@@ -136,9 +136,10 @@ const WASM_FEATURES: [&str; 6] = [
 ///
 /// wasm-bindgen names each import after its JS function plus a 16-digit
 /// hash, and those names sit in both files: about 140 random strings that
-/// no compressor can shrink (3.8 KB of the brotli download). wasm-opt's
-/// `-Oz` is *not* used: it makes the raw WASM smaller but the brotli larger
-/// (BENCHMARKS.md).
+/// no compressor can shrink (3.8 KB of the brotli download). Of wasm-opt's
+/// optimisation levels only `-O1` (with `--optimize-instructions` after it)
+/// is used: `-O2`, `-Os` and `-Oz` make the raw WASM smaller but the brotli
+/// larger (BENCHMARKS.md).
 fn shorten(dist: &Path) -> Result<()> {
     step("shortening the widget's import and export names (wasm-opt)");
     let wasm = dist.join("widget_bg.wasm");
@@ -149,6 +150,10 @@ fn shorten(dist: &Path) -> Result<()> {
             "--minify-imports-and-exports-and-modules",
             "--remove-unused-module-elements",
             "--reorder-locals",
+            // -O1 then another round of peephole rewrites: −0.7 KB brotli
+            // (-O2, -Os and -Oz make the brotli larger; BENCHMARKS.md)
+            "-O1",
+            "--optimize-instructions",
             "--strip-target-features",
         ])
         .arg(&wasm)
