@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { artifacts, browser, composer, messages, openChat, send, signIn, signInWithForm, startServer } from './harness.mjs';
+import { artifacts, browser, composer, hostile, messages, openChat, send, signIn, signInWithForm, startServer } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = require('node:fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -386,6 +386,47 @@ describe('the host page', () => {
 });
 
 describe('safety', () => {
+  test('a soak of 500 varied hostile messages: each appears or is refused with a message, and the box stays editable', async () => {
+    const soak = await browser();
+    try {
+      await signIn(soak.page, server, { sub: 'soak', contexts: ['group-soak'], context: 'group-soak' });
+      await openChat(soak.page);
+      const sent = [];
+      for (let i = 0; i < 500; i++) {
+        const marker = `m${i}z`;
+        if (i === 250) {
+          // 100 KB in the message box: refused before sending, with a message; the text stays
+          const huge = `${'x'.repeat(100_000)} ${marker}`;
+          await composer(soak.page).fill(huge);
+          await composer(soak.page).press('Enter');
+          await soak.page.getByText(/This message is too long: \d+ bytes, at most 4000/).waitFor();
+          assert.equal((await composer(soak.page).inputValue()).length, huge.length, 'nothing typed is lost');
+          await soak.page.getByRole('button', { name: 'Dismiss' }).click();
+          continue;
+        }
+        await composer(soak.page).fill(hostile[i % hostile.length](marker));
+        await composer(soak.page).press('Enter');
+        sent.push(marker);
+      }
+      // none is left waiting: each was acknowledged and shown, or refused with a reason
+      await soak.page.waitForFunction(() => {
+        const root = [...document.body.children].find((el) => el.shadowRoot).shadowRoot;
+        return [...root.querySelectorAll('.log .message.pending .status')].every((s) => s.textContent.startsWith('Not sent: '));
+      }, null, { timeout: 60_000 });
+      const shown = await soak.page.locator('.log .message:not(.pending) .body').allTextContents();
+      const refused = await soak.page.locator('.log .message.pending').allTextContents();
+      const missing = sent.filter((marker) => ![...shown, ...refused].some((text) => text.includes(marker)));
+      assert.deepEqual(missing, [], 'every message appears or is refused with a message');
+      assert.ok(shown.length >= 450, `most of them are ordinary enough to be shown (${shown.length})`);
+      assert.equal(await soak.page.locator('.banner').count(), 0, 'still connected');
+      await composer(soak.page).fill('still editable');
+      assert.equal(await composer(soak.page).inputValue(), 'still editable');
+      assert.deepEqual(soak.errors, []);
+    } finally {
+      await soak.close();
+    }
+  });
+
   test('hostile messages render inert: no script runs, links and markup stay text', async () => {
     const mallory = await browser();
     const victim = await browser();

@@ -181,3 +181,24 @@ export function messages(page) {
   return page.locator('.log .message:not(.pending)').evaluateAll((rows) =>
     rows.map((r) => `${r.querySelector('.author').textContent}: ${r.querySelector('.body').textContent}`));
 }
+
+/**
+ * Message bodies that have troubled chat windows (quoted link titles,
+ * runaway emphasis and brackets, deep quotes, HTML, bidi overrides, control
+ * characters, long code blocks), each ending with `marker`: the soak test
+ * and the widget benchmark send them one after another.
+ */
+export const hostile = [
+  (m) => `[x](https://a.example/ "x\\" y") ${m}`,
+  (m) => `**bold** _it_ \`code\` ~~no~~ ${m}`,
+  (m) => `<script>alert(1)</script><img src=x onerror=alert(1)> ${m}`,
+  (m) => `${'*'.repeat(300)} ${m}`,
+  (m) => `${'[a]('.repeat(200)} ${m}`,
+  (m) => `${'> '.repeat(60)}deep ${m}`,
+  (m) => `${'_a '.repeat(400)}${m}`,
+  (m) => `<https://a.example/${'<'.repeat(100)}> &#x0; &amp; ${m}`,
+  (m) => `\u202eevil\u202c \u0000 \t ${'👍'.repeat(50)} ${m}`,
+  (m) => `\`\`\`\n${'code\n'.repeat(50)}\`\`\`\n${m}`,
+  (m) => `- a\n  - b\n    - c\n${'1. x\n'.repeat(40)}${m}`,
+  (m) => `plain ${m}`,
+];

@@ -3,9 +3,12 @@
 // - click on the launcher → chat interactive (composer shown, connected),
 //   cold (fresh profile, empty cache) and warm (same profile, reloaded);
 // - paging 1,000 messages into the open window: the longest main-thread
-//   task (Long Tasks API) and the time taken.
+//   task (Long Tasks API) and the time taken;
+// - a soak: 500 varied hostile messages typed and sent one after another
+//   through the window (and one of 100 KB, refused before sending): the
+//   longest main-thread task (goal: none over 200 ms) and the time taken.
 // Run by `cargo xtask bench-widget`; prints `WIDGET …` lines.
-import { browser, composer, openChat, signIn, startServer } from '../e2e/harness.mjs';
+import { browser, composer, hostile, openChat, signIn, startServer } from '../e2e/harness.mjs';
 
 const server = await startServer();
 const runs = Number(process.env.RUNS || 5);
@@ -88,5 +91,34 @@ try {
 } finally {
   await writer.close();
   await reader.close();
+}
+
+const soak = await browser();
+try {
+  await signIn(soak.page, server, { sub: 'soak', contexts: ['group-soak'], context: 'group-soak' });
+  await soak.page.evaluate(() => {
+    window.__tasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.__tasks.push({ start: entry.startTime, ms: entry.duration });
+    }).observe({ type: 'longtask', buffered: false });
+  });
+  await openChat(soak.page);
+  const t0 = await soak.page.evaluate(() => performance.now());
+  for (let i = 0; i < 500; i++) {
+    const text = i === 250 ? 'x'.repeat(100_000) : hostile[i % hostile.length](`m${i}z`);
+    await composer(soak.page).fill(text);
+    await composer(soak.page).press('Enter');
+    if (i === 250) await composer(soak.page).fill('');
+  }
+  await soak.page.waitForFunction(() => {
+    const root = [...document.body.children].find((el) => el.shadowRoot).shadowRoot;
+    return [...root.querySelectorAll('.log .message.pending .status')].every((s) => s.textContent.startsWith('Not sent: '));
+  }, null, { timeout: 120_000 });
+  const ms = (await soak.page.evaluate(() => performance.now())) - t0;
+  const tasks = await soak.page.evaluate((t0) => window.__tasks.filter((t) => t.start >= t0).map((t) => t.ms), t0);
+  const shown = await soak.page.locator('.log .message:not(.pending)').count();
+  console.log(`WIDGET soak messages=500 shown=${shown} total_ms=${ms.toFixed(0)} longest_task_ms=${Math.max(0, ...tasks).toFixed(0)} long_tasks=${tasks.length} over_200ms=${tasks.filter((t) => t > 200).length}`);
+} finally {
+  await soak.close();
   await server.close();
 }

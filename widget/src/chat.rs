@@ -393,13 +393,19 @@ impl UseChatReturn {
 
     /// What the user typed into the composer, in the active room: a
     /// message, or a slash command. `false` when it was not taken (nothing
-    /// to send, or no client yet), so the composer keeps the text.
+    /// to send, too long for the provider, or no client yet), so the
+    /// composer keeps the text.
     pub fn submit(self, line: &str) -> bool {
         let room = self.active_room_name();
         let (Some(client), false) = (self.client(), room.is_empty()) else {
             return false;
         };
         let post = |body: &str| {
+            if let Some(why) = client.refusal(body) {
+                // refused before sending: the text stays in the box
+                self.notice(why);
+                return false;
+            }
             let id = browser::new_client_id();
             // a room not joined yet (its session still on the way) gets it after the join
             let joined = self
@@ -407,17 +413,28 @@ impl UseChatReturn {
                 .with_untracked(|s| s.as_ref().is_some_and(|s| s.can_send(&room)));
             let sent = joined && client.send(&room, &id, body);
             self.update(|s| s.add_pending(&room, &id, body, sent));
+            true
         };
         match commands::parse(line) {
             Input::Empty => return false,
-            Input::Message(body) => post(&body),
-            Input::Action(action) => post(&format!("_{action}_")),
+            Input::Message(body) => return post(&body),
+            Input::Action(action) => return post(&format!("_{action}_")),
             Input::Join(target) => self.join(target),
             Input::Nick(nick) => client.nick(nick.as_deref()),
             Input::Help => self.notice(commands::HELP.into()),
             Input::Unknown(name) => self.notice(format!("Unknown command /{name}. Type /help to see the commands.")),
         }
         true
+    }
+
+    /// Edits one of the user's messages (refused with a notice when too long).
+    pub fn edit(self, room: &str, id: i64, body: &str) {
+        if let Some(client) = self.client() {
+            match client.refusal(body) {
+                Some(why) => self.notice(why),
+                None => client.edit(room, id, body),
+            }
+        }
     }
 
     /// The user is typing: told to the provider at most every 2 s.

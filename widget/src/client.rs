@@ -40,6 +40,10 @@ pub trait ChatClient {
     /// Posts a message; `false` when there is no open connection to carry
     /// it (the caller keeps it and sends it again once connected).
     fn send(&self, room: &str, client_id: &str, body: &str) -> bool;
+    /// Why the provider would refuse `body` (its length limit), in words
+    /// for the user; checked before anything is sent, so a message too big
+    /// for the connection never reaches it.
+    fn refusal(&self, body: &str) -> Option<String>;
     fn edit(&self, room: &str, id: i64, body: &str);
     fn delete(&self, room: &str, id: i64);
     fn typing(&self, room: &str);
@@ -222,6 +226,9 @@ impl ChatClient for LocalClient {
             limit: Some(HISTORY_PAGE),
         });
     }
+    fn refusal(&self, body: &str) -> Option<String> {
+        too_long(body.trim().len(), protocol::local::MAX_BODY_BYTES, "bytes")
+    }
     fn send(&self, room: &str, client_id: &str, body: &str) -> bool {
         self.send_frame(&ClientFrame::Send {
             room: room.into(),
@@ -271,9 +278,23 @@ impl ChatClient for LocalClient {
     }
 }
 
+/// The refusal of a message of `size` over `limit` `unit`s.
+pub fn too_long(size: usize, limit: usize, unit: &str) -> Option<String> {
+    (size > limit).then(|| format!("This message is too long: {size} {unit}, at most {limit}. Shorten it or split it."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_over_the_limit_is_refused_in_words() {
+        assert_eq!(too_long(4000, 4000, "bytes"), None);
+        assert_eq!(
+            too_long(100_001, 4000, "bytes").as_deref(),
+            Some("This message is too long: 100001 bytes, at most 4000. Shorten it or split it.")
+        );
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

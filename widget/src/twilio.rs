@@ -437,6 +437,10 @@ impl ChatClient for TwilioClient {
     fn history(&self, room: &str, before: Option<i64>) {
         self.run("history_failed", None, |b| b.history(room, before, HISTORY_PAGE));
     }
+    fn refusal(&self, body: &str) -> Option<String> {
+        // Twilio's API description: a body "can be up to 1,600 characters long"
+        crate::client::too_long(body.chars().count(), 1600, "characters")
+    }
     fn send(&self, room: &str, client_id: &str, body: &str) -> bool {
         if !self.inner.borrow().online {
             return false;

@@ -15,11 +15,11 @@ pub fn MessageRow(message: Message, name: String, mine: bool, chat: UseChatRetur
     let edit = {
         let (room, body) = (room.clone(), message.body.clone());
         move |_| {
-            if let (Some(new_body), Some(client)) = (browser::prompt("Edit your message", &body), chat.client())
+            if let Some(new_body) = browser::prompt("Edit your message", &body)
                 && !new_body.trim().is_empty()
                 && new_body != body
             {
-                client.edit(&room, id, &new_body);
+                chat.edit(&room, id, &new_body);
             }
         }
     };
