@@ -356,6 +356,71 @@ mod tests {
         }
     }
 
+    /// Property tests (proptest runs natively; the wasm32 build of this
+    /// suite has no proptest).
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::*;
+
+        proptest::proptest! {
+            #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+            /// Any text parses (no panic) into a tree no deeper than the limits,
+            /// and every link it keeps has a safe target.
+            #[test]
+            fn any_text_parses_into_a_bounded_safe_tree(text in "(?s).{0,600}") {
+                let blocks = parse_on_small_stack(text);
+                proptest::prop_assert!(depth(&blocks) <= block::MAX_DEPTH + inline::MAX_NESTING);
+                proptest::prop_assert!(links(&blocks).iter().all(|href| safe_href(href)));
+            }
+
+            /// Text made of the characters markdown gives meaning to, in runs:
+            /// the inputs the parser's budgets exist for.
+            #[test]
+            fn markup_soup_parses_into_a_bounded_tree(
+                runs in proptest::collection::vec((proptest::sample::select(vec!["*", "_", "[", "](", ")", ">", "- ", "1. ", "`", "\\", "<", "\n", " ", "a", "\"", "&#"]), 1usize..60), 0..40)
+            ) {
+                let text: String = runs.iter().map(|(unit, n)| unit.repeat(*n)).collect();
+                let blocks = parse_on_small_stack(text);
+                proptest::prop_assert!(depth(&blocks) <= block::MAX_DEPTH + inline::MAX_NESTING);
+            }
+
+            /// Plain words (no markup character) come out as exactly that text.
+            #[test]
+            fn plain_words_round_trip(words in proptest::collection::vec("[a-zA-Z0-9]{1,12}", 1..30)) {
+                let text = words.join(" ");
+                proptest::prop_assert_eq!(all_text(&parse(&text)), text);
+            }
+        }
+
+        fn links(blocks: &[Block]) -> Vec<String> {
+            fn inlines(list: &[Inline], out: &mut Vec<String>) {
+                for inline in list {
+                    match inline {
+                        Inline::Link { href, children } => {
+                            out.push(href.clone());
+                            inlines(children, out);
+                        }
+                        Inline::Emphasis(children) | Inline::Strong(children) => inlines(children, out),
+                        _ => {}
+                    }
+                }
+            }
+            fn walk(blocks: &[Block], out: &mut Vec<String>) {
+                for block in blocks {
+                    match block {
+                        Block::Paragraph(list) => inlines(list, out),
+                        Block::List { items, .. } => items.iter().for_each(|item| walk(item, out)),
+                        Block::CodeBlock(_) => {}
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            walk(blocks, &mut out);
+            out
+        }
+    }
+
     #[test]
     fn lazy_lines_stop_continuing_once_their_budget_is_spent() {
         // each `b` continues the quote's paragraph, which costs a parse of
