@@ -68,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &Secret::new("bench-secret".into()),
         "IS0123456789abcdef0123456789abcdef",
         Duration::from_secs(3600),
-    );
+    )?;
     let identity = Identity::parse("user-42")?;
     let device = DeviceId::web();
     measure("twilio_token_mint", || {

@@ -96,7 +96,7 @@ impl std::fmt::Debug for LocalProvider {
 enum Provider {
     Twilio {
         provisioner: Box<Provisioner>,
-        minter: Minter,
+        minter: Box<Minter>,
     },
     Local(LocalProvider),
 }
@@ -173,12 +173,18 @@ impl AppState {
         let ttl = settings.access_token_ttl;
         let provider = match (&settings.provider, local) {
             (ProviderSettings::Twilio(twilio), _) => Provider::Twilio {
-                minter: Minter::new(
-                    &twilio.account_sid,
-                    &twilio.api_key_sid,
-                    &twilio.api_key_secret,
-                    &twilio.chat_service_sid,
-                    ttl,
+                minter: Box::new(
+                    Minter::new(
+                        &twilio.account_sid,
+                        &twilio.api_key_sid,
+                        &twilio.api_key_secret,
+                        &twilio.chat_service_sid,
+                        ttl,
+                    )
+                    .map_err(|e| SettingsError {
+                        name: crate::config::TWILIO_API_SECRET.env.to_owned(),
+                        problem: e.to_string(),
+                    })?,
                 ),
                 provisioner: Box::new(Provisioner::new(
                     ConversationsClient::new(http, twilio, policies.retry),

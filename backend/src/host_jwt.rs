@@ -7,8 +7,8 @@
 //!    `x5c` and `crit` absent (keys come only from the configured JWKS);
 //! 3. the key is chosen by exact `kid` ([`UnverifiedToken::kid`]);
 //! 4. the signature is the raw 64-byte `r ‖ s` with `0 < r, s < n`
-//!    (checked here explicitly, and again by ring), verified before the
-//!    payload is parsed at all;
+//!    (checked here explicitly, and again by aws-lc), verified by
+//!    `jsonwebtoken` before the payload is deserialized at all;
 //! 5. claims: a JSON object nested at most [`protocol::shape::MAX_DEPTH`]
 //!    deep (claims the service ignores included); `exp` required, `nbf` and `iat` honoured, each with
 //!    `leeway` seconds (at most [`MAX_LEEWAY_SECS`]); `iss` and `aud`
@@ -22,6 +22,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -132,9 +134,8 @@ struct Header {
 #[derive(Debug)]
 pub struct UnverifiedToken<'a> {
     kid: String,
-    signing_input: &'a str,
+    token: &'a str,
     payload_b64: &'a str,
-    signature: [u8; 64],
 }
 
 /// Checks the form and header of `token` (rules 1 and 2).
@@ -178,12 +179,10 @@ pub fn parse(token: &str) -> Result<UnverifiedToken<'_>, HostTokenError> {
     if !scalar_in_range(&signature[..32]) || !scalar_in_range(&signature[32..]) {
         return Err(HostTokenError::BadSignature);
     }
-    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
     Ok(UnverifiedToken {
         kid,
-        signing_input,
+        token,
         payload_b64,
-        signature,
     })
 }
 
@@ -227,21 +226,34 @@ impl UnverifiedToken<'_> {
     }
 
     /// Checks the signature with `key`, then the claims (rules 4 and 5).
+    /// `jsonwebtoken` (aws-lc) verifies the signature and only then reads
+    /// the claims; before it, the payload is only scanned for its shape
+    /// (an object of bounded depth); after it, [`check_claims`] applies the
+    /// claim rules against `now` (the library's own time checks read the
+    /// system clock and refuse the fractional dates RFC 7519 allows).
     pub fn verify(self, key: &PublicKey, options: &VerifyOptions, now: u64) -> Result<HostClaims, HostTokenError> {
-        if !key.verify(self.signing_input.as_bytes(), &self.signature) {
-            return Err(HostTokenError::BadSignature);
-        }
         let payload = URL_SAFE_NO_PAD
             .decode(self.payload_b64)
             .map_err(|_| HostTokenError::Malformed("payload is not base64url"))?;
-        check_object(&payload).map_err(|e| HostTokenError::InvalidClaim(format!("the claims set {e}")))?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|e| {
-            HostTokenError::InvalidClaim(if e.to_string().starts_with("duplicate field") {
-                "a claim appears twice".to_owned()
-            } else {
-                "payload is not a JSON object of the expected claims".to_owned()
-            })
-        })?;
+        let shape = check_object(&payload);
+        let decoded = jsonwebtoken::decode::<Claims>(self.token, &key.decoding_key(), &SIGNATURE_ONLY);
+        let claims = match decoded {
+            Err(e) if *e.kind() == ErrorKind::InvalidSignature => return Err(HostTokenError::BadSignature),
+            // the signature holds: now the shape, then what serde said
+            _ if shape.is_err() => {
+                let e = shape.err().map_or_else(String::new, |e| e.to_string());
+                return Err(HostTokenError::InvalidClaim(format!("the claims set {e}")));
+            }
+            Ok(data) => data.claims,
+            Err(e) => {
+                return Err(HostTokenError::InvalidClaim(match e.kind() {
+                    ErrorKind::Json(e) if e.to_string().starts_with("duplicate field") => {
+                        "a claim appears twice".to_owned()
+                    }
+                    _ => "payload is not a JSON object of the expected claims".to_owned(),
+                }));
+            }
+        };
         check_claims(claims, options, now)
     }
 }
@@ -308,6 +320,17 @@ fn check_claims(claims: Claims, options: &VerifyOptions, now: u64) -> Result<Hos
         expires_at: exp,
     })
 }
+
+/// What `jsonwebtoken` checks: the algorithm (ES256 only) and the
+/// signature; the claim rules are [`check_claims`]'s.
+static SIGNATURE_ONLY: std::sync::LazyLock<Validation> = std::sync::LazyLock::new(|| {
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation
+});
 
 /// Verifies `token` against a known key set; `UnknownKid` when no key has its `kid`.
 pub fn verify(token: &str, keys: &KeySet, options: &VerifyOptions, now: u64) -> Result<HostClaims, HostTokenError> {

@@ -53,8 +53,8 @@ impl PublicKey {
         if bytes[0] != 0x04 {
             return Err(KeyError("public key is not an uncompressed P-256 point"));
         }
-        // ring checks that the point lies on the curve on every verification,
-        // so a key off the curve can never verify anything.
+        // aws-lc checks that the point lies on the curve on every
+        // verification, so a key off the curve can never verify anything.
         Ok(Self(bytes))
     }
 
@@ -99,11 +99,22 @@ impl PublicKey {
         )
     }
 
-    /// Checks an ES256 signature (raw `r ‖ s`) over `message`.
+    /// The key as `jsonwebtoken` takes it (the uncompressed point).
+    pub fn decoding_key(&self) -> jsonwebtoken::DecodingKey {
+        jsonwebtoken::DecodingKey::from_ec_der(&self.0)
+    }
+
+    /// Checks an ES256 signature (raw `r ‖ s`) over `message` (aws-lc,
+    /// through `jsonwebtoken`).
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
-        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &self.0)
-            .verify(message, signature)
-            .is_ok()
+        let signature = URL_SAFE_NO_PAD.encode(signature);
+        jsonwebtoken::crypto::verify(
+            &signature,
+            message,
+            &self.decoding_key(),
+            jsonwebtoken::Algorithm::ES256,
+        )
+        .unwrap_or(false)
     }
 }
 

@@ -45,22 +45,23 @@ impl LocalChat {
     /// Opens (or creates) the database at `path`. A fresh token secret is
     /// made per process, so tokens of an earlier run stop working.
     pub fn open(path: &Path, clock: Clock) -> Result<Self, store::StoreError> {
-        Ok(Self::with_store(Store::open(path)?, clock))
+        Self::with_store(Store::open(path)?, clock)
     }
 
     pub fn in_memory(clock: Clock) -> Result<Self, store::StoreError> {
-        Ok(Self::with_store(Store::in_memory()?, clock))
+        Self::with_store(Store::in_memory()?, clock)
     }
 
-    fn with_store(store: Store, clock: Clock) -> Self {
-        Self {
+    fn with_store(store: Store, clock: Clock) -> Result<Self, store::StoreError> {
+        let tokens = LocalTokenKey::new(&random_secret()).map_err(|e| store::StoreError::Setup(e.to_string()))?;
+        Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 hub: Hub::default(),
-                tokens: LocalTokenKey::new(&random_secret()),
+                tokens,
                 clock,
             }),
-        }
+        })
     }
 
     /// What the token service needs: where to grant rooms, and the token key.

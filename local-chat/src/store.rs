@@ -17,6 +17,8 @@ pub enum StoreError {
     NotFound,
     NotYours,
     Database(String),
+    /// The provider could not be set up (its token key).
+    Setup(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -25,6 +27,7 @@ impl std::fmt::Display for StoreError {
             Self::NotFound => f.write_str("no such message"),
             Self::NotYours => f.write_str("only the author can change a message"),
             Self::Database(e) => write!(f, "database error: {e}"),
+            Self::Setup(e) => write!(f, "cannot start the local provider: {e}"),
         }
     }
 }

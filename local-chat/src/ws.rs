@@ -377,7 +377,7 @@ fn store_error(e: &StoreError, client_id: Option<String>) -> ServerFrame {
     match e {
         StoreError::NotFound => error("not_found", e.to_string(), client_id),
         StoreError::NotYours => error("not_yours", e.to_string(), client_id),
-        StoreError::Database(detail) => {
+        StoreError::Database(detail) | StoreError::Setup(detail) => {
             tracing::warn!(error = %detail, "local chat store failed");
             error("unavailable", "the chat store failed; try again", client_id)
         }

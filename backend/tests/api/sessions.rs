@@ -169,7 +169,7 @@ async fn the_local_provider_grants_the_room_and_signs_with_its_own_key() {
     let secret = Secret::new("local-secret".into());
     let provider = LocalProvider {
         rooms: rooms.clone(),
-        tokens: LocalTokenKey::new(&secret),
+        tokens: LocalTokenKey::new(&secret).unwrap(),
     };
     let app = TestApp::with_local(&raw, fast_policies(), Some(provider));
     let answer = app
@@ -179,9 +179,10 @@ async fn the_local_provider_grants_the_room_and_signs_with_its_own_key() {
     assert_eq!(answer.json["provider"], "local");
     assert_eq!(answer.json["conversationSid"], "general");
     let token = answer.json["accessToken"].as_str().unwrap();
-    let identity = LocalTokenKey::new(&secret).verify(token, now()).unwrap();
+    let identity = LocalTokenKey::new(&secret).unwrap().verify(token, now()).unwrap();
     assert!(
         LocalTokenKey::new(&Secret::new("other".into()))
+            .unwrap()
             .verify(token, now())
             .is_none()
     );

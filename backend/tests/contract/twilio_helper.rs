@@ -48,7 +48,8 @@ fn our_tokens_match_the_helper_library() {
         &Secret::new(API_KEY_SECRET.into()),
         SERVICE_SID,
         Duration::from_secs(ttl),
-    );
+    )
+    .unwrap();
     for (identity, device) in [
         ("alice", "web"),
         ("bob@example.org", "3fa85f64-5717"),
