@@ -323,14 +323,8 @@ fn check_claims(claims: Claims, options: &VerifyOptions, now: u64) -> Result<Hos
 
 /// What `jsonwebtoken` checks: the algorithm (ES256 only) and the
 /// signature; the claim rules are [`check_claims`]'s.
-static SIGNATURE_ONLY: std::sync::LazyLock<Validation> = std::sync::LazyLock::new(|| {
-    let mut validation = Validation::new(Algorithm::ES256);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation
-});
+static SIGNATURE_ONLY: std::sync::LazyLock<Validation> =
+    std::sync::LazyLock::new(|| crate::keys::signature_only(Algorithm::ES256));
 
 /// Verifies `token` against a known key set; `UnknownKid` when no key has its `kid`.
 pub fn verify(token: &str, keys: &KeySet, options: &VerifyOptions, now: u64) -> Result<HostClaims, HostTokenError> {

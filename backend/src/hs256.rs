@@ -57,16 +57,8 @@ pub fn verified_claims<T: DeserializeOwned>(key: &Key, header_b64: &str, jwt: &s
         .map(|data| data.claims)
 }
 
-/// The library checks the algorithm and the signature, and no claim (the
-/// callers check theirs against their own `now`).
-static SIGNATURE_ONLY: std::sync::LazyLock<Validation> = std::sync::LazyLock::new(|| {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation
-});
+static SIGNATURE_ONLY: std::sync::LazyLock<Validation> =
+    std::sync::LazyLock::new(|| crate::keys::signature_only(Algorithm::HS256));
 
 #[cfg(test)]
 mod tests {
