@@ -186,3 +186,31 @@ async fn an_acknowledged_message_survives_kill_9() {
     std::fs::remove_dir_all(&keys).unwrap();
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+#[tokio::test]
+async fn a_client_spraying_bad_tokens_gets_429_from_the_real_server() {
+    let (keys, data) = (temp_dir("keys-junk"), temp_dir("data-junk"));
+    assert!(
+        dachat(&["keygen", "--out-dir", keys.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let server = serve(&keys, &data, free_port().unwrap()).await;
+    let http = reqwest::Client::new();
+    let me = |token: &str| {
+        http.get(format!("http://{}/v1/me", server.base))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    // the default limit is 30 failures a minute per client address
+    let mut statuses = Vec::new();
+    for _ in 0..31 {
+        statuses.push(me("not-a-jwt").await.unwrap().status().as_u16());
+    }
+    assert!(statuses[..30].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[30], 429);
+    let refused = me("not-a-jwt").await.unwrap();
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+}

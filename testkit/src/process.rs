@@ -11,7 +11,20 @@ use std::time::{Duration, Instant};
 
 /// A port nothing listens on right now (loopback).
 pub fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    // Never the same port twice in one process: a port handed out and not
+    // bound yet (or freed by a test that restarts its server on it) would
+    // otherwise go to a second server, whose requests then reach the first.
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..1000 {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        if GIVEN.lock().unwrap_or_else(|p| p.into_inner()).insert(port) {
+            return Ok(port);
+        }
+    }
+    Err(other(
+        "no loopback port left that this process has not handed out".to_owned(),
+    ))
 }
 
 /// A running child process, stopped when dropped: SIGTERM first (so servers
@@ -66,10 +79,14 @@ impl Supervised {
     pub fn wait_for_port(&mut self, port: u16, timeout: Duration) -> io::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
+            let accepted =
+                TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok();
+            let exited = self.child.try_wait()?;
+            if accepted && exited.is_none() {
                 return Ok(());
             }
-            if let Some(status) = self.child.try_wait()? {
+            // (a port that accepts while our process has exited is someone else's)
+            if let Some(status) = exited {
                 let log = self
                     .log
                     .as_ref()
