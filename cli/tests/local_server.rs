@@ -26,6 +26,17 @@ fn dachat(args: &[&str]) -> std::process::Output {
     Command::new(DACHAT).args(args).output().unwrap()
 }
 
+/// Fresh folders for a test's dev keys (made by `dachat keygen`) and data.
+fn keys_and_data(name: &str) -> (PathBuf, PathBuf) {
+    let (keys, data) = (temp_dir(&format!("keys-{name}")), temp_dir(&format!("data-{name}")));
+    assert!(
+        dachat(&["keygen", "--out-dir", keys.to_str().unwrap()])
+            .status
+            .success()
+    );
+    (keys, data)
+}
+
 struct Server {
     process: Supervised,
     base: String,
@@ -108,12 +119,7 @@ fn keygen_and_token_refuse_bad_input_clearly() {
 /// field, as the CLI does.
 #[tokio::test]
 async fn dev_token_endpoint_refuses_bad_input_by_field() {
-    let (keys, data) = (temp_dir("keys-devtoken"), temp_dir("data-devtoken"));
-    assert!(
-        dachat(&["keygen", "--out-dir", keys.to_str().unwrap()])
-            .status
-            .success()
-    );
+    let (keys, data) = keys_and_data("devtoken");
     let server = serve(&keys, &data, free_port().unwrap()).await;
     let http = reqwest::Client::new();
     let post = |body: Value| {
@@ -153,13 +159,7 @@ async fn dev_token_endpoint_refuses_bad_input_by_field() {
 
 #[tokio::test]
 async fn an_acknowledged_message_survives_kill_9() {
-    let keys = temp_dir("keys-durable");
-    let data = temp_dir("data-durable");
-    assert!(
-        dachat(&["keygen", "--out-dir", keys.to_str().unwrap()])
-            .status
-            .success()
-    );
+    let (keys, data) = keys_and_data("durable");
     let host_token = String::from_utf8(dev_token(&keys, "general").stdout)
         .unwrap()
         .trim()
@@ -189,12 +189,7 @@ async fn an_acknowledged_message_survives_kill_9() {
 
 #[tokio::test]
 async fn a_client_spraying_bad_tokens_gets_429_from_the_real_server() {
-    let (keys, data) = (temp_dir("keys-junk"), temp_dir("data-junk"));
-    assert!(
-        dachat(&["keygen", "--out-dir", keys.to_str().unwrap()])
-            .status
-            .success()
-    );
+    let (keys, data) = keys_and_data("junk");
     let server = serve(&keys, &data, free_port().unwrap()).await;
     let http = reqwest::Client::new();
     let me = |token: &str| {
