@@ -287,7 +287,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         router = local.router().merge(router);
     }
     if args.widget_dir.join("dachat.js").exists() {
-        router = router.nest_service("/widget", tower_http::services::ServeDir::new(&args.widget_dir));
+        router = widget_router(&args.widget_dir).merge(router);
     } else {
         tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built here; `cargo xtask dev` builds it");
     }
@@ -305,6 +305,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")
+}
+
+/// The built widget at `/widget/`: the precompressed `.br` or `.gz` file
+/// when the browser accepts it (built by `cargo xtask widget`), else the
+/// file itself. The loader keeps a stable name, so it is cached for minutes;
+/// the other files are not content-hashed here, so browsers revalidate
+/// them (`Last-Modified`) instead of keeping them unasked.
+fn widget_router(dir: &Path) -> axum::Router {
+    let files = tower_http::services::ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip();
+    axum::Router::new()
+        .nest_service("/widget", files)
+        .layer(axum::middleware::from_fn(widget_cache))
+}
+
+async fn widget_cache(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let loader = request.uri().path() == "/widget/dachat.js";
+    let mut response = next.run(request).await;
+    let rule = if loader { "public, max-age=300" } else { "no-cache" };
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static(rule),
+    );
+    // the body depends on Accept-Encoding: a shared cache must keep them apart
+    headers.insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("accept-encoding"),
+    );
+    response
 }
 
 async fn shutdown_signal() {

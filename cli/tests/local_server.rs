@@ -44,6 +44,10 @@ struct Server {
 
 /// Starts `dachat serve` and waits until it accepts connections.
 async fn serve(keys: &Path, data: &Path, port: u16) -> Server {
+    serve_with(keys, data, port, &[]).await
+}
+
+async fn serve_with(keys: &Path, data: &Path, port: u16, extra: &[&str]) -> Server {
     let base = format!("127.0.0.1:{port}");
     let mut process = Supervised::spawn(
         "dachat serve",
@@ -52,6 +56,7 @@ async fn serve(keys: &Path, data: &Path, port: u16) -> Server {
             .arg(keys)
             .arg("--data-dir")
             .arg(data)
+            .args(extra)
             .env_remove("DACHAT_JWKS_URL"),
         None,
     )
@@ -208,4 +213,69 @@ async fn a_client_spraying_bad_tokens_gets_429_from_the_real_server() {
     assert!(refused.headers().contains_key("retry-after"));
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "rate_limited");
+}
+
+#[tokio::test]
+async fn the_widget_is_sent_precompressed_when_the_browser_takes_it() {
+    let (keys, data) = keys_and_data("widget");
+    let widget = temp_dir("widget-files");
+    // what `cargo xtask widget` writes: each file and its .br / .gz forms
+    // (here marked by content, so the test sees which one was sent)
+    for (name, bytes) in [
+        ("dachat.js", &b"loader"[..]),
+        ("dachat.js.gz", b"loader, gzipped"),
+        ("widget_bg.wasm", b"\0asm"),
+        ("widget_bg.wasm.br", b"wasm, brotli"),
+        ("widget_bg.wasm.gz", b"wasm, gzipped"),
+    ] {
+        std::fs::write(widget.join(name), bytes).unwrap();
+    }
+    let server = serve_with(
+        &keys,
+        &data,
+        free_port().unwrap(),
+        &["--widget-dir", widget.to_str().unwrap()],
+    )
+    .await;
+    let get = |path: &str, accept: &str| {
+        let request = reqwest::Client::new().get(format!("http://{}{path}", server.base));
+        let request = if accept.is_empty() {
+            request
+        } else {
+            request.header("accept-encoding", accept)
+        };
+        request.send()
+    };
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+
+    let wasm = get("/widget/widget_bg.wasm", "gzip, deflate, br").await.unwrap();
+    assert_eq!(header(&wasm, "content-encoding"), "br");
+    assert_eq!(header(&wasm, "content-type"), "application/wasm");
+    assert_eq!(
+        header(&wasm, "cache-control"),
+        "no-cache",
+        "not content-hashed: revalidated"
+    );
+    assert!(header(&wasm, "vary").to_ascii_lowercase().contains("accept-encoding"));
+    assert_eq!(wasm.bytes().await.unwrap().as_ref(), b"wasm, brotli");
+
+    let gzip_only = get("/widget/widget_bg.wasm", "gzip").await.unwrap();
+    assert_eq!(header(&gzip_only, "content-encoding"), "gzip");
+    assert_eq!(gzip_only.bytes().await.unwrap().as_ref(), b"wasm, gzipped");
+
+    let plain = get("/widget/widget_bg.wasm", "").await.unwrap();
+    assert_eq!(header(&plain, "content-encoding"), "");
+    assert_eq!(plain.bytes().await.unwrap().as_ref(), b"\0asm");
+
+    // the loader: short-lived cache; no .br of it here, so gzip
+    let loader = get("/widget/dachat.js", "br, gzip").await.unwrap();
+    assert_eq!(header(&loader, "content-encoding"), "gzip");
+    assert_eq!(header(&loader, "cache-control"), "public, max-age=300");
+    assert_eq!(loader.bytes().await.unwrap().as_ref(), b"loader, gzipped");
+    std::fs::remove_dir_all(&widget).unwrap();
 }

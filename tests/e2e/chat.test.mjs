@@ -285,6 +285,32 @@ describe('access', () => {
   });
 });
 
+describe('bytes on the wire', () => {
+  test('the window arrives brotli-compressed from the local server, the loader cached for minutes', async () => {
+    const una = await browser();
+    try {
+      const fetched = [];
+      una.page.on('response', async (response) => {
+        if (!response.url().includes('/widget/')) return;
+        const sizes = await response.request().sizes();
+        fetched.push({ file: response.url().split('/widget/')[1], encoding: response.headers()['content-encoding'],
+          cache: response.headers()['cache-control'], bytes: sizes.responseBodySize });
+      });
+      await signIn(una.page, server, { sub: 'una', contexts: ['general'], context: 'general' });
+      await openChat(una.page);
+      assert.deepEqual(fetched.map((f) => f.encoding), fetched.map(() => 'br'), JSON.stringify(fetched));
+      assert.equal(fetched.find((f) => f.file === 'dachat.js').cache, 'public, max-age=300');
+      assert.equal(fetched.find((f) => f.file === 'widget_bg.wasm').cache, 'no-cache');
+      const total = fetched.reduce((sum, f) => sum + f.bytes, 0);
+      console.log(`first open: ${fetched.length} files, ${total} B on the wire`);
+      // the loader plus the widget's budget (120,000 B brotli)
+      assert.ok(total <= 121_000, `${total} B`);
+    } finally {
+      await una.close();
+    }
+  });
+});
+
 describe('the host page', () => {
   /**
    * A host page at the server's origin: `head` runs before the loader's

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 
 const dist = process.env.DACHAT_WIDGET_DIR;
 const gzip = (file) => gzipSync(readFileSync(join(dist, file)), { level: 9 }).length;
@@ -29,7 +29,7 @@ const WIDGET_BUDGET = 120_000;
 function snippets(dir = 'snippets') {
   return readdirSync(join(dist, dir), { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    return entry.isDirectory() ? snippets(path) : [path];
+    return entry.isDirectory() ? snippets(path) : entry.name.endsWith('.js') ? [path] : [];
   });
 }
 
@@ -48,4 +48,14 @@ test('the Twilio SDK build is shipped beside the widget', () => {
   const raw = readFileSync(join(dist, file)).length;
   console.log(`${file}: ${raw} B raw, ${gzip(file)} B gzip, ${brotli(file)} B brotli`);
   assert.ok(raw > 100_000, 'the real SDK build, not a placeholder');
+});
+
+// `dachat serve` sends these to browsers that accept them (ServeDir's
+// precompressed files): each must be exactly its original.
+test('every shipped file has brotli and gzip forms that decompress to it', () => {
+  for (const file of ['dachat.js', 'widget.js', 'widget_bg.wasm', 'twilio-conversations.min.js', ...snippets()]) {
+    const original = readFileSync(join(dist, file));
+    assert.ok(brotliDecompressSync(readFileSync(join(dist, `${file}.br`))).equals(original), `${file}.br`);
+    assert.ok(gunzipSync(readFileSync(join(dist, `${file}.gz`))).equals(original), `${file}.gz`);
+  }
 });

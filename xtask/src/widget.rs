@@ -89,10 +89,14 @@ pub fn build() -> Result<()> {
         dist.join(SDK),
     )?;
     files.push(SDK.to_owned());
-    for file in files {
-        let bytes = std::fs::read(dist.join(&file))?;
+    for file in &files {
+        let bytes = std::fs::read(dist.join(file))?;
         println!("  {file}: {} bytes", bytes.len());
     }
+    step("precompressing the widget (brotli and gzip beside each file)");
+    run(Command::new("node")
+        .arg(root().join("widget/precompress.mjs"))
+        .args(files.iter().map(|f| dist.join(f))))?;
     Ok(())
 }
 
