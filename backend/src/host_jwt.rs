@@ -8,7 +8,7 @@
 //! 3. the key is chosen by exact `kid` ([`UnverifiedToken::kid`]);
 //! 4. the signature is the raw 64-byte `r ‖ s` with `0 < r, s < n`
 //!    (checked here explicitly, and again by aws-lc), verified by
-//!    `jsonwebtoken` before the payload is deserialized at all;
+//!    `jsonwebtoken` before the payload is even decoded;
 //! 5. claims: a JSON object nested at most [`protocol::shape::MAX_DEPTH`]
 //!    deep (claims the service ignores included); `exp` required, `nbf` and `iat` honoured, each with
 //!    `leeway` seconds (at most [`MAX_LEEWAY_SECS`]); `iss` and `aud`
@@ -22,8 +22,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -225,35 +224,35 @@ impl UnverifiedToken<'_> {
         &self.kid
     }
 
-    /// Checks the signature with `key`, then the claims (rules 4 and 5).
-    /// `jsonwebtoken` (aws-lc) verifies the signature and only then reads
-    /// the claims; before it, the payload is only scanned for its shape
-    /// (an object of bounded depth); after it, [`check_claims`] applies the
-    /// claim rules against `now` (the library's own time checks read the
-    /// system clock and refuse the fractional dates RFC 7519 allows).
+    /// Checks the signature with `key` (`jsonwebtoken`, on aws-lc), then
+    /// the claims (rules 4 and 5): the payload is decoded only once the
+    /// signature holds, checked for its shape before serde reads it, and
+    /// [`check_claims`] applies the claim rules against `now` (the
+    /// library's own claim checks read the system clock and refuse the
+    /// fractional dates RFC 7519 allows, so they are not used).
     pub fn verify(self, key: &PublicKey, options: &VerifyOptions, now: u64) -> Result<HostClaims, HostTokenError> {
+        // `parse` saw three parts, so the signature is after the last dot
+        let (signing_input, signature_b64) = self.token.rsplit_once('.').ok_or(HostTokenError::BadSignature)?;
+        let verified = jsonwebtoken::crypto::verify(
+            signature_b64,
+            signing_input.as_bytes(),
+            &key.decoding_key(),
+            Algorithm::ES256,
+        );
+        if !verified.unwrap_or(false) {
+            return Err(HostTokenError::BadSignature);
+        }
         let payload = URL_SAFE_NO_PAD
             .decode(self.payload_b64)
             .map_err(|_| HostTokenError::Malformed("payload is not base64url"))?;
-        let shape = check_object(&payload);
-        let decoded = jsonwebtoken::decode::<Claims>(self.token, &key.decoding_key(), &SIGNATURE_ONLY);
-        let claims = match decoded {
-            Err(e) if *e.kind() == ErrorKind::InvalidSignature => return Err(HostTokenError::BadSignature),
-            // the signature holds: now the shape, then what serde said
-            _ if shape.is_err() => {
-                let e = shape.err().map_or_else(String::new, |e| e.to_string());
-                return Err(HostTokenError::InvalidClaim(format!("the claims set {e}")));
-            }
-            Ok(data) => data.claims,
-            Err(e) => {
-                return Err(HostTokenError::InvalidClaim(match e.kind() {
-                    ErrorKind::Json(e) if e.to_string().starts_with("duplicate field") => {
-                        "a claim appears twice".to_owned()
-                    }
-                    _ => "payload is not a JSON object of the expected claims".to_owned(),
-                }));
-            }
-        };
+        check_object(&payload).map_err(|e| HostTokenError::InvalidClaim(format!("the claims set {e}")))?;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|e| {
+            HostTokenError::InvalidClaim(if e.to_string().starts_with("duplicate field") {
+                "a claim appears twice".to_owned()
+            } else {
+                "payload is not a JSON object of the expected claims".to_owned()
+            })
+        })?;
         check_claims(claims, options, now)
     }
 }
@@ -320,11 +319,6 @@ fn check_claims(claims: Claims, options: &VerifyOptions, now: u64) -> Result<Hos
         expires_at: exp,
     })
 }
-
-/// What `jsonwebtoken` checks: the algorithm (ES256 only) and the
-/// signature; the claim rules are [`check_claims`]'s.
-static SIGNATURE_ONLY: std::sync::LazyLock<Validation> =
-    std::sync::LazyLock::new(|| crate::keys::signature_only(Algorithm::ES256));
 
 /// Verifies `token` against a known key set; `UnknownKid` when no key has its `kid`.
 pub fn verify(token: &str, keys: &KeySet, options: &VerifyOptions, now: u64) -> Result<HostClaims, HostTokenError> {

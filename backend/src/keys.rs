@@ -118,18 +118,6 @@ impl PublicKey {
     }
 }
 
-/// What `jsonwebtoken` is asked to check: the algorithm `alg` and the
-/// signature, and no claim (the token modules check claims against their
-/// own `now`; the library's time checks read the system clock).
-pub fn signature_only(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::Validation {
-    let mut validation = jsonwebtoken::Validation::new(alg);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation
-}
-
 fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");

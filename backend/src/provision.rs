@@ -124,7 +124,7 @@ impl Provisioner {
     pub fn new(rest: ConversationsClient, policy: ProvisionPolicy, clock: Clock) -> Self {
         Self {
             rest,
-            limiter: WindowLimiter::per_minute(policy.sessions_per_minute, 100_000),
+            limiter: WindowLimiter::per_minute(policy.sessions_per_minute, policy.max_cached),
             policy,
             clock,
             memory: Mutex::default(),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { artifacts, browser, composer, hostile, messages, openChat, send, signIn, signInWithForm, startServer } from './harness.mjs';
+import { artifacts, browser, composer, hostile, messages, openChat, send, signIn, signInWithForm, startServer, untilSettled } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = require('node:fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -435,10 +435,7 @@ describe('safety', () => {
         sent.push(marker);
       }
       // none is left waiting: each was acknowledged and shown, or refused with a reason
-      await soak.page.waitForFunction(() => {
-        const root = [...document.body.children].find((el) => el.shadowRoot).shadowRoot;
-        return [...root.querySelectorAll('.log .message.pending .status')].every((s) => s.textContent.startsWith('Not sent: '));
-      }, null, { timeout: 60_000 });
+      await untilSettled(soak.page, 60_000);
       const shown = await soak.page.locator('.log .message:not(.pending) .body').allTextContents();
       const refused = await soak.page.locator('.log .message.pending').allTextContents();
       const missing = sent.filter((marker) => ![...shown, ...refused].some((text) => text.includes(marker)));

@@ -182,6 +182,14 @@ export function messages(page) {
     rows.map((r) => `${r.querySelector('.author').textContent}: ${r.querySelector('.body').textContent}`));
 }
 
+/** Waits until no message is still waiting to go: each was acknowledged, or refused with a reason. */
+export async function untilSettled(page, timeout) {
+  await page.waitForFunction(() => {
+    const root = [...document.body.children].find((el) => el.shadowRoot).shadowRoot;
+    return [...root.querySelectorAll('.log .message.pending .status')].every((s) => s.textContent.startsWith('Not sent: '));
+  }, null, { timeout });
+}
+
 /**
  * Message bodies that have troubled chat windows (quoted link titles,
  * runaway emphasis and brackets, deep quotes, HTML, bidi overrides, control

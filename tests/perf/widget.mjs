@@ -11,7 +11,17 @@
 //   through the window (and one of 100 KB, refused before sending): the
 //   longest main-thread task (goal: none over 200 ms) and the time taken.
 // Run by `cargo xtask bench-widget`; prints `WIDGET …` lines.
-import { browser, composer, hostile, openChat, signIn, startServer } from '../e2e/harness.mjs';
+import { browser, composer, hostile, openChat, signIn, startServer, untilSettled } from '../e2e/harness.mjs';
+
+/** Records the page's main-thread tasks over 50 ms (Long Tasks API) in `window.__tasks`. */
+async function observeLongTasks(page) {
+  await page.evaluate(() => {
+    window.__tasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.__tasks.push({ start: entry.startTime, ms: entry.duration });
+    }).observe({ type: 'longtask', buffered: false });
+  });
+}
 
 const server = await startServer();
 const runs = Number(process.env.RUNS || 5);
@@ -65,12 +75,7 @@ try {
     ws.close();
   });
   await signIn(reader.page, server, { sub: 'reader', contexts: ['group-perf'], context: 'group-perf' });
-  await reader.page.evaluate(() => {
-    window.__tasks = [];
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.__tasks.push({ start: entry.startTime, ms: entry.duration });
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await observeLongTasks(reader.page);
   await openChat(reader.page);
   await reader.page.getByText('message 999 with a link').waitFor();
   const t0 = await reader.page.evaluate(() => performance.now());
@@ -131,12 +136,7 @@ try {
 const soak = await browser();
 try {
   await signIn(soak.page, server, { sub: 'soak', contexts: ['group-soak'], context: 'group-soak' });
-  await soak.page.evaluate(() => {
-    window.__tasks = [];
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.__tasks.push({ start: entry.startTime, ms: entry.duration });
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await observeLongTasks(soak.page);
   await openChat(soak.page);
   const t0 = await soak.page.evaluate(() => performance.now());
   for (let i = 0; i < 500; i++) {
@@ -145,10 +145,7 @@ try {
     await composer(soak.page).press('Enter');
     if (i === 250) await composer(soak.page).fill('');
   }
-  await soak.page.waitForFunction(() => {
-    const root = [...document.body.children].find((el) => el.shadowRoot).shadowRoot;
-    return [...root.querySelectorAll('.log .message.pending .status')].every((s) => s.textContent.startsWith('Not sent: '));
-  }, null, { timeout: 120_000 });
+  await untilSettled(soak.page, 120_000);
   const ms = (await soak.page.evaluate(() => performance.now())) - t0;
   const tasks = await soak.page.evaluate((t0) => window.__tasks.filter((t) => t.start >= t0).map((t) => t.ms), t0);
   const shown = await soak.page.locator('.log .message:not(.pending)').count();

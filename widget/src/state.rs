@@ -559,6 +559,18 @@ mod tests {
         }
     }
 
+    /// The provider's answer to a join, with no members listed.
+    fn joined(room: &str, read_up_to: Option<i64>, last_id: Option<i64>, unread: u32) -> ServerFrame {
+        ServerFrame::Joined {
+            room: room.into(),
+            members: Vec::new(),
+            member_count: 1,
+            read_up_to,
+            last_id,
+            unread,
+        }
+    }
+
     fn state() -> ChatState {
         ChatState::new("alice", vec!["shipment-1".into(), "general".into()], "shipment-1")
     }
@@ -690,14 +702,7 @@ mod tests {
         let mut s = state();
         s.open_tab("general").unwrap();
         s.select(0);
-        let joined = |room: &str, unread| ServerFrame::Joined {
-            room: room.into(),
-            members: Vec::new(),
-            member_count: 1,
-            read_up_to: Some(3),
-            last_id: Some(9),
-            unread,
-        };
+        let joined = |room: &str, unread| joined(room, Some(3), Some(9), unread);
         s.apply(joined("general", 4), 1.0, true);
         s.apply(joined("shipment-1", 2), 1.0, true);
         assert_eq!(s.room("general").unwrap().unread, 4, "a background tab");
@@ -718,22 +723,14 @@ mod tests {
         assert!(!s.can_send("shipment-1"), "not joined yet");
         s.set_connection(Connection::Online);
         assert!(!s.can_send("shipment-1"), "online, but the join has not answered");
-        let joined = ServerFrame::Joined {
-            room: "shipment-1".into(),
-            members: Vec::new(),
-            member_count: 1,
-            read_up_to: None,
-            last_id: None,
-            unread: 0,
-        };
-        s.apply(joined.clone(), 1.0, true);
+        s.apply(joined("shipment-1", None, None, 0), 1.0, true);
         assert!(s.can_send("shipment-1"));
         assert!(!s.can_send("general"), "no tab");
         // the connection drops: every room must be joined again
         assert!(!s.set_connection(Connection::Reconnecting(1)));
         assert!(!s.can_send("shipment-1"));
         assert!(!s.set_connection(Connection::Online), "ready is told once");
-        s.apply(joined, 2.0, true);
+        s.apply(joined("shipment-1", None, None, 0), 2.0, true);
         assert!(s.can_send("shipment-1"));
     }
 
@@ -742,18 +739,7 @@ mod tests {
         let mut s = state();
         s.open_tab("general").unwrap();
         s.select(0);
-        s.apply(
-            ServerFrame::Joined {
-                room: "general".into(),
-                members: Vec::new(),
-                member_count: 2,
-                read_up_to: None,
-                last_id: Some(7),
-                unread: 1,
-            },
-            1.0,
-            true,
-        );
+        s.apply(joined("general", None, Some(7), 1), 1.0, true);
         // sent while the join was in progress: counted by the join, delivered after it
         s.apply(
             ServerFrame::Message {

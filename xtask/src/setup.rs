@@ -70,12 +70,7 @@ fn locked_wasm_bindgen() -> Result<String> {
 /// `wasm-bindgen` (the CLI) at the version of the crate in Cargo.lock.
 pub fn wasm_bindgen_cli() -> Result<()> {
     let version = locked_wasm_bindgen()?;
-    let installed = Command::new("wasm-bindgen")
-        .arg("--version")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    if installed != format!("wasm-bindgen {version}") {
+    if version_of(Command::new("wasm-bindgen").arg("--version")) != format!("wasm-bindgen {version}") {
         step(&format!(
             "installing wasm-bindgen-cli {version} (cargo install, about 2 minutes)"
         ));
@@ -100,6 +95,14 @@ pub fn bench_tools() -> Result<()> {
         return Ok(());
     }
     apt_install(&["wrk", "curl"])
+}
+
+/// What a tool's `--version` prints (empty when it is not installed).
+fn version_of(command: &mut Command) -> String {
+    command
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn which(tool: &str) -> bool {
@@ -147,12 +150,7 @@ pub const CARGO_DENY: &str = "0.20.2";
 
 /// `cargo deny` at [`CARGO_DENY`] (cargo install, from crates.io).
 pub fn cargo_deny() -> Result<()> {
-    let installed = cargo()
-        .args(["deny", "--version"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    if installed != format!("cargo-deny {CARGO_DENY}") {
+    if version_of(cargo().args(["deny", "--version"])) != format!("cargo-deny {CARGO_DENY}") {
         step(&format!(
             "installing cargo-deny {CARGO_DENY} (cargo install, a few minutes)"
         ));

@@ -20,7 +20,7 @@ async fn app_with(jwks: &JwksServer, policy: JwksPolicy) -> (TestApp, StandinSer
 }
 
 async fn renew(app: &TestApp, token: &str) -> Answer {
-    app.post("/v1/token", &json!({ "token": token })).await
+    app.renew(token).await
 }
 
 #[tokio::test]
@@ -104,9 +104,7 @@ async fn host_down_gives_503_then_recovers_without_restart() {
     assert_eq!(down.headers["retry-after"], "5");
     // a failure is not cached: the next request tries again and succeeds
     jwks.set_down(false);
-    let up = app
-        .post("/v1/token", &json!({ "token": key.token("a", &["general"]) }))
-        .await;
+    let up = app.renew(&key.token("a", &["general"])).await;
     assert_eq!(up.status, 200, "{}", up.json);
 }
 

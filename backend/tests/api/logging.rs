@@ -51,7 +51,7 @@ async fn logs_name_errors_but_never_tokens_or_secrets() {
     // a second instance that starts while the host's JWKS is down
     jwks.set_down(true);
     let cold = TestApp::new(&twilio_settings(&jwks.url, &standin.url), fast_policies());
-    assert_eq!(cold.post("/v1/token", &json!({ "token": good })).await.status, 503);
+    assert_eq!(cold.renew(&good).await.status, 503);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     // the errors are there, once each, with their detail

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use crate::support::*;
 use backend::provision::ProvisionPolicy;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_first_sessions_for_a_new_context_both_succeed() {
@@ -110,14 +109,12 @@ async fn a_renewal_takes_away_the_rooms_its_token_dropped() {
 
     // the same token renewed: nothing to align, no REST call
     let calls = standin.standin.requests();
-    let renewal = app.post("/v1/token", &json!({ "token": both })).await;
+    let renewal = app.renew(&both).await;
     assert_eq!(renewal.status, 200, "{}", renewal.json);
     assert_eq!(standin.standin.requests(), calls);
 
     // the host removed alice from the shipment: the next renewal takes it away
-    let renewal = app
-        .post("/v1/token", &json!({ "token": key.token("alice", &["general"]) }))
-        .await;
+    let renewal = app.renew(&key.token("alice", &["general"])).await;
     assert_eq!(renewal.status, 200, "{}", renewal.json);
     assert_eq!(standin.standin.participants_of("shipment-1"), Vec::<String>::new());
     assert_eq!(standin.standin.participants_of("general"), ["alice"]);
@@ -128,9 +125,7 @@ async fn a_renewal_on_an_instance_that_never_saw_the_user_lists_first() {
     // another instance (or this one before a restart) granted the room
     let (app, key, _jwks, standin) = twilio_app().await;
     standin.standin.seed_participation("alice", "shipment-1");
-    let renewal = app
-        .post("/v1/token", &json!({ "token": key.token("alice", &["general"]) }))
-        .await;
+    let renewal = app.renew(&key.token("alice", &["general"])).await;
     assert_eq!(renewal.status, 200, "{}", renewal.json);
     assert_eq!(standin.standin.participants_of("shipment-1"), Vec::<String>::new());
 }
@@ -140,16 +135,12 @@ async fn no_token_is_handed_out_while_a_dropped_room_cannot_be_taken_away() {
     let (app, key, _jwks, standin) = twilio_app().await;
     standin.standin.seed_participation("alice", "shipment-1");
     standin.standin.fail_next(503, 100);
-    let renewal = app
-        .post("/v1/token", &json!({ "token": key.token("alice", &["general"]) }))
-        .await;
+    let renewal = app.renew(&key.token("alice", &["general"])).await;
     assert_eq!(renewal.status, 503, "{}", renewal.json);
     assert_eq!(renewal.json["error"], "chat_unavailable");
     assert!(renewal.json.get("accessToken").is_none());
     standin.standin.fail_next(503, 0);
-    let renewal = app
-        .post("/v1/token", &json!({ "token": key.token("alice", &["general"]) }))
-        .await;
+    let renewal = app.renew(&key.token("alice", &["general"])).await;
     assert_eq!(renewal.status, 200, "{}", renewal.json);
     assert_eq!(standin.standin.participants_of("shipment-1"), Vec::<String>::new());
 }
@@ -253,16 +244,14 @@ async fn a_room_granted_behind_this_instance_goes_within_one_interval() {
     // another instance let alice into shipment-1 with a token the host has since replaced
     standin.standin.seed_participation("alice", "shipment-1");
     now_ms.fetch_add(interval.as_millis() as u64 - 1_000, Ordering::SeqCst);
-    let body = serde_json::json!({ "token": token });
-    let renew = || app.post("/v1/token", &body);
-    assert_eq!(renew().await.status, 200);
+    assert_eq!(app.renew(&token).await.status, 200);
     assert_eq!(
         standin.standin.participants_of("shipment-1"),
         ["alice"],
         "within the interval"
     );
     now_ms.fetch_add(1_000, Ordering::SeqCst);
-    assert_eq!(renew().await.status, 200);
+    assert_eq!(app.renew(&token).await.status, 200);
     assert_eq!(
         standin.standin.participants_of("shipment-1"),
         Vec::<String>::new(),

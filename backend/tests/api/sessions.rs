@@ -69,14 +69,14 @@ async fn a_second_user_joins_the_same_conversation() {
 async fn token_renewal_verifies_aligns_once_and_mints() {
     let (app, key, _jwks, standin) = twilio_app().await;
     let token = key.token("alice", &["general"]);
-    let answer = app.post("/v1/token", &json!({ "token": token })).await;
+    let answer = app.renew(&token).await;
     assert_eq!(answer.status, 200, "{}", answer.json);
     let claims = jwt_payload(answer.json["accessToken"].as_str().unwrap());
     assert_eq!(claims["grants"]["chat"]["endpoint_id"], "dachat:alice:web");
     assert_eq!(answer.json["expiresAt"], claims["exp"]);
     assert_eq!(standin.standin.requests(), 1, "one listing of alice's participations");
     // renewed again with the same rooms: no REST call
-    assert_eq!(app.post("/v1/token", &json!({ "token": token })).await.status, 200);
+    assert_eq!(app.renew(&token).await.status, 200);
     assert_eq!(standin.standin.requests(), 1);
 }
 
@@ -123,9 +123,7 @@ async fn the_legacy_jwks_format_verifies_too() {
     let jwks = JwksServer::start(vec![key.legacy_jwk()]).await;
     let standin = StandinServer::start().await;
     let app = TestApp::new(&twilio_settings(&jwks.url, &standin.url), fast_policies());
-    let answer = app
-        .post("/v1/token", &json!({ "token": key.token("alice", &[]) }))
-        .await;
+    let answer = app.renew(&key.token("alice", &[])).await;
     assert_eq!(answer.status, 200, "{}", answer.json);
 }
 
@@ -188,9 +186,7 @@ async fn the_local_provider_grants_the_room_and_signs_with_its_own_key() {
     );
     assert_eq!(identity.as_str(), "alice");
     // a renewal with a token that dropped shipment-1 takes it away
-    let renewal = app
-        .post("/v1/token", &json!({ "token": key.token("alice", &["general"]) }))
-        .await;
+    let renewal = app.renew(&key.token("alice", &["general"])).await;
     assert_eq!(renewal.status, 200, "{}", renewal.json);
     assert_eq!(
         *rooms.0.lock().unwrap(),

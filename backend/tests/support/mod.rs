@@ -263,6 +263,11 @@ impl TestApp {
         self.send(request.body(Body::empty()).unwrap()).await
     }
 
+    /// `POST /v1/token` with the host token, as the widget renews.
+    pub async fn renew(&self, token: &str) -> Answer {
+        self.post("/v1/token", &json!({ "token": token })).await
+    }
+
     pub async fn session(&self, token: &str, context: &str) -> Answer {
         self.post(
             "/v1/session",
