@@ -24,6 +24,7 @@ use backend::{host_jwt, http_client};
 use local_chat::LocalChat;
 
 mod demo;
+pub mod widget_files;
 
 #[derive(Debug, Parser)]
 #[command(name = "dachat", version, about = "DAChat: context-scoped chat for a host platform")]
@@ -287,7 +288,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         router = local.router().merge(router);
     }
     if args.widget_dir.join("dachat.js").exists() {
-        router = widget_router(&args.widget_dir).merge(router);
+        let manifest = widget_files::Manifest::load(&args.widget_dir)?;
+        router = widget_router(&args.widget_dir, manifest).merge(router);
     } else {
         tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built here; `cargo xtask dev` builds it");
     }
@@ -308,27 +310,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The built widget at `/widget/`: the precompressed `.br` or `.gz` file
-/// when the browser accepts it (built by `cargo xtask widget`), else the
-/// file itself. The loader keeps a stable name, so it is cached for minutes;
-/// the other files are not content-hashed here, so browsers revalidate
-/// them (`Last-Modified`) instead of keeping them unasked.
-fn widget_router(dir: &Path) -> axum::Router {
+/// when the browser accepts it (written by the widget build), else the
+/// file itself, with the CDN's cache rules ([`widget_files`]): the loader
+/// for minutes, the content-hashed files for a year.
+fn widget_router(dir: &Path, manifest: widget_files::Manifest) -> axum::Router {
     let files = tower_http::services::ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip();
+    let manifest = Arc::new(manifest);
     axum::Router::new()
         .nest_service("/widget", files)
-        .layer(axum::middleware::from_fn(widget_cache))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            widget_cache(Arc::clone(&manifest), request, next)
+        }))
 }
 
-async fn widget_cache(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let loader = request.uri().path() == "/widget/dachat.js";
+async fn widget_cache(
+    manifest: Arc<widget_files::Manifest>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let name = request
+        .uri()
+        .path()
+        .strip_prefix("/widget/")
+        .unwrap_or_default()
+        .to_owned();
     let mut response = next.run(request).await;
-    let rule = if loader { "public, max-age=300" } else { "no-cache" };
     let headers = response.headers_mut();
     headers.insert(
         axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static(rule),
+        axum::http::HeaderValue::from_static(manifest.cache_control(&name)),
     );
     // the body depends on Accept-Encoding: a shared cache must keep them apart
     headers.insert(

@@ -219,14 +219,21 @@ async fn a_client_spraying_bad_tokens_gets_429_from_the_real_server() {
 async fn the_widget_is_sent_precompressed_when_the_browser_takes_it() {
     let (keys, data) = keys_and_data("widget");
     let widget = temp_dir("widget-files");
-    // what `cargo xtask widget` writes: each file and its .br / .gz forms
-    // (here marked by content, so the test sees which one was sent)
+    // what the widget build writes: the loader, hashed files and the
+    // manifest naming them, each file with its .br / .gz forms (here marked
+    // by content, so the test sees which one was sent); and a file the
+    // manifest does not name
     for (name, bytes) in [
-        ("dachat.js", &b"loader"[..]),
+        (
+            "manifest.json",
+            &br#"{"loader":"dachat.js","files":{"widget_bg.wasm":"widget_bg.0123456789abcdef.wasm"}}"#[..],
+        ),
+        ("dachat.js", b"loader"),
         ("dachat.js.gz", b"loader, gzipped"),
-        ("widget_bg.wasm", b"\0asm"),
-        ("widget_bg.wasm.br", b"wasm, brotli"),
-        ("widget_bg.wasm.gz", b"wasm, gzipped"),
+        ("widget_bg.0123456789abcdef.wasm", b"\0asm"),
+        ("widget_bg.0123456789abcdef.wasm.br", b"wasm, brotli"),
+        ("widget_bg.0123456789abcdef.wasm.gz", b"wasm, gzipped"),
+        ("notes.txt", b"not in the manifest"),
     ] {
         std::fs::write(widget.join(name), bytes).unwrap();
     }
@@ -253,22 +260,24 @@ async fn the_widget_is_sent_precompressed_when_the_browser_takes_it() {
             .unwrap_or_default()
     };
 
-    let wasm = get("/widget/widget_bg.wasm", "gzip, deflate, br").await.unwrap();
+    let wasm = get("/widget/widget_bg.0123456789abcdef.wasm", "gzip, deflate, br")
+        .await
+        .unwrap();
     assert_eq!(header(&wasm, "content-encoding"), "br");
     assert_eq!(header(&wasm, "content-type"), "application/wasm");
     assert_eq!(
         header(&wasm, "cache-control"),
-        "no-cache",
-        "not content-hashed: revalidated"
+        "public, max-age=31536000, immutable",
+        "content-hashed: kept for a year"
     );
     assert!(header(&wasm, "vary").to_ascii_lowercase().contains("accept-encoding"));
     assert_eq!(wasm.bytes().await.unwrap().as_ref(), b"wasm, brotli");
 
-    let gzip_only = get("/widget/widget_bg.wasm", "gzip").await.unwrap();
+    let gzip_only = get("/widget/widget_bg.0123456789abcdef.wasm", "gzip").await.unwrap();
     assert_eq!(header(&gzip_only, "content-encoding"), "gzip");
     assert_eq!(gzip_only.bytes().await.unwrap().as_ref(), b"wasm, gzipped");
 
-    let plain = get("/widget/widget_bg.wasm", "").await.unwrap();
+    let plain = get("/widget/widget_bg.0123456789abcdef.wasm", "").await.unwrap();
     assert_eq!(header(&plain, "content-encoding"), "");
     assert_eq!(plain.bytes().await.unwrap().as_ref(), b"\0asm");
 
@@ -277,5 +286,12 @@ async fn the_widget_is_sent_precompressed_when_the_browser_takes_it() {
     assert_eq!(header(&loader, "content-encoding"), "gzip");
     assert_eq!(header(&loader, "cache-control"), "public, max-age=300");
     assert_eq!(loader.bytes().await.unwrap().as_ref(), b"loader, gzipped");
+
+    let other = get("/widget/notes.txt", "").await.unwrap();
+    assert_eq!(
+        header(&other, "cache-control"),
+        "no-cache",
+        "not named by the manifest: revalidated"
+    );
     std::fs::remove_dir_all(&widget).unwrap();
 }

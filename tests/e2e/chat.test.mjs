@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { artifacts, browser, composer, hostile, messages, openChat, send, signIn, signInWithForm, startServer, untilSettled } from './harness.mjs';
+import { artifacts, browser, composer, hostile, messages, openChat, send, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = require('node:fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -300,7 +300,7 @@ describe('bytes on the wire', () => {
       await openChat(una.page);
       assert.deepEqual(fetched.map((f) => f.encoding), fetched.map(() => 'br'), JSON.stringify(fetched));
       assert.equal(fetched.find((f) => f.file === 'dachat.js').cache, 'public, max-age=300');
-      assert.equal(fetched.find((f) => f.file === 'widget_bg.wasm').cache, 'no-cache');
+      assert.equal(fetched.find((f) => f.file === widgetFile('widget_bg.wasm')).cache, 'public, max-age=31536000, immutable');
       const total = fetched.reduce((sum, f) => sum + f.bytes, 0);
       console.log(`first open: ${fetched.length} files, ${total} B on the wire`);
       // the loader plus the widget's budget (120,000 B brotli)

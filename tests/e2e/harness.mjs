@@ -3,7 +3,7 @@
 // drives Debian's Chromium through playwright-core. Stops what it started
 // by PID. Never sleeps to synchronise: it waits on what a user would see.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,13 @@ const bin = process.env.DACHAT_BIN;
 const widgetDir = process.env.DACHAT_WIDGET_DIR;
 export const artifacts = process.env.DACHAT_E2E_ARTIFACTS || join(tmpdir(), 'dachat-e2e');
 mkdirSync(artifacts, { recursive: true });
+
+/** The built file of a logical widget name (`widget.js` → `widget.<hash>.js`), from the build's manifest. */
+export function widgetFile(logical) {
+  const { files } = JSON.parse(readFileSync(join(widgetDir, 'manifest.json'), 'utf8'));
+  if (!files[logical]) throw new Error(`manifest.json names no ${logical}`);
+  return files[logical];
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {

@@ -1,9 +1,10 @@
 // Sizes are deterministic, so they are checked here: the loader every page
 // pays for, and the widget fetched on first open.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { widgetFile } from './harness.mjs';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 
 const dist = process.env.DACHAT_WIDGET_DIR;
@@ -25,18 +26,11 @@ test('the loader is at most 1,000 bytes gzipped', () => {
 // import names.
 const WIDGET_BUDGET = 120_000;
 
-/** The widget's JS modules besides the glue: wasm-bindgen's snippets (the Twilio shim). */
-function snippets(dir = 'snippets') {
-  return readdirSync(join(dist, dir), { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    return entry.isDirectory() ? snippets(path) : entry.name.endsWith('.js') ? [path] : [];
-  });
-}
 
 test(`the widget (WASM + JS glue + shim) stays within ${WIDGET_BUDGET} bytes brotli`, () => {
-  const wasm = brotli('widget_bg.wasm');
-  const glue = brotli('widget.js');
-  const shim = snippets().reduce((sum, file) => sum + brotli(file), 0);
+  const wasm = brotli(widgetFile('widget_bg.wasm'));
+  const glue = brotli(widgetFile('widget.js'));
+  const shim = brotli(widgetFile('twilio.js'));
   const total = wasm + glue + shim;
   console.log(`widget: wasm ${wasm} B + glue ${glue} B + shim ${shim} B = ${total} B brotli (goal 120,000)`);
   assert.ok(total <= WIDGET_BUDGET, `widget is ${total} B brotli`);
@@ -44,7 +38,7 @@ test(`the widget (WASM + JS glue + shim) stays within ${WIDGET_BUDGET} bytes bro
 
 // Reported apart from the widget's size; fetched only for Twilio sessions.
 test('the Twilio SDK build is shipped beside the widget', () => {
-  const file = 'twilio-conversations.min.js';
+  const file = widgetFile('twilio-conversations.min.js');
   const raw = readFileSync(join(dist, file)).length;
   console.log(`${file}: ${raw} B raw, ${gzip(file)} B gzip, ${brotli(file)} B brotli`);
   assert.ok(raw > 100_000, 'the real SDK build, not a placeholder');
@@ -53,7 +47,8 @@ test('the Twilio SDK build is shipped beside the widget', () => {
 // `dachat serve` sends these to browsers that accept them (ServeDir's
 // precompressed files): each must be exactly its original.
 test('every shipped file has brotli and gzip forms that decompress to it', () => {
-  for (const file of ['dachat.js', 'widget.js', 'widget_bg.wasm', 'twilio-conversations.min.js', ...snippets()]) {
+  const { files } = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
+  for (const file of ['dachat.js', ...Object.values(files)]) {
     const original = readFileSync(join(dist, file));
     assert.ok(brotliDecompressSync(readFileSync(join(dist, `${file}.br`))).equals(original), `${file}.br`);
     assert.ok(gunzipSync(readFileSync(join(dist, `${file}.gz`))).equals(original), `${file}.gz`);

@@ -5,19 +5,14 @@
 // browser resolves nothing but loopback).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { artifacts, browser, openChat, send, signIn, startServer, startStandin, twilioSettings } from './harness.mjs';
+import { artifacts, browser, openChat, send, signIn, startServer, startStandin, twilioSettings, widgetFile } from './harness.mjs';
 
 const widgetDir = process.env.DACHAT_WIDGET_DIR;
-const SDK = 'twilio-conversations.min.js';
-
-/** The shim's path under /widget/ (wasm-bindgen names its folder by a hash). */
-function shimPath() {
-  const [crate] = readdirSync(join(widgetDir, 'snippets'));
-  return `snippets/${crate}/js/twilio.js`;
-}
+const SDK = widgetFile('twilio-conversations.min.js');
+const shimPath = () => widgetFile('twilio.js');
 
 let standin;
 let server;
@@ -52,7 +47,7 @@ describe('the Twilio path', () => {
     const installed = JSON.parse(readFileSync('widget/node_modules/@twilio/conversations/package.json', 'utf8'));
     assert.equal(installed.version, locked);
     const hash = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
-    assert.equal(hash(join(widgetDir, SDK)), hash(`widget/node_modules/@twilio/conversations/builds/${SDK}`));
+    assert.equal(hash(join(widgetDir, SDK)), hash('widget/node_modules/@twilio/conversations/builds/twilio-conversations.min.js'));
   });
 
   test('the shipped SDK has every class, method, getter, field and event the bridge uses', async () => {

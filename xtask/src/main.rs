@@ -11,6 +11,7 @@
 
 mod bench;
 mod deps;
+mod hashing;
 mod services;
 mod setup;
 mod suite;
@@ -48,7 +49,7 @@ fn main() -> std::process::ExitCode {
         Some("widget") => setup::wasm_target()
             .and_then(|()| setup::wasm_bindgen_cli())
             .and_then(|()| setup::npm_ci("widget"))
-            .and_then(|()| widget::build()),
+            .and_then(|()| widget::build(&widget::default_dist())),
         Some("dist") => dist(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -115,7 +116,7 @@ fn dev(args: &[String]) -> Result<()> {
     setup::wasm_target()?;
     setup::wasm_bindgen_cli()?;
     setup::npm_ci("widget")?;
-    widget::build()?;
+    widget::build(&widget::default_dist())?;
     step("building the local server");
     run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
     let dachat = root().join("target/release/dachat");
@@ -220,7 +221,7 @@ fn warn_if_disk_low() {
 
 /// The widget and local server built, then every check in a real browser.
 fn browser_tests() -> Result<()> {
-    widget::build()?;
+    widget::build(&widget::default_dist())?;
     step("building the local server and the Twilio stand-in for the browser tests");
     run(cargo().args(["build", "--package", "cli", "--bin", "dachat"]))?;
     run(cargo().args(["build", "--package", "twilio-standin", "--bin", "twilio-standin"]))?;
@@ -240,7 +241,7 @@ fn browser_tests() -> Result<()> {
 
 fn bench_widget() -> Result<()> {
     setup::test_tools()?;
-    widget::build()?;
+    widget::build(&widget::default_dist())?;
     step("building the local server (release)");
     run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
     step("widget timings in headless Chromium (tests/perf/widget.mjs)");

@@ -4,16 +4,26 @@
 //! identical functions and shortens the names between WASM and glue, see
 //! [`shorten`]), the minified loader (`terser`) and Twilio's SDK build from
 //! the npm lock file (`@twilio/conversations`, fetched by the widget only
-//! for Twilio sessions). Prints the sizes.
+//! for Twilio sessions), all in a work folder; then [`hashing`] names each
+//! file by its content into the deployable folder (`widget/dist`, or the
+//! folder Trunk stages) beside the stable loader and `manifest.json`, and
+//! brotli and gzip copies are written beside each. Prints the sizes.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::{cargo, root, run, step};
+use crate::{cargo, hashing, root, run, step};
 
-pub fn build() -> Result<()> {
+/// Where `cargo xtask widget` writes the deployable widget.
+pub fn default_dist() -> std::path::PathBuf {
+    root().join("widget/dist")
+}
+
+/// Builds the widget into `out` (emptied first): content-hashed files, the
+/// loader `dachat.js`, `manifest.json`, and `.br`/`.gz` beside each file.
+pub fn build(out: &Path) -> Result<()> {
     step("building the widget (wasm32, profile wasm-release)");
     run(cargo().args([
         "build",
@@ -25,13 +35,12 @@ pub fn build() -> Result<()> {
         "--profile",
         "wasm-release",
     ]))?;
-    let dist = root().join("widget/dist");
-    std::fs::create_dir_all(&dist)?;
-    // the snippet directory is named by a hash: drop earlier builds' copies
-    let snippets = dist.join("snippets");
-    if snippets.exists() {
-        std::fs::remove_dir_all(&snippets)?;
+    let dist = root().join("target/widget-work");
+    if dist.exists() {
+        std::fs::remove_dir_all(&dist)?;
     }
+    std::fs::create_dir_all(&dist)?;
+    let snippets = dist.join("snippets");
     run(Command::new("wasm-bindgen")
         .args([
             "--target",
@@ -56,11 +65,6 @@ pub fn build() -> Result<()> {
             "--output",
         ])
         .arg(dist.join("dachat.js")))?;
-    let mut files = vec![
-        "dachat.js".to_owned(),
-        "widget.js".to_owned(),
-        "widget_bg.wasm".to_owned(),
-    ];
     // the glue and the snippets are ES modules: minified in place, exports kept
     let mut modules = vec![dist.join("widget.js")];
     modules.extend(snippet_files(&snippets)?);
@@ -77,10 +81,6 @@ pub fn build() -> Result<()> {
                 "--output",
             ])
             .arg(&module))?;
-        let name = module.strip_prefix(&dist)?.display().to_string();
-        if !files.contains(&name) {
-            files.push(name);
-        }
     }
     std::fs::copy(
         root()
@@ -88,23 +88,26 @@ pub fn build() -> Result<()> {
             .join(SDK),
         dist.join(SDK),
     )?;
-    files.push(SDK.to_owned());
+    step("naming the widget's files by their content");
+    let manifest = hashing::publish(&dist, &snippets, out)?;
+    let mut files = vec![hashing::LOADER.to_owned()];
+    files.extend(manifest.values().cloned());
     for file in &files {
-        let bytes = std::fs::read(dist.join(file))?;
+        let bytes = std::fs::read(out.join(file))?;
         println!("  {file}: {} bytes", bytes.len());
     }
     step("precompressing the widget (brotli and gzip beside each file)");
     run(Command::new("node")
         .arg(root().join("widget/precompress.mjs"))
-        .args(files.iter().map(|f| dist.join(f))))?;
+        .args(files.iter().map(|f| out.join(f))))?;
     Ok(())
 }
 
 /// Twilio's browser build of the SDK (the name `js/twilio.js` expects).
-const SDK: &str = "twilio-conversations.min.js";
+pub const SDK: &str = "twilio-conversations.min.js";
 
 /// The JS files wasm-bindgen copied into `snippets/`.
-fn snippet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+pub fn snippet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut found = Vec::new();
     if !dir.exists() {
         return Ok(found);
@@ -262,7 +265,7 @@ fn is_identifier_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '$'
 }
 
-fn replace_once(text: &str, old: &str, new: &str) -> Result<String> {
+pub fn replace_once(text: &str, old: &str, new: &str) -> Result<String> {
     match text.matches(old).count() {
         1 => Ok(text.replacen(old, new, 1)),
         n => bail!("expected `{old}` once in the glue, found it {n} times"),

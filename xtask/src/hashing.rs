@@ -1,0 +1,170 @@
+//! Content-hashed names for the deployable widget.
+//!
+//! Every file but the loader is named after its content
+//! (`widget.<hash>.js`), so a CDN and browsers may keep it for a year and
+//! a release never changes a file a running tab still fetches. Names are
+//! fixed leaves first: the Twilio SDK, then the shim that names it, the
+//! WASM, the glue that names both, and last the loader `dachat.js` (the
+//! only stable name, cached for minutes) that names the glue. A change
+//! anywhere therefore renames every file that leads to it.
+//!
+//! `manifest.json` maps each logical name to its file; `dachat publish`
+//! and `dachat serve` read it to tell hashed files from the loader.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use sha2::Digest as _;
+
+use crate::widget::{SDK, replace_once, snippet_files};
+
+/// The loader's stable name.
+pub const LOADER: &str = "dachat.js";
+
+/// The map from logical names to hashed files, written beside them.
+pub const MANIFEST: &str = "manifest.json";
+
+/// Writes the deployable widget from the work folder `work` (wasm-bindgen's
+/// and terser's output with plain names; the shim under `snippets`) into
+/// `out`, which is emptied first. Returns the manifest's `files`.
+pub fn publish(work: &Path, snippets: &Path, out: &Path) -> Result<BTreeMap<String, String>> {
+    if out.exists() {
+        std::fs::remove_dir_all(out).with_context(|| format!("cannot empty {}", out.display()))?;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let read = |name: &str| {
+        std::fs::read_to_string(work.join(name)).with_context(|| format!("cannot read {}", work.join(name).display()))
+    };
+    let mut files = BTreeMap::new();
+    let mut put = |logical: &str, bytes: &[u8]| -> Result<String> {
+        let name = hashed_name(logical, bytes);
+        std::fs::write(out.join(&name), bytes)
+            .with_context(|| format!("cannot write {}", out.join(&name).display()))?;
+        files.insert(logical.to_owned(), name.clone());
+        Ok(name)
+    };
+
+    let sdk = put(SDK, read(SDK)?.as_bytes())?;
+    let [shim_path] = snippet_files(snippets)?
+        .try_into()
+        .map_err(|found| anyhow::anyhow!("expected one JS snippet (the Twilio shim), found {found:?}"))?;
+    let shim = std::fs::read_to_string(&shim_path)?;
+    let shim = put("twilio.js", replace_once(&shim, SDK, &sdk)?.as_bytes())?;
+    let wasm = put(
+        "widget_bg.wasm",
+        &std::fs::read(work.join("widget_bg.wasm")).context("reading widget_bg.wasm")?,
+    )?;
+    let shim_import = format!("./{}", shim_path.strip_prefix(work)?.display());
+    let glue = replace_once(&read("widget.js")?, &shim_import, &format!("./{shim}"))?;
+    let glue = replace_once(&glue, "\"widget_bg.wasm\"", &format!("\"{wasm}\""))?;
+    let glue = put("widget.js", glue.as_bytes())?;
+    let loader = replace_once(&read(LOADER)?, "\"widget.js\"", &format!("\"{glue}\""))?;
+
+    let manifest = serde_json::json!({ "loader": LOADER, "files": files });
+    std::fs::write(
+        out.join(MANIFEST),
+        format!("{}\n", serde_json::to_string_pretty(&manifest)?),
+    )?;
+    // the loader last: it names the glue, which must already be there
+    std::fs::write(out.join(LOADER), loader)?;
+    Ok(files)
+}
+
+/// `widget.js` with content `bytes` → `widget.<16 hex digits of SHA-256>.js`
+/// (the hash goes before the first dot: `twilio-conversations.<h>.min.js`).
+pub fn hashed_name(logical: &str, bytes: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(bytes);
+    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    match logical.split_once('.') {
+        Some((stem, ext)) => format!("{stem}.{hash}.{ext}"),
+        None => format!("{logical}.{hash}"),
+    }
+}
+
+/// Fails unless `out` holds a complete widget: the loader, the manifest and
+/// every file it names (used before publishing).
+pub fn check(out: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(out.join(MANIFEST))
+        .with_context(|| format!("{} is missing: build the widget first", out.join(MANIFEST).display()))?;
+    let manifest: serde_json::Value = serde_json::from_str(&text)?;
+    for file in manifest["files"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, f)| f.as_str())
+    {
+        if !out.join(file).exists() {
+            bail!("{} names {file}, which is missing", MANIFEST);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_goes_before_the_first_dot_and_follows_the_content() {
+        let a = hashed_name("twilio-conversations.min.js", b"a");
+        assert!(a.starts_with("twilio-conversations.") && a.ends_with(".min.js"), "{a}");
+        assert_eq!(a.len(), "twilio-conversations..min.js".len() + 16);
+        assert_eq!(
+            a,
+            hashed_name("twilio-conversations.min.js", b"a"),
+            "same content, same name"
+        );
+        assert_ne!(a, hashed_name("twilio-conversations.min.js", b"b"));
+        // SHA-256("a") begins ca978112ca1bbdca
+        assert_eq!(hashed_name("widget_bg.wasm", b"a"), "widget_bg.ca978112ca1bbdca.wasm");
+    }
+
+    #[test]
+    fn every_file_is_named_by_content_and_the_names_chain_to_the_loader() {
+        let tmp = std::env::temp_dir().join(format!("dachat-hashing-{}", std::process::id()));
+        let work = tmp.join("work");
+        let shim_dir = work.join("snippets/widget-0123/js");
+        std::fs::create_dir_all(&shim_dir).expect("mkdir");
+        std::fs::write(work.join(SDK), "sdk").expect("write");
+        std::fs::write(
+            shim_dir.join("twilio.js"),
+            "export const F='twilio-conversations.min.js';",
+        )
+        .expect("write");
+        std::fs::write(work.join("widget_bg.wasm"), b"\0asm").expect("write");
+        std::fs::write(
+            work.join("widget.js"),
+            "import{a}from\"./snippets/widget-0123/js/twilio.js\";new URL(\"widget_bg.wasm\",import.meta.url)",
+        )
+        .expect("write");
+        std::fs::write(work.join(LOADER), "import(base+\"widget.js\")").expect("write");
+        let out = tmp.join("out");
+        std::fs::create_dir_all(&out).expect("mkdir");
+        std::fs::write(out.join("stale.js"), "from an earlier build").expect("write");
+
+        let files = publish(&work, &work.join("snippets"), &out).expect("publishes");
+        let name = |logical: &str| files[logical].clone();
+        assert!(!out.join("stale.js").exists(), "the folder is emptied first");
+        check(&out).expect("complete");
+        let read = |file: &str| std::fs::read_to_string(out.join(file)).expect("read");
+        assert_eq!(read(&name("twilio.js")), format!("export const F='{}';", name(SDK)));
+        assert!(read(&name("widget.js")).contains(&format!("from\"./{}\"", name("twilio.js"))));
+        assert!(read(&name("widget.js")).contains(&format!("new URL(\"{}\"", name("widget_bg.wasm"))));
+        assert_eq!(read(LOADER), format!("import(base+\"{}\")", name("widget.js")));
+        for (logical, file) in &files {
+            assert_eq!(
+                *file,
+                hashed_name(logical, &std::fs::read(out.join(file)).expect("read")),
+                "each name is the hash of the file's final bytes"
+            );
+        }
+        let manifest: serde_json::Value = serde_json::from_str(&read(MANIFEST)).expect("json");
+        assert_eq!(manifest["loader"], LOADER);
+        assert_eq!(manifest["files"]["widget.js"], name("widget.js"));
+
+        std::fs::remove_file(out.join(name("widget_bg.wasm"))).expect("rm");
+        assert!(check(&out).is_err(), "a missing file is found");
+        std::fs::remove_dir_all(&tmp).expect("clean up");
+    }
+}
