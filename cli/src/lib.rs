@@ -2,6 +2,7 @@
 //!
 //! - `keygen`: an ES256 key pair and its JWKS in both formats (kid = UUID);
 //! - `token`: a dev host JWT for `--sub` and `--contexts`;
+//! - `publish`: the built widget to S3 ([`publish`]);
 //! - `serve`: the local server; with `--dev-keys` it also publishes that
 //!   key's JWKS at `/.well-known/jwks.json` and trusts it, so the whole loop
 //!   runs on one machine.
@@ -24,6 +25,7 @@ use backend::{host_jwt, http_client};
 use local_chat::LocalChat;
 
 mod demo;
+pub mod publish;
 pub mod widget_files;
 
 #[derive(Debug, Parser)]
@@ -41,6 +43,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Run the local server (API, and the dev key's JWKS when given).
     Serve(ServeArgs),
+    /// Upload the built widget to its S3 bucket (hashed files first, the loader last).
+    Publish(publish::PublishArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen(args) => keygen(&args),
         Command::Token(args) => token(&args),
         Command::Serve(args) => serve(args).await,
+        Command::Publish(args) => publish::publish(&args).await,
     }
 }
 

@@ -179,9 +179,21 @@ fn test() -> Result<()> {
     run(cargo().args(["build", "--package", "twilio-standin", "--bin", "twilio-standin"]))?;
     step("starting Prism (Twilio's OpenAPI), the Twilio stand-in behind Prism's validating proxy, and moto");
     let stack = services::Stack::start()?;
-    step("contract tests against Prism, moto and the twilio helper library");
+    step(
+        "contract tests against Prism, moto and the twilio helper library, and the operator commands (publish) against moto",
+    );
     let mut contract = cargo();
-    contract.args(["test", "--package", "backend", "--test", "contract"]);
+    contract.args([
+        "test",
+        "--package",
+        "backend",
+        "--test",
+        "contract",
+        "--package",
+        "cli",
+        "--test",
+        "operator",
+    ]);
     for (key, value) in stack.env() {
         contract.env(key, value);
     }

@@ -1,0 +1,28 @@
+//! The operator commands against real programs on 127.0.0.1 that `cargo
+//! xtask test` starts (it passes their addresses in the environment):
+//! `dachat publish` against S3 on moto, through a recording proxy that can
+//! refuse chosen uploads.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+mod proxy;
+mod publish;
+
+/// The address of a service `cargo xtask test` started.
+pub fn service(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: the operator tests need the services that `cargo xtask test` starts")
+    })
+}
+
+/// The `dachat` binary under test.
+pub const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
+
+/// A fresh, empty temporary folder.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dachat-operator-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
