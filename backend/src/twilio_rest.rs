@@ -5,6 +5,9 @@
 //! are retried with exponential backoff (honouring a short `Retry-After`).
 //! What is sent is checked against Twilio's own OpenAPI description by the
 //! contract tests (`FORM_KEYS` lists every form key per operation).
+//!
+//! Besides provisioning, the service's own settings for `dachat
+//! configure`: its roles, default roles, reachability and webhooks.
 
 use std::time::Duration;
 
@@ -72,7 +75,60 @@ pub const FORM_KEYS: &[(&str, &str, &[&str])] = &[
         "/v1/Services/{ChatServiceSid}/Conversations/{ConversationSid}/Participants",
         &["Identity"],
     ),
+    (
+        "post",
+        "/v1/Services/{ChatServiceSid}/Configuration",
+        &[
+            "DefaultConversationCreatorRoleSid",
+            "DefaultConversationRoleSid",
+            "DefaultChatServiceRoleSid",
+            "ReachabilityEnabled",
+        ],
+    ),
+    ("post", "/v1/Services/{ChatServiceSid}/Roles/{Sid}", &["Permission"]),
+    (
+        "post",
+        "/v1/Services/{ChatServiceSid}/Configuration/Webhooks",
+        &["PostWebhookUrl", "Filters", "Method"],
+    ),
 ];
+
+/// The service's default roles and reachability (`/Configuration`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ServiceConfiguration {
+    pub default_conversation_creator_role_sid: String,
+    pub default_conversation_role_sid: String,
+    pub default_chat_service_role_sid: String,
+    #[serde(default)]
+    pub reachability_enabled: bool,
+}
+
+/// A role and its permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Role {
+    pub sid: String,
+    pub friendly_name: String,
+    /// `service` or `conversation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RolePage {
+    roles: Vec<Role>,
+    meta: PageMeta,
+}
+
+/// The service-scoped webhook (`/Configuration/Webhooks`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ServiceWebhooks {
+    pub pre_webhook_url: Option<String>,
+    pub post_webhook_url: Option<String>,
+    #[serde(default)]
+    pub filters: Vec<String>,
+    pub method: Option<String>,
+}
 
 /// A conversation, as far as provisioning cares.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -377,6 +433,93 @@ impl ConversationsClient {
             200 | 204 | 404 => Ok(()),
             _ => Err(Self::unexpected(&answer, "remove participant")),
         }
+    }
+}
+
+/// The service's own settings (`dachat configure`).
+impl ConversationsClient {
+    async fn read<T: for<'de> Deserialize<'de>>(&self, path: &str, what: &str) -> Result<T, RestError> {
+        let answer = self.call(reqwest::Method::GET, path, &[]).await?;
+        match answer.status {
+            200 => Self::parse(&answer, what),
+            _ => Err(Self::refused(&answer, &format!("read {what}"))),
+        }
+    }
+
+    async fn write(&self, path: &str, form: &[(&str, &str)], what: &str) -> Result<(), RestError> {
+        let answer = self.call(reqwest::Method::POST, path, form).await?;
+        match answer.status {
+            200..=202 => Ok(()),
+            _ => Err(Self::refused(&answer, &format!("update {what}"))),
+        }
+    }
+
+    /// An error with Twilio's own message, when its body has one.
+    fn refused(answer: &Answer, what: &str) -> RestError {
+        let message = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|body| body["message"].as_str().map(str::to_owned));
+        match message {
+            Some(message) => RestError::Rejected(format!("HTTP {} for {what}: {message}", answer.status)),
+            None => Self::unexpected(answer, what),
+        }
+    }
+
+    pub async fn service_configuration(&self) -> Result<ServiceConfiguration, RestError> {
+        self.read(
+            &format!("{}/Configuration", self.service_path),
+            "the service configuration",
+        )
+        .await
+    }
+
+    pub async fn update_service_configuration(&self, form: &[(&str, &str)]) -> Result<(), RestError> {
+        self.write(
+            &format!("{}/Configuration", self.service_path),
+            form,
+            "the service configuration",
+        )
+        .await
+    }
+
+    /// Every role of the service (all pages).
+    pub async fn roles(&self) -> Result<Vec<Role>, RestError> {
+        let mut roles = Vec::new();
+        let mut next = Some(format!("{}/Roles?PageSize=50", self.service_path));
+        while let Some(path) = next.take() {
+            let page: RolePage = self.read(&path, "the roles").await?;
+            roles.extend(page.roles);
+            next = page.meta.next_page_url.as_deref().and_then(path_and_query);
+        }
+        Ok(roles)
+    }
+
+    /// Replaces the permissions of role `sid`.
+    pub async fn update_role(&self, sid: &str, permissions: &[&str]) -> Result<(), RestError> {
+        let form: Vec<(&str, &str)> = permissions.iter().map(|p| ("Permission", *p)).collect();
+        self.write(
+            &format!("{}/Roles/{}", self.service_path, segment(sid)),
+            &form,
+            &format!("role {sid}"),
+        )
+        .await
+    }
+
+    pub async fn service_webhooks(&self) -> Result<ServiceWebhooks, RestError> {
+        self.read(
+            &format!("{}/Configuration/Webhooks", self.service_path),
+            "the service webhooks",
+        )
+        .await
+    }
+
+    pub async fn update_service_webhooks(&self, form: &[(&str, &str)]) -> Result<(), RestError> {
+        self.write(
+            &format!("{}/Configuration/Webhooks", self.service_path),
+            form,
+            "the service webhooks",
+        )
+        .await
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! - `keygen`: an ES256 key pair and its JWKS in both formats (kid = UUID);
 //! - `token`: a dev host JWT for `--sub` and `--contexts`;
+//! - `configure`: the Twilio service's roles and webhook ([`configure`]);
 //! - `publish`: the built widget to S3 ([`publish`]);
 //! - `serve`: the local server; with `--dev-keys` it also publishes that
 //!   key's JWKS at `/.well-known/jwks.json` and trusts it, so the whole loop
@@ -24,6 +25,7 @@ use backend::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
 use backend::{host_jwt, http_client};
 use local_chat::LocalChat;
 
+pub mod configure;
 mod demo;
 pub mod publish;
 pub mod widget_files;
@@ -43,6 +45,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Run the local server (API, and the dev key's JWKS when given).
     Serve(ServeArgs),
+    /// Lock the Twilio Conversations service down and point its webhook at the API.
+    Configure(configure::ConfigureArgs),
     /// Upload the built widget to its S3 bucket (hashed files first, the loader last).
     Publish(publish::PublishArgs),
 }
@@ -106,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => token(&args),
         Command::Serve(args) => serve(args).await,
         Command::Publish(args) => publish::publish(&args).await,
+        Command::Configure(args) => configure::configure(&args).await,
     }
 }
 

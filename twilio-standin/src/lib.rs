@@ -13,7 +13,8 @@
 //! `count` API requests answer `status`), `POST hold` (`{method,
 //! pathContains, parties}`: the first `parties` matching requests wait for
 //! each other, which makes a race deterministic), `POST reset`, and
-//! `POST seed-participation` (`{identity, context}`).
+//! `POST seed-participation` (`{identity, context}`), and `POST as-user`
+//! (what Twilio answers a token holder's action, see [`roles`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -26,6 +27,9 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+mod controls;
+mod roles;
 
 const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
 const PUBLIC_BASE: &str = "https://conversations.twilio.com";
@@ -47,6 +51,8 @@ struct Participant {
     sid: String,
     conversation_sid: String,
     identity: String,
+    /// The conversation role, the service's default when it was added.
+    role_sid: String,
 }
 
 #[derive(Debug)]
@@ -66,12 +72,18 @@ struct Store {
     requests: u64,
     failures: Option<(u16, u32)>,
     hold: Option<Hold>,
+    /// Each service's roles and configuration, made on first use.
+    access: std::collections::BTreeMap<String, roles::Access>,
 }
 
 impl Store {
     fn sid(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}{:032x}", self.next_id)
+    }
+
+    fn access(&mut self, service: &str) -> &mut roles::Access {
+        self.access.entry(service.to_owned()).or_default()
     }
 
     fn conversation(&self, sid_or_name: &str) -> Option<&Conversation> {
@@ -153,10 +165,12 @@ impl Standin {
             .any(|p| p.conversation_sid == conversation_sid && p.identity == identity)
         {
             let sid = store.sid("MB");
+            let role_sid = roles::Access::default().conversation_role;
             store.participants.push(Participant {
                 sid,
                 conversation_sid,
                 identity: identity.to_owned(),
+                role_sid,
             });
         }
     }
@@ -247,7 +261,7 @@ fn participant_json(service: &str, p: &Participant) -> Value {
     let now = now_rfc3339();
     json!({
         "account_sid": ACCOUNT_SID, "chat_service_sid": service, "conversation_sid": p.conversation_sid,
-        "sid": p.sid, "identity": p.identity, "attributes": "{}", "messaging_binding": null, "role_sid": null,
+        "sid": p.sid, "identity": p.identity, "attributes": "{}", "messaging_binding": null, "role_sid": p.role_sid,
         "date_created": now, "date_updated": now,
         "url": format!("{PUBLIC_BASE}/v1/Services/{service}/Conversations/{}/Participants/{}", p.conversation_sid, p.sid),
         "last_read_message_index": null, "last_read_timestamp": null,
@@ -272,14 +286,28 @@ pub fn router(standin: Standin) -> Router {
             "/v1/Services/{service}/ParticipantConversations",
             get(list_participations),
         )
+        .route("/v1/Services/{service}/Roles", get(roles::list_roles))
+        .route(
+            "/v1/Services/{service}/Roles/{sid}",
+            get(roles::fetch_role).post(roles::update_role),
+        )
+        .route(
+            "/v1/Services/{service}/Configuration",
+            get(roles::fetch_configuration).post(roles::update_configuration),
+        )
+        .route(
+            "/v1/Services/{service}/Configuration/Webhooks",
+            get(roles::fetch_webhooks).post(roles::update_webhooks),
+        )
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn_with_state(standin.clone(), gate));
     let controls = Router::new()
-        .route("/_standin/stats", get(stats))
-        .route("/_standin/fail", post(fail))
-        .route("/_standin/hold", post(hold))
-        .route("/_standin/reset", post(reset))
-        .route("/_standin/seed-participation", post(seed));
+        .route("/_standin/stats", get(controls::stats))
+        .route("/_standin/fail", post(controls::fail))
+        .route("/_standin/hold", post(controls::hold))
+        .route("/_standin/reset", post(controls::reset))
+        .route("/_standin/seed-participation", post(controls::seed))
+        .route("/_standin/as-user", post(roles::as_user));
     api.merge(controls).with_state(standin)
 }
 
@@ -433,6 +461,7 @@ async fn create_participant(
         sid: store.sid("MB"),
         conversation_sid,
         identity,
+        role_sid: store.access(&service).conversation_role.clone(),
     };
     store.participants.push(participant.clone());
     (StatusCode::CREATED, Json(participant_json(&service, &participant))).into_response()
@@ -529,50 +558,6 @@ async fn list_participations(
         },
     }))
     .into_response()
-}
-
-async fn stats(State(s): State<Standin>) -> Json<Value> {
-    Json(json!({ "requests": s.requests() }))
-}
-
-#[derive(Deserialize)]
-struct FailBody {
-    status: u16,
-    count: u32,
-}
-
-async fn fail(State(s): State<Standin>, Json(body): Json<FailBody>) -> StatusCode {
-    s.fail_next(body.status, body.count);
-    StatusCode::NO_CONTENT
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HoldBody {
-    method: String,
-    path_contains: String,
-    parties: usize,
-}
-
-async fn hold(State(s): State<Standin>, Json(body): Json<HoldBody>) -> StatusCode {
-    s.hold(&body.method, &body.path_contains, body.parties.max(1));
-    StatusCode::NO_CONTENT
-}
-
-async fn reset(State(s): State<Standin>) -> StatusCode {
-    s.reset();
-    StatusCode::NO_CONTENT
-}
-
-#[derive(Deserialize)]
-struct SeedBody {
-    identity: String,
-    context: String,
-}
-
-async fn seed(State(s): State<Standin>, Json(body): Json<SeedBody>) -> StatusCode {
-    s.seed_participation(&body.identity, &body.context);
-    StatusCode::NO_CONTENT
 }
 
 #[cfg(test)]

@@ -106,6 +106,12 @@ impl RawSettings {
         self
     }
 
+    /// Forgets `setting` (as if no source had it).
+    pub fn remove(&mut self, setting: Setting) -> &mut Self {
+        self.values.remove(setting.key);
+        self
+    }
+
     /// How the source of `setting` names it: the name its value came with,
     /// or, for a missing value, where it was expected.
     fn name_of(&self, setting: Setting) -> String {
@@ -204,8 +210,10 @@ pub struct TwilioSettings {
     pub account_sid: String,
     pub api_key_sid: String,
     pub api_key_secret: Secret,
-    /// Twilio signs its webhooks with the account's auth token.
-    pub auth_token: Secret,
+    /// Twilio signs its webhooks with the account's auth token. Optional
+    /// until a feature that checks webhooks is used: tokens and
+    /// provisioning do not need it.
+    pub auth_token: Option<Secret>,
     pub chat_service_sid: String,
     pub base_url: String,
 }
@@ -307,6 +315,14 @@ impl Settings {
     }
 }
 
+/// The Twilio settings alone (what `dachat configure` needs), all required.
+pub fn parse_twilio(raw: &RawSettings) -> Result<TwilioSettings, SettingsError> {
+    match parse_provider(raw, TwilioRequirement::Required)? {
+        ProviderSettings::Twilio(twilio) => Ok(twilio),
+        ProviderSettings::Local => Err(raw.error(TWILIO_ACCOUNT_SID, "is missing")),
+    }
+}
+
 fn parse_provider(raw: &RawSettings, twilio: TwilioRequirement) -> Result<ProviderSettings, SettingsError> {
     let credentials = [
         TWILIO_ACCOUNT_SID,
@@ -322,7 +338,7 @@ fn parse_provider(raw: &RawSettings, twilio: TwilioRequirement) -> Result<Provid
     let account_sid = parse_sid(raw, TWILIO_ACCOUNT_SID, "AC")?;
     let api_key_sid = parse_sid(raw, TWILIO_API_KEY, "SK")?;
     let api_key_secret = Secret::new(raw.required(TWILIO_API_SECRET)?.to_owned());
-    let auth_token = Secret::new(raw.required(TWILIO_AUTH_TOKEN)?.to_owned());
+    let auth_token = raw.get(TWILIO_AUTH_TOKEN).map(|t| Secret::new(t.to_owned()));
     let chat_service_sid = parse_sid(raw, TWILIO_CHAT_SERVICE_SID, "IS")?;
     let base_url = match raw.get(TWILIO_BASE_URL) {
         Some(_) => parse_url(raw, TWILIO_BASE_URL)?,
@@ -536,6 +552,19 @@ mod tests {
             error_of(&raw, TwilioRequirement::Required),
             "setting DACHAT_ACCESS_TOKEN_TTL: must be a whole number of seconds"
         );
+    }
+
+    #[test]
+    fn the_auth_token_is_optional_until_webhooks_need_it() {
+        let mut raw = twilio_raw();
+        raw.remove(TWILIO_AUTH_TOKEN);
+        let settings = Settings::parse(&raw, TwilioRequirement::Required).unwrap();
+        let ProviderSettings::Twilio(twilio) = settings.provider else {
+            panic!("Twilio settings expected")
+        };
+        assert!(twilio.auth_token.is_none());
+        assert_eq!(parse_twilio(&raw).unwrap().account_sid, twilio.account_sid);
+        assert!(parse_twilio(&RawSettings::env_named()).is_err());
     }
 
     #[test]

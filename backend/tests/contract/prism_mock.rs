@@ -14,7 +14,7 @@ fn client(service_sid: &str) -> ConversationsClient {
         account_sid: ACCOUNT_SID.into(),
         api_key_sid: API_KEY_SID.into(),
         api_key_secret: Secret::new(API_KEY_SECRET.into()),
-        auth_token: Secret::new(AUTH_TOKEN.into()),
+        auth_token: Some(Secret::new(AUTH_TOKEN.into())),
         chat_service_sid: service_sid.into(),
         base_url: crate::service("DACHAT_TEST_PRISM_MOCK"),
     };
@@ -44,6 +44,38 @@ async fn every_operation_is_a_valid_request() {
     assert!(participations.iter().all(|p| p.participant_sid.starts_with("MB")));
     twilio
         .remove_participant(&conversation.sid, "MB00000000000000000000000000000001")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn every_service_setting_call_is_a_valid_request_and_reads_twilios_examples() {
+    let twilio = client(SERVICE_SID);
+    let configuration = twilio.service_configuration().await.unwrap();
+    assert!(configuration.default_chat_service_role_sid.starts_with("RL"));
+    let roles = twilio.roles().await.unwrap();
+    assert!(!roles.is_empty() && roles.iter().all(|r| r.sid.starts_with("RL")));
+    twilio
+        .update_role(&roles[0].sid, &["sendMessage", "editOwnMessage"])
+        .await
+        .unwrap();
+    twilio
+        .update_service_configuration(&[
+            (
+                "DefaultConversationCreatorRoleSid",
+                &configuration.default_conversation_role_sid,
+            ),
+            ("ReachabilityEnabled", "true"),
+        ])
+        .await
+        .unwrap();
+    twilio.service_webhooks().await.unwrap();
+    twilio
+        .update_service_webhooks(&[
+            ("PostWebhookUrl", "https://api.example/v1/webhooks/twilio"),
+            ("Method", "POST"),
+            ("Filters", "onMessageAdded"),
+        ])
         .await
         .unwrap();
 }

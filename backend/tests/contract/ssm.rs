@@ -72,7 +72,7 @@ async fn the_lambda_reads_its_settings_from_ssm() {
     };
     assert_eq!(twilio.account_sid, ACCOUNT_SID);
     assert_eq!(twilio.api_key_secret.expose(), API_KEY_SECRET, "SecureString decrypted");
-    assert_eq!(twilio.auth_token.expose(), AUTH_TOKEN);
+    assert_eq!(twilio.auth_token.as_ref().unwrap().expose(), AUTH_TOKEN);
     let sendgrid = settings.sendgrid.as_ref().unwrap();
     assert_eq!(
         (sendgrid.api_key.expose(), sendgrid.domain.as_str()),

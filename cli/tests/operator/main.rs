@@ -1,11 +1,13 @@
 //! The operator commands against real programs on 127.0.0.1 that `cargo
 //! xtask test` starts (it passes their addresses in the environment):
 //! `dachat publish` against S3 on moto, through a recording proxy that can
-//! refuse chosen uploads.
+//! refuse chosen uploads; `dachat configure` against the Twilio stand-in
+//! behind Prism's validating proxy.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod configure;
 mod proxy;
 mod publish;
 

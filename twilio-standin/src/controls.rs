@@ -1,0 +1,55 @@
+//! The stand-in's test controls under `/_standin/` (never a Twilio path):
+//! request counts, injected failures, holds that make races deterministic,
+//! reset, and seeded participations.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Standin;
+
+pub async fn stats(State(s): State<Standin>) -> Json<Value> {
+    Json(json!({ "requests": s.requests() }))
+}
+
+#[derive(Deserialize)]
+pub struct FailBody {
+    status: u16,
+    count: u32,
+}
+
+pub async fn fail(State(s): State<Standin>, Json(body): Json<FailBody>) -> StatusCode {
+    s.fail_next(body.status, body.count);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldBody {
+    method: String,
+    path_contains: String,
+    parties: usize,
+}
+
+pub async fn hold(State(s): State<Standin>, Json(body): Json<HoldBody>) -> StatusCode {
+    s.hold(&body.method, &body.path_contains, body.parties.max(1));
+    StatusCode::NO_CONTENT
+}
+
+pub async fn reset(State(s): State<Standin>) -> StatusCode {
+    s.reset();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+pub struct SeedBody {
+    identity: String,
+    context: String,
+}
+
+pub async fn seed(State(s): State<Standin>, Json(body): Json<SeedBody>) -> StatusCode {
+    s.seed_participation(&body.identity, &body.context);
+    StatusCode::NO_CONTENT
+}
