@@ -266,7 +266,21 @@ impl SigningKey {
         })
     }
 
+    /// A PKCS#8 `PRIVATE KEY` (what `dachat keygen` writes) or a SEC1
+    /// `EC PRIVATE KEY` (what the seed's `openssl ecparam -genkey -name
+    /// secp256r1 -noout` writes), P-256 either way.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        if pem.trim_start().starts_with("-----BEGIN EC PRIVATE KEY-----") {
+            let sec1 = pem_decode(pem, "EC PRIVATE KEY")?;
+            return Self::from_pkcs8(&sec1_to_pkcs8(&sec1))
+                .map_err(|_| KeyError("EC PRIVATE KEY is not a P-256 key (openssl ecparam -name secp256r1)"));
+        }
+        if !pem.trim_start().starts_with("-----BEGIN PRIVATE KEY-----") {
+            return Err(KeyError(
+                "not a PEM private key: expected -----BEGIN PRIVATE KEY----- (dachat keygen) \
+                 or -----BEGIN EC PRIVATE KEY----- (openssl ecparam)",
+            ));
+        }
         Self::from_pkcs8(&pem_decode(pem, "PRIVATE KEY")?)
     }
 
@@ -289,6 +303,36 @@ impl SigningKey {
         sig.as_ref()
             .try_into()
             .map_err(|_| KeyError("signature has the wrong length"))
+    }
+}
+
+/// Wraps a SEC1 `ECPrivateKey` (RFC 5915) in a PKCS#8 `PrivateKeyInfo`
+/// (RFC 5208) for P-256: version 0, the id-ecPublicKey / prime256v1
+/// algorithm, and the SEC1 bytes as the private key octet string.
+fn sec1_to_pkcs8(sec1: &[u8]) -> Vec<u8> {
+    const ALGORITHM: [u8; 21] = [
+        0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+        0x03, 0x01, 0x07,
+    ];
+    let mut body = vec![0x02, 0x01, 0x00];
+    body.extend_from_slice(&ALGORITHM);
+    body.push(0x04);
+    der_length(&mut body, sec1.len());
+    body.extend_from_slice(sec1);
+    let mut out = vec![0x30];
+    der_length(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Appends a DER length (short form below 128, else long form).
+fn der_length(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend_from_slice(&bytes);
     }
 }
 
@@ -369,6 +413,30 @@ mod tests {
             PublicKey::from_pem(&pair.public_key().to_pem()).unwrap(),
             pair.public_key()
         );
+    }
+
+    #[test]
+    fn a_sec1_key_is_wrapped_into_the_same_pkcs8() {
+        let pair = SigningKey::generate().unwrap();
+        // ring's PKCS#8: 30 81 87 | 02 01 00 | algorithm (21 bytes) | 04 6d | ECPrivateKey
+        let sec1 = &pair.pkcs8[29..];
+        assert_eq!(sec1[0], 0x30, "the ECPrivateKey sequence");
+        assert_eq!(sec1_to_pkcs8(sec1), pair.pkcs8);
+        let pem = pem_encode(sec1, "EC PRIVATE KEY");
+        assert_eq!(SigningKey::from_pem(&pem).unwrap().public_key(), pair.public_key());
+        let error = SigningKey::from_pem(&pair.public_key().to_pem()).unwrap_err();
+        assert!(error.0.contains("not a PEM private key"), "{error:?}");
+        let error = SigningKey::from_pem(&pem_encode(&sec1[..40], "EC PRIVATE KEY")).unwrap_err();
+        assert!(error.0.contains("not a P-256 key"), "{error:?}");
+    }
+
+    #[test]
+    fn der_lengths_use_the_short_form_below_128() {
+        let mut out = Vec::new();
+        der_length(&mut out, 0x7f);
+        der_length(&mut out, 0x87);
+        der_length(&mut out, 0x1234);
+        assert_eq!(out, [0x7f, 0x81, 0x87, 0x82, 0x12, 0x34]);
     }
 
     #[test]

@@ -61,15 +61,30 @@ pub struct KeygenArgs {
     pub force: bool,
 }
 
+/// `dachat token --keys DIR --sub alice --contexts general,shipment-123`, or
+/// the seed's form `dachat token KEY_ID alex` (the key in
+/// `ecdsa-p256-KEY_ID-private.pem`, made by the seed's `openssl ecparam`
+/// commands; contexts `general,random` unless given).
 #[derive(Debug, clap::Args)]
 pub struct TokenArgs {
+    /// The seed's form: the key id (its key is `ecdsa-p256-<KEY_ID>-private.pem`).
+    #[arg(value_name = "KEY_ID", requires = "identity", conflicts_with_all = ["keys", "sub"])]
+    pub key_id: Option<String>,
+    /// The seed's form: the user's identity.
+    #[arg(value_name = "IDENTITY")]
+    pub identity: Option<String>,
+    /// With KEY_ID: the private key file (PKCS#8 or SEC1 PEM) instead of
+    /// ./ecdsa-p256-<KEY_ID>-private.pem.
+    #[arg(long, requires = "key_id")]
+    pub key: Option<PathBuf>,
     /// Folder written by `keygen`.
     #[arg(long, default_value = ".dachat/dev-keys")]
     pub keys: PathBuf,
     /// The user's identity (the token's `sub`).
-    #[arg(long)]
-    pub sub: String,
-    /// Comma-separated contexts the user may enter, e.g. general,shipment-123.
+    #[arg(long, required_unless_present = "key_id")]
+    pub sub: Option<String>,
+    /// Comma-separated contexts the user may enter, e.g. general,shipment-123
+    /// (the seed's form defaults to general,random).
     #[arg(long, value_delimiter = ',')]
     pub contexts: Vec<String>,
     /// Lifetime in seconds.
@@ -189,6 +204,27 @@ impl DevKeys {
         Ok(Self { kid, key })
     }
 
+    /// A key id and a private key file (`dachat keygen`'s PKCS#8 or the
+    /// seed's `openssl ecparam` SEC1 PEM).
+    pub fn from_file(kid: &str, path: &Path) -> anyhow::Result<Self> {
+        let kid = kid.trim();
+        if kid.is_empty() {
+            bail!("the key id is empty");
+        }
+        let pem = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read {} (make it with `openssl ecparam -genkey -name secp256r1 -noout -out {}`, or use `dachat keygen`)",
+                path.display(),
+                path.display()
+            )
+        })?;
+        let key = SigningKey::from_pem(&pem).with_context(|| format!("{}", path.display()))?;
+        Ok(Self {
+            kid: kid.to_owned(),
+            key,
+        })
+    }
+
     pub fn jwks(&self) -> serde_json::Value {
         serde_json::json!({ "keys": [standard_jwk(&self.kid, &self.key.public_key())] })
     }
@@ -227,17 +263,30 @@ impl DevKeys {
 }
 
 fn token(args: &TokenArgs) -> anyhow::Result<()> {
-    let keys = DevKeys::load(&args.keys)?;
-    let contexts: Vec<String> = args
+    let mut contexts: Vec<String> = args
         .contexts
         .iter()
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty())
         .collect();
+    let (keys, sub) = match (&args.key_id, &args.identity, &args.sub) {
+        (Some(kid), Some(identity), _) => {
+            if contexts.is_empty() {
+                contexts = vec!["general".to_owned(), "random".to_owned()];
+            }
+            let path = args
+                .key
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("ecdsa-p256-{kid}-private.pem")));
+            (DevKeys::from_file(kid, &path)?, identity.clone())
+        }
+        (_, _, Some(sub)) => (DevKeys::load(&args.keys)?, sub.clone()),
+        _ => bail!("give KEY_ID IDENTITY, or --sub (with --keys)"),
+    };
     println!(
         "{}",
         keys.token(
-            &args.sub,
+            &sub,
             &contexts,
             i64::try_from(args.ttl)?,
             args.iss.as_deref(),

@@ -120,6 +120,66 @@ fn keygen_and_token_refuse_bad_input_clearly() {
     std::fs::remove_dir_all(&keys).unwrap();
 }
 
+/// The seed's own key commands (`openssl ecparam`, SEC1 PEM) and its
+/// `generateToken KEY_ID alex` form; the token verifies against the
+/// seed's legacy JWKS entry made from `openssl ec -pubout`.
+#[test]
+fn a_key_made_with_the_seeds_openssl_commands_signs_tokens() {
+    let dir = temp_dir("seed-keys");
+    let kid = "d873f691-0be2-4a74-bd82-525803415559";
+    let private = format!("ecdsa-p256-{kid}-private.pem");
+    let public = format!("ecdsa-p256-{kid}-public.pem");
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(&dir).output().unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&["ecparam", "-genkey", "-name", "secp256r1", "-noout", "-out", &private]);
+    openssl(&["ec", "-in", &private, "-pubout", "-out", &public]);
+    assert!(
+        std::fs::read_to_string(dir.join(&private))
+            .unwrap()
+            .starts_with("-----BEGIN EC PRIVATE KEY-----")
+    );
+
+    let out = Command::new(DACHAT)
+        .args(["token", kid, "alex"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap();
+    let key = backend::keys::PublicKey::from_pem(&std::fs::read_to_string(dir.join(&public)).unwrap()).unwrap();
+    let jwks = serde_json::json!({ "keys": [backend::keys::legacy_jwk(kid, &key)] }).to_string();
+    let keys = backend::keys::KeySet::from_jwks_json(jwks.as_bytes()).unwrap();
+    let now = backend::clock::Clock::system().now_secs();
+    let claims = backend::host_jwt::verify(token.trim(), &keys, &Default::default(), now).unwrap();
+    assert_eq!(claims.identity.as_str(), "alex");
+    let contexts: Vec<&str> = claims.contexts.iter().map(|c| c.as_str()).collect();
+    assert_eq!(contexts, ["general", "random"], "the seed's default contexts");
+
+    // a P-384 key, a public key and a missing file: one clear line each
+    openssl(&["ecparam", "-genkey", "-name", "secp384r1", "-noout", "-out", "p384.pem"]);
+    for (key, expected) in [
+        ("p384.pem", "not a P-256 key"),
+        (public.as_str(), "not a PEM private key"),
+        ("missing.pem", "cannot read missing.pem (make it with `openssl ecparam"),
+    ] {
+        let out = Command::new(DACHAT)
+            .args(["token", kid, "alex", "--key", key])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{key}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The demo page's `/dev/token` answers bad input with a 400 that names the
 /// field, as the CLI does.
 #[tokio::test]
