@@ -6,7 +6,8 @@
 //! outside in; each imports only modules below it:
 //!
 //! - [`api`]: routes and JSON bodies; [`error`]: the one error rendering;
-//!   [`telemetry`]: log output;
+//!   [`telemetry`]: log output; [`dev_token`]: the dev-extras stack's own
+//!   small router (host JWTs for trying a deployed stage);
 //! - [`app`]: state and the operations (open a session, renew a token);
 //! - [`provision`] (Twilio users, conversations, participants and the
 //!   session rate limit) over [`twilio_rest`]; [`jwks`]; both over
@@ -23,6 +24,7 @@ pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod dev_token;
 pub mod domain;
 pub mod error;
 pub mod host_jwt;

@@ -4,6 +4,7 @@
 //! - `cargo xtask test`: set up and run every check and test.
 //! - `cargo xtask bench`: the performance benchmarks (see BENCHMARKS.md).
 //! - `cargo xtask dist`: the Lambda build for arm64 (`cargo lambda`).
+//! - `cargo xtask deploy`: build, `cdk deploy`, publish the widget ([`infra`]).
 //!
 //! Tools are installed on first use and skipped when already present; test
 //! services (Prism, the Twilio stand-in, moto) are started on free loopback
@@ -12,6 +13,7 @@
 mod bench;
 mod deps;
 mod hashing;
+mod infra;
 mod services;
 mod setup;
 mod suite;
@@ -30,9 +32,11 @@ commands:
   test    set up and run every check and test (what CI runs)
   bench   run the token-path benchmarks against the Node peer
   test-browser   only the browser checks: chat-client suite, Twilio SDK checks, end-to-end
+  test-infra     only the deployment checks: CDK assertions, cdk synth, cfn-lint, checkov
   widget         build the widget into widget/dist (and print its sizes)
   bench-widget   widget timings in Chromium (click to interactive, paging 1,000 messages)
-  dist    build the Lambda for arm64 with cargo lambda
+  dist    build the Lambdas for arm64 with cargo lambda
+  deploy  build, cdk deploy ${STACK_NAME} (and --dev-extras), publish the widget
 
 options for dev:
   --listen ADDR      address to listen on (default 127.0.0.1:8080)
@@ -51,6 +55,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|()| setup::npm_ci("widget"))
             .and_then(|()| widget::build(&widget::default_dist())),
         Some("dist") => dist(),
+        Some("deploy") => infra::deploy(&args[1..]),
+        Some("test-infra") => infra::check(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -201,6 +207,7 @@ fn test() -> Result<()> {
     drop(stack);
     result?;
 
+    infra::check()?;
     browser_tests()?;
 
     println!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
@@ -263,7 +270,10 @@ fn bench_widget() -> Result<()> {
         .env("DACHAT_WIDGET_DIR", root().join("widget/dist")))
 }
 
-fn dist() -> Result<()> {
+/// The Lambda binaries `dist` builds (each into `target/lambda/<bin>/`).
+pub const LAMBDAS: [&str; 2] = ["dachat-lambda", "dachat-dev-token"];
+
+pub fn dist() -> Result<()> {
     setup::cargo_lambda()?;
     step("building the Lambda for arm64 (cargo lambda build --release --arm64)");
     let venv_bin = root().join(".venv/bin");
@@ -278,8 +288,16 @@ fn dist() -> Result<()> {
             "backend",
             "--bin",
             "dachat-lambda",
+            "--bin",
+            "dachat-dev-token",
         ])
         .env("PATH", path))?;
-    println!("built target/lambda/dachat-lambda/bootstrap");
+    for bin in LAMBDAS {
+        let zip_less = root().join(format!("target/lambda/{bin}/bootstrap"));
+        let bytes = std::fs::metadata(&zip_less)
+            .with_context(|| format!("cargo lambda wrote no {}", zip_less.display()))?
+            .len();
+        println!("built {} ({:.1} MB)", zip_less.display(), bytes as f64 / 1e6);
+    }
     Ok(())
 }

@@ -125,22 +125,42 @@ fn apt_install(packages: &[&str]) -> Result<()> {
 
 /// A virtualenv in `.venv` with `tests/requirements.txt`, refreshed when it changes.
 pub fn python_tools() -> Result<()> {
+    virtualenv(
+        ".venv",
+        "tests/requirements.txt",
+        "the Python test tools (moto, twilio)",
+    )
+}
+
+/// A virtualenv in `.venv-infra` with `infra/requirements.txt` (cfn-lint, checkov).
+pub fn infra_tools() -> Result<()> {
+    npm_ci("infra")?;
+    virtualenv(
+        ".venv-infra",
+        "infra/requirements.txt",
+        "the infrastructure checks (cfn-lint, checkov)",
+    )
+}
+
+/// A virtualenv at `dir` with the packages of `requirements`, installed
+/// again only when that file changes.
+fn virtualenv(dir: &str, requirements_file: &str, what: &str) -> Result<()> {
     require("python3", "install Python 3.10 or newer")?;
-    let venv = root().join(".venv");
+    let venv = root().join(dir);
     let requirements =
-        std::fs::read(root().join("tests/requirements.txt")).context("tests/requirements.txt is missing")?;
+        std::fs::read(root().join(requirements_file)).with_context(|| format!("{requirements_file} is missing"))?;
     let stamp = venv.join(".dachat-requirements");
     if std::fs::read(&stamp).ok().as_deref() == Some(&requirements[..]) {
         return Ok(());
     }
     if !venv.join("bin/python").exists() {
-        step("creating the Python virtualenv (.venv)");
+        step(&format!("creating the Python virtualenv ({dir})"));
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
-    step("installing the Python test tools (moto, twilio) into .venv");
+    step(&format!("installing {what} into {dir}"));
     run(Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(root().join("tests/requirements.txt")))?;
+        .arg(root().join(requirements_file)))?;
     std::fs::write(&stamp, &requirements)?;
     Ok(())
 }
@@ -167,6 +187,7 @@ pub fn test_tools() -> Result<()> {
     npm_ci("widget")?;
     npm_ci("tests")?;
     python_tools()?;
+    infra_tools()?;
     chromium()?;
     Ok(())
 }

@@ -36,7 +36,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             &["provision"],
             &["app"],
             &["error"],
-            &["api"],
+            &["api", "dev_token"],
         ],
     ),
     (

@@ -10,6 +10,7 @@
 mod support;
 
 mod bad_input;
+mod dev_token;
 mod failed_auth;
 mod host_keys;
 mod lambda;

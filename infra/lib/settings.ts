@@ -1,0 +1,75 @@
+// The deployment's settings: the stack name (STACK_NAME, as the seed and
+// the Lambda use it), and a few numbers read from CDK context (`-c key=value`)
+// or the environment, each checked here so a bad value stops `cdk synth`
+// with a message naming it, before anything reaches AWS.
+import * as path from 'node:path';
+
+export interface Settings {
+  /** The stack name; SSM parameters live under `/${stackName}/`. */
+  stackName: string;
+  /** Exact origins the toolbox is served from (CORS of the API and the widget). */
+  corsOrigins: string[];
+  /** API Gateway stage throttling: steady requests per second and burst. */
+  throttleRate: number;
+  throttleBurst: number;
+  /** Days to keep the Lambda's and the API's logs. */
+  logRetentionDays: number;
+  /** The folder holding each Lambda's `bootstrap` (`cargo xtask dist`). */
+  lambdaDir: string;
+}
+
+/** The retention periods CloudWatch Logs accepts. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+type Lookup = (key: string) => string | undefined;
+
+function whole(lookup: Lookup, key: string, fallback: number, min: number, max: number): number {
+  const raw = lookup(key);
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`setting ${key}: must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Reads the settings: `context(key)` first (cdk -c), then the environment. */
+export function readSettings(context: Lookup, env: NodeJS.ProcessEnv = process.env): Settings {
+  const lookup: Lookup = (key) => {
+    const fromContext = context(key);
+    if (fromContext !== undefined) return String(fromContext);
+    const envName = 'DACHAT_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+    return env[envName];
+  };
+  const stackName = (env.STACK_NAME ?? '').trim() || 'twilio-integration-dev';
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,100}$/.test(stackName)) {
+    throw new Error(`STACK_NAME ${JSON.stringify(stackName)}: letters, digits and '-', starting with a letter (a CloudFormation stack name)`);
+  }
+  const corsOrigins = (lookup('corsOrigins') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of corsOrigins) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new Error(`setting corsOrigins: ${JSON.stringify(origin)} is not a URL`);
+    }
+    if (url.origin !== origin || !['https:', 'http:'].includes(url.protocol)) {
+      throw new Error(`setting corsOrigins: ${JSON.stringify(origin)} must be an exact origin like https://toolbox.example (no path, no trailing slash)`);
+    }
+  }
+  const logRetentionDays = whole(lookup, 'logRetentionDays', 30, 1, 3653);
+  if (!RETENTION_DAYS.includes(logRetentionDays)) {
+    throw new Error(`setting logRetentionDays: CloudWatch keeps logs for one of ${RETENTION_DAYS.join(', ')} days`);
+  }
+  return {
+    stackName,
+    corsOrigins,
+    throttleRate: whole(lookup, 'throttleRate', 50, 1, 10000),
+    throttleBurst: whole(lookup, 'throttleBurst', 100, 1, 5000),
+    logRetentionDays,
+    lambdaDir: lookup('lambdaDir') ?? path.join(import.meta.dirname, '..', '..', 'target', 'lambda'),
+  };
+}

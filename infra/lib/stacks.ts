@@ -1,0 +1,80 @@
+// DAChat's two stacks. `${STACK_NAME}`: the token service and the widget's
+// hosting, with the outputs an operator needs (the API URL, the widget's
+// base URL and bucket, the `<script>` tag). `${STACK_NAME}-dev-extras`
+// (optional): the seed's dev token API, for trying a stage without the
+// toolbox. Later features add their resources (tables, schedules) here.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+import { LambdaApi } from './lambda-api.ts';
+import type { Settings } from './settings.ts';
+import { WIDGET_PREFIX, WidgetHosting } from './widget-hosting.ts';
+
+export class DachatStack extends Stack {
+  readonly tokenService: LambdaApi;
+  readonly widget: WidgetHosting;
+
+  constructor(scope: Construct, settings: Settings, props: StackProps = {}) {
+    super(scope, settings.stackName, {
+      description: 'DAChat: context-scoped chat (token service and widget hosting)',
+      ...props,
+    });
+    this.tokenService = new LambdaApi(this, 'TokenService', {
+      binary: 'dachat-lambda',
+      lambdaDir: settings.lambdaDir,
+      description: 'DAChat token service: host JWT -> Twilio Conversations session',
+      environment: { STACK_NAME: settings.stackName, RUST_LOG: 'info' },
+      parameterPath: `/${settings.stackName}/`,
+      throttleRate: settings.throttleRate,
+      throttleBurst: settings.throttleBurst,
+      logRetentionDays: settings.logRetentionDays,
+      corsOrigins: settings.corsOrigins,
+      memoryMb: 256,
+    });
+    this.widget = new WidgetHosting(this, 'Widget', { corsOrigins: settings.corsOrigins });
+
+    const api = this.tokenService.url;
+    new CfnOutput(this, 'ApiUrl', { value: api, description: 'The token service (data-api of the script tag)' });
+    new CfnOutput(this, 'WidgetBaseUrl', { value: this.widget.baseUrl, description: 'Where the widget is served from' });
+    new CfnOutput(this, 'WidgetBucket', {
+      value: this.widget.bucket.bucketName,
+      description: `dachat publish --bucket <this> (files under ${WIDGET_PREFIX})`,
+    });
+    new CfnOutput(this, 'WidgetDistributionId', {
+      value: this.widget.distribution.distributionId,
+      description: 'dachat publish --invalidate <this>',
+    });
+    new CfnOutput(this, 'ScriptTag', {
+      value: `<script src="${this.widget.baseUrl}dachat.js" data-api="${api}" data-context="CONTEXT" data-token="HOST_JWT" async></script>`,
+      description: 'Paste into the toolbox page; fill in the context and the host JWT',
+    });
+  }
+}
+
+export class DevExtrasStack extends Stack {
+  readonly tokenApi: LambdaApi;
+
+  constructor(scope: Construct, settings: Settings, props: StackProps = {}) {
+    super(scope, `${settings.stackName}-dev-extras`, {
+      description: 'DAChat dev extras: signs host JWTs with a key kept in SSM (development only)',
+      ...props,
+    });
+    this.tokenApi = new LambdaApi(this, 'DevTokens', {
+      binary: 'dachat-dev-token',
+      lambdaDir: settings.lambdaDir,
+      description: 'DAChat dev extras: POST /token?identity=...&context=a,b',
+      environment: { STACK_NAME: settings.stackName, RUST_LOG: 'info' },
+      parameterPath: `/${settings.stackName}-dev-extras/chat-development/`,
+      // a person trying things out, not a load
+      throttleRate: 5,
+      throttleBurst: 10,
+      logRetentionDays: settings.logRetentionDays,
+      corsOrigins: [],
+      memoryMb: 128,
+    });
+    new CfnOutput(this, 'DevTokenUrl', {
+      value: `${this.tokenApi.url}/token`,
+      description: "http POST '<this>?identity=alex&context=general,random'",
+    });
+  }
+}
