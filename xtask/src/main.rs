@@ -181,8 +181,10 @@ fn test() -> Result<()> {
     step("unit and API tests (cargo test --workspace)");
     run(cargo().args(["test", "--workspace"]))?;
 
-    step("building the test services");
+    step("building the test services (and the Lambda binary cargo lambda watch runs)");
+    setup::cargo_lambda()?;
     run(cargo().args(["build", "--package", "twilio-standin", "--bin", "twilio-standin"]))?;
+    run(cargo().args(["build", "--package", "backend", "--bin", "dachat-lambda"]))?;
     step("starting Prism (Twilio's OpenAPI), the Twilio stand-in behind Prism's validating proxy, and moto");
     let stack = services::Stack::start()?;
     step(

@@ -3,7 +3,10 @@
 //!
 //! - Prism serving Twilio's OpenAPI description as a validating mock;
 //! - our stateful Twilio stand-in, behind Prism's validating proxy;
-//! - moto, the AWS API emulator (SSM).
+//! - moto, the AWS API emulator (SSM);
+//! - `cargo lambda watch`: the Lambda Runtime API emulator running the
+//!   `dachat-lambda` binary with its settings in SSM on moto (the stack
+//!   name [`LAMBDA_STACK`]) and Twilio's REST API at the validating proxy.
 //!
 //! Their output goes to `target/test-services/*.log`.
 
@@ -16,6 +19,9 @@ use anyhow::{Context as _, Result, bail};
 use testkit::Supervised;
 
 use crate::root;
+
+/// The stack name whose SSM parameters the Lambda under `cargo lambda watch` reads.
+pub const LAMBDA_STACK: &str = "dachat-lambda-contract";
 
 /// Started services, stopped (by PID, in reverse order) when dropped.
 #[derive(Default)]
@@ -83,15 +89,48 @@ impl Stack {
             Command::new(root().join(".venv/bin/moto_server")).args(["-H", "127.0.0.1", "-p", &moto.to_string()]),
         )?;
 
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        let lambda = free_port()?;
+        let function_env = [
+            format!("STACK_NAME={LAMBDA_STACK}"),
+            format!("AWS_ENDPOINT_URL={}", url(moto)),
+            "AWS_REGION=eu-west-1".to_owned(),
+            "AWS_ACCESS_KEY_ID=testing".to_owned(),
+            "AWS_SECRET_ACCESS_KEY=testing".to_owned(),
+            "AWS_EC2_METADATA_DISABLED=true".to_owned(),
+            format!("DACHAT_TWILIO_BASE_URL={}", url(proxy)),
+            "RUST_LOG=info".to_owned(),
+        ];
+        let venv_bin = root().join(".venv/bin");
+        stack.spawn(
+            "lambda-watch",
+            crate::cargo()
+                .args([
+                    "lambda",
+                    "watch",
+                    "--ignore-changes",
+                    "--invoke-address",
+                    "127.0.0.1",
+                    "--invoke-port",
+                ])
+                .arg(lambda.to_string())
+                .args(["--package", "backend", "--env-var"])
+                .arg(function_env.join(","))
+                .env(
+                    "PATH",
+                    format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default()),
+                ),
+        )?;
+
         for (name, port) in [
             ("prism-mock", mock),
             ("twilio-standin", standin),
             ("prism-proxy", proxy),
             ("moto", moto),
+            ("lambda-watch", lambda),
         ] {
             stack.wait_ready(name, port)?;
         }
-        let url = |port: u16| format!("http://127.0.0.1:{port}");
         stack.env = vec![
             ("DACHAT_TEST_PRISM_MOCK".into(), url(mock)),
             ("DACHAT_TEST_STANDIN".into(), url(standin)),
@@ -100,6 +139,8 @@ impl Stack {
                 "DACHAT_TEST_PYTHON".into(),
                 root().join(".venv/bin/python").display().to_string(),
             ),
+            ("DACHAT_TEST_LAMBDA".into(), url(lambda)),
+            ("DACHAT_TEST_LAMBDA_STACK".into(), LAMBDA_STACK.into()),
             ("AWS_ENDPOINT_URL".into(), url(moto)),
             ("AWS_REGION".into(), "eu-west-1".into()),
             ("AWS_ACCESS_KEY_ID".into(), "testing".into()),

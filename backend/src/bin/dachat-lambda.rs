@@ -1,7 +1,13 @@
 //! The AWS Lambda entry point: settings from SSM, then the same router as
 //! the local server, behind API Gateway (HTTP API, payload v2).
+//!
+//! A setting that is missing or wrong stops the start with one log line
+//! naming it (and, for an SSM parameter, the command that sets it); a
+//! good start logs how long it took, and how much of that was SSM.
 
+use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 use backend::api::{self, HttpOptions};
 use backend::app::{AppState, Deps};
@@ -9,12 +15,43 @@ use backend::config::{self, Settings, TwilioRequirement};
 use backend::http_client;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+async fn main() -> ExitCode {
+    let started = Instant::now();
     backend::telemetry::init(true);
     let aws = config::aws_config().await;
     let ssm = aws_sdk_ssm::Client::new(&aws);
-    let raw = config::load_from_ssm(&ssm, &config::stack_name()).await?;
-    let settings = Settings::parse(&raw, TwilioRequirement::Required)?;
-    let state = AppState::new(&settings, Deps::new(http_client::build()?))?;
-    lambda_http::run(api::router(Arc::new(state), HttpOptions::from_settings(&settings))).await
+    let asked = Instant::now();
+    let raw = match config::load_from_ssm(&ssm, &config::stack_name()).await {
+        Ok(raw) => raw,
+        Err(e) => return cannot_start(&e),
+    };
+    let ssm_ms = asked.elapsed().as_secs_f64() * 1e3;
+    let settings = match Settings::parse(&raw, TwilioRequirement::Required) {
+        Ok(settings) => settings,
+        Err(e) => return cannot_start(&e),
+    };
+    let http = match http_client::build() {
+        Ok(http) => http,
+        Err(e) => return cannot_start(&e),
+    };
+    let state = match AppState::new(&settings, Deps::new(http)) {
+        Ok(state) => state,
+        Err(e) => return cannot_start(&e),
+    };
+    let init_ms = started.elapsed().as_secs_f64() * 1e3;
+    tracing::info!(
+        init_ms = format!("{init_ms:.1}"),
+        ssm_ms = format!("{ssm_ms:.1}"),
+        without_ssm_ms = format!("{:.1}", init_ms - ssm_ms),
+        "dachat-lambda is ready"
+    );
+    match lambda_http::run(api::router(Arc::new(state), HttpOptions::from_settings(&settings))).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cannot_start(&*e),
+    }
+}
+
+fn cannot_start(error: &dyn std::fmt::Display) -> ExitCode {
+    tracing::error!("cannot start: {error}");
+    ExitCode::FAILURE
 }

@@ -142,8 +142,21 @@ impl RawSettings {
         }
     }
 
+    /// The value, or an error naming the setting and, for an SSM
+    /// parameter, the command that sets it.
     fn required(&self, setting: Setting) -> Result<&str, SettingsError> {
-        self.get(setting).ok_or_else(|| self.error(setting, "is missing"))
+        self.get(setting).ok_or_else(|| {
+            let name = self.name_of(setting);
+            if name.starts_with('/') {
+                let kind = if setting.secret { "SecureString" } else { "String" };
+                self.error(
+                    setting,
+                    format!("is missing (aws ssm put-parameter --name {name} --type {kind} --value …)"),
+                )
+            } else {
+                self.error(setting, "is missing")
+            }
+        })
     }
 
     /// Reads a settings file's text: `NAME=value` lines (environment
@@ -534,7 +547,8 @@ mod tests {
         );
         assert_eq!(
             error_of(&raw, TwilioRequirement::Required),
-            "setting /twilio-integration-dev/twilio/accountSID: is missing"
+            "setting /twilio-integration-dev/twilio/accountSID: is missing \
+             (aws ssm put-parameter --name /twilio-integration-dev/twilio/accountSID --type String --value …)"
         );
         // a setting that SSM does not hold is named by its environment name
         let mut raw = raw;

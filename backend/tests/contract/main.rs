@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod lambda_runtime;
 mod prism_mock;
 mod prism_proxy;
 mod ssm;

@@ -98,7 +98,10 @@ async fn a_missing_parameter_is_named_at_start_up() {
     let err = Settings::parse(&raw, TwilioRequirement::Required).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("setting /{stack}/twilio/apiSecret: is missing")
+        format!(
+            "setting /{stack}/twilio/apiSecret: is missing \
+             (aws ssm put-parameter --name /{stack}/twilio/apiSecret --type SecureString --value …)"
+        )
     );
     // an invalid value is named too
     put(&client, &p("twilio/apiSecret"), "s", ParameterType::SecureString).await;
