@@ -4,6 +4,7 @@
 //! - `token`: a dev host JWT for `--sub` and `--contexts`;
 //! - `configure`: the Twilio service's roles and webhook ([`configure`]);
 //! - `publish`: the built widget to S3 ([`publish`]);
+//! - `smoke`: a running stage checked end to end ([`smoke`]);
 //! - `serve`: the local server; with `--dev-keys` it also publishes that
 //!   key's JWKS at `/.well-known/jwks.json` and trusts it, so the whole loop
 //!   runs on one machine.
@@ -28,6 +29,7 @@ use local_chat::LocalChat;
 pub mod configure;
 mod demo;
 pub mod publish;
+pub mod smoke;
 pub mod widget_files;
 
 #[derive(Debug, Parser)]
@@ -45,6 +47,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Run the local server (API, and the dev key's JWKS when given).
     Serve(ServeArgs),
+    /// Check a running stage end to end: API, a dev token, a session, the widget's files.
+    Smoke(smoke::SmokeArgs),
     /// Lock the Twilio Conversations service down and point its webhook at the API.
     Configure(configure::ConfigureArgs),
     /// Upload the built widget to its S3 bucket (hashed files first, the loader last).
@@ -126,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Publish(args) => publish::publish(&args).await,
         Command::Configure(args) => configure::configure(&args).await,
+        Command::Smoke(args) => smoke::smoke(&args).await,
     }
 }
 
