@@ -65,25 +65,10 @@ impl DevTokenKey {
 /// Reads the key from SSM (decrypting, should it be a SecureString).
 pub async fn load_from_ssm(client: &aws_sdk_ssm::Client, stack: &str) -> Result<DevTokenKey, SettingsError> {
     let path = parameter_path(stack);
-    let answer = client
-        .get_parameters_by_path()
-        .path(&path)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|e| SettingsError {
-            name: path.clone(),
-            problem: format!(
-                "cannot read the SSM parameters: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(&e)
-            ),
-        })?;
+    let parameters = crate::config::read_ssm_folder(client, &path).await?;
     let value = |name: &str| {
-        answer
-            .parameters()
-            .iter()
-            .find(|p| p.name() == Some(&format!("{path}{name}")))
-            .and_then(|p| p.value())
+        let full = format!("{path}{name}");
+        parameters.iter().find(|(n, _)| *n == full).map(|(_, v)| v.as_str())
     };
     DevTokenKey::from_parameters(&path, value("privateKey"), value("keyId"))
 }

@@ -27,11 +27,8 @@ pub const MANIFEST: &str = "manifest.json";
 
 /// Writes the deployable widget from the work folder `work` (wasm-bindgen's
 /// and terser's output with plain names; the shim under `snippets`) into
-/// `out`, which is emptied first. Returns the manifest's `files`.
+/// `out`. Returns the manifest's `files`.
 pub fn publish(work: &Path, snippets: &Path, out: &Path) -> Result<BTreeMap<String, String>> {
-    if out.exists() {
-        std::fs::remove_dir_all(out).with_context(|| format!("cannot empty {}", out.display()))?;
-    }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let read = |name: &str| {
         std::fs::read_to_string(work.join(name)).with_context(|| format!("cannot read {}", work.join(name).display()))
@@ -121,12 +118,9 @@ mod tests {
         .expect("write");
         std::fs::write(work.join(LOADER), "import(base+\"widget.js\")").expect("write");
         let out = tmp.join("out");
-        std::fs::create_dir_all(&out).expect("mkdir");
-        std::fs::write(out.join("stale.js"), "from an earlier build").expect("write");
 
         let files = publish(&work, &work.join("snippets"), &out).expect("publishes");
         let name = |logical: &str| files[logical].clone();
-        assert!(!out.join("stale.js").exists(), "the folder is emptied first");
         let read = |file: &str| std::fs::read_to_string(out.join(file)).expect("read");
         assert_eq!(read(&name("twilio.js")), format!("export const F='{}';", name(SDK)));
         assert!(read(&name("widget.js")).contains(&format!("from\"./{}\"", name("twilio.js"))));

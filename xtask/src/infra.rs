@@ -124,7 +124,7 @@ pub fn deploy(args: &[String]) -> Result<()> {
     setup::wasm_target()?;
     setup::wasm_bindgen_cli()?;
     setup::npm_ci("widget")?;
-    crate::widget::build(&crate::widget::default_dist())?;
+    crate::widget::build_dist()?;
     run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
     let stack = std::env::var("STACK_NAME")
         .ok()

@@ -50,10 +50,7 @@ fn main() -> std::process::ExitCode {
         Some("test-browser") => setup::test_tools().and_then(|()| browser_tests()),
         Some("bench") => bench::main(&args[1..]),
         Some("bench-widget") => bench_widget(),
-        Some("widget") => setup::wasm_target()
-            .and_then(|()| setup::wasm_bindgen_cli())
-            .and_then(|()| setup::npm_ci("widget"))
-            .and_then(|()| widget::build(&widget::default_dist())),
+        Some("widget") => widget_command(&args[1..]),
         Some("dist") => dist(),
         Some("deploy") => infra::deploy(&args[1..]),
         Some("test-infra") => infra::check(),
@@ -71,6 +68,24 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask widget [--trunk]`: into `widget/dist`, or (run by Trunk's
+/// build hook, `Trunk.toml`) into the folder Trunk stages.
+fn widget_command(args: &[String]) -> Result<()> {
+    let output = match args {
+        [] => widget::Output::Fresh(widget::default_dist()),
+        [flag] if flag == "--trunk" => widget::Output::TrunkStaging(
+            std::env::var_os("TRUNK_STAGING_DIR")
+                .map(PathBuf::from)
+                .context("--trunk: TRUNK_STAGING_DIR is not set (run `trunk build --release`)")?,
+        ),
+        _ => bail!("usage: cargo xtask widget [--trunk]"),
+    };
+    setup::wasm_target()?;
+    setup::wasm_bindgen_cli()?;
+    setup::npm_ci("widget")?;
+    widget::build(&output)
 }
 
 /// The workspace root.
@@ -122,7 +137,7 @@ fn dev(args: &[String]) -> Result<()> {
     setup::wasm_target()?;
     setup::wasm_bindgen_cli()?;
     setup::npm_ci("widget")?;
-    widget::build(&widget::default_dist())?;
+    widget::build_dist()?;
     step("building the local server");
     run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
     let dachat = root().join("target/release/dachat");
@@ -240,9 +255,11 @@ fn warn_if_disk_low() {
     }
 }
 
-/// The widget and local server built, then every check in a real browser.
+/// The widget built by `trunk build --release` (as CI must), the local
+/// server built, then every check in a real browser, on Trunk's output.
 fn browser_tests() -> Result<()> {
-    widget::build(&widget::default_dist())?;
+    step("building the widget with Trunk (trunk build --release; its hook runs cargo xtask widget --trunk)");
+    run(Command::new("trunk").args(["build", "--release"]))?;
     step("building the local server and the Twilio stand-in for the browser tests");
     run(cargo().args(["build", "--package", "cli", "--bin", "dachat"]))?;
     run(cargo().args(["build", "--package", "twilio-standin", "--bin", "twilio-standin"]))?;
@@ -271,7 +288,7 @@ fn browser_tests() -> Result<()> {
 
 fn bench_widget() -> Result<()> {
     setup::test_tools()?;
-    widget::build(&widget::default_dist())?;
+    widget::build_dist()?;
     step("building the local server (release)");
     run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
     step("widget timings in headless Chromium (tests/perf/widget.mjs)");

@@ -165,6 +165,24 @@ fn virtualenv(dir: &str, requirements_file: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The Trunk version `trunk build` uses (0.22 needs a newer rustc).
+pub const TRUNK: &str = "0.21.14";
+
+/// Trunk at [`TRUNK`] (cargo install, about 8 minutes the first time).
+pub fn trunk() -> Result<()> {
+    if version_of(Command::new("trunk").arg("--version")) != format!("trunk {TRUNK}") {
+        step(&format!(
+            "installing Trunk {TRUNK} (cargo install, about 8 minutes the first time)"
+        ));
+        run(cargo()
+            .args(["install", "--locked", &format!("trunk@{TRUNK}")])
+            // a build tool: no need for its release profile's LTO
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"))?;
+    }
+    Ok(())
+}
+
 /// The cargo-deny version the dependency checks use.
 pub const CARGO_DENY: &str = "0.20.2";
 
@@ -184,6 +202,7 @@ pub fn test_tools() -> Result<()> {
     wasm_target()?;
     wasm_bindgen_cli()?;
     cargo_deny()?;
+    trunk()?;
     npm_ci("widget")?;
     npm_ci("tests")?;
     python_tools()?;

@@ -21,9 +21,32 @@ pub fn default_dist() -> std::path::PathBuf {
     root().join("widget/dist")
 }
 
-/// Builds the widget into `out` (emptied first): content-hashed files, the
-/// loader `dachat.js`, `manifest.json`, and `.br`/`.gz` beside each file.
-pub fn build(out: &Path) -> Result<()> {
+/// Where the built widget goes.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// `widget/dist` (or another folder), emptied first: no stale files.
+    Fresh(std::path::PathBuf),
+    /// The folder Trunk stages its build in (`TRUNK_STAGING_DIR`), as it is.
+    TrunkStaging(std::path::PathBuf),
+}
+
+/// The widget into `widget/dist`, emptied first.
+pub fn build_dist() -> Result<()> {
+    build(&Output::Fresh(default_dist()))
+}
+
+/// Builds the widget: content-hashed files, the loader `dachat.js`,
+/// `manifest.json`, and `.br`/`.gz` beside each file.
+pub fn build(output: &Output) -> Result<()> {
+    let out = match output {
+        Output::Fresh(dir) => {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+            }
+            dir.as_path()
+        }
+        Output::TrunkStaging(dir) => dir.as_path(),
+    };
     step("building the widget (wasm32, profile wasm-release)");
     run(cargo().args([
         "build",

@@ -16,7 +16,7 @@
 
 pub mod sources;
 
-pub use sources::{aws_config, load_from_ssm, stack_name};
+pub use sources::{aws_config, load_from_ssm, read_ssm_folder, stack_name};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -60,17 +60,29 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 /// then the environment on top.
 pub async fn load_from_ssm(client: &aws_sdk_ssm::Client, stack: &str) -> Result<RawSettings, SettingsError> {
     let prefix = format!("/{stack}/");
+    let parameters = read_ssm_folder(client, &prefix).await?;
+    let mut raw = RawSettings::from_ssm(&prefix, parameters);
+    raw.overlay_env();
+    Ok(raw)
+}
+
+/// Every parameter under `prefix` (recursively, SecureStrings decrypted),
+/// as (full name, value).
+pub async fn read_ssm_folder(
+    client: &aws_sdk_ssm::Client,
+    prefix: &str,
+) -> Result<Vec<(String, String)>, SettingsError> {
     let mut parameters = Vec::new();
     let mut pages = client
         .get_parameters_by_path()
-        .path(&prefix)
+        .path(prefix)
         .recursive(true)
         .with_decryption(true)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| SettingsError {
-            name: prefix.clone(),
+            name: prefix.to_owned(),
             problem: format!(
                 "cannot read the SSM parameters: {}",
                 aws_sdk_ssm::error::DisplayErrorContext(&e)
@@ -82,9 +94,7 @@ pub async fn load_from_ssm(client: &aws_sdk_ssm::Client, stack: &str) -> Result<
             }
         }
     }
-    let mut raw = RawSettings::from_ssm(&prefix, parameters);
-    raw.overlay_env();
-    Ok(raw)
+    Ok(parameters)
 }
 
 #[cfg(test)]
