@@ -6,6 +6,7 @@
 //! | `POST /v1/token` | `{token, deviceId?}` | `{accessToken, expiresAt}` |
 //! | `GET /v1/me` | `Authorization: Bearer <host JWT>` | `{identity, contexts}` |
 //! | `GET /healthz` | | `{status: "ok"}` |
+//! | `POST /v1/webhooks/twilio` | Twilio's form, `X-Twilio-Signature` | 200 when signed with `twilio/authToken` |
 //! | `GET /.well-known/jwks.json` | | the local dev key's JWKS (local mode only) |
 //!
 //! Bodies are JSON objects of at most [`MAX_BODY_BYTES`], nested at most
@@ -132,6 +133,7 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
         .route("/v1/token", post(token))
         .route("/v1/me", get(me))
         .route("/healthz", get(healthz))
+        .route("/v1/webhooks/twilio", post(twilio_webhook))
         .route("/.well-known/jwks.json", get(published_jwks))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -288,6 +290,50 @@ async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response,
         identity: claims.identity.to_string(),
         contexts: claims.contexts.iter().map(ToString::to_string).collect(),
     })))
+}
+
+/// `POST /v1/webhooks/twilio`: Twilio's post-event webhooks (registered by
+/// `dachat configure`; form-encoded, signed with the account's auth token).
+/// The signature is checked and the event acknowledged; acting on events
+/// (e-mail notifications) is for the feature that needs them. Only the
+/// event type is logged: the rest is people's messages.
+async fn twilio_webhook(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    if !form {
+        return Err(ApiError::BadRequest(
+            "Twilio webhooks are form-encoded (Content-Type: application/x-www-form-urlencoded)".into(),
+        ));
+    }
+    let params: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|_| ApiError::BadRequest("the form body cannot be read".into()))?;
+    let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
+    app.check_twilio_webhook(&called_url(&headers, &uri), &params, signature)?;
+    let event = params
+        .iter()
+        .find(|(name, _)| name == "EventType")
+        .map_or("(none)", |(_, value)| value.as_str());
+    tracing::info!(event, "Twilio webhook received");
+    Ok(StatusCode::OK)
+}
+
+/// The URL Twilio called, as it signed it: the scheme the client used
+/// (`X-Forwarded-Proto` behind API Gateway or a proxy), the `Host`, the
+/// path and query.
+fn called_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let proto = text("x-forwarded-proto")
+        .and_then(|p| p.split(',').next())
+        .map_or("http", str::trim);
+    let host = text("host").unwrap_or_default();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    format!("{proto}://{host}{path}")
 }
 
 async fn healthz() -> Response {

@@ -44,6 +44,13 @@ pub enum AppError {
     Chat(RestError),
     /// The embedded local provider's store failed (log-safe description).
     LocalRooms(String),
+    /// A Twilio webhook arrived, but this service has no Twilio settings.
+    NoTwilio,
+    /// A Twilio webhook arrived, but `twilio/authToken` is not set (what
+    /// to tell the operator).
+    WebhooksNotConfigured(String),
+    /// A Twilio webhook's `X-Twilio-Signature` is missing or wrong.
+    InvalidSignature,
 }
 
 impl From<HostTokenError> for AppError {
@@ -137,7 +144,15 @@ impl Deps {
     }
 }
 
+/// What checks Twilio's webhook signatures.
+enum WebhookKey {
+    NoTwilio,
+    Missing(String),
+    AuthToken(crate::secret::Secret),
+}
+
 pub struct AppState {
+    webhook_key: WebhookKey,
     verify: VerifyOptions,
     jwks: JwksCache,
     provider: Provider,
@@ -200,13 +215,39 @@ impl AppState {
                 });
             }
         };
+        let webhook_key = match &settings.provider {
+            ProviderSettings::Twilio(twilio) => match &twilio.auth_token {
+                Some(token) => WebhookKey::AuthToken(token.clone()),
+                None => WebhookKey::Missing(twilio.auth_token_missing.clone()),
+            },
+            ProviderSettings::Local => WebhookKey::NoTwilio,
+        };
         Ok(Self {
+            webhook_key,
             verify: settings.verify.clone(),
             jwks,
             provider,
             ttl,
             clock,
         })
+    }
+
+    /// Checks that a webhook request (`url` as Twilio called it, its form
+    /// `params`) carries Twilio's signature.
+    pub fn check_twilio_webhook(
+        &self,
+        url: &str,
+        params: &[(String, String)],
+        signature: Option<&str>,
+    ) -> Result<(), AppError> {
+        match &self.webhook_key {
+            WebhookKey::NoTwilio => Err(AppError::NoTwilio),
+            WebhookKey::Missing(hint) => Err(AppError::WebhooksNotConfigured(hint.clone())),
+            WebhookKey::AuthToken(token) => match signature {
+                Some(signature) if crate::twilio_signature::verify(token, url, params, signature) => Ok(()),
+                _ => Err(AppError::InvalidSignature),
+            },
+        }
     }
 
     /// Verifies a host token: form and header, key by `kid`, signature, claims.

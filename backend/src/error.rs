@@ -43,6 +43,10 @@ pub enum ApiError {
     UpstreamUnavailable(String),
     /// 502: the chat provider answered in a way we cannot use.
     UpstreamRejected(String),
+    /// 403: a webhook not signed by Twilio.
+    InvalidSignature,
+    /// 503: a feature needs a setting that is not set (names it and the command).
+    NotConfigured(String),
 }
 
 /// The internal detail of an error response, for the log line only.
@@ -71,6 +75,8 @@ impl ApiError {
             Self::RateLimited { .. } | Self::TooManyInvalidTokens { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::KeysUnavailable(_) | Self::UpstreamUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
+            Self::InvalidSignature => StatusCode::FORBIDDEN,
+            Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -87,6 +93,8 @@ impl ApiError {
             Self::KeysUnavailable(_) => "keys_unavailable",
             Self::UpstreamUnavailable(_) => "chat_unavailable",
             Self::UpstreamRejected(_) => "chat_error",
+            Self::InvalidSignature => "invalid_signature",
+            Self::NotConfigured(_) => "not_configured",
         }
     }
 
@@ -106,6 +114,8 @@ impl ApiError {
             Self::KeysUnavailable(_) => "the host's signing keys cannot be fetched right now; try again shortly".into(),
             Self::UpstreamUnavailable(_) => "the chat service cannot be reached right now; try again shortly".into(),
             Self::UpstreamRejected(_) => "the chat service refused the request".into(),
+            Self::InvalidSignature => "the request does not carry Twilio's signature (X-Twilio-Signature)".into(),
+            Self::NotConfigured(what) => format!("Twilio webhooks are not configured: {what}"),
         }
     }
 
@@ -163,6 +173,9 @@ impl From<AppError> for ApiError {
             AppError::KeysUnavailable(e) => Self::KeysUnavailable(e.0),
             AppError::Chat(RestError::Unavailable(why)) | AppError::LocalRooms(why) => Self::UpstreamUnavailable(why),
             AppError::Chat(RestError::Rejected(why)) => Self::UpstreamRejected(why),
+            AppError::NoTwilio => Self::NotFound,
+            AppError::WebhooksNotConfigured(what) => Self::NotConfigured(what),
+            AppError::InvalidSignature => Self::InvalidSignature,
         }
     }
 }

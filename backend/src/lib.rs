@@ -15,8 +15,8 @@
 //! - [`config`]: settings, parsed by pure code from what
 //!   [`config::sources`] (the only reader of the environment, files and
 //!   SSM) reads;
-//! - [`host_jwt`], [`keys`], [`twilio_token`], [`local_token`], [`hs256`]:
-//!   pure token logic;
+//! - [`host_jwt`], [`keys`], [`twilio_token`], [`local_token`], [`hs256`],
+//!   [`twilio_signature`]: pure token and signature logic;
 //! - [`domain`], [`secret`], [`clock`], [`limits`], [`rate_limit`]: plain
 //!   values and counters.
 
@@ -39,4 +39,5 @@ pub mod rate_limit;
 pub mod secret;
 pub mod telemetry;
 pub mod twilio_rest;
+pub mod twilio_signature;
 pub mod twilio_token;

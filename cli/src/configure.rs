@@ -32,7 +32,7 @@ use backend::twilio_rest::{ConversationsClient, RetryPolicy, Role, ServiceConfig
 #[derive(Debug, clap::Args)]
 pub struct ConfigureArgs {
     /// The deployed API's base URL (the stack's ApiUrl output); the webhook
-    /// goes to <api>/v1/webhooks/twilio.
+    /// goes to API/v1/webhooks/twilio.
     #[arg(long)]
     pub api: String,
     /// Read the Twilio settings from SSM under /${STACK_NAME}/ (as the

@@ -78,7 +78,7 @@ pub struct TokenArgs {
     #[arg(value_name = "IDENTITY")]
     pub identity: Option<String>,
     /// With KEY_ID: the private key file (PKCS#8 or SEC1 PEM) instead of
-    /// ./ecdsa-p256-<KEY_ID>-private.pem.
+    /// ./ecdsa-p256-KEY_ID-private.pem.
     #[arg(long, requires = "key_id")]
     pub key: Option<PathBuf>,
     /// Folder written by `keygen`.

@@ -25,7 +25,7 @@ pub struct SmokeArgs {
     /// The API's base URL (the stack's ApiUrl output, or http://127.0.0.1:8080).
     #[arg(long)]
     pub api: String,
-    /// The widget's base URL (WidgetBaseUrl; the local server's is <api>/widget/).
+    /// The widget's base URL (WidgetBaseUrl; the local server's is API/widget/).
     #[arg(long)]
     pub widget: Option<String>,
     /// The dev-extras token URL (DevTokenUrl); without it, the local server's /dev/token.

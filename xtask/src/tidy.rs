@@ -29,7 +29,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
                 "http_client",
                 "telemetry",
             ],
-            &["hs256", "host_jwt"],
+            &["hs256", "host_jwt", "twilio_signature"],
             &["twilio_token", "local_token"],
             &["config"],
             &["jwks", "twilio_rest"],

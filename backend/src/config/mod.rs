@@ -227,6 +227,9 @@ pub struct TwilioSettings {
     /// until a feature that checks webhooks is used: tokens and
     /// provisioning do not need it.
     pub auth_token: Option<Secret>,
+    /// What to tell an operator when `auth_token` is needed and missing:
+    /// the setting as its source names it, and the command that sets it.
+    pub auth_token_missing: String,
     pub chat_service_sid: String,
     pub base_url: String,
 }
@@ -352,6 +355,10 @@ fn parse_provider(raw: &RawSettings, twilio: TwilioRequirement) -> Result<Provid
     let api_key_sid = parse_sid(raw, TWILIO_API_KEY, "SK")?;
     let api_key_secret = Secret::new(raw.required(TWILIO_API_SECRET)?.to_owned());
     let auth_token = raw.get(TWILIO_AUTH_TOKEN).map(|t| Secret::new(t.to_owned()));
+    let auth_token_missing = raw
+        .required(TWILIO_AUTH_TOKEN)
+        .err()
+        .map_or_else(String::new, |e| e.to_string());
     let chat_service_sid = parse_sid(raw, TWILIO_CHAT_SERVICE_SID, "IS")?;
     let base_url = match raw.get(TWILIO_BASE_URL) {
         Some(_) => parse_url(raw, TWILIO_BASE_URL)?,
@@ -362,6 +369,7 @@ fn parse_provider(raw: &RawSettings, twilio: TwilioRequirement) -> Result<Provid
         api_key_sid,
         api_key_secret,
         auth_token,
+        auth_token_missing,
         chat_service_sid,
         base_url,
     }))
@@ -577,6 +585,10 @@ mod tests {
             panic!("Twilio settings expected")
         };
         assert!(twilio.auth_token.is_none());
+        assert_eq!(
+            twilio.auth_token_missing,
+            "setting DACHAT_TWILIO_AUTH_TOKEN: is missing"
+        );
         assert_eq!(parse_twilio(&raw).unwrap().account_sid, twilio.account_sid);
         assert!(parse_twilio(&RawSettings::env_named()).is_err());
     }

@@ -18,3 +18,4 @@ mod logging;
 mod provisioning;
 mod sessions;
 mod spec_form_keys;
+mod webhook;

@@ -130,7 +130,7 @@ async fn the_legacy_jwks_format_verifies_too() {
 /// Records what the token service asks of the local provider (the
 /// granted context; none for a renewal's revocation).
 #[derive(Default)]
-struct RecordingRooms(std::sync::Mutex<Vec<Asked>>);
+pub(crate) struct RecordingRooms(std::sync::Mutex<Vec<Asked>>);
 
 /// (identity, granted context, allowed contexts)
 type Asked = (String, Option<String>, Vec<String>);

@@ -15,6 +15,7 @@ fn client(service_sid: &str) -> ConversationsClient {
         api_key_sid: API_KEY_SID.into(),
         api_key_secret: Secret::new(API_KEY_SECRET.into()),
         auth_token: Some(Secret::new(AUTH_TOKEN.into())),
+        auth_token_missing: String::new(),
         chat_service_sid: service_sid.into(),
         base_url: crate::service("DACHAT_TEST_PRISM_MOCK"),
     };

@@ -21,6 +21,7 @@ fn client() -> ConversationsClient {
         api_key_sid: API_KEY_SID.into(),
         api_key_secret: Secret::new(API_KEY_SECRET.into()),
         auth_token: Some(Secret::new(AUTH_TOKEN.into())),
+        auth_token_missing: String::new(),
         chat_service_sid: SERVICE_SID.into(),
         base_url: proxy(),
     };

@@ -81,3 +81,55 @@ fn our_tokens_match_the_helper_library() {
         assert_eq!(theirs["forgery_verified"], json!(false));
     }
 }
+
+/// Our webhook signature check against the library's `RequestValidator`:
+/// the same signature for the same URL, token and form, and the library
+/// accepts ours.
+#[test]
+fn our_webhook_signatures_match_the_helper_library() {
+    const SCRIPT: &str = "import json, sys\n\
+        from twilio.request_validator import RequestValidator\n\
+        case = json.load(sys.stdin)\n\
+        v = RequestValidator(case['token'])\n\
+        params = dict(case['params'])\n\
+        print(json.dumps({'signature': v.compute_signature(case['url'], params),\n\
+                          'accepts': v.validate(case['url'], params, case['ours'])}))\n";
+    let token = Secret::new(AUTH_TOKEN.into());
+    let url = "https://abc.execute-api.eu-west-1.amazonaws.com/v1/webhooks/twilio?source=conversations";
+    let params: Vec<(String, String)> = [
+        ("EventType", "onMessageAdded"),
+        ("ConversationSid", "CH00000000000000000000000000000001"),
+        ("Body", "Grüße: the truck left Calais & is on time 🚚"),
+        ("Author", "alice@example.org"),
+        ("Index", "7"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let ours = backend::twilio_signature::sign(&token, url, &params);
+    let mut child = Command::new(crate::service("DACHAT_TEST_PYTHON"))
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let case = json!({ "token": AUTH_TOKEN, "url": url, "params": params, "ours": ours });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(case.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let library: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(library["signature"], ours.as_str());
+    assert_eq!(library["accepts"], true);
+    assert!(backend::twilio_signature::verify(
+        &token,
+        url,
+        &params,
+        library["signature"].as_str().unwrap()
+    ));
+}

@@ -1,0 +1,110 @@
+//! `POST /v1/webhooks/twilio`: Twilio's post-event webhooks are taken only
+//! with Twilio's signature over the URL it called (as API Gateway and a
+//! proxy pass it on); a service without the auth token says which setting
+//! to set; the local provider has no such endpoint.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use backend::secret::Secret;
+
+use crate::support::*;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn event() -> Vec<(String, String)> {
+    [
+        ("EventType", "onMessageAdded"),
+        ("ConversationSid", "CH00000000000000000000000000000001"),
+        ("Body", "the truck left Calais & is on time"),
+        ("Author", "alice"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+async fn post(app: &TestApp, headers: &[(&str, &str)], content_type: &str, params: &[(String, String)]) -> Answer {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/webhooks/twilio?source=conversations")
+        .header("content-type", content_type);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.send(
+        request
+            .body(Body::from(serde_urlencoded::to_string(params).unwrap()))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn only_requests_signed_by_twilio_for_the_called_url_are_taken() {
+    let (app, _key, _jwks, _standin) = twilio_app().await;
+    let token = Secret::new(AUTH_TOKEN.into());
+    // as API Gateway forwards it: Host and X-Forwarded-Proto name the public URL
+    let url = "https://abc.execute-api.eu-west-1.amazonaws.com/v1/webhooks/twilio?source=conversations";
+    let signature = backend::twilio_signature::sign(&token, url, &event());
+    let public = [
+        ("host", "abc.execute-api.eu-west-1.amazonaws.com"),
+        ("x-forwarded-proto", "https"),
+        ("x-twilio-signature", signature.as_str()),
+    ];
+    let taken = post(&app, &public, FORM, &event()).await;
+    assert_eq!(taken.status, StatusCode::OK, "{:?}", taken.json);
+
+    let mut tampered = event();
+    tampered[2].1 = "the truck is late".into();
+    let refused = post(&app, &public, FORM, &tampered).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json["error"], "invalid_signature");
+
+    // the same signature for another URL (plain http here) is not Twilio's
+    let other_url = [public[0], ("x-twilio-signature", signature.as_str())];
+    assert_eq!(
+        post(&app, &other_url, FORM, &event()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let unsigned = post(&app, &public[..2], FORM, &event()).await;
+    assert_eq!(unsigned.status, StatusCode::FORBIDDEN);
+    let json = post(&app, &public, "application/json", &event()).await;
+    assert_eq!(json.status, StatusCode::BAD_REQUEST);
+    assert!(json.json["message"].as_str().unwrap().contains("form-encoded"));
+}
+
+#[tokio::test]
+async fn without_the_auth_token_the_answer_names_the_setting() {
+    let jwks = JwksServer::start(vec![]).await;
+    let standin = StandinServer::start().await;
+    let mut raw = twilio_settings(&jwks.url, &standin.url);
+    raw.remove(backend::config::TWILIO_AUTH_TOKEN);
+    let app = TestApp::new(&raw, fast_policies());
+    // tokens and sessions do not need it: the service starts
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
+    let answer = post(&app, &[("host", "api.example")], FORM, &event()).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.json["error"], "not_configured");
+    assert!(
+        answer.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("DACHAT_TWILIO_AUTH_TOKEN: is missing"),
+        "{}",
+        answer.json
+    );
+}
+
+#[tokio::test]
+async fn the_local_provider_has_no_twilio_webhook() {
+    let jwks = JwksServer::start(vec![]).await;
+    let mut raw = backend::config::RawSettings::env_named();
+    raw.set(backend::config::JWKS_URL, jwks.url.clone());
+    let provider = backend::app::LocalProvider {
+        rooms: std::sync::Arc::new(crate::sessions::RecordingRooms::default()),
+        tokens: backend::local_token::LocalTokenKey::new(&Secret::new("local-secret".into())).unwrap(),
+    };
+    let app = TestApp::with_local(&raw, fast_policies(), Some(provider));
+    let answer = post(&app, &[("host", "127.0.0.1")], FORM, &event()).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+}
