@@ -21,8 +21,14 @@ fn decode(part: &str) -> Value {
 /// Runs `tests/twilio_token_check.py` on one case.
 fn library(case: &Value) -> Value {
     let script = format!("{}/../tests/twilio_token_check.py", env!("CARGO_MANIFEST_DIR"));
+    python(&[&script], case)
+}
+
+/// Runs the test venv's Python with `args`, `case` as JSON on stdin; its
+/// stdout is JSON.
+fn python(args: &[&str], case: &Value) -> Value {
     let mut child = Command::new(crate::service("DACHAT_TEST_PYTHON"))
-        .arg(script)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

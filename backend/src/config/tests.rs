@@ -1,0 +1,181 @@
+//! Unit tests of the settings parser: naming by source, validation, errors.
+
+use super::*;
+
+fn twilio_raw() -> RawSettings {
+    let mut raw = RawSettings::env_named();
+    raw.set(JWKS_URL, "https://toolbox.example/.well-known/jwks.json")
+        .set(TWILIO_ACCOUNT_SID, format!("AC{}", "0".repeat(32)))
+        .set(TWILIO_API_KEY, format!("SK{}", "a".repeat(32)))
+        .set(TWILIO_API_SECRET, "secret")
+        .set(TWILIO_AUTH_TOKEN, "auth")
+        .set(TWILIO_CHAT_SERVICE_SID, format!("IS{}", "F".repeat(32)));
+    raw
+}
+
+fn error_of(raw: &RawSettings, twilio: TwilioRequirement) -> String {
+    Settings::parse(raw, twilio).unwrap_err().to_string()
+}
+
+#[test]
+fn complete_twilio_settings_parse() {
+    let settings = Settings::parse(&twilio_raw(), TwilioRequirement::Required).unwrap();
+    let ProviderSettings::Twilio(t) = &settings.provider else {
+        panic!("expected Twilio")
+    };
+    assert_eq!(t.base_url, TWILIO_DEFAULT_BASE_URL);
+    assert_eq!(settings.access_token_ttl, Duration::from_secs(3600));
+    assert_eq!(settings.verify.leeway_secs, 30);
+    assert!(settings.cors_origins.is_empty());
+}
+
+#[test]
+fn secrets_never_print() {
+    let settings = Settings::parse(&twilio_raw(), TwilioRequirement::Required).unwrap();
+    let debug = format!("{settings:?}");
+    assert!(!debug.contains("secret\""), "{debug}");
+    assert!(!debug.contains("auth\""), "{debug}");
+    assert!(debug.contains("[redacted]"));
+}
+
+#[test]
+fn local_provider_without_twilio_settings() {
+    let mut raw = RawSettings::env_named();
+    raw.set(JWKS_URL, "http://127.0.0.1:8080/.well-known/jwks.json");
+    let settings = Settings::parse(&raw, TwilioRequirement::Optional).unwrap();
+    assert!(matches!(settings.provider, ProviderSettings::Local));
+    assert_eq!(
+        error_of(&raw, TwilioRequirement::Required),
+        "setting DACHAT_TWILIO_ACCOUNT_SID: is missing"
+    );
+}
+
+#[test]
+fn errors_name_the_setting() {
+    let cases: &[(Setting, &str, &str)] = &[
+        (JWKS_URL, "", "setting DACHAT_JWKS_URL: is missing"),
+        (
+            JWKS_URL,
+            "ftp://x/y",
+            "setting DACHAT_JWKS_URL: must be an http or https URL",
+        ),
+        (
+            TWILIO_API_KEY,
+            "AC00",
+            "setting DACHAT_TWILIO_API_KEY: must be SK followed by 32 hexadecimal digits",
+        ),
+        (TWILIO_API_SECRET, " ", "setting DACHAT_TWILIO_API_SECRET: is missing"),
+        (
+            ACCESS_TOKEN_TTL,
+            "60",
+            "setting DACHAT_ACCESS_TOKEN_TTL: must be between 180 and 86400 seconds (Twilio's limits)",
+        ),
+        (
+            ACCESS_TOKEN_TTL,
+            "1h",
+            "setting DACHAT_ACCESS_TOKEN_TTL: must be a whole number of seconds",
+        ),
+        (
+            JWT_LEEWAY,
+            "61",
+            "setting DACHAT_JWT_LEEWAY: must be at most 60 seconds",
+        ),
+        (
+            CORS_ORIGINS,
+            "*",
+            "setting DACHAT_CORS_ORIGINS: must list origins explicitly; * is not accepted",
+        ),
+        (
+            CORS_ORIGINS,
+            "https://a.example/app",
+            "setting DACHAT_CORS_ORIGINS: \"https://a.example/app\" is not an origin like https://example.org (scheme, host and port only)",
+        ),
+        (
+            SENDGRID_DOMAIN,
+            "mail.example",
+            "setting DACHAT_SENDGRID_API_KEY: is missing (sendgrid/domain is set)",
+        ),
+    ];
+    for (setting, value, expected) in cases {
+        let mut raw = twilio_raw();
+        raw.set(*setting, *value);
+        assert_eq!(&error_of(&raw, TwilioRequirement::Required), expected);
+    }
+}
+
+#[test]
+fn partial_twilio_settings_are_an_error_even_locally() {
+    let mut raw = RawSettings::env_named();
+    raw.set(JWKS_URL, "http://127.0.0.1:1/jwks")
+        .set(TWILIO_API_KEY, format!("SK{}", "0".repeat(32)));
+    assert_eq!(
+        error_of(&raw, TwilioRequirement::Optional),
+        "setting DACHAT_TWILIO_ACCOUNT_SID: is missing"
+    );
+}
+
+#[test]
+fn ssm_names_use_the_stack_prefix() {
+    let raw = RawSettings::from_ssm(
+        "/twilio-integration-dev/",
+        [
+            (
+                "/twilio-integration-dev/chat/jwks.json".to_owned(),
+                "https://x.example/jwks.json".to_owned(),
+            ),
+            ("/twilio-integration-dev/unrelated".to_owned(), "x".to_owned()),
+        ],
+    );
+    assert_eq!(
+        error_of(&raw, TwilioRequirement::Required),
+        "setting /twilio-integration-dev/twilio/accountSID: is missing \
+         (aws ssm put-parameter --name /twilio-integration-dev/twilio/accountSID --type String --value …)"
+    );
+    // a setting that SSM does not hold is named by its environment name
+    let mut raw = raw;
+    raw.set(ACCESS_TOKEN_TTL, "x");
+    for s in [
+        TWILIO_ACCOUNT_SID,
+        TWILIO_API_KEY,
+        TWILIO_API_SECRET,
+        TWILIO_AUTH_TOKEN,
+        TWILIO_CHAT_SERVICE_SID,
+    ] {
+        raw.set(s, twilio_raw().get(s).unwrap());
+    }
+    assert_eq!(
+        error_of(&raw, TwilioRequirement::Required),
+        "setting DACHAT_ACCESS_TOKEN_TTL: must be a whole number of seconds"
+    );
+}
+
+#[test]
+fn the_auth_token_is_optional_until_webhooks_need_it() {
+    let mut raw = twilio_raw();
+    raw.remove(TWILIO_AUTH_TOKEN);
+    let settings = Settings::parse(&raw, TwilioRequirement::Required).unwrap();
+    let ProviderSettings::Twilio(twilio) = settings.provider else {
+        panic!("Twilio settings expected")
+    };
+    assert!(twilio.auth_token.is_none());
+    assert_eq!(
+        twilio.auth_token_missing,
+        "setting DACHAT_TWILIO_AUTH_TOKEN: is missing"
+    );
+    assert_eq!(parse_twilio(&raw).unwrap().account_sid, twilio.account_sid);
+    assert!(parse_twilio(&RawSettings::env_named()).is_err());
+}
+
+#[test]
+fn settings_file_lines() {
+    let raw = RawSettings::from_settings_text(
+        "good.env",
+        "# comment\n\nDACHAT_JWKS_URL = http://127.0.0.1:9/jwks.json\n",
+    )
+    .unwrap();
+    assert_eq!(raw.get(JWKS_URL), Some("http://127.0.0.1:9/jwks.json"));
+    let err = RawSettings::from_settings_text("bad.env", "x=1\nDACHAT_NOPE=1\n").unwrap_err();
+    assert_eq!(err.to_string(), "setting bad.env:1: unknown setting x");
+    let err = RawSettings::from_settings_text("bad.env", "DACHAT_JWKS_URL\n").unwrap_err();
+    assert_eq!(err.to_string(), "setting bad.env:1: expected NAME=value");
+}
