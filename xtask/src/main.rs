@@ -11,6 +11,7 @@
 //! ports and stopped by PID when the run ends, pass or fail.
 
 mod bench;
+mod bench_lambda;
 mod deps;
 mod hashing;
 mod infra;
@@ -34,6 +35,7 @@ commands:
   test-browser   only the browser checks: chat-client suite, Twilio SDK checks, end-to-end
   test-infra     only the deployment checks: CDK assertions, cdk synth, cfn-lint, checkov
   widget         build the widget into widget/dist (and print its sizes)
+  bench-lambda   the Lambda's zip sizes and init time (20 starts, settings from SSM on moto)
   bench-widget   widget timings in Chromium (click to interactive, paging 1,000 messages)
   dist    build the Lambdas for arm64 with cargo lambda
   deploy  build, cdk deploy ${STACK_NAME} (and --dev-extras), publish the widget
@@ -50,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Some("test-browser") => setup::test_tools().and_then(|()| browser_tests()),
         Some("bench") => bench::main(&args[1..]),
         Some("bench-widget") => bench_widget(),
+        Some("bench-lambda") => bench_lambda::main(),
         Some("widget") => widget_command(&args[1..]),
         Some("dist") => dist(),
         Some("deploy") => infra::deploy(&args[1..]),
