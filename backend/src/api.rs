@@ -31,7 +31,7 @@ use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::app::AppState;
+use crate::app::{AppState, WebhookBody};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorDetail};
@@ -303,18 +303,31 @@ async fn twilio_webhook(
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let form = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
-    if !form {
-        return Err(ApiError::BadRequest(
-            "Twilio webhooks are form-encoded (Content-Type: application/x-www-form-urlencoded)".into(),
-        ));
-    }
-    let params: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&body).map_err(|_| ApiError::BadRequest("the form body cannot be read".into()))?;
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
     let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
-    app.check_twilio_webhook(&called_url(&headers, &uri), &params, signature)?;
+    let url = called_url(&headers, &uri);
+    let params: Vec<(String, String)> = if content_type.starts_with(b"application/x-www-form-urlencoded") {
+        let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+            .map_err(|_| ApiError::BadRequest("the form body cannot be read".into()))?;
+        app.check_twilio_webhook(&url, WebhookBody::Form(&params), signature)?;
+        params
+    } else if content_type.starts_with(b"application/json") {
+        app.check_twilio_webhook(&url, WebhookBody::Json(&body), signature)?;
+        protocol::shape::check_object(&body).map_err(|e| ApiError::BadRequest(format!("the JSON body {e}")))?;
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest("the JSON body is not an object".into()))?;
+        object
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+            .collect()
+    } else {
+        return Err(ApiError::BadRequest(
+            "Twilio webhooks are form-encoded or JSON (Content-Type)".into(),
+        ));
+    };
     let event = params
         .iter()
         .find(|(name, _)| name == "EventType")

@@ -144,6 +144,15 @@ impl Deps {
     }
 }
 
+/// A webhook's body as Twilio signs it.
+#[derive(Debug, Clone, Copy)]
+pub enum WebhookBody<'a> {
+    /// Form-encoded: the parameters are signed.
+    Form(&'a [(String, String)]),
+    /// JSON: covered by the `bodySHA256` in the signed URL.
+    Json(&'a [u8]),
+}
+
 /// What checks Twilio's webhook signatures.
 enum WebhookKey {
     NoTwilio,
@@ -232,21 +241,30 @@ impl AppState {
         })
     }
 
-    /// Checks that a webhook request (`url` as Twilio called it, its form
-    /// `params`) carries Twilio's signature.
+    /// Checks that a webhook request (`url` as Twilio called it, and its
+    /// body) carries Twilio's signature.
     pub fn check_twilio_webhook(
         &self,
         url: &str,
-        params: &[(String, String)],
+        body: WebhookBody<'_>,
         signature: Option<&str>,
     ) -> Result<(), AppError> {
-        match &self.webhook_key {
-            WebhookKey::NoTwilio => Err(AppError::NoTwilio),
-            WebhookKey::Missing(hint) => Err(AppError::WebhooksNotConfigured(hint.clone())),
-            WebhookKey::AuthToken(token) => match signature {
-                Some(signature) if crate::twilio_signature::verify(token, url, params, signature) => Ok(()),
-                _ => Err(AppError::InvalidSignature),
-            },
+        let token = match &self.webhook_key {
+            WebhookKey::NoTwilio => return Err(AppError::NoTwilio),
+            WebhookKey::Missing(hint) => return Err(AppError::WebhooksNotConfigured(hint.clone())),
+            WebhookKey::AuthToken(token) => token,
+        };
+        let Some(signature) = signature else {
+            return Err(AppError::InvalidSignature);
+        };
+        let signed = match body {
+            WebhookBody::Form(params) => crate::twilio_signature::verify(token, url, params, signature),
+            WebhookBody::Json(bytes) => crate::twilio_signature::verify_json(token, url, bytes, signature),
+        };
+        if signed {
+            Ok(())
+        } else {
+            Err(AppError::InvalidSignature)
         }
     }
 

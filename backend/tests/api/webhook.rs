@@ -68,9 +68,42 @@ async fn only_requests_signed_by_twilio_for_the_called_url_are_taken() {
     );
     let unsigned = post(&app, &public[..2], FORM, &event()).await;
     assert_eq!(unsigned.status, StatusCode::FORBIDDEN);
-    let json = post(&app, &public, "application/json", &event()).await;
-    assert_eq!(json.status, StatusCode::BAD_REQUEST);
-    assert!(json.json["message"].as_str().unwrap().contains("form-encoded"));
+    let text = post(&app, &public, "text/plain", &event()).await;
+    assert_eq!(text.status, StatusCode::BAD_REQUEST);
+    assert!(text.json["message"].as_str().unwrap().contains("form-encoded or JSON"));
+}
+
+#[tokio::test]
+async fn a_json_webhook_is_covered_by_the_body_hash_in_its_signed_url() {
+    let (app, _key, _jwks, _standin) = twilio_app().await;
+    let token = Secret::new(AUTH_TOKEN.into());
+    let body = br#"{"EventType":"onMessageAdded","Body":"hello"}"#;
+    let hash: String = ring::digest::digest(&ring::digest::SHA256, body)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = format!("/v1/webhooks/twilio?bodySHA256={hash}");
+    let signature = backend::twilio_signature::sign(&token, &format!("https://api.example{path}"), &[]);
+    let send = |body: &'static [u8]| {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(&path)
+            .header("content-type", "application/json")
+            .header("host", "api.example")
+            .header("x-forwarded-proto", "https")
+            .header("x-twilio-signature", &signature)
+            .body(Body::from(body))
+            .unwrap();
+        app.send(request)
+    };
+    assert_eq!(send(body).await.status, StatusCode::OK);
+    let other = send(br#"{"EventType":"onMessageAdded","Body":"hellO"}"#).await;
+    assert_eq!(
+        other.status,
+        StatusCode::FORBIDDEN,
+        "a body that does not match its hash"
+    );
 }
 
 #[tokio::test]

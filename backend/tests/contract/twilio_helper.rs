@@ -139,3 +139,41 @@ fn our_webhook_signatures_match_the_helper_library() {
         library["signature"].as_str().unwrap()
     ));
 }
+
+/// A JSON webhook (`bodySHA256` in the signed URL): the library accepts
+/// what we accept, and refuses what we refuse.
+#[test]
+fn json_webhooks_and_default_ports_are_judged_as_the_helper_library_judges_them() {
+    const SCRIPT: &str = "import json, sys\n\
+        from twilio.request_validator import RequestValidator\n\
+        case = json.load(sys.stdin)\n\
+        v = RequestValidator(case['token'])\n\
+        print(json.dumps([v.validate(url, body, sig) for url, body, sig in case['cases']]))\n";
+    let token = Secret::new(AUTH_TOKEN.into());
+    let body = r#"{"EventType":"onMessageAdded","Body":"hello"}"#;
+    let hash: String = ring::digest::digest(&ring::digest::SHA256, body.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let url = format!("https://api.example/v1/webhooks/twilio?bodySHA256={hash}");
+    let signed = backend::twilio_signature::sign(&token, &url, &[]);
+    let with_port = format!("https://api.example:443/v1/webhooks/twilio?bodySHA256={hash}");
+    let cases = [
+        (url.clone(), body.to_owned(), signed.clone()),
+        (url.clone(), body.replace("hello", "hellO"), signed.clone()),
+        (with_port.clone(), body.to_owned(), signed.clone()),
+        (
+            url.replace("api.example", "other.example"),
+            body.to_owned(),
+            signed.clone(),
+        ),
+    ];
+    let library = python(&["-c", SCRIPT], &json!({ "token": AUTH_TOKEN, "cases": cases }));
+    let ours: Vec<bool> = cases
+        .iter()
+        .map(|(url, body, sig)| backend::twilio_signature::verify_json(&token, url, body.as_bytes(), sig))
+        .collect();
+    assert_eq!(library, json!(ours), "the library and we agree case by case");
+    assert_eq!(ours, [true, false, true, false]);
+}
