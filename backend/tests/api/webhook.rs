@@ -78,11 +78,7 @@ async fn a_json_webhook_is_covered_by_the_body_hash_in_its_signed_url() {
     let (app, _key, _jwks, _standin) = twilio_app().await;
     let token = Secret::new(AUTH_TOKEN.into());
     let body = br#"{"EventType":"onMessageAdded","Body":"hello"}"#;
-    let hash: String = ring::digest::digest(&ring::digest::SHA256, body)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = backend::twilio_signature::body_sha256(body);
     let path = format!("/v1/webhooks/twilio?bodySHA256={hash}");
     let signature = backend::twilio_signature::sign(&token, &format!("https://api.example{path}"), &[]);
     let send = |body: &'static [u8]| {

@@ -151,11 +151,7 @@ fn json_webhooks_and_default_ports_are_judged_as_the_helper_library_judges_them(
         print(json.dumps([v.validate(url, body, sig) for url, body, sig in case['cases']]))\n";
     let token = Secret::new(AUTH_TOKEN.into());
     let body = r#"{"EventType":"onMessageAdded","Body":"hello"}"#;
-    let hash: String = ring::digest::digest(&ring::digest::SHA256, body.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = backend::twilio_signature::body_sha256(body.as_bytes());
     let url = format!("https://api.example/v1/webhooks/twilio?bodySHA256={hash}");
     let signed = backend::twilio_signature::sign(&token, &url, &[]);
     let with_port = format!("https://api.example:443/v1/webhooks/twilio?bodySHA256={hash}");
