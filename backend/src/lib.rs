@@ -10,8 +10,9 @@
 //!   small router (host JWTs for trying a deployed stage);
 //! - [`app`]: state and the operations (open a session, renew a token);
 //! - [`provision`] (Twilio users, conversations, participants and the
-//!   session rate limit) over [`twilio_rest`]; [`jwks`]; both over
-//!   [`http_client`], the only outbound I/O;
+//!   session rate limit) over [`twilio_rest`]; [`jwks`]; [`sendgrid`]
+//!   (mail out); all over [`http_client`], the only outbound I/O;
+//!   [`mail`]: digests rendered as e-mails (pure);
 //! - [`config`]: settings, parsed by pure code from what
 //!   [`config::sources`] (the only reader of the environment, files and
 //!   SSM) reads;
@@ -34,9 +35,11 @@ pub mod jwks;
 pub mod keys;
 pub mod limits;
 pub mod local_token;
+pub mod mail;
 pub mod provision;
 pub mod rate_limit;
 pub mod secret;
+pub mod sendgrid;
 pub mod telemetry;
 pub mod twilio_rest;
 pub mod twilio_signature;

@@ -1,7 +1,8 @@
 //! The test services, each a real program on a free loopback port, started
 //! here and stopped by PID when the [`Stack`] is dropped:
 //!
-//! - Prism serving Twilio's OpenAPI description as a validating mock;
+//! - Prism serving Twilio's OpenAPI description as a validating mock, and
+//!   SendGrid's Mail Send description likewise;
 //! - our stateful Twilio stand-in, behind Prism's validating proxy;
 //! - moto, the AWS API emulator (SSM);
 //! - `cargo lambda watch`: the Lambda Runtime API emulator running the
@@ -41,21 +42,28 @@ impl Stack {
         let spec = root().join("tests/specs/twilio_conversations_v1.prism.json");
         let prism = root().join("tests/node_modules/.bin/prism");
 
+        // Prism in `mode` (mock, or proxy with an upstream) on a free port
+        let prism_in = |mode: &str, port: u16, spec: &std::path::Path| {
+            let mut cmd = Command::new(&prism);
+            cmd.args([
+                mode,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "--errors",
+                "-v",
+                "warn",
+            ])
+            .arg(spec);
+            cmd
+        };
         let mock = free_port()?;
+        stack.spawn("prism-mock", &mut prism_in("mock", mock, &spec))?;
+        let sendgrid = free_port()?;
         stack.spawn(
-            "prism-mock",
-            Command::new(&prism)
-                .args([
-                    "mock",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &mock.to_string(),
-                    "--errors",
-                    "-v",
-                    "warn",
-                ])
-                .arg(&spec),
+            "prism-sendgrid",
+            &mut prism_in("mock", sendgrid, &root().join("tests/specs/tsg_mail_v3.json")),
         )?;
 
         let standin = free_port()?;
@@ -68,19 +76,7 @@ impl Stack {
         let proxy = free_port()?;
         stack.spawn(
             "prism-proxy",
-            Command::new(&prism)
-                .args([
-                    "proxy",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &proxy.to_string(),
-                    "--errors",
-                    "-v",
-                    "warn",
-                ])
-                .arg(&spec)
-                .arg(format!("http://127.0.0.1:{standin}")),
+            prism_in("proxy", proxy, &spec).arg(format!("http://127.0.0.1:{standin}")),
         )?;
 
         let moto = free_port()?;
@@ -124,6 +120,7 @@ impl Stack {
 
         for (name, port) in [
             ("prism-mock", mock),
+            ("prism-sendgrid", sendgrid),
             ("twilio-standin", standin),
             ("prism-proxy", proxy),
             ("moto", moto),
@@ -133,6 +130,7 @@ impl Stack {
         }
         stack.env = vec![
             ("DACHAT_TEST_PRISM_MOCK".into(), url(mock)),
+            ("DACHAT_TEST_SENDGRID_MOCK".into(), url(sendgrid)),
             ("DACHAT_TEST_STANDIN".into(), url(standin)),
             ("DACHAT_TEST_PRISM_PROXY".into(), url(proxy)),
             (

@@ -52,6 +52,7 @@ settings! {
     TWILIO_BASE_URL = "twilio/baseUrl", "DACHAT_TWILIO_BASE_URL", false;
     SENDGRID_API_KEY = "sendgrid/apiKey", "DACHAT_SENDGRID_API_KEY", true;
     SENDGRID_DOMAIN = "sendgrid/domain", "DACHAT_SENDGRID_DOMAIN", false;
+    SENDGRID_BASE_URL = "sendgrid/baseUrl", "DACHAT_SENDGRID_BASE_URL", false;
     CORS_ORIGINS = "chat/corsOrigins", "DACHAT_CORS_ORIGINS", false;
     ACCESS_TOKEN_TTL = "chat/accessTokenTtlSeconds", "DACHAT_ACCESS_TOKEN_TTL", false;
     JWT_ISSUER = "chat/jwtIssuer", "DACHAT_JWT_ISSUER", false;
@@ -59,6 +60,9 @@ settings! {
     JWT_LEEWAY = "chat/jwtLeewaySeconds", "DACHAT_JWT_LEEWAY", false;
     FAILED_AUTH_PER_MINUTE = "chat/failedAuthPerMinute", "DACHAT_FAILED_AUTH_PER_MINUTE", false;
 }
+
+/// The default SendGrid API base URL.
+pub const SENDGRID_DEFAULT_BASE_URL: &str = "https://api.sendgrid.com";
 
 /// The default Twilio Conversations API base URL.
 pub const TWILIO_DEFAULT_BASE_URL: &str = "https://conversations.twilio.com";
@@ -205,7 +209,7 @@ impl RawSettings {
 /// The settings the 2020 original kept in SSM; the rest come from the environment.
 fn is_ssm_setting(setting: Setting) -> bool {
     setting.key.starts_with("twilio/") && setting.key != TWILIO_BASE_URL.key
-        || setting.key.starts_with("sendgrid/")
+        || setting.key.starts_with("sendgrid/") && setting.key != SENDGRID_BASE_URL.key
         || setting.key == JWKS_URL.key
 }
 
@@ -238,6 +242,8 @@ pub struct TwilioSettings {
 pub struct SendgridSettings {
     pub api_key: Secret,
     pub domain: String,
+    /// `https://api.sendgrid.com` unless set (tests point it at a mock).
+    pub base_url: String,
 }
 
 /// Where chat happens.
@@ -279,6 +285,10 @@ impl Settings {
             (Some(key), Some(domain)) => Some(SendgridSettings {
                 api_key: Secret::new(key.to_owned()),
                 domain: domain.to_owned(),
+                base_url: match raw.get(SENDGRID_BASE_URL) {
+                    Some(_) => parse_url(raw, SENDGRID_BASE_URL)?,
+                    None => SENDGRID_DEFAULT_BASE_URL.to_owned(),
+                },
             }),
             (None, Some(_)) => {
                 return Err(raw.error(SENDGRID_API_KEY, "is missing (sendgrid/domain is set)"));

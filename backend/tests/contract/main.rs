@@ -13,6 +13,7 @@ mod support;
 mod lambda_runtime;
 mod prism_mock;
 mod prism_proxy;
+mod sendgrid;
 mod ssm;
 mod twilio_helper;
 

@@ -1,0 +1,63 @@
+//! Digests through SendGrid's Mail Send as SendGrid describes it: Prism
+//! (mock, `--errors`) on `tests/specs/tsg_mail_v3.json` answers any request
+//! the description does not allow with the description's own 400, which
+//! the client reports as a refusal (not retried).
+
+use backend::config::SendgridSettings;
+use backend::domain::ContextName;
+use backend::mail::{Digest, RoomLine, render};
+use backend::secret::Secret;
+use backend::sendgrid::{SendError, SendgridClient};
+use backend::twilio_rest::RetryPolicy;
+
+fn client(api_key: &str) -> SendgridClient {
+    let settings = SendgridSettings {
+        api_key: Secret::new(api_key.into()),
+        domain: "example.org".into(),
+        base_url: crate::service("DACHAT_TEST_SENDGRID_MOCK"),
+    };
+    SendgridClient::new(
+        backend::http_client::build().unwrap(),
+        &settings,
+        "Distribute Aid chat",
+        RetryPolicy::default(),
+    )
+}
+
+fn digest(n: usize) -> Digest {
+    Digest {
+        to: format!("user{n}@example.org"),
+        product: "Distribute Aid chat".into(),
+        rooms: vec![RoomLine {
+            context: ContextName::parse(&format!("shipment-{n}")).unwrap(),
+            unread: 3,
+            link: format!("https://toolbox.example/chat?context=shipment-{n}"),
+        }],
+        unsubscribe_url: format!("https://api.example/v1/notifications/unsubscribe?t={n}"),
+        unsubscribe_mailto: None,
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_digests_is_one_valid_mail_send_request() {
+    let emails: Vec<_> = (0..3).map(|n| render(&digest(n)).unwrap()).collect();
+    assert_eq!(client("SG.test-key").send(&emails).await, Ok(1));
+    // alone (no substitutions) is valid too
+    let big = backend::mail::Email {
+        text: "x".repeat(backend::sendgrid::MAX_SUBSTITUTION_BYTES),
+        ..emails[0].clone()
+    };
+    assert_eq!(client("SG.test-key").send(&[big]).await, Ok(1));
+}
+
+#[tokio::test]
+async fn prism_refuses_what_sendgrid_would() {
+    // a personalization without a recipient breaks the description
+    let mut email = render(&digest(9)).unwrap();
+    email.to = String::new();
+    let error = client("SG.test-key").send(&[email]).await.unwrap_err();
+    assert!(
+        matches!(error, SendError::Rejected(ref why) if why.starts_with("HTTP 400")),
+        "{error}"
+    );
+}
