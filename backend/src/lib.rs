@@ -12,7 +12,8 @@
 //! - [`provision`] (Twilio users, conversations, participants and the
 //!   session rate limit) over [`twilio_rest`]; [`jwks`]; [`sendgrid`]
 //!   (mail out); all over [`http_client`], the only outbound I/O;
-//!   [`mail`]: digests rendered as e-mails (pure);
+//!   [`mail`]: digests rendered as e-mails (pure); [`codes`]: address
+//!   confirmation codes (pure);
 //! - [`config`]: settings, parsed by pure code from what
 //!   [`config::sources`] (the only reader of the environment, files and
 //!   SSM) reads;
@@ -24,6 +25,7 @@
 pub mod api;
 pub mod app;
 pub mod clock;
+pub mod codes;
 pub mod config;
 pub mod dev_token;
 pub mod domain;

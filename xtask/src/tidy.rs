@@ -29,7 +29,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
                 "http_client",
                 "telemetry",
             ],
-            &["hs256", "host_jwt", "twilio_signature", "mail"],
+            &["hs256", "host_jwt", "twilio_signature", "mail", "codes"],
             &["twilio_token", "local_token"],
             &["config"],
             &["jwks", "twilio_rest"],
