@@ -17,8 +17,6 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use sha2::Digest as _;
 
-use crate::widget::{SDK, replace_once, snippet_files};
-
 /// The loader's stable name.
 pub const LOADER: &str = "dachat.js";
 
@@ -26,9 +24,10 @@ pub const LOADER: &str = "dachat.js";
 pub const MANIFEST: &str = "manifest.json";
 
 /// Writes the deployable widget from the work folder `work` (wasm-bindgen's
-/// and terser's output with plain names; the shim under `snippets`) into
-/// `out`. Returns the manifest's `files`.
-pub fn publish(work: &Path, snippets: &Path, out: &Path) -> Result<BTreeMap<String, String>> {
+/// and terser's output with plain names: the glue, the WASM, the loader and
+/// the SDK file `sdk`; the shim at `shim_path`) into `out`. Returns the
+/// manifest's `files`.
+pub fn publish(work: &Path, shim_path: &Path, sdk: &str, out: &Path) -> Result<BTreeMap<String, String>> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let read = |name: &str| {
         std::fs::read_to_string(work.join(name)).with_context(|| format!("cannot read {}", work.join(name).display()))
@@ -42,12 +41,9 @@ pub fn publish(work: &Path, snippets: &Path, out: &Path) -> Result<BTreeMap<Stri
         Ok(name)
     };
 
-    let sdk = put(SDK, read(SDK)?.as_bytes())?;
-    let [shim_path] = snippet_files(snippets)?
-        .try_into()
-        .map_err(|found| anyhow::anyhow!("expected one JS snippet (the Twilio shim), found {found:?}"))?;
-    let shim = std::fs::read_to_string(&shim_path)?;
-    let shim = put("twilio.js", replace_once(&shim, SDK, &sdk)?.as_bytes())?;
+    let sdk_file = put(sdk, read(sdk)?.as_bytes())?;
+    let shim = std::fs::read_to_string(shim_path)?;
+    let shim = put("twilio.js", replace_once(&shim, sdk, &sdk_file)?.as_bytes())?;
     let wasm = put(
         "widget_bg.wasm",
         &std::fs::read(work.join("widget_bg.wasm")).context("reading widget_bg.wasm")?,
@@ -68,6 +64,14 @@ pub fn publish(work: &Path, snippets: &Path, out: &Path) -> Result<BTreeMap<Stri
     Ok(files)
 }
 
+/// `text` with `old` replaced by `new`; fails unless `old` is there exactly once.
+pub fn replace_once(text: &str, old: &str, new: &str) -> Result<String> {
+    match text.matches(old).count() {
+        1 => Ok(text.replacen(old, new, 1)),
+        n => anyhow::bail!("expected `{old}` once in the file, found it {n} times"),
+    }
+}
+
 /// `widget.js` with content `bytes` → `widget.<16 hex digits of SHA-256>.js`
 /// (the hash goes before the first dot: `twilio-conversations.<h>.min.js`).
 pub fn hashed_name(logical: &str, bytes: &[u8]) -> String {
@@ -82,6 +86,8 @@ pub fn hashed_name(logical: &str, bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SDK: &str = "twilio-conversations.min.js";
 
     #[test]
     fn the_hash_goes_before_the_first_dot_and_follows_the_content() {
@@ -119,7 +125,7 @@ mod tests {
         std::fs::write(work.join(LOADER), "import(base+\"widget.js\")").expect("write");
         let out = tmp.join("out");
 
-        let files = publish(&work, &work.join("snippets"), &out).expect("publishes");
+        let files = publish(&work, &shim_dir.join("twilio.js"), SDK, &out).expect("publishes");
         let name = |logical: &str| files[logical].clone();
         let read = |file: &str| std::fs::read_to_string(out.join(file)).expect("read");
         assert_eq!(read(&name("twilio.js")), format!("export const F='{}';", name(SDK)));

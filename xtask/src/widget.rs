@@ -14,7 +14,8 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::{cargo, hashing, root, run, step};
+use crate::hashing::{self, replace_once};
+use crate::{cargo, root, run, step};
 
 /// Where `cargo xtask widget` writes the deployable widget.
 pub fn default_dist() -> std::path::PathBuf {
@@ -112,7 +113,10 @@ pub fn build(output: &Output) -> Result<()> {
         dist.join(SDK),
     )?;
     step("naming the widget's files by their content");
-    let manifest = hashing::publish(&dist, &snippets, out)?;
+    let [shim] = snippet_files(&snippets)?
+        .try_into()
+        .map_err(|found| anyhow::anyhow!("expected one JS snippet (the Twilio shim), found {found:?}"))?;
+    let manifest = hashing::publish(&dist, &shim, SDK, out)?;
     let mut files = vec![hashing::LOADER.to_owned()];
     files.extend(manifest.values().cloned());
     for file in &files {
@@ -127,10 +131,10 @@ pub fn build(output: &Output) -> Result<()> {
 }
 
 /// Twilio's browser build of the SDK (the name `js/twilio.js` expects).
-pub const SDK: &str = "twilio-conversations.min.js";
+const SDK: &str = "twilio-conversations.min.js";
 
 /// The JS files wasm-bindgen copied into `snippets/`.
-pub fn snippet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+fn snippet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut found = Vec::new();
     if !dir.exists() {
         return Ok(found);
@@ -286,13 +290,6 @@ impl Renames {
 /// A character that may continue a JS identifier (ASCII: the glue's names).
 fn is_identifier_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '$'
-}
-
-pub fn replace_once(text: &str, old: &str, new: &str) -> Result<String> {
-    match text.matches(old).count() {
-        1 => Ok(text.replacen(old, new, 1)),
-        n => bail!("expected `{old}` once in the glue, found it {n} times"),
-    }
 }
 
 /// The distinct module names of a WASM binary's imports, in order.
