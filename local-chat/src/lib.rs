@@ -6,11 +6,13 @@
 //!   (`backend::local_token`) signed with this provider's key;
 //! - the widget connects to `GET /v1/local/ws?token=<accessToken>` and
 //!   speaks the frames of `protocol::local`;
-//! - everything is stored in SQLite ([`store`]), fanned out by [`hub`].
+//! - everything is stored in SQLite ([`store`]), fanned out by [`hub`];
+//! - the notifications' storage in local mode ([`notify_sqlite`]).
 //!
 //! Used by the local server only; the Lambda never links this crate.
 
 pub mod hub;
+pub mod notify_sqlite;
 pub mod store;
 mod ws;
 

@@ -30,6 +30,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
                 "telemetry",
             ],
             &["hs256", "host_jwt", "twilio_signature", "mail", "codes"],
+            &["notify_store"],
             &["twilio_token", "local_token"],
             &["config"],
             &["jwks", "twilio_rest"],

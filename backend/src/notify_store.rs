@@ -1,0 +1,198 @@
+//! What the notifications feature keeps (issue #14), as one trait with two
+//! implementations: DynamoDB in production (`notify_dynamo.rs`) and SQLite
+//! in local mode (`local_chat::notify_sqlite`). Both are held to the same
+//! suite ([`suite`], behind the `store-suite` feature), DynamoDB on moto.
+//!
+//! - event claims: a webhook's message is acted on once, however often
+//!   Twilio retries it (an atomic first-writer-wins claim);
+//! - confirmation codes: the pending code of (identity, address) and the
+//!   log of codes sent, counted per identity and per address over the last
+//!   hour ([`crate::codes`] decides with those counts);
+//! - subscriptions: who wants e-mail about which room (or all rooms), at
+//!   which confirmed address.
+//!
+//! Times are Unix seconds from the caller's clock.
+
+use std::future::Future;
+
+use crate::codes::{PendingCode, RecentCodes};
+
+/// A subscription: `context` `None` means every room the person is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub identity: String,
+    pub context: Option<String>,
+    pub address: String,
+    /// When it was confirmed.
+    pub since: u64,
+}
+
+/// The storage failed (log-safe description).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "notification storage failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// How long a claim is remembered (Twilio retries within minutes).
+pub const CLAIM_SECS: u64 = 24 * 3600;
+
+pub trait NotifyStore: Send + Sync {
+    /// Claims `key` (e.g. a message SID) at `now`: `true` for the first
+    /// claim, `false` for every later one, also when two race.
+    fn claim(&self, key: &str, now: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Keeps `code` as the pending code of its (identity, address),
+    /// replacing any earlier one, and logs that a code was sent at
+    /// `code.issued_at`.
+    fn put_code(&self, code: &PendingCode) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The pending code of (identity, address).
+    fn code(
+        &self,
+        identity: &str,
+        address: &str,
+    ) -> impl Future<Output = Result<Option<PendingCode>, StoreError>> + Send;
+
+    /// Saves a checked code (its wrong tries, whether it was used).
+    fn update_code(&self, code: &PendingCode) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Codes sent to `identity` and to `address` since `since`.
+    fn recent_codes(
+        &self,
+        identity: &str,
+        address: &str,
+        since: u64,
+    ) -> impl Future<Output = Result<RecentCodes, StoreError>> + Send;
+
+    /// Adds or replaces the subscription of (identity, context).
+    fn subscribe(&self, subscription: &Subscription) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the subscription of (identity, context); `true` if there was one.
+    fn unsubscribe(
+        &self,
+        identity: &str,
+        context: Option<&str>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every subscription of `identity`, by context (all rooms first).
+    fn subscriptions(&self, identity: &str) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
+}
+
+/// The one suite both implementations pass. Each check uses names of its
+/// own (`prefix`), so runs against a shared store do not meet.
+#[cfg(any(test, feature = "store-suite"))]
+pub mod suite {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn code(identity: &str, address: &str, issued_at: u64) -> PendingCode {
+        PendingCode {
+            identity: identity.to_owned(),
+            address: address.to_owned(),
+            tag: vec![1, 2, 3, issued_at as u8],
+            issued_at,
+            wrong_tries: 0,
+            used: false,
+        }
+    }
+
+    /// Runs every check against `store`.
+    pub async fn run_all<S: NotifyStore>(store: &S, prefix: &str) {
+        claims_are_first_writer_wins(store, prefix).await;
+        codes_replace_and_count(store, prefix).await;
+        subscriptions_add_replace_and_remove(store, prefix).await;
+    }
+
+    pub async fn claims_are_first_writer_wins<S: NotifyStore>(store: &S, prefix: &str) {
+        let key = format!("{prefix}-IM0001");
+        assert!(store.claim(&key, 100).await.unwrap(), "the first claim wins");
+        assert!(!store.claim(&key, 101).await.unwrap(), "a retry finds it claimed");
+        let racing = format!("{prefix}-IM0002");
+        let (a, b) = tokio::join!(store.claim(&racing, 100), store.claim(&racing, 100));
+        assert!(a.unwrap() ^ b.unwrap(), "of two racing claims exactly one wins");
+    }
+
+    pub async fn codes_replace_and_count<S: NotifyStore>(store: &S, prefix: &str) {
+        let alice = format!("{prefix}-alice");
+        let address = format!("{prefix}-alice@example.org");
+        assert_eq!(store.code(&alice, &address).await.unwrap(), None);
+        store.put_code(&code(&alice, &address, 1_000)).await.unwrap();
+        let second = code(&alice, &address, 1_100);
+        store.put_code(&second).await.unwrap();
+        assert_eq!(
+            store.code(&alice, &address).await.unwrap(),
+            Some(second.clone()),
+            "the newer replaces"
+        );
+        let mut checked = second.clone();
+        checked.wrong_tries = 2;
+        checked.used = true;
+        store.update_code(&checked).await.unwrap();
+        assert_eq!(store.code(&alice, &address).await.unwrap(), Some(checked));
+
+        // another identity asks for the same address; alice for another address
+        let bob = format!("{prefix}-bob");
+        store.put_code(&code(&bob, &address, 1_200)).await.unwrap();
+        store
+            .put_code(&code(&alice, &format!("{prefix}-other@example.org"), 1_300))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.recent_codes(&alice, &address, 0).await.unwrap(),
+            RecentCodes {
+                to_identity: 3,
+                to_address: 3
+            }
+        );
+        assert_eq!(
+            store.recent_codes(&alice, &address, 1_100).await.unwrap(),
+            RecentCodes {
+                to_identity: 2,
+                to_address: 2
+            },
+            "only codes sent since then"
+        );
+    }
+
+    pub async fn subscriptions_add_replace_and_remove<S: NotifyStore>(store: &S, prefix: &str) {
+        let alice = format!("{prefix}-alice");
+        let sub = |context: Option<&str>, address: &str, since| Subscription {
+            identity: alice.clone(),
+            context: context.map(str::to_owned),
+            address: address.to_owned(),
+            since,
+        };
+        assert_eq!(store.subscriptions(&alice).await.unwrap(), []);
+        store
+            .subscribe(&sub(Some("shipment-1"), "a@example.org", 10))
+            .await
+            .unwrap();
+        store.subscribe(&sub(None, "a@example.org", 11)).await.unwrap();
+        store
+            .subscribe(&sub(Some("shipment-1"), "b@example.org", 12))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.subscriptions(&alice).await.unwrap(),
+            [
+                sub(None, "a@example.org", 11),
+                sub(Some("shipment-1"), "b@example.org", 12)
+            ],
+            "one per (identity, context), the latest address"
+        );
+        assert!(store.unsubscribe(&alice, Some("shipment-1")).await.unwrap());
+        assert!(
+            !store.unsubscribe(&alice, Some("shipment-1")).await.unwrap(),
+            "already gone"
+        );
+        assert!(store.unsubscribe(&alice, None).await.unwrap());
+        assert_eq!(store.subscriptions(&alice).await.unwrap(), []);
+    }
+}

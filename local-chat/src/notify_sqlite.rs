@@ -1,0 +1,207 @@
+//! The notifications' storage in local mode ([`backend::notify_store`]):
+//! SQLite, in its own file beside the chat's (`notify.db`), WAL journal.
+//! Held to the same suite as the DynamoDB store.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use backend::codes::{PendingCode, RecentCodes};
+use backend::notify_store::{CLAIM_SECS, NotifyStore, StoreError, Subscription};
+use rusqlite::{Connection, OptionalExtension, params};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS codes (
+    identity TEXT NOT NULL, address TEXT NOT NULL, tag BLOB NOT NULL, issued_at INTEGER NOT NULL,
+    wrong_tries INTEGER NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (identity, address)
+);
+CREATE TABLE IF NOT EXISTS code_log (identity TEXT NOT NULL, address TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS code_log_by_identity ON code_log (identity, at);
+CREATE INDEX IF NOT EXISTS code_log_by_address ON code_log (address, at);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    identity TEXT NOT NULL, context TEXT NOT NULL, address TEXT NOT NULL, since INTEGER NOT NULL,
+    PRIMARY KEY (identity, context)
+);
+";
+
+/// `''` stands for "every room" in the `context` column (a room name is never empty).
+const ALL_ROOMS: &str = "";
+
+#[derive(Debug)]
+pub struct SqliteNotifyStore {
+    db: Mutex<Connection>,
+}
+
+fn failed(e: rusqlite::Error) -> StoreError {
+    StoreError(e.to_string())
+}
+
+impl SqliteNotifyStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("{}: {e}", dir.display())))?;
+        }
+        let db = Connection::open(path).map_err(failed)?;
+        db.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .map_err(failed)?;
+        db.execute_batch(SCHEMA).map_err(failed)?;
+        Ok(Self { db: Mutex::new(db) })
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl NotifyStore for SqliteNotifyStore {
+    async fn claim(&self, key: &str, now: u64) -> Result<bool, StoreError> {
+        let db = self.db();
+        db.execute("DELETE FROM claims WHERE key = ?1 AND expires <= ?2", params![key, now])
+            .map_err(failed)?;
+        let inserted = db
+            .execute(
+                "INSERT OR IGNORE INTO claims (key, expires) VALUES (?1, ?2)",
+                params![key, now + CLAIM_SECS],
+            )
+            .map_err(failed)?;
+        Ok(inserted == 1)
+    }
+
+    async fn put_code(&self, code: &PendingCode) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(failed)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO codes (identity, address, tag, issued_at, wrong_tries, used) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![code.identity, code.address, code.tag, code.issued_at, code.wrong_tries, code.used],
+        )
+        .map_err(failed)?;
+        tx.execute(
+            "INSERT INTO code_log (identity, address, at) VALUES (?1, ?2, ?3)",
+            params![code.identity, code.address, code.issued_at],
+        )
+        .map_err(failed)?;
+        // the log matters for an hour
+        tx.execute(
+            "DELETE FROM code_log WHERE at < ?1",
+            params![code.issued_at.saturating_sub(7200)],
+        )
+        .map_err(failed)?;
+        tx.commit().map_err(failed)
+    }
+
+    async fn code(&self, identity: &str, address: &str) -> Result<Option<PendingCode>, StoreError> {
+        self.db()
+            .query_row(
+                "SELECT tag, issued_at, wrong_tries, used FROM codes WHERE identity = ?1 AND address = ?2",
+                params![identity, address],
+                |row| {
+                    Ok(PendingCode {
+                        identity: identity.to_owned(),
+                        address: address.to_owned(),
+                        tag: row.get(0)?,
+                        issued_at: row.get(1)?,
+                        wrong_tries: row.get(2)?,
+                        used: row.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(failed)
+    }
+
+    async fn update_code(&self, code: &PendingCode) -> Result<(), StoreError> {
+        self.db()
+            .execute(
+                "UPDATE codes SET wrong_tries = ?3, used = ?4 WHERE identity = ?1 AND address = ?2",
+                params![code.identity, code.address, code.wrong_tries, code.used],
+            )
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn recent_codes(&self, identity: &str, address: &str, since: u64) -> Result<RecentCodes, StoreError> {
+        let db = self.db();
+        let count = |sql: &str, key: &str| -> Result<u32, StoreError> {
+            db.query_row(sql, params![key, since], |row| row.get(0)).map_err(failed)
+        };
+        Ok(RecentCodes {
+            to_identity: count(
+                "SELECT COUNT(*) FROM code_log WHERE identity = ?1 AND at >= ?2",
+                identity,
+            )?,
+            to_address: count("SELECT COUNT(*) FROM code_log WHERE address = ?1 AND at >= ?2", address)?,
+        })
+    }
+
+    async fn subscribe(&self, subscription: &Subscription) -> Result<(), StoreError> {
+        self.db()
+            .execute(
+                "INSERT OR REPLACE INTO subscriptions (identity, context, address, since) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    subscription.identity,
+                    subscription.context.as_deref().unwrap_or(ALL_ROOMS),
+                    subscription.address,
+                    subscription.since
+                ],
+            )
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, identity: &str, context: Option<&str>) -> Result<bool, StoreError> {
+        let removed = self
+            .db()
+            .execute(
+                "DELETE FROM subscriptions WHERE identity = ?1 AND context = ?2",
+                params![identity, context.unwrap_or(ALL_ROOMS)],
+            )
+            .map_err(failed)?;
+        Ok(removed > 0)
+    }
+
+    async fn subscriptions(&self, identity: &str) -> Result<Vec<Subscription>, StoreError> {
+        let db = self.db();
+        let mut statement = db
+            .prepare("SELECT context, address, since FROM subscriptions WHERE identity = ?1 ORDER BY context")
+            .map_err(failed)?;
+        let rows = statement
+            .query_map(params![identity], |row| {
+                let context: String = row.get(0)?;
+                Ok(Subscription {
+                    identity: identity.to_owned(),
+                    context: (context != ALL_ROOMS).then_some(context),
+                    address: row.get(1)?,
+                    since: row.get(2)?,
+                })
+            })
+            .map_err(failed)?;
+        rows.collect::<Result<_, _>>().map_err(failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sqlite_store_passes_the_shared_suite_and_keeps_it_across_restarts() {
+        let dir = std::env::temp_dir().join(format!("dachat-notify-sqlite-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("notify.db");
+        let store = SqliteNotifyStore::open(&path).expect("opens");
+        backend::notify_store::suite::run_all(&store, "local").await;
+        let claimed = store.claim("kept-IM9", 5).await.expect("claims");
+        assert!(claimed);
+        drop(store);
+        let reopened = SqliteNotifyStore::open(&path).expect("reopens");
+        assert!(
+            !reopened.claim("kept-IM9", 6).await.expect("claims"),
+            "a claim survives a restart"
+        );
+        assert!(
+            reopened.claim("kept-IM9", 5 + CLAIM_SECS).await.expect("claims"),
+            "and expires"
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+}
