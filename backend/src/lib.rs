@@ -14,7 +14,7 @@
 //!   (mail out); all over [`http_client`], the only outbound I/O;
 //!   [`mail`]: digests rendered as e-mails (pure); [`codes`]: address
 //!   confirmation codes (pure); [`notify_store`]: what notifications keep
-//!   (the trait; SQLite in `local-chat`, DynamoDB next);
+//!   (the trait; SQLite in `local-chat`, DynamoDB in [`notify_dynamo`]);
 //! - [`config`]: settings, parsed by pure code from what
 //!   [`config::sources`] (the only reader of the environment, files and
 //!   SSM) reads;
@@ -39,6 +39,7 @@ pub mod keys;
 pub mod limits;
 pub mod local_token;
 pub mod mail;
+pub mod notify_dynamo;
 pub mod notify_store;
 pub mod provision;
 pub mod rate_limit;

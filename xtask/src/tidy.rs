@@ -31,6 +31,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             ],
             &["hs256", "host_jwt", "twilio_signature", "mail", "codes"],
             &["notify_store"],
+            &["notify_dynamo"],
             &["twilio_token", "local_token"],
             &["config"],
             &["jwks", "twilio_rest"],

@@ -11,6 +11,7 @@
 mod support;
 
 mod lambda_runtime;
+mod notify_dynamo;
 mod prism_mock;
 mod prism_proxy;
 mod sendgrid;

@@ -1,0 +1,40 @@
+//! The notifications' DynamoDB store on moto passes the same suite as the
+//! SQLite store (claims, codes and their counts, subscriptions).
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use backend::notify_dynamo::DynamoNotifyStore;
+
+#[tokio::test]
+async fn the_dynamodb_store_passes_the_shared_suite() {
+    crate::service("AWS_ENDPOINT_URL");
+    let client = aws_sdk_dynamodb::Client::new(&backend::config::aws_config().await);
+    let table = format!("dachat-notify-{}", std::process::id());
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    // the table as infra/ defines it
+    client
+        .create_table()
+        .table_name(&table)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let store = DynamoNotifyStore::new(client, table);
+    backend::notify_store::suite::run_all(&store, "dynamo").await;
+}
