@@ -3,9 +3,12 @@
 // base URL and bucket, the `<script>` tag). `${STACK_NAME}-dev-extras`
 // (optional): the seed's dev token API, for trying a stage without the
 // toolbox. Later features add their resources (tables, schedules) here.
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
+import { skipChecks } from './checks.ts';
 import { LambdaApi } from './lambda-api.ts';
 import type { Settings } from './settings.ts';
 import { WIDGET_PREFIX, WidgetHosting } from './widget-hosting.ts';
@@ -13,17 +16,31 @@ import { WIDGET_PREFIX, WidgetHosting } from './widget-hosting.ts';
 export class DachatStack extends Stack {
   readonly tokenService: LambdaApi;
   readonly widget: WidgetHosting;
+  /** What notifications keep (backend/src/notify_dynamo.rs): claims, codes, subscriptions. */
+  readonly notifyTable: dynamodb.Table;
 
   constructor(scope: Construct, settings: Settings, props: StackProps = {}) {
     super(scope, settings.stackName, {
       description: 'DAChat: context-scoped chat (token service and widget hosting)',
       ...props,
     });
+    this.notifyTable = new dynamodb.Table(this, 'NotifyTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // expired claims, codes and code log entries go within days; reads check `expires` themselves
+      timeToLiveAttribute: 'expires',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    skipChecks(this.notifyTable, [
+      ['CKV_AWS_119', 'encrypted at rest with the AWS-owned key; holds addresses and code hashes, no message content, and a customer-managed key adds a key policy to run'],
+    ]);
     this.tokenService = new LambdaApi(this, 'TokenService', {
       binary: 'dachat-lambda',
       lambdaDir: settings.lambdaDir,
       description: 'DAChat token service: host JWT -> Twilio Conversations session',
-      environment: { STACK_NAME: settings.stackName, RUST_LOG: 'info' },
+      environment: { STACK_NAME: settings.stackName, RUST_LOG: 'info', DACHAT_NOTIFY_TABLE: this.notifyTable.tableName },
       parameterPath: `/${settings.stackName}/`,
       throttleRate: settings.throttleRate,
       throttleBurst: settings.throttleBurst,
@@ -31,6 +48,21 @@ export class DachatStack extends Stack {
       corsOrigins: settings.corsOrigins,
       memoryMb: 256,
     });
+    // the items it reads and writes, on this table only (no scans, no table admin)
+    this.tokenService.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'NotifyTableItems',
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+          'dynamodb:ConditionCheckItem',
+        ],
+        resources: [this.notifyTable.tableArn],
+      }),
+    );
     this.widget = new WidgetHosting(this, 'Widget', { corsOrigins: settings.corsOrigins });
 
     const api = this.tokenService.url;

@@ -119,6 +119,41 @@ describe('the token service', () => {
   });
 });
 
+describe('the notifications table', () => {
+  test('is on demand, recoverable, expires items by `expires`, and kept on stack deletion', () => {
+    main.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expires', Enabled: true },
+      },
+    });
+  });
+
+  test('is named to the token service, which may touch its items and nothing else', () => {
+    main.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { DACHAT_NOTIFY_TABLE: { Ref: Match.stringLikeRegexp('^NotifyTable') } } },
+    });
+    const items = statements(main).find((s) => s.Sid === 'NotifyTableItems');
+    assert.ok(items);
+    assert.deepEqual(items.Action, [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:ConditionCheckItem',
+    ]);
+    assert.match(JSON.stringify(items.Resource), /NotifyTable.*Arn/);
+    assert.ok(!statements(main).some((s) => String(s.Action).includes('dynamodb:Scan')), 'no scans');
+  });
+});
+
 describe('the widget hosting', () => {
   test('is a private, TLS-only bucket', () => {
     main.hasResourceProperties('AWS::S3::Bucket', {

@@ -59,6 +59,7 @@ settings! {
     JWT_AUDIENCE = "chat/jwtAudience", "DACHAT_JWT_AUDIENCE", false;
     JWT_LEEWAY = "chat/jwtLeewaySeconds", "DACHAT_JWT_LEEWAY", false;
     FAILED_AUTH_PER_MINUTE = "chat/failedAuthPerMinute", "DACHAT_FAILED_AUTH_PER_MINUTE", false;
+    NOTIFY_TABLE = "chat/notifyTable", "DACHAT_NOTIFY_TABLE", false;
 }
 
 /// The default SendGrid API base URL.
@@ -266,6 +267,8 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// Invalid-token answers per client address per minute before 429 (0: off).
     pub failed_auth_per_minute: u32,
+    /// The notifications' DynamoDB table (set by the stack); none locally.
+    pub notify_table: Option<String>,
 }
 
 /// Whether Twilio settings are required (Lambda) or optional (local: without
@@ -337,6 +340,7 @@ impl Settings {
             cors_origins,
             access_token_ttl,
             failed_auth_per_minute,
+            notify_table: raw.get(NOTIFY_TABLE).map(str::to_owned),
         })
     }
 }
