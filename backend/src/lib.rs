@@ -12,7 +12,8 @@
 //! - [`provision`] (Twilio users, conversations, participants and the
 //!   session rate limit) over [`twilio_rest`]; [`jwks`]; [`sendgrid`]
 //!   (mail out); all over [`http_client`], the only outbound I/O;
-//!   [`mail`]: digests rendered as e-mails (pure); [`codes`]: address
+//!   [`mail`]: digests rendered as e-mails (pure); [`digest_plan`]: who
+//!   gets a digest when (pure); [`codes`]: address
 //!   confirmation codes (pure); [`notify_store`]: what notifications keep
 //!   (the trait; SQLite in `local-chat`, DynamoDB in [`notify_dynamo`]);
 //! - [`config`]: settings, parsed by pure code from what
@@ -29,6 +30,7 @@ pub mod clock;
 pub mod codes;
 pub mod config;
 pub mod dev_token;
+pub mod digest_plan;
 pub mod domain;
 pub mod error;
 pub mod host_jwt;

@@ -29,7 +29,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
                 "http_client",
                 "telemetry",
             ],
-            &["hs256", "host_jwt", "twilio_signature", "mail", "codes"],
+            &["hs256", "host_jwt", "twilio_signature", "mail", "codes", "digest_plan"],
             &["notify_store"],
             &["notify_dynamo"],
             &["twilio_token", "local_token"],
