@@ -13,7 +13,8 @@
 //!   session rate limit) over [`twilio_rest`]; [`jwks`]; [`sendgrid`]
 //!   (mail out); all over [`http_client`], the only outbound I/O;
 //!   [`mail`]: digests rendered as e-mails (pure); [`digest_plan`]: who
-//!   gets a digest when (pure); [`codes`]: address
+//!   gets a digest when (pure); [`unsubscribe_link`]: signed one-click
+//!   unsubscribe links (pure); [`codes`]: address
 //!   confirmation codes (pure); [`notify_store`]: what notifications keep
 //!   (the trait; SQLite in `local-chat`, DynamoDB in [`notify_dynamo`]);
 //! - [`config`]: settings, parsed by pure code from what
@@ -51,3 +52,4 @@ pub mod telemetry;
 pub mod twilio_rest;
 pub mod twilio_signature;
 pub mod twilio_token;
+pub mod unsubscribe_link;
