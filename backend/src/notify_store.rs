@@ -1,7 +1,7 @@
 //! What the notifications feature keeps (issue #14), as one trait with two
 //! implementations: DynamoDB in production (`notify_dynamo.rs`) and SQLite
 //! in local mode (`local_chat::notify_sqlite`). Both are held to the same
-//! suite ([`suite`], behind the `store-suite` feature), DynamoDB on moto.
+//! suite (module `suite`, behind the `store-suite` feature), DynamoDB on moto.
 //!
 //! - event claims: a webhook's message is acted on once, however often
 //!   Twilio retries it (an atomic first-writer-wins claim);
