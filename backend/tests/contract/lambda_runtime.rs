@@ -10,18 +10,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str, kind: ParameterType) {
-    client
-        .put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(kind)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
-}
-
 /// Sends `event` to the function through the emulator's Invoke API and
 /// returns the API Gateway response the function answered.
 async fn invoke(event: &Value) -> Value {
@@ -62,17 +50,17 @@ async fn the_lambda_binary_starts_from_ssm_and_answers_api_gateway_events() {
     let jwks = JwksServer::start(vec![host.standard_jwk()]).await;
     let ssm = aws_sdk_ssm::Client::new(&backend::config::aws_config().await);
     let p = |name: &str| format!("/{stack}/{name}");
-    put(&ssm, &p("chat/jwks.json"), &jwks.url, ParameterType::String).await;
-    put(&ssm, &p("twilio/accountSID"), ACCOUNT_SID, ParameterType::String).await;
-    put(&ssm, &p("twilio/apiKey"), API_KEY_SID, ParameterType::String).await;
-    put(
+    crate::put_parameter(&ssm, &p("chat/jwks.json"), &jwks.url, ParameterType::String).await;
+    crate::put_parameter(&ssm, &p("twilio/accountSID"), ACCOUNT_SID, ParameterType::String).await;
+    crate::put_parameter(&ssm, &p("twilio/apiKey"), API_KEY_SID, ParameterType::String).await;
+    crate::put_parameter(
         &ssm,
         &p("twilio/apiSecret"),
         API_KEY_SECRET,
         ParameterType::SecureString,
     )
     .await;
-    put(&ssm, &p("twilio/chatServiceSID"), SERVICE_SID, ParameterType::String).await;
+    crate::put_parameter(&ssm, &p("twilio/chatServiceSID"), SERVICE_SID, ParameterType::String).await;
 
     // the first invocation starts the function: it reads SSM now
     let session = invoke(&event(

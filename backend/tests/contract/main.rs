@@ -24,3 +24,21 @@ pub fn service(var: &str) -> String {
         panic!("{var} is not set: the contract tests need the services that `cargo xtask test` starts")
     })
 }
+
+/// Puts an SSM parameter (overwriting), as an operator's `aws ssm put-parameter` does.
+pub async fn put_parameter(
+    client: &aws_sdk_ssm::Client,
+    name: &str,
+    value: &str,
+    kind: aws_sdk_ssm::types::ParameterType,
+) {
+    client
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(kind)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}

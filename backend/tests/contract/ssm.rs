@@ -6,18 +6,6 @@ use backend::config::{self, ProviderSettings, Settings, TwilioRequirement};
 
 use crate::support::*;
 
-async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str, kind: ParameterType) {
-    client
-        .put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(kind)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn ssm() -> aws_sdk_ssm::Client {
     // the endpoint is moto's, from AWS_ENDPOINT_URL
     crate::service("AWS_ENDPOINT_URL");
@@ -29,26 +17,26 @@ async fn the_lambda_reads_its_settings_from_ssm() {
     let client = ssm().await;
     let stack = format!("dachat-test-{}", std::process::id());
     let p = |name: &str| format!("/{stack}/{name}");
-    put(
+    crate::put_parameter(
         &client,
         &p("chat/jwks.json"),
         "https://toolbox.example/.well-known/jwks.json",
         ParameterType::String,
     )
     .await;
-    put(&client, &p("twilio/accountSID"), ACCOUNT_SID, ParameterType::String).await;
-    put(&client, &p("twilio/apiKey"), API_KEY_SID, ParameterType::String).await;
-    put(
+    crate::put_parameter(&client, &p("twilio/accountSID"), ACCOUNT_SID, ParameterType::String).await;
+    crate::put_parameter(&client, &p("twilio/apiKey"), API_KEY_SID, ParameterType::String).await;
+    crate::put_parameter(
         &client,
         &p("twilio/apiSecret"),
         API_KEY_SECRET,
         ParameterType::SecureString,
     )
     .await;
-    put(&client, &p("twilio/authToken"), AUTH_TOKEN, ParameterType::SecureString).await;
-    put(&client, &p("twilio/chatServiceSID"), SERVICE_SID, ParameterType::String).await;
-    put(&client, &p("sendgrid/apiKey"), "SG.test", ParameterType::SecureString).await;
-    put(
+    crate::put_parameter(&client, &p("twilio/authToken"), AUTH_TOKEN, ParameterType::SecureString).await;
+    crate::put_parameter(&client, &p("twilio/chatServiceSID"), SERVICE_SID, ParameterType::String).await;
+    crate::put_parameter(&client, &p("sendgrid/apiKey"), "SG.test", ParameterType::SecureString).await;
+    crate::put_parameter(
         &client,
         &p("sendgrid/domain"),
         "mail.toolbox.example",
@@ -56,7 +44,7 @@ async fn the_lambda_reads_its_settings_from_ssm() {
     )
     .await;
     // a parameter of another stack is not read
-    put(
+    crate::put_parameter(
         &client,
         &format!("/{stack}-other/twilio/apiSecret"),
         "other",
@@ -85,15 +73,15 @@ async fn a_missing_parameter_is_named_at_start_up() {
     let client = ssm().await;
     let stack = format!("dachat-missing-{}", std::process::id());
     let p = |name: &str| format!("/{stack}/{name}");
-    put(
+    crate::put_parameter(
         &client,
         &p("chat/jwks.json"),
         "https://toolbox.example/jwks.json",
         ParameterType::String,
     )
     .await;
-    put(&client, &p("twilio/accountSID"), ACCOUNT_SID, ParameterType::String).await;
-    put(&client, &p("twilio/apiKey"), API_KEY_SID, ParameterType::String).await;
+    crate::put_parameter(&client, &p("twilio/accountSID"), ACCOUNT_SID, ParameterType::String).await;
+    crate::put_parameter(&client, &p("twilio/apiKey"), API_KEY_SID, ParameterType::String).await;
     let raw = config::load_from_ssm(&client, &stack).await.unwrap();
     let err = Settings::parse(&raw, TwilioRequirement::Required).unwrap_err();
     assert_eq!(
@@ -104,9 +92,9 @@ async fn a_missing_parameter_is_named_at_start_up() {
         )
     );
     // an invalid value is named too
-    put(&client, &p("twilio/apiSecret"), "s", ParameterType::SecureString).await;
-    put(&client, &p("twilio/authToken"), "a", ParameterType::SecureString).await;
-    put(&client, &p("twilio/chatServiceSID"), "not-a-sid", ParameterType::String).await;
+    crate::put_parameter(&client, &p("twilio/apiSecret"), "s", ParameterType::SecureString).await;
+    crate::put_parameter(&client, &p("twilio/authToken"), "a", ParameterType::SecureString).await;
+    crate::put_parameter(&client, &p("twilio/chatServiceSID"), "not-a-sid", ParameterType::String).await;
     let raw = config::load_from_ssm(&client, &stack).await.unwrap();
     let err = Settings::parse(&raw, TwilioRequirement::Required).unwrap_err();
     assert_eq!(

@@ -113,23 +113,8 @@ fn our_webhook_signatures_match_the_helper_library() {
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
     let ours = backend::twilio_signature::sign(&token, url, &params);
-    let mut child = Command::new(crate::service("DACHAT_TEST_PYTHON"))
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let case = json!({ "token": AUTH_TOKEN, "url": url, "params": params, "ours": ours });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(case.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let library: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let library = python(&["-c", SCRIPT], &case);
     assert_eq!(library["signature"], ours.as_str());
     assert_eq!(library["accepts"], true);
     assert!(backend::twilio_signature::verify(
