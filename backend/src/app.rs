@@ -13,9 +13,12 @@ use crate::host_jwt::{self, HostClaims, HostTokenError, VerifyOptions};
 use crate::jwks::{JwksCache, JwksPolicy, JwksUnavailable};
 use crate::keys::KeySet;
 use crate::local_token::LocalTokenKey;
+use crate::notifier::{Notifications, NotifyError, Subscribed};
+use crate::notify_store::Subscription;
 use crate::provision::{ProvisionError, ProvisionPolicy, Provisioner};
 use crate::twilio_rest::{ConversationsClient, RestError, RetryPolicy};
 use crate::twilio_token::Minter;
+use crate::unsubscribe_link::Target;
 
 /// A session's answer, before it is rendered as JSON.
 #[derive(Debug, Clone)]
@@ -37,7 +40,9 @@ pub enum AppError {
     /// The token is good but does not list the context.
     ContextNotAllowed,
     /// The identity opened too many sessions that cost Twilio calls.
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// The host's JWKS cannot be fetched and no earlier keys are at hand.
     KeysUnavailable(JwksUnavailable),
     /// Twilio failed or refused.
@@ -51,6 +56,20 @@ pub enum AppError {
     WebhooksNotConfigured(String),
     /// A Twilio webhook's `X-Twilio-Signature` is missing or wrong.
     InvalidSignature,
+    /// This service sends no notification e-mails (what is missing).
+    NotificationsOff(String),
+    Notify(NotifyError),
+    /// A one-click unsubscribe link that is not ours (or was cut short).
+    BadUnsubscribeLink,
+}
+
+impl From<NotifyError> for AppError {
+    fn from(e: NotifyError) -> Self {
+        match e {
+            NotifyError::ContextNotAllowed => Self::ContextNotAllowed,
+            other => Self::Notify(other),
+        }
+    }
 }
 
 impl From<HostTokenError> for AppError {
@@ -129,6 +148,10 @@ pub struct Deps {
     /// The embedded local provider; required exactly when the settings
     /// name no Twilio service.
     pub local: Option<LocalProvider>,
+    /// Notification e-mails (built by the composition: store, provider
+    /// view and mailer differ between the Lambda and the local server), or
+    /// why there are none.
+    pub notifications: Result<Arc<dyn Notifications>, String>,
 }
 
 impl Deps {
@@ -140,6 +163,7 @@ impl Deps {
             clock: Clock::system(),
             fixed_keys: None,
             local: None,
+            notifications: Err("notification e-mails are not set up on this server".into()),
         }
     }
 }
@@ -161,6 +185,7 @@ enum WebhookKey {
 }
 
 pub struct AppState {
+    notifications: Result<Arc<dyn Notifications>, String>,
     webhook_key: WebhookKey,
     verify: VerifyOptions,
     jwks: JwksCache,
@@ -189,6 +214,7 @@ impl AppState {
             clock,
             fixed_keys,
             local,
+            notifications,
         } = deps;
         let jwks = match fixed_keys {
             Some(keys) => JwksCache::fixed(keys),
@@ -232,6 +258,7 @@ impl AppState {
             ProviderSettings::Local => WebhookKey::NoTwilio,
         };
         Ok(Self {
+            notifications,
             webhook_key,
             verify: settings.verify.clone(),
             jwks,
@@ -336,6 +363,85 @@ impl AppState {
             Provider::Twilio { minter, .. } => minter.mint(identity, device, now),
             Provider::Local(local) => local.tokens.mint(identity, device, now, self.ttl),
         }
+    }
+}
+
+/// The notification operations, behind the host token.
+impl AppState {
+    /// The notifier (the webhook and the sweep use it), or why there is none.
+    pub fn notifications(&self) -> Result<&Arc<dyn Notifications>, AppError> {
+        self.notifications
+            .as_ref()
+            .map_err(|why| AppError::NotificationsOff(why.clone()))
+    }
+
+    fn room(context: Option<&str>) -> Result<Option<ContextName>, AppError> {
+        context
+            .map(|c| ContextName::parse(c).map_err(AppError::InvalidValue))
+            .transpose()
+    }
+
+    /// `GET /v1/notifications`: the person's subscriptions, and the address
+    /// the host vouches for.
+    pub async fn notification_state(&self, token: &str) -> Result<(HostClaims, Vec<Subscription>), AppError> {
+        let notifications = self.notifications()?;
+        let claims = self.verify_host_token(token).await?;
+        let subscriptions = notifications.subscriptions(claims.identity.as_str()).await?;
+        Ok((claims, subscriptions))
+    }
+
+    /// Turns e-mail on for `context` (`None`: every room), at once for an
+    /// address the host vouches for (or one confirmed before), else by
+    /// sending a code.
+    pub async fn subscribe(
+        &self,
+        token: &str,
+        context: Option<&str>,
+        address: Option<&str>,
+    ) -> Result<Subscribed, AppError> {
+        let notifications = self.notifications()?;
+        let context = Self::room(context)?;
+        let claims = self.verify_host_token(token).await?;
+        Ok(notifications.subscribe(&claims, context.as_ref(), address).await?)
+    }
+
+    /// Confirms an address with the code sent to it, and turns e-mail on.
+    pub async fn confirm(
+        &self,
+        token: &str,
+        context: Option<&str>,
+        address: &str,
+        code: &str,
+    ) -> Result<Subscribed, AppError> {
+        let notifications = self.notifications()?;
+        let context = Self::room(context)?;
+        let claims = self.verify_host_token(token).await?;
+        Ok(notifications.confirm(&claims, context.as_ref(), address, code).await?)
+    }
+
+    /// Turns e-mail off for `context` (`None`: everything).
+    pub async fn unsubscribe(&self, token: &str, context: Option<&str>) -> Result<(), AppError> {
+        let notifications = self.notifications()?;
+        let context = Self::room(context)?;
+        let claims = self.verify_host_token(token).await?;
+        Ok(notifications
+            .unsubscribe(claims.identity.as_str(), context.as_ref().map(ContextName::as_str))
+            .await?)
+    }
+
+    /// What a one-click link stops, if it is ours.
+    pub fn unsubscribe_target(&self, identity: &str, room: &str, signature: &str) -> Result<Target, AppError> {
+        self.notifications()?
+            .link_target(identity, room, signature)
+            .ok_or(AppError::BadUnsubscribeLink)
+    }
+
+    /// Follows a verified one-click link (RFC 8058 POST).
+    pub async fn unsubscribe_by_link(&self, target: &Target) -> Result<(), AppError> {
+        Ok(self
+            .notifications()?
+            .unsubscribe(&target.identity, target.context.as_deref())
+            .await?)
     }
 }
 

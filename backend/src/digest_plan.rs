@@ -11,7 +11,10 @@
 //!   offline, and the oldest unread message at least that old), so someone
 //!   who is chatting or just stepped away gets nothing;
 //! - one e-mail per person, a digest of every followed room with unread
-//!   messages from others; never one e-mail per message;
+//!   messages from others; never one e-mail per message. Once one room is
+//!   due, the e-mail also names the others with unread messages, however
+//!   recent (not throttled ones): one e-mail now rather than a second one
+//!   minutes later;
 //! - a room e-mailed about waits longer before it is named again: 1 hour
 //!   after the first e-mail, then 6 hours, then 24 hours, until the person
 //!   reads it (which resets it). Synapse starts its e-mail throttle at 10
@@ -69,24 +72,56 @@ pub struct PlannedDigest {
     pub rooms: Vec<(String, u32)>,
 }
 
-/// Whether `room` may be named in an e-mail at `now`.
-fn due(room: &RoomState, now: u64, delay: Duration) -> bool {
-    if room.muted || room.unread_from_others == 0 {
-        return false;
-    }
-    let Some(oldest) = room.oldest_unread_at else {
-        return false;
-    };
-    if now < oldest.saturating_add(delay.as_secs()) {
-        return false;
-    }
+/// Until when `room` waits after its last e-mail (`None`: it does not).
+fn throttled_until(room: &RoomState) -> Option<u64> {
     match (room.emails_since_read, room.last_email_at) {
-        (0, _) | (_, None) => true,
+        (0, _) | (_, None) => None,
         (sent, Some(at)) => {
             let index = usize::try_from(sent - 1).unwrap_or(usize::MAX).min(BACKOFF.len() - 1);
-            now >= at.saturating_add(BACKOFF[index].as_secs())
+            Some(at.saturating_add(BACKOFF[index].as_secs()))
         }
     }
+}
+
+/// The first moment `room` may be named in an e-mail, by its own state
+/// (`None`: never, as it stands: muted or nothing unread from others).
+fn room_due_at(room: &RoomState, delay: Duration) -> Option<u64> {
+    if room.muted || room.unread_from_others == 0 {
+        return None;
+    }
+    let ready = room.oldest_unread_at?.saturating_add(delay.as_secs());
+    Some(throttled_until(room).map_or(ready, |until| until.max(ready)))
+}
+
+/// Whether `room` makes an e-mail due at `now`.
+fn due(room: &RoomState, now: u64, delay: Duration) -> bool {
+    room_due_at(room, delay).is_some_and(|at| now >= at)
+}
+
+/// Whether `room` may be named in an e-mail that goes out at `now`.
+fn nameable(room: &RoomState, now: u64) -> bool {
+    !room.muted
+        && room.unread_from_others > 0
+        && room.oldest_unread_at.is_some()
+        && throttled_until(room).is_none_or(|until| now >= until)
+}
+
+/// When to look at `person` again after a sweep at `now` (with the rooms'
+/// throttle state as it is after whatever that sweep sent): the first
+/// moment one of their rooms could be named, never before they have been
+/// away `delay`, and always after `now`; `None` when nothing unread from
+/// others is left to tell about. Someone online now is looked at again
+/// `delay` from now (going offline is not an event the notifier hears).
+pub fn next_check(person: &PersonState, now: u64, delay: Duration) -> Option<u64> {
+    let room_at = person.rooms.iter().filter_map(|room| room_due_at(room, delay)).min()?;
+    let away_at = if person.online {
+        now.saturating_add(delay.as_secs())
+    } else {
+        person
+            .last_seen_at
+            .map_or(0, |seen| seen.saturating_add(delay.as_secs()))
+    };
+    Some(room_at.max(away_at).max(now + 1))
 }
 
 /// The digests to send at `now`.
@@ -99,11 +134,12 @@ pub fn plan(people: &[PersonState], now: u64, delay: Duration) -> Vec<PlannedDig
                 .last_seen_at
                 .is_none_or(|seen| now >= seen.saturating_add(delay.as_secs()))
         })
+        .filter(|person| person.rooms.iter().any(|room| due(room, now, delay)))
         .filter_map(|person| {
             let rooms: Vec<(String, u32)> = person
                 .rooms
                 .iter()
-                .filter(|room| due(room, now, delay))
+                .filter(|room| nameable(room, now))
                 .map(|room| (room.context.clone(), room.unread_from_others))
                 .collect();
             (!rooms.is_empty()).then(|| PlannedDigest {
@@ -143,22 +179,31 @@ mod tests {
     }
 
     #[test]
-    fn one_digest_of_every_due_room_after_ten_minutes_away() {
-        let people = [alice(vec![room("shipment-1", 3, 0), room("general", 1, 2 * MIN)])];
+    fn one_digest_of_every_unread_room_once_one_is_ten_minutes_old() {
+        let people = [alice(vec![room("shipment-1", 3, 0), room("general", 1, 8 * MIN)])];
         assert_eq!(plan(&people, 9 * MIN, DEFAULT_DELAY), [], "not yet ten minutes");
         assert_eq!(
             plan(&people, 10 * MIN, DEFAULT_DELAY),
             [PlannedDigest {
                 identity: "alice".into(),
                 address: "alice@example.org".into(),
-                rooms: vec![("shipment-1".into(), 3)],
+                rooms: vec![("shipment-1".into(), 3), ("general".into(), 1)],
             }],
-            "general's message is only 8 minutes old"
+            "general's message is only 2 minutes old, but goes in the same e-mail"
         );
+        let fresh_only = [alice(vec![room("general", 1, 8 * MIN)])];
+        assert_eq!(plan(&fresh_only, 10 * MIN, DEFAULT_DELAY), [], "alone it waits");
+    }
+
+    #[test]
+    fn a_throttled_room_is_not_named_with_a_due_one() {
+        let mut throttled = room("shipment-1", 2, 0);
+        throttled.emails_since_read = 1;
+        throttled.last_email_at = Some(5 * MIN);
+        let people = [alice(vec![throttled, room("general", 1, 20 * MIN)])];
         assert_eq!(
-            plan(&people, 12 * MIN, DEFAULT_DELAY)[0].rooms.len(),
-            2,
-            "both, in one e-mail"
+            plan(&people, 30 * MIN, DEFAULT_DELAY)[0].rooms,
+            [("general".to_owned(), 1)]
         );
     }
 
@@ -175,6 +220,39 @@ mod tests {
             "seen 5 minutes ago"
         );
         assert_eq!(plan(&[person], 65 * MIN, DEFAULT_DELAY).len(), 1);
+    }
+
+    #[test]
+    fn the_next_look_is_when_a_room_could_first_be_named() {
+        let mut person = alice(vec![room("general", 2, 0), room("quiet", 0, 0)]);
+        assert_eq!(next_check(&person, 5 * MIN, DEFAULT_DELAY), Some(10 * MIN), "the delay");
+        person.rooms[0].emails_since_read = 1;
+        person.rooms[0].last_email_at = Some(10 * MIN);
+        assert_eq!(
+            next_check(&person, 10 * MIN, DEFAULT_DELAY),
+            Some(70 * MIN),
+            "the throttle"
+        );
+        person.online = true;
+        assert_eq!(
+            next_check(&person, 80 * MIN, DEFAULT_DELAY),
+            Some(90 * MIN),
+            "online: again after the delay"
+        );
+        person.online = false;
+        person.last_seen_at = Some(75 * MIN);
+        assert_eq!(
+            next_check(&person, 80 * MIN, DEFAULT_DELAY),
+            Some(85 * MIN),
+            "away long enough"
+        );
+        assert_eq!(
+            next_check(&person, 100 * MIN, DEFAULT_DELAY),
+            Some(100 * MIN + 1),
+            "after now"
+        );
+        person.rooms[0].unread_from_others = 0;
+        assert_eq!(next_check(&person, 100 * MIN, DEFAULT_DELAY), None, "all read");
     }
 
     #[test]

@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::app::AppError;
+use crate::codes::{CodeOutcome, CodeRefusal};
 use crate::limits::MAX_BODY_BYTES;
+use crate::notifier::NotifyError;
+use crate::sendgrid::SendError;
 use crate::twilio_rest::RestError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +50,13 @@ pub enum ApiError {
     InvalidSignature,
     /// 503: a feature needs a setting that is not set (names it and the command).
     NotConfigured(String),
+    /// A notifications request refused, with its own status and code
+    /// (`bad_address`, `wrong_code`, `code_limit`, …) for the window to act on.
+    Notify {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
 }
 
 /// The internal detail of an error response, for the log line only.
@@ -77,6 +87,7 @@ impl ApiError {
             Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
             Self::InvalidSignature => StatusCode::FORBIDDEN,
             Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Notify { status, .. } => *status,
         }
     }
 
@@ -95,6 +106,7 @@ impl ApiError {
             Self::UpstreamRejected(_) => "chat_error",
             Self::InvalidSignature => "invalid_signature",
             Self::NotConfigured(_) => "not_configured",
+            Self::Notify { code, .. } => code,
         }
     }
 
@@ -115,7 +127,8 @@ impl ApiError {
             Self::UpstreamUnavailable(_) => "the chat service cannot be reached right now; try again shortly".into(),
             Self::UpstreamRejected(_) => "the chat service refused the request".into(),
             Self::InvalidSignature => "the request does not carry Twilio's signature (X-Twilio-Signature)".into(),
-            Self::NotConfigured(what) => format!("Twilio webhooks are not configured: {what}"),
+            Self::NotConfigured(what) => what.clone(),
+            Self::Notify { message, .. } => message.clone(),
         }
     }
 
@@ -174,8 +187,52 @@ impl From<AppError> for ApiError {
             AppError::Chat(RestError::Unavailable(why)) | AppError::LocalRooms(why) => Self::UpstreamUnavailable(why),
             AppError::Chat(RestError::Rejected(why)) => Self::UpstreamRejected(why),
             AppError::NoTwilio => Self::NotFound,
-            AppError::WebhooksNotConfigured(what) => Self::NotConfigured(what),
+            AppError::WebhooksNotConfigured(what) => {
+                Self::NotConfigured(format!("Twilio webhooks are not configured: {what}"))
+            }
             AppError::InvalidSignature => Self::InvalidSignature,
+            AppError::NotificationsOff(why) => Self::NotConfigured(why),
+            AppError::BadUnsubscribeLink => Self::Notify {
+                status: StatusCode::BAD_REQUEST,
+                code: "bad_link",
+                message: "This unsubscribe link is not valid. Copy the whole link from the e-mail, or turn e-mail off in the chat window.".into(),
+            },
+            AppError::Notify(e) => notify_error(e),
         }
+    }
+}
+
+fn notify_error(e: NotifyError) -> ApiError {
+    let refused = |status, code, message: String| ApiError::Notify { status, code, message };
+    match e {
+        NotifyError::ContextNotAllowed => ApiError::ContextNotAllowed,
+        NotifyError::BadAddress(why) => refused(StatusCode::BAD_REQUEST, "bad_address", why),
+        NotifyError::CodeRefused(why @ (CodeRefusal::TooManyForYou | CodeRefusal::TooManyForAddress)) => {
+            refused(StatusCode::TOO_MANY_REQUESTS, "code_limit", why.to_string())
+        }
+        NotifyError::CodeRefused(why @ CodeRefusal::NoRandomness) => {
+            refused(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why.to_string())
+        }
+        NotifyError::Code(outcome) => {
+            let code = match outcome {
+                CodeOutcome::LockedOut => "code_locked",
+                CodeOutcome::Expired | CodeOutcome::AlreadyUsed => "code_expired",
+                _ => "wrong_code",
+            };
+            refused(StatusCode::BAD_REQUEST, code, outcome.to_string())
+        }
+        e @ NotifyError::NoCode => refused(StatusCode::BAD_REQUEST, "no_code", e.to_string()),
+        NotifyError::Mail(SendError::Unavailable(_)) => refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "mail_unavailable",
+            "E-mail cannot be sent right now. Try again in a few minutes.".into(),
+        ),
+        NotifyError::Mail(SendError::Rejected(_)) => refused(
+            StatusCode::BAD_GATEWAY,
+            "mail_refused",
+            "The mail service refused this e-mail. Check the address.".into(),
+        ),
+        NotifyError::Store(e) => ApiError::UpstreamUnavailable(e.to_string()),
+        NotifyError::Chat(e) => ApiError::UpstreamUnavailable(e.0),
     }
 }

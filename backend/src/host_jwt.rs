@@ -67,6 +67,10 @@ pub struct HostClaims {
     pub contexts: Vec<ContextName>,
     /// Unix seconds.
     pub expires_at: u64,
+    /// The `email` claim, only when the host vouches for it
+    /// (`email_verified: true`) and it is a string; not yet checked to be
+    /// an address.
+    pub verified_email: Option<String>,
 }
 
 impl HostClaims {
@@ -206,6 +210,9 @@ struct Claims {
     iat: Option<serde_json::Number>,
     iss: Option<String>,
     aud: Option<Audience>,
+    // Optional and informative: a malformed one is ignored, not refused.
+    email: Option<serde_json::Value>,
+    email_verified: Option<serde_json::Value>,
 }
 
 fn numeric_date(name: &str, n: &serde_json::Number) -> Result<u64, HostTokenError> {
@@ -313,10 +320,15 @@ fn check_claims(claims: Claims, options: &VerifyOptions, now: u64) -> Result<Hos
             contexts.push(context);
         }
     }
+    let verified_email = match (claims.email, claims.email_verified) {
+        (Some(serde_json::Value::String(email)), Some(serde_json::Value::Bool(true))) => Some(email),
+        _ => None,
+    };
     Ok(HostClaims {
         identity,
         contexts,
         expires_at: exp,
+        verified_email,
     })
 }
 
@@ -655,6 +667,37 @@ mod tests {
         let dup = json!({"sub": "alice", "contexts": ["general", "general", "a"], "exp": NOW + 60});
         let claims = verify(&sign(&f.key, "k1", &dup).unwrap(), &f.keys, &o, NOW).unwrap();
         assert_eq!(claims.contexts.len(), 2);
+    }
+
+    #[test]
+    fn an_email_counts_only_when_the_host_vouches_for_it() {
+        let f = fixture();
+        let email = |extra: serde_json::Value| {
+            let mut claims = good_claims();
+            for (k, v) in extra.as_object().unwrap() {
+                claims[k] = v.clone();
+            }
+            verify(
+                &sign(&f.key, "k1", &claims).unwrap(),
+                &f.keys,
+                &VerifyOptions::default(),
+                NOW,
+            )
+            .unwrap()
+            .verified_email
+        };
+        assert_eq!(
+            email(json!({"email": "a@example.org", "email_verified": true})).as_deref(),
+            Some("a@example.org")
+        );
+        assert_eq!(email(json!({"email": "a@example.org"})), None, "not vouched for");
+        assert_eq!(email(json!({"email": "a@example.org", "email_verified": "true"})), None);
+        assert_eq!(email(json!({"email": "a@example.org", "email_verified": false})), None);
+        assert_eq!(
+            email(json!({"email": 7, "email_verified": true})),
+            None,
+            "ignored, the token still verifies"
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //!   [`telemetry`]: log output; [`dev_token`]: the dev-extras stack's own
 //!   small router (host JWTs for trying a deployed stage);
 //! - [`app`]: state and the operations (open a session, renew a token);
+//! - [`notifier`]: the notifications' operations (subscriptions, the
+//!   digest loop) over the store, the chat provider and a mailer;
 //! - [`provision`] (Twilio users, conversations, participants and the
 //!   session rate limit) over [`twilio_rest`]; [`jwks`]; [`sendgrid`]
 //!   (mail out); all over [`http_client`], the only outbound I/O;
@@ -42,6 +44,7 @@ pub mod keys;
 pub mod limits;
 pub mod local_token;
 pub mod mail;
+pub mod notifier;
 pub mod notify_dynamo;
 pub mod notify_store;
 pub mod provision;

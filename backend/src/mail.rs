@@ -28,6 +28,8 @@ pub struct RoomLine {
     pub unread: u32,
     /// Where the room opens in the host (from the operator's URL template).
     pub link: String,
+    /// The signed link that stops e-mail about this room only.
+    pub stop: String,
 }
 
 /// What one digest e-mail is about.
@@ -169,8 +171,8 @@ pub fn render(digest: &Digest) -> Result<Email, MailError> {
     let rooms: Vec<&RoomLine> = digest.rooms.iter().filter(|r| r.unread > 0).collect();
     let links = rooms
         .iter()
-        .map(|r| url(&r.link, "a room link"))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|r| Ok((url(&r.link, "a room link")?, url(&r.stop, "a room's unsubscribe link")?)))
+        .collect::<Result<Vec<_>, MailError>>()?;
     let total: u32 = rooms.iter().map(|r| r.unread).fold(0, u32::saturating_add);
     let subject = if rooms.len() == 1 {
         format!(
@@ -195,15 +197,20 @@ pub fn render(digest: &Digest) -> Result<Email, MailError> {
         "<!doctype html><html><body style=\"font-family:sans-serif\"><p>You have {} you have not read:</p><ul>",
         escape_html(&plural(total, "message", "messages"))
     );
-    for (room, link) in rooms.iter().zip(&links).take(MAX_ROOMS_LISTED) {
+    for (room, (link, stop)) in rooms.iter().zip(&links).take(MAX_ROOMS_LISTED) {
         let count = plural(room.unread, "new message", "new messages");
-        let _ = writeln!(text, "- {}: {count}\n  {link}", room.context);
+        let _ = writeln!(
+            text,
+            "- {}: {count}\n  {link}\n  (no more e-mail about this room: {stop})",
+            room.context
+        );
         let _ = write!(
             html,
-            "<li><a href=\"{}\">{}</a>: {}</li>",
+            "<li><a href=\"{}\">{}</a>: {} <small>(<a href=\"{}\">no more e-mail about this room</a>)</small></li>",
             escape_html(link),
             escape_html(room.context.as_str()),
-            escape_html(&count)
+            escape_html(&count),
+            escape_html(stop)
         );
     }
     if rooms.len() > MAX_ROOMS_LISTED {
@@ -241,6 +248,34 @@ pub fn render(digest: &Digest) -> Result<Email, MailError> {
     })
 }
 
+/// The e-mail that carries an address confirmation code.
+pub fn render_code(to: &str, product: &str, code: &str) -> Result<Email, MailError> {
+    let to = address(to)?;
+    let product = header_text(product, "the product name")?;
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(MailError::HeaderInjection("the code"));
+    }
+    let subject = header_text(&format!("{product}: your code is {code}"), "the subject")?;
+    let text = format!(
+        "Your code is {code}\n\nType it in the chat window to get e-mail about messages you miss. \
+         It works once, for 10 minutes.\nIf you did not ask for it, ignore this e-mail: nothing happens without the code.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Your code is</p>\
+         <p style=\"font-size:2em;letter-spacing:.2em\"><b>{code}</b></p>\
+         <p>Type it in the chat window to get e-mail about messages you miss. It works once, for 10 minutes.</p>\
+         <p style=\"color:#555;font-size:small\">If you did not ask for it, ignore this e-mail: nothing happens without the code.</p>\
+         </body></html>"
+    );
+    Ok(Email {
+        to,
+        subject,
+        text,
+        html,
+        headers: Vec::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +290,7 @@ mod tests {
                     context: ContextName::parse(c).unwrap(),
                     unread: *n,
                     link: format!("https://toolbox.example/chat?context={c}"),
+                    stop: format!("https://api.example/v1/notifications/unsubscribe?c={c}"),
                 })
                 .collect(),
             unsubscribe_url: "https://api.example/v1/notifications/unsubscribe?t=abc".into(),
@@ -293,6 +329,33 @@ mod tests {
         );
         let one = render(&digest(&[("shipment-1", 1)])).unwrap();
         assert_eq!(one.subject, "Distribute Aid chat: 1 new message in shipment-1");
+    }
+
+    #[test]
+    fn each_room_has_its_own_stop_link() {
+        let email = render(&digest(&[("shipment-1", 2)])).unwrap();
+        assert!(email.text.contains(
+            "(no more e-mail about this room: https://api.example/v1/notifications/unsubscribe?c=shipment-1)"
+        ));
+        assert!(
+            email
+                .html
+                .contains("<a href=\"https://api.example/v1/notifications/unsubscribe?c=shipment-1\">no more e-mail")
+        );
+    }
+
+    #[test]
+    fn a_code_email_carries_only_the_code() {
+        let email = render_code("alice@example.org", "Distribute Aid chat", "012345").unwrap();
+        assert_eq!(email.subject, "Distribute Aid chat: your code is 012345");
+        assert!(email.text.starts_with("Your code is 012345\n"));
+        assert!(email.html.contains("<b>012345</b>"));
+        assert_eq!(email.headers, []);
+        assert_eq!(
+            render_code("alice@example.org\r\nBcc: x@evil.example", "p", "012345"),
+            Err(MailError::BadAddress)
+        );
+        assert!(render_code("alice@example.org", "p", "12345\n").is_err());
     }
 
     #[test]

@@ -9,7 +9,12 @@
 //! | code sent, by identity | `codelog-id#<identity>` | `<at, 20 digits>#<uuid>` |
 //! | code sent, by address | `codelog-addr#<address>` | `<at, 20 digits>#<uuid>` |
 //! | subscription | `sub#<identity>` | `0` (all rooms) or `1#<context>` |
+//! | watch | `watch` | `<identity>` |
+//! | room mail (throttle) | `mail#<identity>` | `<context>` |
 //!
+//! Watches share one partition, read with a filter on `due`: only people
+//! with unread messages in a followed room have one, and the sweep (one at
+//! a time) reads them once a minute; 1,000 watches are a single 1 MB page.
 //! Claims are conditional puts (first writer wins, an expired claim may be
 //! taken again); a code and its two log entries are one transaction; the
 //! hour's counts are key-range queries. TTL deletes expired items within
@@ -20,7 +25,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, Select, TransactWriteItem};
 
 use crate::codes::{PendingCode, RecentCodes};
-use crate::notify_store::{CLAIM_SECS, NotifyStore, StoreError, Subscription};
+use crate::notify_store::{CLAIM_SECS, NotifyStore, RoomMail, StoreError, Subscription, Watch};
 
 /// How long code log entries are kept (the limits look back one hour).
 const CODE_LOG_SECS: u64 = 2 * 3600;
@@ -80,6 +85,28 @@ impl DynamoNotifyStore {
             .build()
             .map_err(|e| StoreError(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Every item of partition `pk` (with `due <= due_by`, if given), all pages.
+    async fn partition(&self, pk: String, due_by: Option<u64>) -> Result<Vec<Item>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true);
+        if let Some(due_by) = due_by {
+            query = query
+                .filter_expression("due <= :due_by")
+                .expression_attribute_values(":due_by", n(due_by));
+        }
+        let mut pages = query.into_paginator().items().send();
+        let mut found = Vec::new();
+        while let Some(item) = pages.next().await {
+            found.push(item.map_err(failed)?);
+        }
+        Ok(found)
     }
 
     async fn count_since(&self, pk: String, since: u64) -> Result<u32, StoreError> {
@@ -226,28 +253,171 @@ impl NotifyStore for DynamoNotifyStore {
     }
 
     async fn subscriptions(&self, identity: &str) -> Result<Vec<Subscription>, StoreError> {
-        let mut found = Vec::new();
-        let mut pages = self
+        self.partition(format!("sub#{identity}"), None)
+            .await?
+            .iter()
+            .map(|item| {
+                Ok(Subscription {
+                    identity: identity.to_owned(),
+                    context: item.get("context").and_then(|v| v.as_s().ok()).cloned(),
+                    address: text(item, "address")?,
+                    since: number(item, "since")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn watch(&self, identity: &str, due_at: u64) -> Result<(), StoreError> {
+        let earlier = self
             .client
-            .query()
+            .update_item()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("sub#{identity}")))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(failed)?;
-            found.push(Subscription {
-                identity: identity.to_owned(),
-                context: item.get("context").and_then(|v| v.as_s().ok()).cloned(),
-                address: text(&item, "address")?,
-                since: number(&item, "since")?,
-            });
+            .key("pk", s("watch"))
+            .key("sk", s(identity))
+            .update_expression("SET due = :due, seq = if_not_exists(seq, :zero) + :one")
+            .condition_expression("attribute_not_exists(due) OR due > :due")
+            .expression_attribute_values(":due", n(due_at))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match earlier {
+            Ok(_) => Ok(()),
+            // an earlier watch is there: keep its time, bump its seq
+            Err(e) if conditional_failed(&e) => {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s("watch"))
+                    .key("sk", s(identity))
+                    .update_expression("SET seq = seq + :one")
+                    .expression_attribute_values(":one", n(1))
+                    .send()
+                    .await
+                    .map_err(failed)?;
+                Ok(())
+            }
+            Err(e) => Err(failed(e)),
         }
+    }
+
+    async fn due_watches(&self, now: u64, limit: usize) -> Result<Vec<Watch>, StoreError> {
+        let mut found = self
+            .partition("watch".into(), Some(now))
+            .await?
+            .iter()
+            .map(|item| {
+                Ok(Watch {
+                    identity: text(item, "sk")?,
+                    due_at: number(item, "due")?,
+                    seq: number(item, "seq")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        found.sort_by(|a, b| (a.due_at, &a.identity).cmp(&(b.due_at, &b.identity)));
+        found.truncate(limit);
         Ok(found)
     }
+
+    async fn settle_watch(&self, watch: &Watch, next: Option<u64>) -> Result<(), StoreError> {
+        let settled = match next {
+            None => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s("watch"))
+                .key("sk", s(&watch.identity))
+                .condition_expression("seq = :seq")
+                .expression_attribute_values(":seq", n(watch.seq))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| if conditional_failed(&e) { None } else { Some(failed(e)) }),
+            Some(next) => self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s("watch"))
+                .key("sk", s(&watch.identity))
+                .update_expression("SET due = :next")
+                .condition_expression("seq = :seq")
+                .expression_attribute_values(":seq", n(watch.seq))
+                .expression_attribute_values(":next", n(next))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| if conditional_failed(&e) { None } else { Some(failed(e)) }),
+        };
+        // Err(None): the condition failed
+        match settled {
+            Ok(()) => Ok(()),
+            // watched again meanwhile: keep the newer watch, at the earlier time
+            Err(None) => match next {
+                None => Ok(()),
+                Some(next) => {
+                    let moved = self
+                        .client
+                        .update_item()
+                        .table_name(&self.table)
+                        .key("pk", s("watch"))
+                        .key("sk", s(&watch.identity))
+                        .update_expression("SET due = :next")
+                        .condition_expression("due > :next")
+                        .expression_attribute_values(":next", n(next))
+                        .send()
+                        .await;
+                    match moved {
+                        Err(e) if !conditional_failed(&e) => Err(failed(e)),
+                        _ => Ok(()),
+                    }
+                }
+            },
+            Err(Some(e)) => Err(e),
+        }
+    }
+
+    async fn room_mail(&self, identity: &str) -> Result<Vec<RoomMail>, StoreError> {
+        self.partition(format!("mail#{identity}"), None)
+            .await?
+            .iter()
+            .map(|item| {
+                Ok(RoomMail {
+                    context: text(item, "sk")?,
+                    emails: u32::try_from(number(item, "emails")?).unwrap_or(u32::MAX),
+                    last_email_at: number(item, "last_email_at")?,
+                    horizon: item
+                        .get("horizon")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok()),
+                })
+            })
+            .collect()
+    }
+
+    async fn record_room_mail(&self, identity: &str, mail: &[RoomMail]) -> Result<(), StoreError> {
+        for room in mail {
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("mail#{identity}")))
+                .item("sk", s(&room.context))
+                .item("emails", n(u64::from(room.emails)))
+                .item("last_email_at", n(room.last_email_at));
+            if let Some(horizon) = room.horizon {
+                put = put.item("horizon", AttributeValue::N(horizon.to_string()));
+            }
+            put.send().await.map_err(failed)?;
+        }
+        Ok(())
+    }
+}
+
+fn conditional_failed<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(e, SdkError::ServiceError(inner) if inner.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 /// A unique suffix for log entries (two codes in one second stay two).

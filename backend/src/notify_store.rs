@@ -9,7 +9,12 @@
 //!   log of codes sent, counted per identity and per address over the last
 //!   hour ([`crate::codes`] decides with those counts);
 //! - subscriptions: who wants e-mail about which room (or all rooms), at
-//!   which confirmed address.
+//!   which confirmed address;
+//! - watches: people to look at again at a time (a message arrived in a
+//!   room they follow, or a room of theirs comes out of its throttle), with
+//!   a sequence number so a sweep never drops a watch set while it worked;
+//! - room mail: per person and room, the e-mails sent since they last read
+//!   it (the throttle's state).
 //!
 //! Times are Unix seconds from the caller's clock.
 
@@ -25,6 +30,28 @@ pub struct Subscription {
     pub address: String,
     /// When it was confirmed.
     pub since: u64,
+}
+
+/// A person to look at again at `due_at`. `seq` grows with every
+/// [`NotifyStore::watch`], so settling an old copy cannot drop a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    pub identity: String,
+    pub due_at: u64,
+    pub seq: u64,
+}
+
+/// What was e-mailed about one room of one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomMail {
+    pub context: String,
+    /// E-mails about the room since the person's read horizon was `horizon`.
+    pub emails: u32,
+    pub last_email_at: u64,
+    /// The person's read horizon in the room when the last e-mail went out
+    /// (a provider's message index or id); a later horizon means they read
+    /// it since, and the throttle starts over.
+    pub horizon: Option<i64>,
 }
 
 /// The storage failed (log-safe description).
@@ -82,6 +109,28 @@ pub trait NotifyStore: Send + Sync {
 
     /// Every subscription of `identity`, by context (all rooms first).
     fn subscriptions(&self, identity: &str) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
+
+    /// Asks for `identity` to be looked at by `due_at`: keeps the earlier of
+    /// this and a watch already there, and bumps the watch's `seq`.
+    fn watch(&self, identity: &str, due_at: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Watches due by `now`, at most `limit`, earliest first.
+    fn due_watches(&self, now: u64, limit: usize) -> impl Future<Output = Result<Vec<Watch>, StoreError>> + Send;
+
+    /// After a sweep looked at `watch`: when nothing watched it since (same
+    /// `seq`), moves it to `next` or removes it (`None`); otherwise keeps
+    /// the newer watch, moved to `next` if that is earlier.
+    fn settle_watch(&self, watch: &Watch, next: Option<u64>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The throttle state of every room `identity` was e-mailed about.
+    fn room_mail(&self, identity: &str) -> impl Future<Output = Result<Vec<RoomMail>, StoreError>> + Send;
+
+    /// Saves the throttle state of the rooms in `mail` (others untouched).
+    fn record_room_mail(
+        &self,
+        identity: &str,
+        mail: &[RoomMail],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The one suite both implementations pass. Each check uses names of its
@@ -108,6 +157,73 @@ pub mod suite {
         claims_are_first_writer_wins(store, prefix).await;
         codes_replace_and_count(store, prefix).await;
         subscriptions_add_replace_and_remove(store, prefix).await;
+        watches_keep_the_earliest_and_survive_a_sweep(store, prefix).await;
+        room_mail_is_kept_per_room(store, prefix).await;
+    }
+
+    pub async fn watches_keep_the_earliest_and_survive_a_sweep<S: NotifyStore>(store: &S, prefix: &str) {
+        // A shared store holds other runs' watches: look only at ours.
+        let ours = |watches: Vec<Watch>| -> Vec<Watch> {
+            watches.into_iter().filter(|w| w.identity.starts_with(prefix)).collect()
+        };
+        let alice = format!("{prefix}-alice");
+        let bob = format!("{prefix}-bob");
+        store.watch(&alice, 500).await.unwrap();
+        store.watch(&alice, 700).await.unwrap();
+        store.watch(&bob, 400).await.unwrap();
+        assert_eq!(ours(store.due_watches(399, 100).await.unwrap()), []);
+        let due = ours(store.due_watches(600, 100).await.unwrap());
+        assert_eq!(
+            due.iter().map(|w| (w.identity.as_str(), w.due_at)).collect::<Vec<_>>(),
+            [(bob.as_str(), 400), (alice.as_str(), 500)],
+            "the earlier of two watches, earliest first"
+        );
+        let (bob_w, alice_w) = (due[0].clone(), due[1].clone());
+
+        // nothing happened to bob meanwhile: settled away
+        store.settle_watch(&bob_w, None).await.unwrap();
+        // a message for alice arrived while the sweep looked at her
+        store.watch(&alice, 900).await.unwrap();
+        store.settle_watch(&alice_w, None).await.unwrap();
+        let left = ours(store.due_watches(10_000, 100).await.unwrap());
+        assert_eq!(left.len(), 1, "the newer watch of alice stays: {left:?}");
+        assert_eq!((left[0].identity.as_str(), left[0].due_at), (alice.as_str(), 500));
+
+        // settled to a later time
+        store.settle_watch(&left[0], Some(4_000)).await.unwrap();
+        assert_eq!(ours(store.due_watches(3_999, 100).await.unwrap()), []);
+        let later = ours(store.due_watches(4_000, 100).await.unwrap());
+        assert_eq!(later.iter().map(|w| w.due_at).collect::<Vec<_>>(), [4_000]);
+        store.settle_watch(&later[0], None).await.unwrap();
+        assert_eq!(ours(store.due_watches(u64::MAX / 2, 100).await.unwrap()), []);
+    }
+
+    pub async fn room_mail_is_kept_per_room<S: NotifyStore>(store: &S, prefix: &str) {
+        let alice = format!("{prefix}-alice");
+        let mail = |context: &str, emails, at, horizon| RoomMail {
+            context: context.to_owned(),
+            emails,
+            last_email_at: at,
+            horizon,
+        };
+        assert_eq!(store.room_mail(&alice).await.unwrap(), []);
+        store
+            .record_room_mail(
+                &alice,
+                &[mail("general", 1, 100, None), mail("shipment-1", 1, 100, Some(7))],
+            )
+            .await
+            .unwrap();
+        store
+            .record_room_mail(&alice, &[mail("general", 2, 3_700, Some(3))])
+            .await
+            .unwrap();
+        let mut kept = store.room_mail(&alice).await.unwrap();
+        kept.sort_by(|a, b| a.context.cmp(&b.context));
+        assert_eq!(
+            kept,
+            [mail("general", 2, 3_700, Some(3)), mail("shipment-1", 1, 100, Some(7))]
+        );
     }
 
     pub async fn claims_are_first_writer_wins<S: NotifyStore>(store: &S, prefix: &str) {

@@ -32,7 +32,8 @@ pub const MAX_SUBSTITUTION_BYTES: usize = 10_000;
 const TEXT_KEY: &str = "[%dachat-text%]";
 const HTML_KEY: &str = "[%dachat-html%]";
 
-/// Why a send failed, once retries are used up.
+/// Why a send failed, once retries are used up (SendGrid's, and every
+/// [`crate::notifier::Mailer`]'s).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
     /// SendGrid could not be reached or kept answering 429/5xx.
@@ -44,8 +45,8 @@ pub enum SendError {
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Unavailable(why) => write!(f, "SendGrid is unavailable: {why}"),
-            Self::Rejected(why) => write!(f, "SendGrid refused the mail: {why}"),
+            Self::Unavailable(why) => write!(f, "the mail provider is unavailable: {why}"),
+            Self::Rejected(why) => write!(f, "the mail provider refused the mail: {why}"),
         }
     }
 }
@@ -161,18 +162,18 @@ impl SendgridClient {
                         .and_then(|v| v.trim().parse::<u64>().ok());
                     let text = http_client::read_body(response, 64 * 1024).await.unwrap_or_default();
                     if status == 429 || status >= 500 {
-                        last = format!("HTTP {status}");
+                        last = format!("SendGrid answered HTTP {status}");
                         if let Some(secs) = retry_after {
                             wait = Duration::from_secs(secs).min(self.retry.max_backoff);
                         }
                     } else {
                         return Err(SendError::Rejected(format!(
-                            "HTTP {status}: {}",
+                            "SendGrid answered HTTP {status}: {}",
                             sendgrid_messages(&text)
                         )));
                     }
                 }
-                Err(e) => last = http_client::describe_error(&e),
+                Err(e) => last = format!("SendGrid: {}", http_client::describe_error(&e)),
             }
             if attempt < self.retry.attempts {
                 tracing::debug!(attempt, problem = %last, "retrying SendGrid");

@@ -37,7 +37,8 @@ impl std::fmt::Debug for UnsubscribeKey {
     }
 }
 
-fn percent(value: &str) -> String {
+/// `value` percent-encoded for a URL's query (unreserved characters kept).
+pub fn percent(value: &str) -> String {
     value
         .bytes()
         .map(|b| {

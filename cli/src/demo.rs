@@ -30,6 +30,8 @@ struct TokenRequest {
     contexts: Vec<String>,
     /// Seconds; negative makes an already expired token (for tests).
     ttl: Option<i64>,
+    /// An address the host vouches for (`email_verified: true`).
+    email: Option<String>,
 }
 
 async fn token(
@@ -38,7 +40,14 @@ async fn token(
 ) -> Result<Response, ApiError> {
     let ttl = request.ttl.unwrap_or(3600).clamp(-86_400, 86_400);
     let token = keys
-        .token(&request.sub, &request.contexts, ttl, None, None)
+        .token(
+            &request.sub,
+            &request.contexts,
+            ttl,
+            None,
+            None,
+            request.email.as_deref().filter(|e| !e.trim().is_empty()),
+        )
         .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
     Ok(Json(json!({ "token": token })).into_response())
 }

@@ -28,6 +28,8 @@ use local_chat::LocalChat;
 
 pub mod configure;
 mod demo;
+pub mod mailers;
+pub mod notifications;
 pub mod publish;
 pub mod smoke;
 pub mod widget_files;
@@ -100,6 +102,10 @@ pub struct TokenArgs {
     /// Optional `aud` claim.
     #[arg(long)]
     pub aud: Option<String>,
+    /// An `email` claim the host vouches for (`email_verified: true`):
+    /// notification e-mail to it needs no confirmation code.
+    #[arg(long)]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -243,6 +249,7 @@ impl DevKeys {
         ttl: i64,
         iss: Option<&str>,
         aud: Option<&str>,
+        email: Option<&str>,
     ) -> anyhow::Result<String> {
         // named as the token's claims: the CLI's flags and /dev/token's
         // fields are both called so
@@ -262,6 +269,11 @@ impl DevKeys {
         }
         if let Some(aud) = aud {
             claims["aud"] = aud.into();
+        }
+        if let Some(email) = email {
+            backend::mail::address(email).map_err(|_| anyhow::anyhow!("email: {email:?} is not an e-mail address"))?;
+            claims["email"] = email.into();
+            claims["email_verified"] = true.into();
         }
         Ok(host_jwt::sign(&self.key, &self.kid, &claims)?)
     }
@@ -295,7 +307,8 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
             &contexts,
             i64::try_from(args.ttl)?,
             args.iss.as_deref(),
-            args.aud.as_deref()
+            args.aud.as_deref(),
+            args.email.as_deref()
         )?
     );
     Ok(())
@@ -322,6 +335,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ProviderSettings::Twilio(_) => None,
     };
     let mut deps = Deps::new(http_client::build()?);
+    let notifications = match &local {
+        Some(chat) => Some(notifications::LocalNotifications::build(
+            &settings.notify,
+            chat,
+            &args.data_dir,
+            args.listen,
+            clock.clone(),
+        )?),
+        None => None,
+    };
+    if let Some(n) = &notifications {
+        deps.notifications = Ok(n.notifier.clone() as Arc<dyn backend::notifier::Notifications>);
+    } else {
+        deps.notifications = Err(
+            "notification e-mails on Twilio run in the deployed service (its webhook), not in the local server".into(),
+        );
+    }
     deps.clock = clock;
     deps.local = local.as_ref().map(LocalChat::provider);
     if let (Some(keys), true) = (&dev_keys, trust_dev_key_directly) {
@@ -350,6 +380,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut router = api::router(Arc::new(state), options);
     if let Some(local) = &local {
         router = local.router().merge(router);
+    }
+    if let (Some(n), Some(local)) = (&notifications, &local) {
+        n.spawn(local);
+        match (&n.inbox, dev_keys.is_some()) {
+            (Some(inbox), true) => router = inbox.router().merge(router),
+            // codes and links of everyone: only on the demo server
+            (Some(_), false) => {
+                tracing::warn!("no DACHAT_SMTP_URL and no --dev-keys: notification e-mail is kept but shown nowhere")
+            }
+            (None, _) => {}
+        }
     }
     if args.widget_dir.join("dachat.js").exists() {
         let manifest = widget_files::Manifest::load(&args.widget_dir)?;

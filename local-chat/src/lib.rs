@@ -7,17 +7,21 @@
 //! - the widget connects to `GET /v1/local/ws?token=<accessToken>` and
 //!   speaks the frames of `protocol::local`;
 //! - everything is stored in SQLite ([`store`]), fanned out by [`hub`];
-//! - the notifications' storage in local mode ([`notify_sqlite`]).
+//! - the notifications' storage in local mode ([`notify_sqlite`]), and what
+//!   the notifier reads of this provider ([`notify_view`]: members, unread
+//!   counts, presence) and hears from it ([`LocalChat::message_events`]).
 //!
 //! Used by the local server only; the Lambda never links this crate.
 
 pub mod hub;
 pub mod notify_sqlite;
+pub mod notify_view;
 pub mod store;
 mod ws;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use backend::app::{LocalProvider, LocalRooms};
@@ -41,6 +45,19 @@ struct Inner {
     hub: Hub,
     tokens: LocalTokenKey,
     clock: Clock,
+    /// Per identity: open connections, and when the last one closed (s).
+    presence: Mutex<HashMap<String, (u32, u64)>>,
+    /// Where new messages are announced, once someone listens.
+    events: OnceLock<tokio::sync::mpsc::UnboundedSender<MessageEvent>>,
+}
+
+/// A message was stored (not an edit, not a resend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageEvent {
+    pub room: String,
+    pub author: String,
+    /// Unix seconds.
+    pub at: u64,
 }
 
 impl LocalChat {
@@ -62,6 +79,8 @@ impl LocalChat {
                 hub: Hub::default(),
                 tokens,
                 clock,
+                presence: Mutex::new(HashMap::new()),
+                events: OnceLock::new(),
             }),
         })
     }
@@ -72,6 +91,43 @@ impl LocalChat {
             rooms: Arc::new(self.clone()),
             tokens: self.inner.tokens.clone(),
         }
+    }
+
+    /// New messages from now on (the notifier's feed). Only the first
+    /// caller gets them; later calls get a receiver that never yields.
+    pub fn message_events(&self) -> tokio::sync::mpsc::UnboundedReceiver<MessageEvent> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if self.inner.events.set(tx).is_err() {
+            tracing::warn!("message events are already taken");
+        }
+        rx
+    }
+
+    fn announce(&self, event: MessageEvent) {
+        if let Some(events) = self.inner.events.get() {
+            let _ = events.send(event);
+        }
+    }
+
+    /// A connection of `identity` opened (`true`) or closed.
+    fn connected(&self, identity: &str, open: bool) {
+        let now = self.inner.clock.now_secs();
+        let mut presence = self.inner.presence.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = presence.entry(identity.to_owned()).or_insert((0, now));
+        if open {
+            entry.0 += 1;
+        } else {
+            entry.0 = entry.0.saturating_sub(1);
+        }
+        entry.1 = now;
+    }
+
+    /// Whether `identity` has a connection open, and when one last closed.
+    fn presence_of(&self, identity: &str) -> (bool, Option<u64>) {
+        let presence = self.inner.presence.lock().unwrap_or_else(|p| p.into_inner());
+        presence
+            .get(identity)
+            .map_or((false, None), |&(open, seen)| (open > 0, Some(seen)))
     }
 
     /// The WebSocket route, to merge into the local server's router.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use backend::codes::{PendingCode, RecentCodes};
-use backend::notify_store::{CLAIM_SECS, NotifyStore, StoreError, Subscription};
+use backend::notify_store::{CLAIM_SECS, NotifyStore, RoomMail, StoreError, Subscription, Watch};
 use rusqlite::{Connection, OptionalExtension, params};
 
 const SCHEMA: &str = "
@@ -21,6 +21,12 @@ CREATE INDEX IF NOT EXISTS code_log_by_address ON code_log (address, at);
 CREATE TABLE IF NOT EXISTS subscriptions (
     identity TEXT NOT NULL, context TEXT NOT NULL, address TEXT NOT NULL, since INTEGER NOT NULL,
     PRIMARY KEY (identity, context)
+);
+CREATE TABLE IF NOT EXISTS watches (identity TEXT PRIMARY KEY, due INTEGER NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS watches_by_due ON watches (due);
+CREATE TABLE IF NOT EXISTS room_mail (
+    identity TEXT NOT NULL, context TEXT NOT NULL, emails INTEGER NOT NULL, last_email_at INTEGER NOT NULL,
+    horizon INTEGER, PRIMARY KEY (identity, context)
 );
 ";
 
@@ -176,6 +182,91 @@ impl NotifyStore for SqliteNotifyStore {
             })
             .map_err(failed)?;
         rows.collect::<Result<_, _>>().map_err(failed)
+    }
+
+    async fn watch(&self, identity: &str, due_at: u64) -> Result<(), StoreError> {
+        self.db()
+            .execute(
+                "INSERT INTO watches (identity, due, seq) VALUES (?1, ?2, 1)
+                 ON CONFLICT (identity) DO UPDATE SET due = MIN(due, ?2), seq = seq + 1",
+                params![identity, due_at],
+            )
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn due_watches(&self, now: u64, limit: usize) -> Result<Vec<Watch>, StoreError> {
+        let db = self.db();
+        let mut statement = db
+            .prepare("SELECT identity, due, seq FROM watches WHERE due <= ?1 ORDER BY due, identity LIMIT ?2")
+            .map_err(failed)?;
+        let rows = statement
+            .query_map(params![now, i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+                Ok(Watch {
+                    identity: row.get(0)?,
+                    due_at: row.get(1)?,
+                    seq: row.get(2)?,
+                })
+            })
+            .map_err(failed)?;
+        rows.collect::<Result<_, _>>().map_err(failed)
+    }
+
+    async fn settle_watch(&self, watch: &Watch, next: Option<u64>) -> Result<(), StoreError> {
+        let db = self.db();
+        let unchanged = match next {
+            None => db.execute(
+                "DELETE FROM watches WHERE identity = ?1 AND seq = ?2",
+                params![watch.identity, watch.seq],
+            ),
+            Some(next) => db.execute(
+                "UPDATE watches SET due = ?3 WHERE identity = ?1 AND seq = ?2",
+                params![watch.identity, watch.seq, next],
+            ),
+        }
+        .map_err(failed)?;
+        if unchanged == 0
+            && let Some(next) = next
+        {
+            db.execute(
+                "UPDATE watches SET due = MIN(due, ?2) WHERE identity = ?1",
+                params![watch.identity, next],
+            )
+            .map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    async fn room_mail(&self, identity: &str) -> Result<Vec<RoomMail>, StoreError> {
+        let db = self.db();
+        let mut statement = db
+            .prepare("SELECT context, emails, last_email_at, horizon FROM room_mail WHERE identity = ?1")
+            .map_err(failed)?;
+        let rows = statement
+            .query_map(params![identity], |row| {
+                Ok(RoomMail {
+                    context: row.get(0)?,
+                    emails: row.get(1)?,
+                    last_email_at: row.get(2)?,
+                    horizon: row.get(3)?,
+                })
+            })
+            .map_err(failed)?;
+        rows.collect::<Result<_, _>>().map_err(failed)
+    }
+
+    async fn record_room_mail(&self, identity: &str, mail: &[RoomMail]) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(failed)?;
+        for room in mail {
+            tx.execute(
+                "INSERT OR REPLACE INTO room_mail (identity, context, emails, last_email_at, horizon)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![identity, room.context, room.emails, room.last_email_at, room.horizon],
+            )
+            .map_err(failed)?;
+        }
+        tx.commit().map_err(failed)
     }
 }
 

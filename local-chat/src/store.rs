@@ -377,6 +377,19 @@ impl Store {
         )?)
     }
 
+    /// How many messages by others in `room` are after `identity`'s read
+    /// horizon (at most [`UNREAD_CAP`]), and when the oldest of them was
+    /// written (ms).
+    pub fn unread_since(&self, identity: &str, room: &str) -> Result<(u32, Option<i64>), StoreError> {
+        Ok(self.db().query_row(
+            "SELECT COUNT(*), MIN(created_at) FROM (SELECT created_at FROM messages WHERE room = ?1 AND author != ?2 \
+             AND deleted = 0 AND id > COALESCE((SELECT up_to FROM reads WHERE identity = ?2 AND room = ?1), 0) \
+             ORDER BY id LIMIT ?3)",
+            params![room, identity, UNREAD_CAP],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     pub fn read_up_to(&self, identity: &str, room: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
             .db()
@@ -484,6 +497,18 @@ mod tests {
             store.insert("r", "bob", &format!("{i}"), 1, None).unwrap();
         }
         assert_eq!(store.unread("alice", "r").unwrap(), UNREAD_CAP);
+    }
+
+    #[test]
+    fn unread_since_tells_the_oldest_unread() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.unread_since("alice", "r").unwrap(), (0, None));
+        let first = store.insert("r", "bob", "one", 1_000, None).unwrap().0.id;
+        store.insert("r", "alice", "mine", 1_500, None).unwrap();
+        store.insert("r", "bob", "two", 2_000, None).unwrap();
+        assert_eq!(store.unread_since("alice", "r").unwrap(), (2, Some(1_000)));
+        store.mark_read("alice", "r", first).unwrap();
+        assert_eq!(store.unread_since("alice", "r").unwrap(), (1, Some(2_000)));
     }
 
     #[test]

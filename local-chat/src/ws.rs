@@ -88,6 +88,7 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
     if socket.send(WsMessage::Text(encode(&welcome))).await.is_err() {
         return;
     }
+    conn.chat.connected(&conn.identity, true);
     loop {
         tokio::select! {
             incoming = socket.recv() => match incoming {
@@ -122,6 +123,7 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
             }
         }
     }
+    conn.chat.connected(&conn.identity, false);
     let hub = &conn.chat.inner.hub;
     for room in hub
         .leave_all(conn.id)
@@ -289,6 +291,11 @@ impl Connection {
                 let id = message.id;
                 // A resend of a stored message (its ack was lost) is acknowledged again, not re-announced.
                 if new {
+                    self.chat.announce(crate::MessageEvent {
+                        room: room.clone(),
+                        author: self.identity.clone(),
+                        at: u64::try_from(message.created_at / 1000).unwrap_or(0),
+                    });
                     hub.broadcast(&room, &encode(&ServerFrame::Message { message }), Some(self.id));
                 }
                 // The sender gets its own message back through the ack only.

@@ -77,6 +77,77 @@ pub struct MeResponse {
     pub contexts: Vec<String>,
 }
 
+/// `GET /v1/notifications` with `Authorization: Bearer <host JWT>`: the
+/// person's e-mail subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationsResponse {
+    /// The address the host's token vouches for (`email` with
+    /// `email_verified`): subscribing to it needs no code.
+    pub vouched_address: Option<String>,
+    pub subscriptions: Vec<NotificationSubscription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationSubscription {
+    /// The room; `None`: every room.
+    pub context: Option<String>,
+    /// Where e-mail goes; `None`: this room is muted (an exception to an
+    /// every-room subscription).
+    pub address: Option<String>,
+}
+
+/// `POST /v1/notifications/subscribe`: e-mail me about `context` (absent:
+/// every room) at `address` (absent: the vouched address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeRequest {
+    pub token: String,
+    #[serde(default)]
+    pub context: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// `POST /v1/notifications/confirm`: the code sent to `address`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfirmRequest {
+    pub token: String,
+    #[serde(default)]
+    pub context: Option<String>,
+    pub address: String,
+    pub code: String,
+}
+
+/// `POST /v1/notifications/off`: no more e-mail about `context` (absent:
+/// about anything).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnsubscribeRequest {
+    pub token: String,
+    #[serde(default)]
+    pub context: Option<String>,
+}
+
+/// What a subscribe, confirm or off request left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyState {
+    On,
+    /// A code went to the address; confirm it.
+    CodeSent,
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionState {
+    pub state: NotifyState,
+    pub address: Option<String>,
+}
+
 /// Every error answer: a stable code and a message fit to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -44,6 +44,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             &["config"],
             &["jwks", "twilio_rest"],
             &["sendgrid"],
+            &["notifier"],
             &["provision"],
             &["app"],
             &["error"],

@@ -60,7 +60,20 @@ settings! {
     JWT_LEEWAY = "chat/jwtLeewaySeconds", "DACHAT_JWT_LEEWAY", false;
     FAILED_AUTH_PER_MINUTE = "chat/failedAuthPerMinute", "DACHAT_FAILED_AUTH_PER_MINUTE", false;
     NOTIFY_TABLE = "chat/notifyTable", "DACHAT_NOTIFY_TABLE", false;
+    NOTIFY_SECRET = "chat/notifySecret", "DACHAT_NOTIFY_SECRET", true;
+    NOTIFY_DELAY = "chat/notifyDelaySeconds", "DACHAT_NOTIFY_DELAY", false;
+    NOTIFY_LINK = "chat/notifyLink", "DACHAT_NOTIFY_LINK", false;
+    PUBLIC_URL = "chat/publicUrl", "DACHAT_PUBLIC_URL", false;
+    PRODUCT_NAME = "chat/productName", "DACHAT_PRODUCT_NAME", false;
+    SMTP_URL = "chat/smtpUrl", "DACHAT_SMTP_URL", false;
+    MAIL_FROM = "chat/mailFrom", "DACHAT_MAIL_FROM", false;
 }
+
+/// The default time away before a first e-mail.
+pub const DEFAULT_NOTIFY_DELAY_SECS: u64 = 600;
+
+/// The default product name in e-mail subjects and as the sender.
+pub const DEFAULT_PRODUCT_NAME: &str = "DAChat";
 
 /// The default SendGrid API base URL.
 pub const SENDGRID_DEFAULT_BASE_URL: &str = "https://api.sendgrid.com";
@@ -212,6 +225,7 @@ fn is_ssm_setting(setting: Setting) -> bool {
     setting.key.starts_with("twilio/") && setting.key != TWILIO_BASE_URL.key
         || setting.key.starts_with("sendgrid/") && setting.key != SENDGRID_BASE_URL.key
         || setting.key == JWKS_URL.key
+        || setting.key == NOTIFY_SECRET.key
 }
 
 fn by_env_name(name: &str) -> Option<Setting> {
@@ -247,6 +261,52 @@ pub struct SendgridSettings {
     pub base_url: String,
 }
 
+/// How notification e-mails behave. Whether they are on is the
+/// composition's call (the local server always has a mailer; the Lambda
+/// needs SendGrid and the table); what is missing then is named by
+/// [`NotifySettings::require`].
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// Keys codes and unsubscribe links (`chat/notifySecret`).
+    pub secret: Option<Secret>,
+    pub delay: Duration,
+    /// The host's room URL with `{context}` (`chat/notifyLink`).
+    pub link_template: Option<String>,
+    /// The API's public base URL, for unsubscribe links (`chat/publicUrl`).
+    pub public_url: Option<String>,
+    pub product: String,
+    /// Local mode: an SMTP server (`smtp://host:port`); else the dev inbox.
+    pub smtp_url: Option<String>,
+    /// Local mode: the sender address over SMTP.
+    pub mail_from: Option<String>,
+    /// How each setting is named by its source, for [`Self::require`].
+    pub names: NotifyNames,
+}
+
+/// The notification settings' names as their source gives them.
+#[derive(Debug, Clone, Default)]
+pub struct NotifyNames {
+    pub secret: String,
+    pub link: String,
+    pub public_url: String,
+}
+
+impl NotifySettings {
+    /// The secret, link template and public URL, or an error naming the
+    /// first that is missing.
+    pub fn require(&self) -> Result<(Secret, String, String), SettingsError> {
+        let missing = |name: &str| SettingsError {
+            name: name.to_owned(),
+            problem: "is missing (needed for notification e-mails)".into(),
+        };
+        Ok((
+            self.secret.clone().ok_or_else(|| missing(&self.names.secret))?,
+            self.link_template.clone().ok_or_else(|| missing(&self.names.link))?,
+            self.public_url.clone().ok_or_else(|| missing(&self.names.public_url))?,
+        ))
+    }
+}
+
 /// Where chat happens.
 #[derive(Debug, Clone)]
 pub enum ProviderSettings {
@@ -269,6 +329,7 @@ pub struct Settings {
     pub failed_auth_per_minute: u32,
     /// The notifications' DynamoDB table (set by the stack); none locally.
     pub notify_table: Option<String>,
+    pub notify: NotifySettings,
 }
 
 /// Whether Twilio settings are required (Lambda) or optional (local: without
@@ -341,8 +402,70 @@ impl Settings {
             access_token_ttl,
             failed_auth_per_minute,
             notify_table: raw.get(NOTIFY_TABLE).map(str::to_owned),
+            notify: parse_notify(raw)?,
         })
     }
+}
+
+fn parse_notify(raw: &RawSettings) -> Result<NotifySettings, SettingsError> {
+    let secret = match raw.get(NOTIFY_SECRET) {
+        None => None,
+        Some(s) if s.trim().len() < 32 => {
+            return Err(raw.error(
+                NOTIFY_SECRET,
+                "must be at least 32 characters (e.g. openssl rand -hex 32)",
+            ));
+        }
+        Some(s) => Some(Secret::new(s.trim().to_owned())),
+    };
+    let delay = parse_number(raw, NOTIFY_DELAY, DEFAULT_NOTIFY_DELAY_SECS, "seconds")?;
+    let link_template = match raw.get(NOTIFY_LINK) {
+        None => None,
+        Some(link) => {
+            let link = link.trim();
+            if !link.contains("{context}") {
+                return Err(raw.error(NOTIFY_LINK, "must contain {context} (where the room's name goes)"));
+            }
+            let probe = link.replace("{context}", "general");
+            let url = reqwest::Url::parse(&probe).map_err(|e| raw.error(NOTIFY_LINK, format!("is not a URL ({e})")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(raw.error(NOTIFY_LINK, "must be an http or https URL"));
+            }
+            Some(link.to_owned())
+        }
+    };
+    let public_url = match raw.get(PUBLIC_URL) {
+        None => None,
+        Some(_) => Some(parse_url(raw, PUBLIC_URL)?),
+    };
+    let smtp_url = match raw.get(SMTP_URL) {
+        None => None,
+        Some(url) => {
+            let url = url.trim();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(raw.error(SMTP_URL, "must be smtp://host:port or smtps://host:port"));
+            }
+            Some(url.to_owned())
+        }
+    };
+    let product = raw.get(PRODUCT_NAME).unwrap_or(DEFAULT_PRODUCT_NAME).trim().to_owned();
+    if product.chars().any(char::is_control) || product.len() > 100 {
+        return Err(raw.error(PRODUCT_NAME, "must be one line of at most 100 bytes"));
+    }
+    Ok(NotifySettings {
+        secret,
+        delay: Duration::from_secs(delay),
+        link_template,
+        public_url,
+        product,
+        smtp_url,
+        mail_from: raw.get(MAIL_FROM).map(|m| m.trim().to_owned()),
+        names: NotifyNames {
+            secret: raw.name_of(NOTIFY_SECRET),
+            link: raw.name_of(NOTIFY_LINK),
+            public_url: raw.name_of(PUBLIC_URL),
+        },
+    })
 }
 
 /// The Twilio settings alone (what `dachat configure` needs), all required.

@@ -79,7 +79,7 @@ async fn a_refusal_is_reported_at_once_with_sendgrids_message() {
     let error = client(url).send(&[email()]).await.unwrap_err();
     assert_eq!(
         error,
-        SendError::Rejected("HTTP 403: from.email: does not match a verified Sender Identity".into())
+        SendError::Rejected("SendGrid answered HTTP 403: from.email: does not match a verified Sender Identity".into())
     );
     assert_eq!(*answered.lock().unwrap(), [403], "no retry storm");
 }
@@ -88,6 +88,6 @@ async fn a_refusal_is_reported_at_once_with_sendgrids_message() {
 async fn an_outage_longer_than_the_retries_is_reported() {
     let (url, answered) = scripted(&[500, 500, 500, 500, 500]).await;
     let error = client(url).send(&[email()]).await.unwrap_err();
-    assert_eq!(error, SendError::Unavailable("HTTP 500".into()));
+    assert_eq!(error, SendError::Unavailable("SendGrid answered HTTP 500".into()));
     assert_eq!(answered.lock().unwrap().len(), 4, "the configured attempts, then stop");
 }

@@ -32,6 +32,7 @@ fn digest(n: usize) -> Digest {
             context: ContextName::parse(&format!("shipment-{n}")).unwrap(),
             unread: 3,
             link: format!("https://toolbox.example/chat?context=shipment-{n}"),
+            stop: format!("https://api.example/v1/notifications/unsubscribe?c=shipment-{n}"),
         }],
         unsubscribe_url: format!("https://api.example/v1/notifications/unsubscribe?t={n}"),
         unsubscribe_mailto: None,
@@ -57,7 +58,7 @@ async fn prism_refuses_what_sendgrid_would() {
     email.to = String::new();
     let error = client("SG.test-key").send(&[email]).await.unwrap_err();
     assert!(
-        matches!(error, SendError::Rejected(ref why) if why.starts_with("HTTP 400")),
+        matches!(error, SendError::Rejected(ref why) if why.starts_with("SendGrid answered HTTP 400")),
         "{error}"
     );
 }

@@ -2,14 +2,18 @@
 //! xtask test` starts (it passes their addresses in the environment):
 //! `dachat publish` against S3 on moto, through a recording proxy that can
 //! refuse chosen uploads; `dachat configure` against the Twilio stand-in
-//! behind Prism's validating proxy.
+//! behind Prism's validating proxy; notification e-mail from `dachat
+//! serve` over SMTP to aiosmtpd.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
 mod configure;
+#[path = "../support/notify_server.rs"]
+mod notify_server;
 mod proxy;
 mod publish;
+mod smtp;
 
 /// The address of a service `cargo xtask test` started.
 pub fn service(var: &str) -> String {

@@ -7,6 +7,11 @@
 //! | `GET /v1/me` | `Authorization: Bearer <host JWT>` | `{identity, contexts}` |
 //! | `GET /healthz` | | `{status: "ok"}` |
 //! | `POST /v1/webhooks/twilio` | Twilio's form, `X-Twilio-Signature` | 200 when signed with `twilio/authToken` |
+//! | `GET /v1/notifications` | `Authorization: Bearer <host JWT>` | `{vouchedAddress, subscriptions: [{context, address}]}` |
+//! | `POST /v1/notifications/subscribe` | `{token, context?, address?}` | `{state: "on" or "code_sent", address}` |
+//! | `POST /v1/notifications/confirm` | `{token, context?, address, code}` | `{state: "on", address}` |
+//! | `POST /v1/notifications/off` | `{token, context?}` | `{state: "off"}` |
+//! | `GET`, `POST /v1/notifications/unsubscribe?u&c&s` | (RFC 8058 one-click) | a page; only the POST unsubscribes |
 //! | `GET /.well-known/jwks.json` | | the local dev key's JWKS (local mode only) |
 //!
 //! Bodies are JSON objects of at most [`MAX_BODY_BYTES`], nested at most
@@ -37,6 +42,8 @@ use crate::config::Settings;
 use crate::error::{ApiError, ErrorDetail};
 use crate::limits::MAX_BODY_BYTES;
 use crate::rate_limit::WindowLimiter;
+
+mod notify;
 
 /// What the HTTP layer adds to the service: who may call it from a
 /// browser, the JWKS it publishes itself (local mode with a dev key), and
@@ -134,6 +141,14 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
         .route("/v1/me", get(me))
         .route("/healthz", get(healthz))
         .route("/v1/webhooks/twilio", post(twilio_webhook))
+        .route("/v1/notifications", get(notify::state))
+        .route("/v1/notifications/subscribe", post(notify::subscribe))
+        .route("/v1/notifications/confirm", post(notify::confirm))
+        .route("/v1/notifications/off", post(notify::off))
+        .route(
+            crate::unsubscribe_link::PATH,
+            get(notify::unsubscribe_page).post(notify::unsubscribe_now),
+        )
         .route("/.well-known/jwks.json", get(published_jwks))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -277,14 +292,19 @@ async fn token(
     })))
 }
 
-async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let token = headers
+/// The host token of a GET: `Authorization: Bearer <token>`.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::InvalidToken("send the host token as Authorization: Bearer <token>".into()))?;
+        .ok_or_else(|| ApiError::InvalidToken("send the host token as Authorization: Bearer <token>".into()))
+}
+
+async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let token = bearer(&headers)?;
     let claims = state.verify_host_token(token).await.map_err(ApiError::from)?;
     Ok(no_store(Json(protocol::MeResponse {
         identity: claims.identity.to_string(),

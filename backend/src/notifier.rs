@@ -1,0 +1,672 @@
+//! The notifications feature's operations (issue #14), over the storage
+//! ([`NotifyStore`]), the chat provider as the notifier sees it
+//! ([`ChatView`]) and a mail provider ([`Mailer`]): the window's
+//! subscribe / confirm / unsubscribe, the one-click links, and the two
+//! halves of the digest loop:
+//!
+//! - [`Notifier::on_message`]: a message arrived (Twilio's webhook, the
+//!   local provider's event). Each other member of the room who follows it
+//!   gets a *watch* at `now + delay`. Cheap: no e-mail is decided here.
+//! - [`Notifier::sweep`]: runs once a minute (one at a time: an
+//!   EventBridge schedule in production, a task of `dachat serve`
+//!   locally). For each due watch it reads the person's rooms from the
+//!   provider *now* (so a room read since is not named), plans with
+//!   [`crate::digest_plan`], sends every digest of the sweep in as few
+//!   provider requests as the provider allows, records what went out
+//!   (the throttle) and moves the watch to the next moment something
+//!   could be due, or drops it.
+//!
+//! A provider outage leaves the watches in place: the next sweep tries
+//! again, and nothing is recorded as sent that was not. A batch the
+//! provider refuses (4xx) is logged and counted as sent, so a broken
+//! address or template cannot make every sweep retry it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ring::hmac;
+
+use crate::clock::Clock;
+use crate::codes::{CodeKey, CodeOutcome, CodeRefusal};
+use crate::digest_plan::{self, PersonState, RoomState};
+use crate::domain::ContextName;
+use crate::host_jwt::HostClaims;
+use crate::mail::{self, Digest, Email, MailError, RoomLine};
+use crate::notify_store::{NotifyStore, RoomMail, StoreError, Subscription, Watch};
+use crate::secret::Secret;
+use crate::sendgrid::SendError;
+use crate::unsubscribe_link::{Target, UnsubscribeKey, percent};
+
+/// A boxed future, for the traits that are used as objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The chat provider failed (log-safe description).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewError(pub String);
+
+/// One room of one person, as the provider sees it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomView {
+    pub context: String,
+    pub unread_from_others: u32,
+    /// When the oldest of those was written (Unix seconds).
+    pub oldest_unread_at: Option<u64>,
+    /// The person's read horizon (message index or id).
+    pub horizon: Option<i64>,
+    /// The person muted the room in the provider.
+    pub muted: bool,
+}
+
+/// A person's presence and rooms, as the provider sees them now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonView {
+    pub online: bool,
+    pub last_seen_at: Option<u64>,
+    pub rooms: Vec<RoomView>,
+}
+
+/// What the notifier reads of the chat provider (Twilio REST or the local
+/// provider's store).
+pub trait ChatView: Send + Sync {
+    /// Who is in `context`.
+    fn members<'a>(&'a self, context: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
+    /// The rooms `identity` is in.
+    fn rooms_of<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
+    /// Presence and the state of each of `contexts` (rooms they are not in
+    /// are left out).
+    fn person<'a>(&'a self, identity: &'a str, contexts: &'a [String]) -> BoxFuture<'a, Result<PersonView, ViewError>>;
+}
+
+/// Where e-mail goes out (SendGrid, SMTP, the dev inbox).
+pub trait Mailer: Send + Sync {
+    /// How many e-mails one call may carry and still be one request.
+    fn batch_size(&self) -> usize;
+    /// Sends `emails`; returns how many provider requests it took.
+    fn send<'a>(&'a self, emails: &'a [Email]) -> BoxFuture<'a, Result<usize, SendError>>;
+}
+
+/// How notifications behave (settings).
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// Time away before a first e-mail.
+    pub delay: Duration,
+    /// The host's room URL, `{context}` standing for the room's name.
+    pub link_template: String,
+    /// The name in subjects and as the sender.
+    pub product: String,
+    /// The API's public base URL (unsubscribe links point there).
+    pub public_url: String,
+    /// Keys the codes and the unsubscribe links.
+    pub secret: Secret,
+}
+
+/// The most watches one sweep looks at (the rest wait a minute).
+pub const SWEEP_LIMIT: usize = 10_000;
+
+/// Why a notifications request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyError {
+    /// The host token does not list the room.
+    ContextNotAllowed,
+    /// Not an e-mail address (or none given, and the host vouched for none).
+    BadAddress(String),
+    /// No code is sent now (limits).
+    CodeRefused(CodeRefusal),
+    /// The typed code did not confirm.
+    Code(CodeOutcome),
+    /// No code was asked for this address.
+    NoCode,
+    /// The mail provider failed.
+    Mail(SendError),
+    Store(StoreError),
+    Chat(ViewError),
+}
+
+impl std::fmt::Display for NotifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ContextNotAllowed => f.write_str("your sign-in does not include this room"),
+            Self::BadAddress(why) => f.write_str(why),
+            Self::CodeRefused(why) => write!(f, "{why}"),
+            Self::Code(outcome) => write!(f, "{outcome}"),
+            Self::NoCode => f.write_str("No code was sent to this address. Ask for a code first."),
+            Self::Mail(e) => write!(f, "{e}"),
+            Self::Store(e) => write!(f, "{e}"),
+            Self::Chat(e) => write!(f, "the chat provider failed: {}", e.0),
+        }
+    }
+}
+
+impl From<StoreError> for NotifyError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<ViewError> for NotifyError {
+    fn from(e: ViewError) -> Self {
+        Self::Chat(e)
+    }
+}
+
+/// What a subscribe request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscribed {
+    /// E-mail is on, to this address.
+    On { address: String },
+    /// A code went to this address; confirm it to turn e-mail on.
+    CodeSent { address: String },
+}
+
+/// What one sweep did (logged, and the benchmark's numbers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Due watches looked at.
+    pub people: usize,
+    pub emails: usize,
+    /// Requests to the mail provider.
+    pub requests: usize,
+    /// E-mails the provider refused (counted as sent, see the module).
+    pub refused: usize,
+    /// People left for the next sweep (the provider or the store failed).
+    pub deferred: usize,
+}
+
+/// The feature's operations, as the HTTP layer and the schedulers use them.
+pub trait Notifications: Send + Sync + std::fmt::Debug {
+    fn subscriptions<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<Subscription>, NotifyError>>;
+    fn subscribe<'a>(
+        &'a self,
+        claims: &'a HostClaims,
+        context: Option<&'a ContextName>,
+        address: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Subscribed, NotifyError>>;
+    fn confirm<'a>(
+        &'a self,
+        claims: &'a HostClaims,
+        context: Option<&'a ContextName>,
+        address: &'a str,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<Subscribed, NotifyError>>;
+    /// Stops e-mail about `context` (`None`: every room).
+    fn unsubscribe<'a>(&'a self, identity: &'a str, context: Option<&'a str>)
+    -> BoxFuture<'a, Result<(), NotifyError>>;
+    /// The target of a one-click link, if it is ours.
+    fn link_target(&self, identity: &str, room: &str, signature: &str) -> Option<Target>;
+    fn on_message<'a>(
+        &'a self,
+        context: &'a str,
+        author: &'a str,
+        at: u64,
+    ) -> BoxFuture<'a, Result<usize, NotifyError>>;
+    fn sweep(&self) -> BoxFuture<'_, Result<SweepReport, NotifyError>>;
+}
+
+/// `address` empty in a per-room subscription: no e-mail about that room,
+/// though an all-rooms subscription exists (what a room's one-click link
+/// leaves behind).
+pub const MUTED: &str = "";
+
+pub struct Notifier<S> {
+    store: S,
+    chat: Arc<dyn ChatView>,
+    mailer: Arc<dyn Mailer>,
+    codes: CodeKey,
+    links: UnsubscribeKey,
+    config: NotifyConfig,
+    clock: Clock,
+}
+
+impl<S> std::fmt::Debug for Notifier<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").finish_non_exhaustive()
+    }
+}
+
+/// A key of its own per use, from the one server secret.
+fn derived(secret: &Secret, label: &str) -> Secret {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
+    let tag = hmac::sign(&key, label.as_bytes());
+    Secret::new(tag.as_ref().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether `subscriptions` ask for e-mail about `context`.
+fn follows(subscriptions: &[Subscription], context: &str) -> Option<String> {
+    let room = subscriptions.iter().find(|s| s.context.as_deref() == Some(context));
+    match room {
+        Some(s) if s.address == MUTED => None,
+        Some(s) => Some(s.address.clone()),
+        None => subscriptions
+            .iter()
+            .find(|s| s.context.is_none())
+            .map(|s| s.address.clone()),
+    }
+}
+
+/// A due e-mail and the rooms it names.
+type Outgoing = (Email, Vec<String>);
+
+/// One person's share of a sweep.
+struct Looked {
+    watch: Watch,
+    /// Per address: the person as planned, and the e-mail (if one is due).
+    parts: Vec<(PersonState, Option<Outgoing>)>,
+    horizons: BTreeMap<String, Option<i64>>,
+}
+
+impl<S: NotifyStore> Notifier<S> {
+    pub fn new(store: S, chat: Arc<dyn ChatView>, mailer: Arc<dyn Mailer>, config: NotifyConfig, clock: Clock) -> Self {
+        Self {
+            store,
+            chat,
+            mailer,
+            codes: CodeKey::new(&derived(&config.secret, "dachat codes")),
+            links: UnsubscribeKey::new(&derived(&config.secret, "dachat unsubscribe")),
+            config,
+            clock,
+        }
+    }
+
+    /// The store (tests and the benchmark look inside).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn allowed(claims: &HostClaims, context: Option<&ContextName>) -> Result<(), NotifyError> {
+        match context {
+            Some(c) if !claims.allows(c) => Err(NotifyError::ContextNotAllowed),
+            _ => Ok(()),
+        }
+    }
+
+    async fn turn_on(
+        &self,
+        identity: &str,
+        context: Option<&ContextName>,
+        address: String,
+    ) -> Result<Subscribed, NotifyError> {
+        self.store
+            .subscribe(&Subscription {
+                identity: identity.to_owned(),
+                context: context.map(|c| c.as_str().to_owned()),
+                address: address.clone(),
+                since: self.clock.now_secs(),
+            })
+            .await?;
+        Ok(Subscribed::On { address })
+    }
+
+    async fn do_subscribe(
+        &self,
+        claims: &HostClaims,
+        context: Option<&ContextName>,
+        address: Option<&str>,
+    ) -> Result<Subscribed, NotifyError> {
+        Self::allowed(claims, context)?;
+        let vouched = claims.verified_email.as_deref().and_then(|e| mail::address(e).ok());
+        let address = match (address, &vouched) {
+            (Some(typed), _) => mail::address(typed)
+                .map_err(|_| NotifyError::BadAddress("That is not an e-mail address (name@example.org).".into()))?,
+            (None, Some(vouched)) => vouched.clone(),
+            (None, None) => {
+                return Err(NotifyError::BadAddress("Type the e-mail address to send to.".into()));
+            }
+        };
+        let identity = claims.identity.as_str();
+        if vouched.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(&address)) {
+            return self.turn_on(identity, context, address).await;
+        }
+        // an address already confirmed for another room needs no new code
+        if self
+            .store
+            .subscriptions(identity)
+            .await?
+            .iter()
+            .any(|s| s.address.eq_ignore_ascii_case(&address))
+        {
+            return self.turn_on(identity, context, address).await;
+        }
+        let now = self.clock.now_secs();
+        let recent = self
+            .store
+            .recent_codes(identity, &address, now.saturating_sub(3600))
+            .await?;
+        let (code, pending) = self
+            .codes
+            .issue(identity, &address, now, recent)
+            .map_err(NotifyError::CodeRefused)?;
+        let email = mail::render_code(&address, &self.config.product, &code)
+            .map_err(|e: MailError| NotifyError::BadAddress(e.to_string()))?;
+        self.store.put_code(&pending).await?;
+        self.mailer.send(std::slice::from_ref(&email)).await.map_err(|e| {
+            tracing::warn!(error = %e, "a confirmation code could not be sent");
+            NotifyError::Mail(e)
+        })?;
+        Ok(Subscribed::CodeSent { address })
+    }
+
+    async fn do_confirm(
+        &self,
+        claims: &HostClaims,
+        context: Option<&ContextName>,
+        address: &str,
+        code: &str,
+    ) -> Result<Subscribed, NotifyError> {
+        Self::allowed(claims, context)?;
+        let address = mail::address(address)
+            .map_err(|_| NotifyError::BadAddress("That is not an e-mail address (name@example.org).".into()))?;
+        let identity = claims.identity.as_str();
+        let mut pending = self.store.code(identity, &address).await?.ok_or(NotifyError::NoCode)?;
+        let outcome = self.codes.check(&mut pending, code, self.clock.now_secs());
+        if outcome != CodeOutcome::Malformed {
+            self.store.update_code(&pending).await?;
+        }
+        match outcome {
+            CodeOutcome::Confirmed => self.turn_on(identity, context, address).await,
+            other => Err(NotifyError::Code(other)),
+        }
+    }
+
+    async fn do_unsubscribe(&self, identity: &str, context: Option<&str>) -> Result<(), NotifyError> {
+        let subscriptions = self.store.subscriptions(identity).await?;
+        match context {
+            // everything: every subscription goes
+            None => {
+                for s in &subscriptions {
+                    self.store.unsubscribe(identity, s.context.as_deref()).await?;
+                }
+            }
+            Some(room) => {
+                let all_rooms = subscriptions.iter().any(|s| s.context.is_none());
+                if all_rooms {
+                    // an exception to the all-rooms subscription
+                    self.store
+                        .subscribe(&Subscription {
+                            identity: identity.to_owned(),
+                            context: Some(room.to_owned()),
+                            address: MUTED.to_owned(),
+                            since: self.clock.now_secs(),
+                        })
+                        .await?;
+                } else {
+                    self.store.unsubscribe(identity, Some(room)).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn do_on_message(&self, context: &str, author: &str, at: u64) -> Result<usize, NotifyError> {
+        let mut watched = 0;
+        let due_at = at.saturating_add(self.config.delay.as_secs());
+        for member in self.chat.members(context).await? {
+            if member == author {
+                continue;
+            }
+            if follows(&self.store.subscriptions(&member).await?, context).is_some() {
+                self.store.watch(&member, due_at).await?;
+                watched += 1;
+            }
+        }
+        Ok(watched)
+    }
+
+    fn link(&self, template: &str, context: &str) -> String {
+        template.replace("{context}", &percent(context))
+    }
+
+    /// Reads one watched person now and plans their e-mails.
+    async fn look_at(&self, watch: Watch, now: u64) -> Result<Looked, NotifyError> {
+        let identity = watch.identity.as_str();
+        let subscriptions = self.store.subscriptions(identity).await?;
+        let mut contexts: Vec<String> = subscriptions
+            .iter()
+            .filter(|s| s.address != MUTED)
+            .filter_map(|s| s.context.clone())
+            .collect();
+        if subscriptions.iter().any(|s| s.context.is_none()) {
+            contexts.extend(self.chat.rooms_of(identity).await?);
+        }
+        contexts.sort();
+        contexts.dedup();
+        let view = if contexts.is_empty() {
+            PersonView {
+                online: false,
+                last_seen_at: None,
+                rooms: Vec::new(),
+            }
+        } else {
+            self.chat.person(identity, &contexts).await?
+        };
+        let mail_state = self.store.room_mail(identity).await?;
+        let mut by_address: BTreeMap<String, Vec<RoomState>> = BTreeMap::new();
+        let mut horizons = BTreeMap::new();
+        for room in view.rooms {
+            let Some(address) = follows(&subscriptions, &room.context) else {
+                continue;
+            };
+            // e-mails count only while the horizon stays where it was
+            let (emails_since_read, last_email_at) = match mail_state.iter().find(|m| m.context == room.context) {
+                Some(m) if m.horizon == room.horizon => (m.emails, Some(m.last_email_at)),
+                _ => (0, None),
+            };
+            horizons.insert(room.context.clone(), room.horizon);
+            by_address.entry(address).or_default().push(RoomState {
+                context: room.context,
+                unread_from_others: room.unread_from_others,
+                oldest_unread_at: room.oldest_unread_at,
+                muted: room.muted,
+                emails_since_read,
+                last_email_at,
+            });
+        }
+        let mut parts = Vec::new();
+        for (address, rooms) in by_address {
+            let person = PersonState {
+                identity: identity.to_owned(),
+                address,
+                last_seen_at: view.last_seen_at,
+                online: view.online,
+                rooms,
+            };
+            let planned = digest_plan::plan(std::slice::from_ref(&person), now, self.config.delay);
+            let email = match planned.into_iter().next() {
+                None => None,
+                Some(digest) => match self.render(&digest) {
+                    Ok(email) => Some((email, digest.rooms.into_iter().map(|(context, _)| context).collect())),
+                    Err(e) => {
+                        tracing::error!(identity, error = %e, "a digest cannot be rendered; skipped");
+                        None
+                    }
+                },
+            };
+            parts.push((person, email));
+        }
+        Ok(Looked { watch, parts, horizons })
+    }
+
+    fn render(&self, planned: &digest_plan::PlannedDigest) -> Result<Email, MailError> {
+        let target = |context: Option<&str>| Target {
+            identity: planned.identity.clone(),
+            context: context.map(str::to_owned),
+        };
+        let rooms = planned
+            .rooms
+            .iter()
+            .filter_map(|(context, unread)| {
+                let name = ContextName::parse(context).ok()?;
+                Some(RoomLine {
+                    context: name,
+                    unread: *unread,
+                    link: self.link(&self.config.link_template, context),
+                    stop: self.links.link(&self.config.public_url, &target(Some(context))),
+                })
+            })
+            .collect();
+        mail::render(&Digest {
+            to: planned.address.clone(),
+            product: self.config.product.clone(),
+            rooms,
+            unsubscribe_url: self.links.link(&self.config.public_url, &target(None)),
+            unsubscribe_mailto: None,
+        })
+    }
+
+    /// Records what went out to `looked` and moves its watch on.
+    async fn settle(&self, looked: &mut Looked, sent: bool, now: u64) -> Result<(), NotifyError> {
+        let mut next: Option<u64> = None;
+        for (person, email) in &mut looked.parts {
+            let email = &*email;
+            if sent && let Some((_, named)) = email {
+                let mut mail = Vec::new();
+                for room in person.rooms.iter_mut().filter(|r| named.contains(&r.context)) {
+                    room.emails_since_read += 1;
+                    room.last_email_at = Some(now);
+                    mail.push(RoomMail {
+                        context: room.context.clone(),
+                        emails: room.emails_since_read,
+                        last_email_at: now,
+                        horizon: looked.horizons.get(&room.context).copied().flatten(),
+                    });
+                }
+                self.store.record_room_mail(&person.identity, &mail).await?;
+            }
+            let at = digest_plan::next_check(person, now, self.config.delay);
+            next = match (next, at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        self.store.settle_watch(&looked.watch, next).await?;
+        Ok(())
+    }
+
+    async fn do_sweep(&self) -> Result<SweepReport, NotifyError> {
+        let now = self.clock.now_secs();
+        let watches = self.store.due_watches(now, SWEEP_LIMIT).await?;
+        let mut report = SweepReport {
+            people: watches.len(),
+            ..SweepReport::default()
+        };
+        let mut looked = Vec::with_capacity(watches.len());
+        for watch in watches {
+            let identity = watch.identity.clone();
+            match self.look_at(watch, now).await {
+                Ok(l) => looked.push(l),
+                Err(e) => {
+                    tracing::warn!(identity, error = %e, "cannot look at a watched person now; next sweep");
+                    report.deferred += 1;
+                }
+            }
+        }
+        // who has nothing to send is settled at once; the rest by batch
+        let (mut quiet, mut mailing): (Vec<Looked>, Vec<Looked>) = looked
+            .into_iter()
+            .partition(|l| l.parts.iter().all(|(_, e)| e.is_none()));
+        for l in &mut quiet {
+            self.settle(l, false, now).await?;
+        }
+        let mut remaining: &mut [Looked] = &mut mailing;
+        let batch = self.mailer.batch_size().max(1);
+        while !remaining.is_empty() {
+            // whole people per batch, at most `batch` e-mails
+            let mut take = 0;
+            let mut count = 0;
+            while take < remaining.len() {
+                let emails = remaining[take].parts.iter().filter(|(_, e)| e.is_some()).count();
+                if count > 0 && count + emails > batch {
+                    break;
+                }
+                count += emails;
+                take += 1;
+            }
+            let (this, rest) = remaining.split_at_mut(take);
+            remaining = rest;
+            let emails: Vec<Email> = this
+                .iter()
+                .flat_map(|l| {
+                    l.parts
+                        .iter()
+                        .filter_map(|(_, e)| e.as_ref().map(|(email, _)| email.clone()))
+                })
+                .collect();
+            match self.mailer.send(&emails).await {
+                Ok(requests) => {
+                    report.requests += requests;
+                    report.emails += emails.len();
+                }
+                Err(SendError::Rejected(why)) => {
+                    tracing::error!(
+                        emails = emails.len(),
+                        why,
+                        "the mail provider refused a batch of digests"
+                    );
+                    report.requests += 1;
+                    report.refused += emails.len();
+                }
+                Err(e @ SendError::Unavailable(_)) => {
+                    tracing::warn!(error = %e, "digests wait for the next sweep");
+                    report.deferred += this.len() + remaining.len();
+                    return Ok(report);
+                }
+            }
+            for l in this.iter_mut() {
+                self.settle(l, true, now).await?;
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl<S: NotifyStore + 'static> Notifications for Notifier<S> {
+    fn subscriptions<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<Subscription>, NotifyError>> {
+        Box::pin(async move { Ok(self.store.subscriptions(identity).await?) })
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        claims: &'a HostClaims,
+        context: Option<&'a ContextName>,
+        address: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Subscribed, NotifyError>> {
+        Box::pin(self.do_subscribe(claims, context, address))
+    }
+
+    fn confirm<'a>(
+        &'a self,
+        claims: &'a HostClaims,
+        context: Option<&'a ContextName>,
+        address: &'a str,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<Subscribed, NotifyError>> {
+        Box::pin(self.do_confirm(claims, context, address, code))
+    }
+
+    fn unsubscribe<'a>(
+        &'a self,
+        identity: &'a str,
+        context: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.do_unsubscribe(identity, context))
+    }
+
+    fn link_target(&self, identity: &str, room: &str, signature: &str) -> Option<Target> {
+        self.links.verify(identity, room, signature)
+    }
+
+    fn on_message<'a>(
+        &'a self,
+        context: &'a str,
+        author: &'a str,
+        at: u64,
+    ) -> BoxFuture<'a, Result<usize, NotifyError>> {
+        Box::pin(self.do_on_message(context, author, at))
+    }
+
+    fn sweep(&self) -> BoxFuture<'_, Result<SweepReport, NotifyError>> {
+        Box::pin(self.do_sweep())
+    }
+}

@@ -1,0 +1,148 @@
+//! Notification e-mail in the local server: the notifier over SQLite
+//! (`notify.db` in the data folder), the embedded provider's view and
+//! message events, and SMTP or the dev inbox ([`crate::mailers`]); its
+//! two tasks: each new message watches the room's followers, and a sweep
+//! runs every [`sweep_every`] (one at a time: the next waits for the last).
+//!
+//! Without `DACHAT_NOTIFY_SECRET`, a secret is made once and kept in the
+//! data folder (`notify.secret`, mode 0600), so codes and unsubscribe
+//! links outlive a restart. Without `DACHAT_NOTIFY_LINK`, digests link to
+//! the demo page (`/?context=<room>`); without `DACHAT_PUBLIC_URL`,
+//! unsubscribe links point at the listening address.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use backend::clock::Clock;
+use backend::config::NotifySettings;
+use backend::notifier::{Mailer, Notifications, Notifier, NotifyConfig};
+use backend::secret::Secret;
+use local_chat::LocalChat;
+use local_chat::notify_sqlite::SqliteNotifyStore;
+
+use crate::mailers::{DevInbox, SmtpMailer};
+
+/// The local notifier and, without SMTP, its dev inbox.
+#[derive(Debug)]
+pub struct LocalNotifications {
+    pub notifier: Arc<Notifier<SqliteNotifyStore>>,
+    pub inbox: Option<DevInbox>,
+    every: Duration,
+}
+
+/// How often the sweep runs: a quarter of the delay, between 1 s and a minute.
+pub fn sweep_every(delay: Duration) -> Duration {
+    (delay / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+/// The kept secret, made on first use.
+fn kept_secret(data_dir: &Path) -> anyhow::Result<Secret> {
+    let path = data_dir.join("notify.secret");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let text = text.trim();
+        if text.len() >= 32 {
+            return Ok(Secret::new(text.to_owned()));
+        }
+    }
+    let mut bytes = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system random source failed"))?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        file.write_all(secret.as_bytes())?;
+    }
+    Ok(Secret::new(secret))
+}
+
+impl LocalNotifications {
+    pub fn build(
+        settings: &NotifySettings,
+        chat: &LocalChat,
+        data_dir: &Path,
+        listen: SocketAddr,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let store = SqliteNotifyStore::open(&data_dir.join("notify.db"))
+            .map_err(|e| anyhow::anyhow!("cannot open the notifications' database: {e}"))?;
+        let secret = match &settings.secret {
+            Some(secret) => secret.clone(),
+            None => kept_secret(data_dir)?,
+        };
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let link_template = settings
+            .link_template
+            .clone()
+            .unwrap_or_else(|| format!("{public_url}/?context={{context}}"));
+        let (mailer, inbox): (Arc<dyn Mailer>, Option<DevInbox>) = match &settings.smtp_url {
+            Some(url) => {
+                let from = settings.mail_from.as_deref().unwrap_or("dachat@localhost");
+                (Arc::new(SmtpMailer::new(url, from, &settings.product)?), None)
+            }
+            None => {
+                let inbox = DevInbox::default();
+                (Arc::new(inbox.clone()), Some(inbox))
+            }
+        };
+        let config = NotifyConfig {
+            delay: settings.delay,
+            link_template,
+            product: settings.product.clone(),
+            public_url,
+            secret,
+        };
+        Ok(Self {
+            notifier: Arc::new(Notifier::new(store, Arc::new(chat.clone()), mailer, config, clock)),
+            inbox,
+            every: sweep_every(settings.delay),
+        })
+    }
+
+    /// Starts the two tasks; they end with the runtime.
+    pub fn spawn(&self, chat: &LocalChat) {
+        let mut events = chat.message_events();
+        let notifier = Arc::clone(&self.notifier);
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if let Err(e) = notifier.on_message(&event.room, &event.author, event.at).await {
+                    tracing::warn!(error = %e, "a message could not be noted for notifications");
+                }
+            }
+        });
+        let notifier = Arc::clone(&self.notifier);
+        let every = self.every;
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match notifier.sweep().await {
+                    Ok(report) if report.people > 0 => tracing::info!(
+                        people = report.people,
+                        emails = report.emails,
+                        requests = report.requests,
+                        deferred = report.deferred,
+                        "notification sweep"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "the notification sweep failed; next tick"),
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,205 @@
+//! A local server for the notification tests (`cli/tests/notifications.rs`
+//! and the SMTP tests among the operator tests): `dachat serve --dev-keys`
+//! with a 1-second notification delay, and the requests people make.
+
+// Each test binary that includes this uses a part of it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use testkit::ws::WsClient;
+use testkit::{Supervised, free_port};
+
+pub const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dachat-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub struct Server {
+    _process: Supervised,
+    pub base: String,
+    pub http: reqwest::Client,
+    /// What the server logged.
+    pub log: PathBuf,
+}
+
+/// `dachat serve --dev-keys` with a 1-second notification delay.
+pub fn serve(name: &str, env: &[(&str, &str)]) -> Server {
+    let keys = temp_dir(&format!("notify-keys-{name}"));
+    let data = temp_dir(&format!("notify-data-{name}"));
+    let made = Command::new(DACHAT)
+        .args(["keygen", "--out-dir", keys.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let port = free_port().unwrap();
+    let base = format!("127.0.0.1:{port}");
+    let mut command = Command::new(DACHAT);
+    command
+        .args(["serve", "--listen", &base, "--dev-keys"])
+        .arg(&keys)
+        .arg("--data-dir")
+        .arg(&data)
+        .env_remove("DACHAT_JWKS_URL")
+        .env_remove("DACHAT_SMTP_URL")
+        .env("DACHAT_NOTIFY_DELAY", "1");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let log = data.join("serve.log");
+    let mut process = Supervised::spawn("dachat serve", &mut command, Some(&log)).unwrap();
+    process.wait_for_port(port, Duration::from_secs(30)).unwrap();
+    Server {
+        _process: process,
+        base: format!("http://{base}"),
+        http: reqwest::Client::new(),
+        log,
+    }
+}
+
+/// Polls `check` every 100 ms until it gives a value, for at most 30 s.
+pub async fn until<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "waited 30 s for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl Server {
+    /// How many lines of the server's log contain `text` now.
+    pub fn log_count(&self, text: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .matches(text)
+            .count()
+    }
+
+    /// Waits until the server's log has a line containing `text`, `n` times.
+    pub async fn logged(&self, text: &str, n: usize) {
+        until(&format!("{n} log lines with {text:?}"), || async {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            (log.matches(text).count() >= n).then_some(())
+        })
+        .await;
+    }
+
+    pub async fn token(&self, sub: &str, email: Option<&str>) -> String {
+        let answer: Value = self
+            .http
+            .post(format!("{}/dev/token", self.base))
+            .json(&json!({ "sub": sub, "contexts": ["general", "shipment-1"], "email": email }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn subscriptions(&self, token: &str) -> Value {
+        self.http
+            .get(format!("{}/v1/notifications", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn inbox(&self) -> Vec<Value> {
+        let emails: Value = self
+            .http
+            .get(format!("{}/dev/inbox.json", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // newest first on the page; oldest first here
+        let mut emails = emails.as_array().unwrap().clone();
+        emails.reverse();
+        emails
+    }
+
+    /// Waits until the inbox holds `n` e-mails (the sweep runs every second).
+    pub async fn inbox_of(&self, n: usize) -> Vec<Value> {
+        until(&format!("{n} e-mails in the dev inbox"), || async {
+            let emails = self.inbox().await;
+            (emails.len() >= n).then_some(emails)
+        })
+        .await
+    }
+
+    /// A chat socket of `host_token`'s person, joined to both rooms.
+    pub async fn chat(&self, host_token: &str) -> WsClient {
+        let mut access = String::new();
+        for room in ["general", "shipment-1"] {
+            let (status, session) = self
+                .post("/v1/session", json!({ "token": host_token, "context": room }))
+                .await;
+            assert_eq!(status, 200, "{session}");
+            access = session["accessToken"].as_str().unwrap().to_owned();
+        }
+        let ws = self.base.replace("http://", "ws://");
+        let mut socket = WsClient::connect(&format!("{ws}/v1/local/ws?token={access}"))
+            .await
+            .unwrap();
+        socket.expect("welcome").await;
+        for room in ["general", "shipment-1"] {
+            socket.send(json!({ "type": "join", "room": room })).await;
+            socket.expect("joined").await;
+        }
+        socket
+    }
+}
+
+pub async fn say(socket: &mut WsClient, room: &str, n: u32) -> i64 {
+    socket
+        .send(json!({ "type": "send", "room": room, "clientId": format!("c-{room}-{n}"), "body": format!("secret cargo detail {n}") }))
+        .await;
+    socket.expect("ack").await["id"].as_i64().unwrap()
+}
+
+pub fn code_in(email: &Value) -> String {
+    let subject = email["subject"].as_str().unwrap();
+    let code = subject.rsplit(' ').next().unwrap().to_owned();
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{subject}");
+    code
+}
+
+pub fn header<'a>(email: &'a Value, name: &str) -> &'a str {
+    email["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == name)
+        .map(|h| h[1].as_str().unwrap())
+        .unwrap_or_else(|| panic!("no {name} in {email}"))
+}
