@@ -13,7 +13,7 @@ use crate::host_jwt::{self, HostClaims, HostTokenError, VerifyOptions};
 use crate::jwks::{JwksCache, JwksPolicy, JwksUnavailable};
 use crate::keys::KeySet;
 use crate::local_token::LocalTokenKey;
-use crate::notifier::{Notifications, NotifyError, Subscribed};
+use crate::notifier::{Notifications, NotifyError, Stop, Subscribed};
 use crate::notify_store::Subscription;
 use crate::provision::{ProvisionError, ProvisionPolicy, Provisioner};
 use crate::twilio_rest::{ConversationsClient, RestError, RetryPolicy};
@@ -419,14 +419,16 @@ impl AppState {
         Ok(notifications.confirm(&claims, context.as_ref(), address, code).await?)
     }
 
-    /// Turns e-mail off for `context` (`None`: everything).
+    /// Turns e-mail off for `context` (`None`: the all-rooms switch).
     pub async fn unsubscribe(&self, token: &str, context: Option<&str>) -> Result<(), AppError> {
         let notifications = self.notifications()?;
         let context = Self::room(context)?;
         let claims = self.verify_host_token(token).await?;
-        Ok(notifications
-            .unsubscribe(claims.identity.as_str(), context.as_ref().map(ContextName::as_str))
-            .await?)
+        let stop = match &context {
+            Some(room) => Stop::Room(room.as_str()),
+            None => Stop::AllRooms,
+        };
+        Ok(notifications.unsubscribe(claims.identity.as_str(), stop).await?)
     }
 
     /// What a one-click link stops, if it is ours.
@@ -438,10 +440,11 @@ impl AppState {
 
     /// Follows a verified one-click link (RFC 8058 POST).
     pub async fn unsubscribe_by_link(&self, target: &Target) -> Result<(), AppError> {
-        Ok(self
-            .notifications()?
-            .unsubscribe(&target.identity, target.context.as_deref())
-            .await?)
+        let stop = match &target.context {
+            Some(room) => Stop::Room(room),
+            None => Stop::Everything,
+        };
+        Ok(self.notifications()?.unsubscribe(&target.identity, stop).await?)
     }
 }
 

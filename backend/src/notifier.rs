@@ -191,9 +191,8 @@ pub trait Notifications: Send + Sync + std::fmt::Debug {
         address: &'a str,
         code: &'a str,
     ) -> BoxFuture<'a, Result<Subscribed, NotifyError>>;
-    /// Stops e-mail about `context` (`None`: every room).
-    fn unsubscribe<'a>(&'a self, identity: &'a str, context: Option<&'a str>)
-    -> BoxFuture<'a, Result<(), NotifyError>>;
+    /// Stops e-mail as `stop` says.
+    fn unsubscribe<'a>(&'a self, identity: &'a str, stop: Stop<'a>) -> BoxFuture<'a, Result<(), NotifyError>>;
     /// The target of a one-click link, if it is ours.
     fn link_target(&self, identity: &str, room: &str, signature: &str) -> Option<Target>;
     fn on_message<'a>(
@@ -203,6 +202,17 @@ pub trait Notifications: Send + Sync + std::fmt::Debug {
         at: u64,
     ) -> BoxFuture<'a, Result<usize, NotifyError>>;
     fn sweep(&self) -> BoxFuture<'_, Result<SweepReport, NotifyError>>;
+}
+
+/// What an unsubscribe stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop<'a> {
+    /// One room (an exception, when an all-rooms subscription stays).
+    Room(&'a str),
+    /// The all-rooms subscription (rooms switched on one by one stay).
+    AllRooms,
+    /// Every subscription (the e-mail's "stop these e-mails").
+    Everything,
 }
 
 /// `address` empty in a per-room subscription: no e-mail about that room,
@@ -370,31 +380,28 @@ impl<S: NotifyStore> Notifier<S> {
         }
     }
 
-    async fn do_unsubscribe(&self, identity: &str, context: Option<&str>) -> Result<(), NotifyError> {
+    async fn do_unsubscribe(&self, identity: &str, stop: Stop<'_>) -> Result<(), NotifyError> {
         let subscriptions = self.store.subscriptions(identity).await?;
-        match context {
-            // everything: every subscription goes
-            None => {
-                for s in &subscriptions {
-                    self.store.unsubscribe(identity, s.context.as_deref()).await?;
-                }
-            }
-            Some(room) => {
-                let all_rooms = subscriptions.iter().any(|s| s.context.is_none());
-                if all_rooms {
-                    // an exception to the all-rooms subscription
-                    self.store
-                        .subscribe(&Subscription {
-                            identity: identity.to_owned(),
-                            context: Some(room.to_owned()),
-                            address: MUTED.to_owned(),
-                            since: self.clock.now_secs(),
-                        })
-                        .await?;
-                } else {
-                    self.store.unsubscribe(identity, Some(room)).await?;
-                }
-            }
+        let all_rooms = subscriptions.iter().any(|s| s.context.is_none());
+        let gone = |s: &Subscription| match stop {
+            Stop::Everything => true,
+            // the exceptions mean nothing without the all-rooms subscription
+            Stop::AllRooms => s.context.is_none() || s.address == MUTED,
+            Stop::Room(room) => s.context.as_deref() == Some(room),
+        };
+        for s in subscriptions.iter().filter(|s| gone(s)) {
+            self.store.unsubscribe(identity, s.context.as_deref()).await?;
+        }
+        if let (Stop::Room(room), true) = (stop, all_rooms) {
+            // an exception to the all-rooms subscription
+            self.store
+                .subscribe(&Subscription {
+                    identity: identity.to_owned(),
+                    context: Some(room.to_owned()),
+                    address: MUTED.to_owned(),
+                    since: self.clock.now_secs(),
+                })
+                .await?;
         }
         Ok(())
     }
@@ -645,12 +652,8 @@ impl<S: NotifyStore + 'static> Notifications for Notifier<S> {
         Box::pin(self.do_confirm(claims, context, address, code))
     }
 
-    fn unsubscribe<'a>(
-        &'a self,
-        identity: &'a str,
-        context: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.do_unsubscribe(identity, context))
+    fn unsubscribe<'a>(&'a self, identity: &'a str, stop: Stop<'a>) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.do_unsubscribe(identity, stop))
     }
 
     fn link_target(&self, identity: &str, room: &str, signature: &str) -> Option<Target> {

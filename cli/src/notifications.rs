@@ -131,12 +131,14 @@ impl LocalNotifications {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
+                let started = std::time::Instant::now();
                 match notifier.sweep().await {
                     Ok(report) if report.people > 0 => tracing::info!(
                         people = report.people,
                         emails = report.emails,
                         requests = report.requests,
                         deferred = report.deferred,
+                        ms = started.elapsed().as_millis(),
                         "notification sweep"
                     ),
                     Ok(_) => {}

@@ -7,7 +7,10 @@
 //! (`widget/tests/wire.rs`) checks every type both ways against serde_json.
 
 use crate::local::{ClientFrame, Member, Message, ServerFrame};
-use crate::{ErrorBody, Provider, SessionRequest, SessionResponse, TokenRequest, TokenResponse};
+use crate::{
+    ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState, Provider, SessionRequest,
+    SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse, UnsubscribeRequest,
+};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::JsValue;
 
@@ -205,6 +208,68 @@ impl FromJs for TokenResponse {
         Some(TokenResponse {
             access_token: string(v, "accessToken")?,
             expires_at: uint(v, "expiresAt")?,
+        })
+    }
+}
+
+impl ToJs for SubscribeRequest {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .set("token", &self.token)
+            .nullable("context", self.context.as_deref())
+            .nullable("address", self.address.as_deref())
+            .done()
+    }
+}
+
+impl ToJs for ConfirmRequest {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .set("token", &self.token)
+            .nullable("context", self.context.as_deref())
+            .set("address", &self.address)
+            .set("code", &self.code)
+            .done()
+    }
+}
+
+impl ToJs for UnsubscribeRequest {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .set("token", &self.token)
+            .nullable("context", self.context.as_deref())
+            .done()
+    }
+}
+
+impl FromJs for NotificationSubscription {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(NotificationSubscription {
+            context: optional(v, "context", JsValue::as_string)?,
+            address: optional(v, "address", JsValue::as_string)?,
+        })
+    }
+}
+
+impl FromJs for NotificationsResponse {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(NotificationsResponse {
+            vouched_address: optional(v, "vouchedAddress", JsValue::as_string)?,
+            subscriptions: list(v, "subscriptions")?,
+        })
+    }
+}
+
+impl FromJs for SubscriptionState {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(SubscriptionState {
+            state: match string(v, "state")?.as_str() {
+                "on" => NotifyState::On,
+                "code_sent" => NotifyState::CodeSent,
+                "off" => NotifyState::Off,
+                _ => return None,
+            },
+            address: optional(v, "address", JsValue::as_string)?,
         })
     }
 }

@@ -105,7 +105,7 @@ export async function startServer({ env = {} } = {}) {
   let child;
   const start = async () => {
     child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--dev-keys', keys, '--data-dir', join(dir, 'data'),
-      '--widget-dir', widgetDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env, RUST_LOG: 'warn' } });
+      '--widget-dir', widgetDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn', ...env } });
     await untilHealthy(url, child);
   };
   const stop = (signal) => new Promise((resolve) => {

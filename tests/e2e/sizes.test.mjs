@@ -19,12 +19,14 @@ test('the loader is at most 1,000 bytes gzipped', () => {
   assert.ok(size <= 1000, `dachat.js is ${size} B gzip`);
 });
 
-// The goal: 120,000 B brotli for what every open downloads. History (see
+// The budget for what every open downloads in English: 140,000 B brotli
+// (issue #15 raised it from 120,000 for the field features; the
+// notification panel of #14 is the first to use it). History (see
 // BENCHMARKS.md): 203 KB with pulldown-cmark and serde; 134 KB with the
 // widget's own markdown parser and serde-free JSON; under 120 KB since the
 // replacement wasm-streams, hand-built message bodies and wasm-opt's short
-// import names.
-const WIDGET_BUDGET = 120_000;
+// import names; 124.6 KB with the notification panel.
+const WIDGET_BUDGET = 140_000;
 
 
 test(`the widget (WASM + JS glue + shim) stays within ${WIDGET_BUDGET} bytes brotli`, () => {
@@ -32,7 +34,7 @@ test(`the widget (WASM + JS glue + shim) stays within ${WIDGET_BUDGET} bytes bro
   const glue = brotli(widgetFile('widget.js'));
   const shim = brotli(widgetFile('twilio.js'));
   const total = wasm + glue + shim;
-  console.log(`widget: wasm ${wasm} B + glue ${glue} B + shim ${shim} B = ${total} B brotli (goal 120,000)`);
+  console.log(`widget: wasm ${wasm} B + glue ${glue} B + shim ${shim} B = ${total} B brotli (budget ${WIDGET_BUDGET})`);
   assert.ok(total <= WIDGET_BUDGET, `widget is ${total} B brotli`);
 });
 

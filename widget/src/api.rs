@@ -1,5 +1,5 @@
-//! Calls to the DAChat API (`/v1/session`, `/v1/token`) with `fetch`, and
-//! their failures as messages a person can act on.
+//! Calls to the DAChat API (`/v1/session`, `/v1/token`, the notification
+//! routes) with `fetch`, and their failures as messages a person can act on.
 
 use protocol::js::{self as json, FromJs};
 use protocol::{ErrorBody, SessionRequest, TokenRequest};
@@ -27,6 +27,14 @@ pub fn failure_message(status: u16, body: Option<ErrorBody>) -> String {
     match (status, body) {
         (401, _) => "Your sign-in has expired or is not valid. Reload the page to sign in again.".into(),
         (403, _) => "You don't have access to this chat.".into(),
+        // the notification routes' refusals say what to do (codes, addresses)
+        (400 | 429 | 502 | 503, Some(body))
+            if body.error.starts_with("code_")
+                || matches!(body.error.as_str(), "wrong_code" | "no_code" | "bad_address")
+                || body.error.starts_with("mail_") =>
+        {
+            body.message
+        }
         (429, _) => "Too many attempts. Please wait a moment.".into(),
         (500..=599, _) => "The chat service is not available right now.".into(),
         (_, Some(body)) => body.message,
@@ -36,15 +44,28 @@ pub fn failure_message(status: u16, body: Option<ErrorBody>) -> String {
 
 /// POSTs `body` (JSON) to `url`; the answer's text when it is a 2xx.
 pub async fn post(url: &str, body: &str) -> Result<String, ApiFailure> {
+    fetch(url, Some(body), None).await
+}
+
+/// GETs `url` with the host token as `Authorization: Bearer`.
+pub async fn get(url: &str, bearer: &str) -> Result<String, ApiFailure> {
+    fetch(url, None, Some(bearer)).await
+}
+
+async fn fetch(url: &str, body: Option<&str>, bearer: Option<&str>) -> Result<String, ApiFailure> {
     let window = web_sys::window().ok_or_else(ApiFailure::unreachable)?;
     let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
+    let headers = web_sys::Headers::new().map_err(|_| ApiFailure::unreachable())?;
+    if let Some(body) = body {
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(body));
+        let _ = headers.set("Content-Type", "application/json");
+    }
+    if let Some(bearer) = bearer {
+        let _ = headers.set("Authorization", &format!("Bearer {bearer}"));
+    }
+    init.set_headers(&headers);
     let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| ApiFailure::unreachable())?;
-    request
-        .headers()
-        .set("Content-Type", "application/json")
-        .map_err(|_| ApiFailure::unreachable())?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(|_| ApiFailure::unreachable())?
@@ -102,5 +123,24 @@ mod tests {
         };
         assert_eq!(failure_message(400, Some(body)), "context is empty");
         assert!(failure_message(503, None).contains("not available"));
+        let refusal = |error: &str| ErrorBody {
+            error: error.into(),
+            message: "the server's words".into(),
+        };
+        for error in [
+            "code_limit",
+            "wrong_code",
+            "code_locked",
+            "bad_address",
+            "mail_unavailable",
+        ] {
+            let status = if error == "code_limit" { 429 } else { 400 };
+            assert_eq!(
+                failure_message(status, Some(refusal(error))),
+                "the server's words",
+                "{error}"
+            );
+        }
+        assert!(failure_message(429, Some(refusal("rate_limited"))).starts_with("Too many attempts"));
     }
 }

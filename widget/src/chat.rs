@@ -286,12 +286,26 @@ impl UseChatReturn {
         api::read(&self.call_api("/v1/session", Some(context)).await?)
     }
 
-    /// Calls the API at `path` with the host's JWT, asking the host for a
-    /// fresh one first when it is about to expire, and once more when the
-    /// API refuses it (401); the answer the user sees comes only after that.
+    /// Calls the API at `path` with the host's JWT (`/v1/session` with a
+    /// context, `/v1/token` without).
     async fn call_api(self, path: &'static str, context: Option<&str>) -> Result<String, api::ApiFailure> {
-        let url = self.api.get_value() + path;
         let device = self.device.get_value();
+        self.with_host_token(path, Some(&|token: &str| api::body(token, context, &device)))
+            .await
+    }
+
+    /// Calls the API at `path` with the host's JWT: a POST of what `body`
+    /// makes of the token, or without `body` a GET with the token as
+    /// `Authorization: Bearer`. Asks the host for a fresh token first when
+    /// it is about to expire, and once more when the API refuses it (401);
+    /// the answer the user sees comes only after that. (Not generic: one
+    /// copy of this loop in the download.)
+    pub async fn with_host_token(
+        self,
+        path: &str,
+        body: Option<&dyn Fn(&str) -> String>,
+    ) -> Result<String, api::ApiFailure> {
+        let url = self.api.get_value() + path;
         let mut token = self.page.host_token.get_untracked();
         let mut ask = host::expires_in_secs(&token, browser::now_ms())
             .is_some_and(|secs| secs < host::RENEW_WITHIN_SECS)
@@ -306,7 +320,11 @@ impl UseChatReturn {
                     None => {}
                 }
             }
-            match api::post(&url, &api::body(&token, context, &device)).await {
+            let answer = match body {
+                Some(body) => api::post(&url, &body(&token)).await,
+                None => api::get(&url, &token).await,
+            };
+            match answer {
                 Err(e) if e.status == 401 && refused.is_none() => {
                     refused = Some(e);
                     ask = Some("refused");

@@ -9,7 +9,10 @@
 
 use protocol::js::{FromJs, ToJs, parse, stringify};
 use protocol::local::{ClientFrame, Member, Message, ServerFrame};
-use protocol::{ErrorBody, Provider, SessionRequest, SessionResponse, TokenRequest, TokenResponse};
+use protocol::{
+    ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState, Provider, SessionRequest,
+    SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse, UnsubscribeRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
@@ -264,6 +267,57 @@ fn api_bodies_match_serde() {
     }
     let names = vec!["general".to_owned(), "shipment-123".to_owned()];
     assert_eq!(parse::<Vec<String>>(&stringify(&names).unwrap()), Some(names));
+}
+
+#[wasm_bindgen_test]
+fn notification_bodies_match_serde() {
+    for context in [Some("general".to_owned()), None] {
+        for address in [Some("a@example.org".to_owned()), None] {
+            writes_as_serde_reads(SubscribeRequest {
+                token: "h.j.t".into(),
+                context: context.clone(),
+                address,
+            });
+        }
+        writes_as_serde_reads(ConfirmRequest {
+            token: "h.j.t".into(),
+            context: context.clone(),
+            address: "a@example.org".into(),
+            code: "012345".into(),
+        });
+        writes_as_serde_reads(UnsubscribeRequest {
+            token: "h.j.t".into(),
+            context: context.clone(),
+        });
+    }
+    reads_as_serde_writes(NotificationsResponse {
+        vouched_address: Some("a@example.org".into()),
+        subscriptions: vec![
+            NotificationSubscription {
+                context: None,
+                address: Some("a@example.org".into()),
+            },
+            NotificationSubscription {
+                context: Some("shipment-1".into()),
+                address: None,
+            },
+        ],
+    });
+    reads_as_serde_writes(NotificationsResponse {
+        vouched_address: None,
+        subscriptions: vec![],
+    });
+    for state in [NotifyState::On, NotifyState::CodeSent, NotifyState::Off] {
+        reads_as_serde_writes(SubscriptionState {
+            state,
+            address: Some("a@example.org".into()),
+        });
+    }
+    reads_as_serde_writes(SubscriptionState {
+        state: NotifyState::Off,
+        address: None,
+    });
+    assert_eq!(parse::<SubscriptionState>(r#"{"state":"maybe","address":null}"#), None);
 }
 
 #[wasm_bindgen_test]

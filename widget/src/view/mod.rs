@@ -7,12 +7,14 @@
 //! - [`status`]: the connection banner and notices;
 //! - [`log`]: the message log (paging, scrolling, pending messages);
 //! - [`message`]: one message row; [`markdown_dom`] builds its body;
-//! - [`composer`]: the typing line and the message box.
+//! - [`composer`]: the typing line and the message box;
+//! - [`notify`]: "E-mail me about messages I miss".
 
 mod composer;
 mod log;
 mod markdown_dom;
 mod message;
+mod notify;
 mod status;
 mod tabs;
 
@@ -52,6 +54,7 @@ pub fn App(page: Page, api: String, client: ClientSlot) -> impl IntoView {
 fn Chat(chat: UseChatReturn, page: Page) -> impl IntoView {
     view! {
         <tabs::Bar chat page />
+        <notify::Panel chat />
         <status::Banner chat />
         <status::Notice chat />
         <log::Log chat />

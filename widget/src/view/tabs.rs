@@ -16,7 +16,11 @@ pub fn Bar(chat: UseChatReturn, page: Page) -> impl IntoView {
             .get_value()
             .and_then(|panel| panel.parent_node())
             .and_then(|root| root.dyn_into::<web_sys::DocumentFragment>().ok())
-            .and_then(|root| root.query_selector("button[aria-expanded]").ok().flatten())
+            .and_then(|root| {
+                root.query_selector("button[aria-expanded]:not(.notify-toggle)")
+                    .ok()
+                    .flatten()
+            })
             .and_then(|button| button.dyn_into::<web_sys::HtmlElement>().ok());
         if let Some(launcher) = launcher {
             launcher.click();
@@ -59,22 +63,28 @@ fn Tabs(chat: UseChatReturn) -> impl IntoView {
                         move || match unread() { 0 => name.clone(), n => format!("{name}, {n} unread") }
                     };
                     let closable = index() != Some(0);
-                    let close_name = name.clone();
+                    let close = {
+                        let name = name.clone();
+                        move || chat.update(|s| s.close_tab(&name))
+                    };
+                    let close_key = close.clone();
                     let select = {
                         let index = index.clone();
                         move |_| if let Some(i) = index() { chat.update(|s| s.select(i)) }
                     };
+                    // The close mark is part of the tab (a tablist holds
+                    // only tabs): a click on it, or Delete on the tab.
                     view! {
-                        <span class="tab">
-                            <button type="button" role="tab" aria-selected=move || selected().to_string() aria-label=label on:click=select>
-                                {name.clone()}
-                                {move || { let n = unread(); (n > 0).then(|| view! { <span class="unread" aria-hidden="true">{n}</span> }) }}
-                            </button>
+                        <button type="button" role="tab" class="tab" aria-selected=move || selected().to_string() aria-label=label
+                            aria-keyshortcuts=closable.then_some("Delete") on:click=select
+                            on:keydown=move |ev: web_sys::KeyboardEvent| if closable && ev.key() == "Delete" { close_key() }>
+                            {name.clone()}
+                            {move || { let n = unread(); (n > 0).then(|| view! { <span class="unread" aria-hidden="true">{n}</span> }) }}
                             {closable.then(|| view! {
-                                <button type="button" class="close-tab" aria-label=format!("Close {close_name}")
-                                    on:click=move |_| chat.update(|s| s.close_tab(&close_name))>"×"</button>
+                                <span class="close-tab" aria-hidden="true" title=format!("Close {name} (Delete)")
+                                    on:click=move |ev| { ev.stop_propagation(); close() }>"×"</span>
                             })}
-                        </span>
+                        </button>
                     }
                 }
             />
