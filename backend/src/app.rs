@@ -431,6 +431,37 @@ impl AppState {
         Ok(notifications.unsubscribe(claims.identity.as_str(), stop).await?)
     }
 
+    /// A verified Twilio post-event webhook: `onMessageAdded` watches the
+    /// room's followers (once per message SID); other events, and every
+    /// event while notifications are off, are only acknowledged.
+    pub async fn twilio_event(&self, params: &[(String, String)]) -> Result<(), AppError> {
+        let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        if param("EventType") != Some("onMessageAdded") {
+            return Ok(());
+        }
+        let Ok(notifications) = self.notifications() else {
+            return Ok(());
+        };
+        let (Some(message), Some(conversation)) = (param("MessageSid"), param("ConversationSid")) else {
+            return Err(AppError::InvalidValue(InvalidValue {
+                what: "onMessageAdded",
+                reason: "needs MessageSid and ConversationSid",
+            }));
+        };
+        let at = param("DateCreated")
+            .and_then(crate::notify_twilio::unix_seconds)
+            .unwrap_or_else(|| self.clock.now_secs());
+        let author = param("Author").unwrap_or_default();
+        match notifications
+            .on_event(&format!("twilio#{message}"), conversation, author, at)
+            .await?
+        {
+            Some(watched) => tracing::info!(watched, "a new message: its room's followers are watched"),
+            None => tracing::info!("a message delivered again: already noted"),
+        }
+        Ok(())
+    }
+
     /// What a one-click link stops, if it is ours.
     pub fn unsubscribe_target(&self, identity: &str, room: &str, signature: &str) -> Result<Target, AppError> {
         self.notifications()?

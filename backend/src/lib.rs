@@ -11,6 +11,7 @@
 //! - [`app`]: state and the operations (open a session, renew a token);
 //! - [`notifier`]: the notifications' operations (subscriptions, the
 //!   digest loop) over the store, the chat provider and a mailer;
+//!   [`notify_twilio`]: what it reads of Twilio;
 //! - [`provision`] (Twilio users, conversations, participants and the
 //!   session rate limit) over [`twilio_rest`]; [`jwks`]; [`sendgrid`]
 //!   (mail out); all over [`http_client`], the only outbound I/O;
@@ -47,6 +48,7 @@ pub mod mail;
 pub mod notifier;
 pub mod notify_dynamo;
 pub mod notify_store;
+pub mod notify_twilio;
 pub mod provision;
 pub mod rate_limit;
 pub mod secret;

@@ -71,6 +71,9 @@ pub struct PersonView {
 /// What the notifier reads of the chat provider (Twilio REST or the local
 /// provider's store).
 pub trait ChatView: Send + Sync {
+    /// The context (room name) of the provider's `conversation` (a Twilio
+    /// conversation SID; the local provider's rooms are their names).
+    fn context_of<'a>(&'a self, conversation: &'a str) -> BoxFuture<'a, Result<Option<String>, ViewError>>;
     /// Who is in `context`.
     fn members<'a>(&'a self, context: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
     /// The rooms `identity` is in.
@@ -201,6 +204,16 @@ pub trait Notifications: Send + Sync + std::fmt::Debug {
         author: &'a str,
         at: u64,
     ) -> BoxFuture<'a, Result<usize, NotifyError>>;
+    /// A provider's message event (Twilio's `onMessageAdded`): acted on once
+    /// per `claim` (the message SID), however often it is delivered;
+    /// `None` for a repeat.
+    fn on_event<'a>(
+        &'a self,
+        claim: &'a str,
+        conversation: &'a str,
+        author: &'a str,
+        at: u64,
+    ) -> BoxFuture<'a, Result<Option<usize>, NotifyError>>;
     fn sweep(&self) -> BoxFuture<'_, Result<SweepReport, NotifyError>>;
 }
 
@@ -419,6 +432,33 @@ impl<S: NotifyStore> Notifier<S> {
             }
         }
         Ok(watched)
+    }
+
+    async fn do_on_event(
+        &self,
+        claim: &str,
+        conversation: &str,
+        author: &str,
+        at: u64,
+    ) -> Result<Option<usize>, NotifyError> {
+        if !self.store.claim(claim, self.clock.now_secs()).await? {
+            return Ok(None);
+        }
+        let noted = async {
+            match self.chat.context_of(conversation).await? {
+                Some(context) => self.do_on_message(&context, author, at).await,
+                // not one of ours (no unique name): nobody follows it
+                None => Ok(0),
+            }
+        };
+        match noted.await {
+            Ok(watched) => Ok(Some(watched)),
+            Err(e) => {
+                // the provider retries a failed delivery: let it be claimed again
+                self.store.unclaim(claim).await?;
+                Err(e)
+            }
+        }
     }
 
     fn link(&self, template: &str, context: &str) -> String {
@@ -667,6 +707,16 @@ impl<S: NotifyStore + 'static> Notifications for Notifier<S> {
         at: u64,
     ) -> BoxFuture<'a, Result<usize, NotifyError>> {
         Box::pin(self.do_on_message(context, author, at))
+    }
+
+    fn on_event<'a>(
+        &'a self,
+        claim: &'a str,
+        conversation: &'a str,
+        author: &'a str,
+        at: u64,
+    ) -> BoxFuture<'a, Result<Option<usize>, NotifyError>> {
+        Box::pin(self.do_on_event(claim, conversation, author, at))
     }
 
     fn sweep(&self) -> BoxFuture<'_, Result<SweepReport, NotifyError>> {

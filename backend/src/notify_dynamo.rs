@@ -146,6 +146,18 @@ impl NotifyStore for DynamoNotifyStore {
         }
     }
 
+    async fn unclaim(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("claim#{key}")))
+            .key("sk", s("-"))
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
     async fn put_code(&self, code: &PendingCode) -> Result<(), StoreError> {
         let id = unique_suffix()?;
         let pending = Put::builder()

@@ -74,6 +74,9 @@ pub trait NotifyStore: Send + Sync {
     /// claim, `false` for every later one, also when two race.
     fn claim(&self, key: &str, now: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Gives up a claim (the work it guarded failed; a retry may claim it).
+    fn unclaim(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Keeps `code` as the pending code of its (identity, address),
     /// replacing any earlier one, and logs that a code was sent at
     /// `code.issued_at`.
@@ -233,6 +236,11 @@ pub mod suite {
         let racing = format!("{prefix}-IM0002");
         let (a, b) = tokio::join!(store.claim(&racing, 100), store.claim(&racing, 100));
         assert!(a.unwrap() ^ b.unwrap(), "of two racing claims exactly one wins");
+        store.unclaim(&key).await.unwrap();
+        assert!(
+            store.claim(&key, 102).await.unwrap(),
+            "given up, it may be claimed again"
+        );
     }
 
     pub async fn codes_replace_and_count<S: NotifyStore>(store: &S, prefix: &str) {

@@ -335,23 +335,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ProviderSettings::Twilio(_) => None,
     };
     let mut deps = Deps::new(http_client::build()?);
-    let notifications = match &local {
-        Some(chat) => Some(notifications::LocalNotifications::build(
-            &settings.notify,
-            chat,
-            &args.data_dir,
-            args.listen,
-            clock.clone(),
-        )?),
-        None => None,
+    let chat_view: Arc<dyn backend::notifier::ChatView> = match (&local, &settings.provider) {
+        (Some(chat), _) => Arc::new(chat.clone()),
+        (None, ProviderSettings::Twilio(twilio)) => Arc::new(backend::notify_twilio::TwilioView::new(
+            backend::twilio_rest::ConversationsClient::new(deps.http.clone(), twilio, Default::default()),
+        )),
+        (None, ProviderSettings::Local) => bail!("the local provider did not open"),
     };
-    if let Some(n) = &notifications {
-        deps.notifications = Ok(n.notifier.clone() as Arc<dyn backend::notifier::Notifications>);
-    } else {
-        deps.notifications = Err(
-            "notification e-mails on Twilio run in the deployed service (its webhook), not in the local server".into(),
-        );
-    }
+    let notifications = notifications::LocalNotifications::build(
+        &settings.notify,
+        chat_view,
+        &args.data_dir,
+        args.listen,
+        clock.clone(),
+    )?;
+    deps.notifications = Ok(notifications.notifier.clone() as Arc<dyn backend::notifier::Notifications>);
     deps.clock = clock;
     deps.local = local.as_ref().map(LocalChat::provider);
     if let (Some(keys), true) = (&dev_keys, trust_dev_key_directly) {
@@ -381,8 +379,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(local) = &local {
         router = local.router().merge(router);
     }
-    if let (Some(n), Some(local)) = (&notifications, &local) {
-        n.spawn(local);
+    {
+        let n = &notifications;
+        n.spawn(local.as_ref().map(LocalChat::message_events));
         match (&n.inbox, dev_keys.is_some()) {
             (Some(inbox), true) => router = inbox.router().merge(router),
             // codes and links of everyone: only on the demo server

@@ -1,8 +1,10 @@
 //! Notification e-mail in the local server: the notifier over SQLite
-//! (`notify.db` in the data folder), the embedded provider's view and
-//! message events, and SMTP or the dev inbox ([`crate::mailers`]); its
-//! two tasks: each new message watches the room's followers, and a sweep
-//! runs every [`sweep_every`] (one at a time: the next waits for the last).
+//! (`notify.db` in the data folder), the provider's view (the embedded
+//! provider, whose message events it hears; or Twilio, whose events come
+//! to the webhook), and SMTP or the dev inbox ([`crate::mailers`]); its
+//! tasks: each new local message watches the room's followers, and a
+//! sweep runs every [`sweep_every`] (one at a time: the next waits for the
+//! last).
 //!
 //! Without `DACHAT_NOTIFY_SECRET`, a secret is made once and kept in the
 //! data folder (`notify.secret`, mode 0600), so codes and unsubscribe
@@ -18,9 +20,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use backend::clock::Clock;
 use backend::config::NotifySettings;
-use backend::notifier::{Mailer, Notifications, Notifier, NotifyConfig};
+use backend::notifier::{ChatView, Mailer, Notifications, Notifier, NotifyConfig};
 use backend::secret::Secret;
-use local_chat::LocalChat;
+use local_chat::MessageEvent;
 use local_chat::notify_sqlite::SqliteNotifyStore;
 
 use crate::mailers::{DevInbox, SmtpMailer};
@@ -70,7 +72,7 @@ fn kept_secret(data_dir: &Path) -> anyhow::Result<Secret> {
 impl LocalNotifications {
     pub fn build(
         settings: &NotifySettings,
-        chat: &LocalChat,
+        chat: Arc<dyn ChatView>,
         data_dir: &Path,
         listen: SocketAddr,
         clock: Clock,
@@ -107,23 +109,25 @@ impl LocalNotifications {
             secret,
         };
         Ok(Self {
-            notifier: Arc::new(Notifier::new(store, Arc::new(chat.clone()), mailer, config, clock)),
+            notifier: Arc::new(Notifier::new(store, chat, mailer, config, clock)),
             inbox,
             every: sweep_every(settings.delay),
         })
     }
 
-    /// Starts the two tasks; they end with the runtime.
-    pub fn spawn(&self, chat: &LocalChat) {
-        let mut events = chat.message_events();
-        let notifier = Arc::clone(&self.notifier);
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                if let Err(e) = notifier.on_message(&event.room, &event.author, event.at).await {
-                    tracing::warn!(error = %e, "a message could not be noted for notifications");
+    /// Starts the tasks (hearing `events` when the provider has them);
+    /// they end with the runtime.
+    pub fn spawn(&self, events: Option<tokio::sync::mpsc::UnboundedReceiver<MessageEvent>>) {
+        if let Some(mut events) = events {
+            let notifier = Arc::clone(&self.notifier);
+            tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    if let Err(e) = notifier.on_message(&event.room, &event.author, event.at).await {
+                        tracing::warn!(error = %e, "a message could not be noted for notifications");
+                    }
                 }
-            }
-        });
+            });
+        }
         let notifier = Arc::clone(&self.notifier);
         let every = self.every;
         tokio::spawn(async move {

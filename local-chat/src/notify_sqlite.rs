@@ -73,6 +73,13 @@ impl NotifyStore for SqliteNotifyStore {
         Ok(inserted == 1)
     }
 
+    async fn unclaim(&self, key: &str) -> Result<(), StoreError> {
+        self.db()
+            .execute("DELETE FROM claims WHERE key = ?1", params![key])
+            .map_err(failed)?;
+        Ok(())
+    }
+
     async fn put_code(&self, code: &PendingCode) -> Result<(), StoreError> {
         let mut db = self.db();
         let tx = db.transaction().map_err(failed)?;

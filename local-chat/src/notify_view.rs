@@ -13,6 +13,10 @@ fn failed(e: crate::store::StoreError) -> ViewError {
 }
 
 impl ChatView for LocalChat {
+    fn context_of<'a>(&'a self, conversation: &'a str) -> BoxFuture<'a, Result<Option<String>, ViewError>> {
+        Box::pin(async move { Ok(Some(conversation.to_owned())) })
+    }
+
     fn members<'a>(&'a self, context: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>> {
         Box::pin(async move {
             let members = self.inner.store.members_of(context, usize::MAX).map_err(failed)?;

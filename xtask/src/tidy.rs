@@ -45,7 +45,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             &["jwks", "twilio_rest"],
             &["sendgrid"],
             &["notifier"],
-            &["provision"],
+            &["provision", "notify_twilio"],
             &["app"],
             &["error"],
             &["api", "dev_token"],

@@ -314,8 +314,8 @@ async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response,
 
 /// `POST /v1/webhooks/twilio`: Twilio's post-event webhooks (registered by
 /// `dachat configure`; form-encoded, signed with the account's auth token).
-/// The signature is checked and the event acknowledged; acting on events
-/// (e-mail notifications) is for the feature that needs them. Only the
+/// The signature is checked first; then `onMessageAdded` goes to the
+/// notifier (once per message SID) and the rest is acknowledged. Only the
 /// event type is logged: the rest is people's messages.
 async fn twilio_webhook(
     State(app): State<Shared>,
@@ -353,6 +353,7 @@ async fn twilio_webhook(
         .find(|(name, _)| name == "EventType")
         .map_or("(none)", |(_, value)| value.as_str());
     tracing::info!(event, "Twilio webhook received");
+    app.twilio_event(&params).await?;
     Ok(StatusCode::OK)
 }
 

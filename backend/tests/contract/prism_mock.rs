@@ -91,3 +91,31 @@ async fn prism_refuses_what_twilio_would() {
         .unwrap_err();
     assert_eq!(err, RestError::Rejected("HTTP 422 for fetch user".into()));
 }
+
+/// What the notifier reads of Twilio (`twilio_rest/reads.rs`, through
+/// `notify_twilio::TwilioView`): valid requests, and Twilio's own example
+/// answers read into rooms, members and unread state.
+#[tokio::test]
+async fn the_notifiers_reads_are_valid_requests_and_read_twilios_examples() {
+    use backend::notifier::ChatView;
+    use backend::notify_twilio::TwilioView;
+
+    let twilio = client(SERVICE_SID);
+    let conversation = "CH00000000000000000000000000000001";
+    assert!(twilio.conversation_unique_name(conversation).await.is_ok());
+    assert!(twilio.participant_identities(conversation).await.is_ok());
+    let conversations = twilio.user_conversations("alice@example.org").await.unwrap();
+    assert!(conversations.iter().all(|c| c.conversation_sid.starts_with("CH")));
+    let messages = twilio.latest_messages(conversation).await.unwrap();
+    assert!(!messages.is_empty(), "Twilio's example page has messages");
+    assert!(twilio.user_online("alice@example.org").await.is_ok());
+
+    // the same through the notifier's view
+    let view = TwilioView::new(client(SERVICE_SID));
+    assert!(view.context_of(conversation).await.is_ok());
+    assert!(view.members("shipment-1").await.is_ok());
+    let rooms = view.rooms_of("alice@example.org").await.unwrap();
+    let person = view.person("alice@example.org", &rooms).await.unwrap();
+    assert_eq!(person.last_seen_at, None, "Twilio keeps no last seen");
+    assert!(person.rooms.iter().all(|r| rooms.contains(&r.context)));
+}

@@ -7,11 +7,16 @@
 //! contract tests (`FORM_KEYS` lists every form key per operation).
 //!
 //! Besides provisioning, the service's own settings for `dachat
-//! configure`: its roles, default roles, reachability and webhooks.
+//! configure`: its roles, default roles, reachability and webhooks; and
+//! what the notifier reads (`reads.rs`).
+
+mod reads;
 
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use reads::{MessageSummary, UserConversation};
 
 use crate::config::TwilioSettings;
 use crate::domain::{ContextName, Identity};
@@ -398,27 +403,15 @@ impl ConversationsClient {
 
     /// Every conversation of the service the user takes part in (all pages).
     pub async fn participations(&self, identity: &Identity) -> Result<Vec<Participation>, RestError> {
-        let mut path = format!(
+        let path = format!(
             "{}/ParticipantConversations?Identity={}&PageSize=50",
             self.service_path,
             segment(identity.as_str())
         );
-        let mut all = Vec::new();
-        // A user is in at most a few hundred rooms; the bound stops a
+        // A user is in at most a few hundred rooms; `pages` stops a
         // misbehaving server from keeping us paging forever.
-        for _ in 0..40 {
-            let answer = self.call(reqwest::Method::GET, &path, &[]).await?;
-            if answer.status != 200 {
-                return Err(Self::unexpected(&answer, "list participations"));
-            }
-            let page: ParticipationPage = Self::parse(&answer, "participations")?;
-            all.extend(page.conversations);
-            match page.meta.next_page_url.as_deref().and_then(path_and_query) {
-                Some(next) => path = next,
-                None => return Ok(all),
-            }
-        }
-        Err(RestError::Rejected("too many pages of participations".into()))
+        self.pages(path, "participations", |p: ParticipationPage| (p.conversations, p.meta))
+            .await
     }
 
     pub async fn remove_participant(&self, conversation_sid: &str, participant_sid: &str) -> Result<(), RestError> {

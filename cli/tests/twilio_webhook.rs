@@ -1,0 +1,117 @@
+//! Twilio's `onMessageAdded` webhook into the notifier, on the real `dachat
+//! serve` with Twilio settings (the REST API is our stand-in, in this
+//! process): a signed event watches the room's followers, the same event
+//! again is recognised and does nothing, a forged one is refused before
+//! anything is noted, and events that arrive out of order are each noted.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/notify_server.rs"]
+mod notify_server;
+
+use backend::secret::Secret;
+use notify_server::serve;
+use serde_json::json;
+
+const AUTH_TOKEN: &str = "webhook-test-auth-token";
+
+fn sid(prefix: &str) -> String {
+    format!("{prefix}0123456789abcdef0123456789abcdef")
+}
+
+async fn standin() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = twilio_standin::router(twilio_standin::Standin::default());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn event(message: &str, conversation: &str, author: &str) -> Vec<(String, String)> {
+    [
+        ("EventType", "onMessageAdded"),
+        ("MessageSid", message),
+        ("ConversationSid", conversation),
+        ("Author", author),
+        ("Body", "pallet 4 is damaged"),
+        ("DateCreated", "2026-12-03T10:00:00Z"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+#[tokio::test]
+async fn signed_message_events_are_noted_once_and_forged_ones_refused() {
+    let twilio = standin().await;
+    let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
+    let server = serve(
+        "twilio-webhook",
+        &[
+            ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
+            ("DACHAT_TWILIO_API_KEY", key.as_str()),
+            ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret"),
+            ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+            ("DACHAT_TWILIO_CHAT_SERVICE_SID", service.as_str()),
+            ("DACHAT_TWILIO_BASE_URL", twilio.as_str()),
+        ],
+    );
+    let alice = server.token("alice", Some("alice@example.org")).await;
+    let bob = server.token("bob", None).await;
+    let (status, session) = server
+        .post("/v1/session", json!({ "token": alice, "context": "shipment-1" }))
+        .await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["provider"], "twilio");
+    let conversation = session["conversationSid"].as_str().unwrap().to_owned();
+    server
+        .post("/v1/session", json!({ "token": bob, "context": "shipment-1" }))
+        .await;
+    let (_, on) = server
+        .post("/v1/notifications/subscribe", json!({ "token": alice }))
+        .await;
+    assert_eq!(on["state"], "on");
+
+    let url = format!("{}/v1/webhooks/twilio", server.base);
+    let deliver = |params: Vec<(String, String)>, signature: Option<String>| {
+        let (http, url) = (server.http.clone(), url.clone());
+        async move {
+            let mut request = http.post(&url).form(&params);
+            if let Some(signature) = signature {
+                request = request.header("x-twilio-signature", signature);
+            }
+            request.send().await.unwrap().status().as_u16()
+        }
+    };
+    let token = Secret::new(AUTH_TOKEN.into());
+    let signed = |params: &Vec<(String, String)>| Some(backend::twilio_signature::sign(&token, &url, params));
+    let noted = "its room's followers are watched";
+    let repeat = "a message delivered again";
+
+    let first = event("IM00000000000000000000000000000001", &conversation, "bob");
+    assert_eq!(deliver(first.clone(), signed(&first)).await, 200);
+    server.logged(noted, 1).await;
+    assert!(server.log_count("watched=1") >= 1, "alice, not bob (the author)");
+    // Twilio delivers it again: recognised, nothing done twice
+    assert_eq!(deliver(first.clone(), signed(&first)).await, 200);
+    server.logged(repeat, 1).await;
+    assert_eq!(server.log_count(noted), 1);
+
+    // forged: a body the signature does not cover, or no signature
+    let mut forged = event("IM00000000000000000000000000000009", &conversation, "bob");
+    let signature = signed(&forged);
+    forged[4].1 = "send the pallets elsewhere".into();
+    assert_eq!(deliver(forged.clone(), signature).await, 403);
+    assert_eq!(deliver(forged, None).await, 403);
+
+    // out of order: the third message before the second; each is noted once
+    let third = event("IM00000000000000000000000000000003", &conversation, "bob");
+    let second = event("IM00000000000000000000000000000002", &conversation, "bob");
+    assert_eq!(deliver(third.clone(), signed(&third)).await, 200);
+    assert_eq!(deliver(second.clone(), signed(&second)).await, 200);
+    server.logged(noted, 3).await;
+    assert_eq!(deliver(second.clone(), signed(&second)).await, 200);
+    server.logged(repeat, 2).await;
+    assert_eq!(server.log_count(noted), 3, "the forged ones were never noted");
+}
