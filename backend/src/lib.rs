@@ -11,7 +11,8 @@
 //! - [`app`]: state and the operations (open a session, renew a token);
 //! - [`notifier`]: the notifications' operations (subscriptions, the
 //!   digest loop) over the store, the chat provider and a mailer;
-//!   [`notify_twilio`]: what it reads of Twilio;
+//!   [`notify_twilio`]: what it reads of Twilio; [`compose`]: the
+//!   production notifier (DynamoDB, Twilio, SendGrid) or why it is off;
 //! - [`provision`] (Twilio users, conversations, participants and the
 //!   session rate limit) over [`twilio_rest`]; [`jwks`]; [`sendgrid`]
 //!   (mail out); all over [`http_client`], the only outbound I/O;
@@ -32,6 +33,7 @@ pub mod api;
 pub mod app;
 pub mod clock;
 pub mod codes;
+pub mod compose;
 pub mod config;
 pub mod dev_token;
 pub mod digest_plan;

@@ -37,7 +37,7 @@ use crate::host_jwt::HostClaims;
 use crate::mail::{self, Digest, Email, MailError, RoomLine};
 use crate::notify_store::{NotifyStore, RoomMail, StoreError, Subscription, Watch};
 use crate::secret::Secret;
-use crate::sendgrid::SendError;
+use crate::sendgrid::{MAX_BATCH, SendError, SendgridClient};
 use crate::unsubscribe_link::{Target, UnsubscribeKey, percent};
 
 /// A boxed future, for the traits that are used as objects.
@@ -91,6 +91,16 @@ pub trait Mailer: Send + Sync {
     fn send<'a>(&'a self, emails: &'a [Email]) -> BoxFuture<'a, Result<usize, SendError>>;
 }
 
+impl Mailer for SendgridClient {
+    fn batch_size(&self) -> usize {
+        MAX_BATCH
+    }
+
+    fn send<'a>(&'a self, emails: &'a [Email]) -> BoxFuture<'a, Result<usize, SendError>> {
+        Box::pin(SendgridClient::send(self, emails))
+    }
+}
+
 /// How notifications behave (settings).
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
@@ -104,6 +114,10 @@ pub struct NotifyConfig {
     pub public_url: String,
     /// Keys the codes and the unsubscribe links.
     pub secret: Secret,
+    /// How long one sweep may work before it leaves the rest of the due
+    /// watches to the next (`None`: no limit). A Lambda sweep must end
+    /// before its timeout.
+    pub sweep_budget: Option<Duration>,
 }
 
 /// The most watches one sweep looks at (the rest wait a minute).
@@ -598,6 +612,36 @@ impl<S: NotifyStore> Notifier<S> {
             people: watches.len(),
             ..SweepReport::default()
         };
+        // a batch's worth of people at a time, so memory stays bounded
+        let batch = self.mailer.batch_size().max(1);
+        let started = std::time::Instant::now();
+        let mut watches = watches.into_iter();
+        loop {
+            if self
+                .config
+                .sweep_budget
+                .is_some_and(|budget| started.elapsed() >= budget)
+            {
+                // out of time: the rest stay due for the next sweep
+                report.deferred += watches.len();
+                break;
+            }
+            let chunk: Vec<Watch> = watches.by_ref().take(batch).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            if !self.sweep_chunk(chunk, now, &mut report).await? {
+                // the provider is down: the rest waits for the next sweep too
+                report.deferred += watches.len();
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Looks at `watches`, sends what is due, settles them; `false` when
+    /// the mail provider is unavailable (nothing of the batch recorded).
+    async fn sweep_chunk(&self, watches: Vec<Watch>, now: u64, report: &mut SweepReport) -> Result<bool, NotifyError> {
         let mut looked = Vec::with_capacity(watches.len());
         for watch in watches {
             let identity = watch.identity.clone();
@@ -657,14 +701,14 @@ impl<S: NotifyStore> Notifier<S> {
                 Err(e @ SendError::Unavailable(_)) => {
                     tracing::warn!(error = %e, "digests wait for the next sweep");
                     report.deferred += this.len() + remaining.len();
-                    return Ok(report);
+                    return Ok(false);
                 }
             }
             for l in this.iter_mut() {
                 self.settle(l, true, now).await?;
             }
         }
-        Ok(report)
+        Ok(true)
     }
 }
 

@@ -107,6 +107,7 @@ impl LocalNotifications {
             product: settings.product.clone(),
             public_url,
             secret,
+            sweep_budget: None,
         };
         Ok(Self {
             notifier: Arc::new(Notifier::new(store, chat, mailer, config, clock)),

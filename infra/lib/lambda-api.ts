@@ -52,6 +52,74 @@ export interface LambdaApiProps {
   memoryMb: number;
 }
 
+/** A Rust Lambda of `cargo xtask dist`: its own log group, and read access to one SSM folder. */
+export interface RustLambdaProps {
+  binary: string;
+  lambdaDir: string;
+  description: string;
+  environment: Record<string, string>;
+  /** The SSM folder (`/name/`) the function may read, and nothing else. */
+  parameterPath: string;
+  logRetentionDays: number;
+  memoryMb: number;
+  timeout?: Duration;
+  /** At most this many at once (the notification sweep: 1). */
+  reservedConcurrency?: number;
+}
+
+/** The function itself (used by `LambdaApi` and the notification sweep). */
+export function rustLambda(scope: Construct, props: RustLambdaProps): lambda.Function {
+  const code = path.join(props.lambdaDir, props.binary);
+  if (!fs.existsSync(path.join(code, 'bootstrap'))) {
+    throw new Error(`${path.join(code, 'bootstrap')} is missing: build it first with \`cargo xtask dist\``);
+  }
+  const functionLogs = new logs.LogGroup(scope, 'FunctionLogs', {
+    retention: props.logRetentionDays as logs.RetentionDays,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const fn = new lambda.Function(scope, 'Function', {
+    description: props.description,
+    runtime: lambda.Runtime.PROVIDED_AL2023,
+    architecture: lambda.Architecture.ARM_64,
+    handler: 'bootstrap',
+    code: lambda.Code.fromAsset(code),
+    memorySize: props.memoryMb,
+    timeout: props.timeout ?? Duration.seconds(10),
+    environment: props.environment,
+    logGroup: functionLogs,
+    reservedConcurrentExecutions: props.reservedConcurrency,
+  });
+  skipChecks(functionLogs, [LOGS_HOLD_NO_SECRETS]);
+
+  // SSM: this stack's parameters only; SecureStrings decrypt only through SSM.
+  const { account, region, partition } = fn.stack;
+  const folder = props.parameterPath.replace(/\/$/, '');
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadOwnParameters',
+      actions: ['ssm:GetParametersByPath', 'ssm:GetParameters', 'ssm:GetParameter'],
+      resources: [
+        `arn:${partition}:ssm:${region}:${account}:parameter${folder}`,
+        `arn:${partition}:ssm:${region}:${account}:parameter${folder}/*`,
+      ],
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'DecryptOwnSecureStringsThroughSsm',
+      actions: ['kms:Decrypt'],
+      resources: [`arn:${partition}:kms:${region}:${account}:key/*`],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `ssm.${region}.amazonaws.com` },
+        StringLike: {
+          'kms:EncryptionContext:PARAMETER_ARN': `arn:${partition}:ssm:${region}:${account}:parameter${folder}/*`,
+        },
+      },
+    }),
+  );
+  return fn;
+}
+
 export class LambdaApi extends Construct {
   readonly function: lambda.Function;
   readonly api: apigwv2.HttpApi;
@@ -60,55 +128,9 @@ export class LambdaApi extends Construct {
 
   constructor(scope: Construct, id: string, props: LambdaApiProps) {
     super(scope, id);
-    const code = path.join(props.lambdaDir, props.binary);
-    if (!fs.existsSync(path.join(code, 'bootstrap'))) {
-      throw new Error(`${path.join(code, 'bootstrap')} is missing: build it first with \`cargo xtask dist\``);
-    }
-    const retention = props.logRetentionDays as logs.RetentionDays;
-    const functionLogs = new logs.LogGroup(this, 'FunctionLogs', {
-      retention,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.function = new lambda.Function(this, 'Function', {
-      description: props.description,
-      runtime: lambda.Runtime.PROVIDED_AL2023,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'bootstrap',
-      code: lambda.Code.fromAsset(code),
-      memorySize: props.memoryMb,
-      timeout: Duration.seconds(10),
-      environment: props.environment,
-      logGroup: functionLogs,
-    });
-    skipChecks(functionLogs, [LOGS_HOLD_NO_SECRETS]);
+    this.function = rustLambda(this, props);
     skipChecks(this.function, LAMBDA_SKIPS);
-
-    // SSM: this stack's parameters only; SecureStrings decrypt only through SSM.
-    const { account, region, partition } = this.function.stack;
-    const folder = props.parameterPath.replace(/\/$/, '');
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadOwnParameters',
-        actions: ['ssm:GetParametersByPath', 'ssm:GetParameters', 'ssm:GetParameter'],
-        resources: [
-          `arn:${partition}:ssm:${region}:${account}:parameter${folder}`,
-          `arn:${partition}:ssm:${region}:${account}:parameter${folder}/*`,
-        ],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'DecryptOwnSecureStringsThroughSsm',
-        actions: ['kms:Decrypt'],
-        resources: [`arn:${partition}:kms:${region}:${account}:key/*`],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `ssm.${region}.amazonaws.com` },
-          StringLike: {
-            'kms:EncryptionContext:PARAMETER_ARN': `arn:${partition}:ssm:${region}:${account}:parameter${folder}/*`,
-          },
-        },
-      }),
-    );
+    const retention = props.logRetentionDays as logs.RetentionDays;
 
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: props.description,

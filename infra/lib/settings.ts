@@ -16,6 +16,11 @@ export interface Settings {
   logRetentionDays: number;
   /** The folder holding each Lambda's `bootstrap` (`cargo xtask dist`). */
   lambdaDir: string;
+  /**
+   * The toolbox's room URL, `{context}` where the room's name goes; set, it
+   * turns notification e-mail on (the sweep and its schedule are made).
+   */
+  notifyLink?: string;
 }
 
 /** The retention periods CloudWatch Logs accepts. */
@@ -64,7 +69,20 @@ export function readSettings(context: Lookup, env: NodeJS.ProcessEnv = process.e
   if (!RETENTION_DAYS.includes(logRetentionDays)) {
     throw new Error(`setting logRetentionDays: CloudWatch keeps logs for one of ${RETENTION_DAYS.join(', ')} days`);
   }
+  const notifyLink = (lookup('notifyLink') ?? '').trim() || undefined;
+  if (notifyLink !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(notifyLink.replace('{context}', 'general'));
+    } catch {
+      url = undefined;
+    }
+    if (!notifyLink.includes('{context}') || url?.protocol !== 'https:') {
+      throw new Error(`setting notifyLink: ${JSON.stringify(notifyLink)} must be an https URL with {context} where the room goes`);
+    }
+  }
   return {
+    notifyLink,
     stackName,
     corsOrigins,
     throttleRate: whole(lookup, 'throttleRate', 50, 1, 10000),

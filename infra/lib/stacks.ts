@@ -2,7 +2,8 @@
 // hosting, with the outputs an operator needs (the API URL, the widget's
 // base URL and bucket, the `<script>` tag). `${STACK_NAME}-dev-extras`
 // (optional): the seed's dev token API, for trying a stage without the
-// toolbox. Later features add their resources (tables, schedules) here.
+// toolbox. Notification e-mail adds its table, and with `notifyLink` set
+// its one-minute sweep.
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +11,7 @@ import { Construct } from 'constructs';
 
 import { skipChecks } from './checks.ts';
 import { LambdaApi } from './lambda-api.ts';
+import { NotificationSweep } from './notification-sweep.ts';
 import type { Settings } from './settings.ts';
 import { WIDGET_PREFIX, WidgetHosting } from './widget-hosting.ts';
 
@@ -18,6 +20,8 @@ export class DachatStack extends Stack {
   readonly widget: WidgetHosting;
   /** What notifications keep (backend/src/notify_dynamo.rs): claims, codes, subscriptions. */
   readonly notifyTable: dynamodb.Table;
+  /** The one-minute sweep, when notification e-mail is on (`notifyLink`). */
+  readonly notificationSweep?: NotificationSweep;
 
   constructor(scope: Construct, settings: Settings, props: StackProps = {}) {
     super(scope, settings.stackName, {
@@ -49,7 +53,7 @@ export class DachatStack extends Stack {
       memoryMb: 256,
     });
     // the items it reads and writes, on this table only (no scans, no table admin)
-    this.tokenService.function.addToRolePolicy(
+    const tableItems = () =>
       new iam.PolicyStatement({
         sid: 'NotifyTableItems',
         actions: [
@@ -61,8 +65,27 @@ export class DachatStack extends Stack {
           'dynamodb:ConditionCheckItem',
         ],
         resources: [this.notifyTable.tableArn],
-      }),
-    );
+      });
+    this.tokenService.function.addToRolePolicy(tableItems());
+    // unsubscribe links point at the API itself
+    this.tokenService.function.addEnvironment('DACHAT_PUBLIC_URL', this.tokenService.url);
+    if (settings.notifyLink !== undefined) {
+      this.tokenService.function.addEnvironment('DACHAT_NOTIFY_LINK', settings.notifyLink);
+      this.notificationSweep = new NotificationSweep(this, 'NotificationSweep', {
+        lambdaDir: settings.lambdaDir,
+        environment: {
+          STACK_NAME: settings.stackName,
+          RUST_LOG: 'info',
+          DACHAT_NOTIFY_TABLE: this.notifyTable.tableName,
+          DACHAT_NOTIFY_LINK: settings.notifyLink,
+          DACHAT_PUBLIC_URL: this.tokenService.url,
+        },
+        parameterPath: `/${settings.stackName}/`,
+        logRetentionDays: settings.logRetentionDays,
+        tableItems: tableItems(),
+        table: this.notifyTable,
+      });
+    }
     this.widget = new WidgetHosting(this, 'Widget', { corsOrigins: settings.corsOrigins });
 
     const api = this.tokenService.url;

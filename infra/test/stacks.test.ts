@@ -26,7 +26,8 @@ function synth(s: Settings = settings()) {
   return { main: Template.fromStack(main), dev: Template.fromStack(dev) };
 }
 
-const { main, dev } = synth(settings({ corsOrigins: ['https://toolbox.distributeaid.org'] }));
+const NOTIFY_LINK = 'https://toolbox.distributeaid.org/chat?context={context}';
+const { main, dev } = synth(settings({ corsOrigins: ['https://toolbox.distributeaid.org'], notifyLink: NOTIFY_LINK }));
 
 /** Every IAM policy statement of a template. */
 function statements(template: Template): Record<string, unknown>[] {
@@ -52,7 +53,7 @@ describe('the token service', () => {
       Handler: 'bootstrap',
       Environment: { Variables: { STACK_NAME: 'dachat-test' } },
     });
-    for (const binary of ['dachat-lambda', 'dachat-dev-token']) {
+    for (const binary of ['dachat-lambda', 'dachat-dev-token', 'dachat-notifier']) {
       const elf = readFileSync(join(settings().lambdaDir, binary, 'bootstrap'));
       assert.equal(elf.subarray(0, 4).toString('latin1'), '\x7fELF', `${binary} is an ELF binary`);
       assert.equal(elf.readUInt16LE(18), 0xb7, `${binary} is built for aarch64 (e_machine EM_AARCH64)`);
@@ -114,7 +115,7 @@ describe('the token service', () => {
 
   test('keeps its logs for the configured days', () => {
     const groups = Object.values(main.findResources('AWS::Logs::LogGroup'));
-    assert.equal(groups.length, 2, 'the function and the access log');
+    assert.equal(groups.length, 3, 'the function, the access log and the sweep');
     for (const group of groups) assert.equal((group as { Properties: { RetentionInDays: number } }).Properties.RetentionInDays, 30);
   });
 });
@@ -151,6 +152,51 @@ describe('the notifications table', () => {
     ]);
     assert.match(JSON.stringify(items.Resource), /NotifyTable.*Arn/);
     assert.ok(!statements(main).some((s) => String(s.Action).includes('dynamodb:Scan')), 'no scans');
+  });
+});
+
+describe('the notification sweep', () => {
+  const sweeps = () => main.findResources('AWS::Lambda::Function', {
+    Properties: { Description: Match.stringLikeRegexp('notification sweep') },
+  });
+
+  test('runs once a minute, one at a time, within its timeout, without retries', () => {
+    const [id, sweep] = Object.entries(sweeps())[0] as [string, { Properties: Record<string, unknown> }];
+    assert.equal(sweep.Properties.ReservedConcurrentExecutions, 1);
+    assert.equal(sweep.Properties.Timeout, 60);
+    assert.deepEqual(sweep.Properties.Architectures, ['arm64']);
+    main.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    main.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [id, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
+  });
+
+  test('knows the table, the toolbox link and the API, and may touch only the table\'s items', () => {
+    const sweep = Object.values(sweeps())[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    const vars = sweep.Properties.Environment.Variables;
+    assert.equal(vars.DACHAT_NOTIFY_LINK, NOTIFY_LINK);
+    assert.equal(vars.STACK_NAME, 'dachat-test');
+    assert.match(JSON.stringify(vars.DACHAT_NOTIFY_TABLE), /NotifyTable/);
+    assert.match(JSON.stringify(vars.DACHAT_PUBLIC_URL), /ApiEndpoint/);
+    const items = statements(main).filter((s) => s.Sid === 'NotifyTableItems');
+    assert.equal(items.length, 2, 'the token service and the sweep, each on the table only');
+    for (const statement of items) assert.match(JSON.stringify(statement.Resource), /NotifyTable.*Arn/);
+  });
+
+  test('is made only when notification e-mail is on (notifyLink set)', () => {
+    const off = synth(settings({ notifyLink: undefined })).main;
+    off.resourceCountIs('AWS::Events::Rule', 0);
+    assert.equal(Object.keys(off.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('notification sweep') },
+    })).length, 0);
+    assert.throws(() => readSettings((key) => (key === 'notifyLink' ? 'http://toolbox.example/chat' : undefined)),
+      /setting notifyLink: .* must be an https URL with \{context\}/);
   });
 });
 

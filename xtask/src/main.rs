@@ -302,7 +302,7 @@ fn bench_widget() -> Result<()> {
 }
 
 /// The Lambda binaries `dist` builds (each into `target/lambda/<bin>/`).
-pub const LAMBDAS: [&str; 2] = ["dachat-lambda", "dachat-dev-token"];
+pub const LAMBDAS: [&str; 3] = ["dachat-lambda", "dachat-dev-token", "dachat-notifier"];
 
 pub fn dist() -> Result<()> {
     setup::cargo_lambda()?;
@@ -321,6 +321,8 @@ pub fn dist() -> Result<()> {
             "dachat-lambda",
             "--bin",
             "dachat-dev-token",
+            "--bin",
+            "dachat-notifier",
         ])
         .env("PATH", path))?;
     for bin in LAMBDAS {

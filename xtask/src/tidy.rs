@@ -46,6 +46,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             &["sendgrid"],
             &["notifier"],
             &["provision", "notify_twilio"],
+            &["compose"],
             &["app"],
             &["error"],
             &["api", "dev_token"],

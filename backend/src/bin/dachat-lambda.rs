@@ -1,6 +1,10 @@
 //! The AWS Lambda entry point: settings from SSM, then the same router as
 //! the local server, behind API Gateway (HTTP API, payload v2).
 //!
+//! Notification e-mail (subscriptions, the Twilio webhook's events) is on
+//! when its settings are there (`backend::compose`); otherwise the start
+//! logs why it is off and those routes answer 503 saying so.
+//!
 //! A setting that is missing or wrong stops the start with one log line
 //! naming it (and, for an SSM parameter, the command that sets it); a
 //! good start logs how long it took, and how much of that was SSM.
@@ -34,7 +38,13 @@ async fn main() -> ExitCode {
         Ok(http) => http,
         Err(e) => return cannot_start(&e),
     };
-    let state = match AppState::new(&settings, Deps::new(http)) {
+    let mut deps = Deps::new(http.clone());
+    deps.notifications = backend::compose::production(&settings, &http, &aws, deps.clock.clone(), None)
+        .map(|n| n as Arc<dyn backend::notifier::Notifications>);
+    if let Err(why) = &deps.notifications {
+        tracing::info!("{why}");
+    }
+    let state = match AppState::new(&settings, deps) {
         Ok(state) => state,
         Err(e) => return cannot_start(&e),
     };

@@ -1,0 +1,54 @@
+//! Notifications as production runs them (the Lambdas): the DynamoDB store
+//! (`DACHAT_NOTIFY_TABLE`, set by the stack), the Twilio view and SendGrid;
+//! or, when something they need is not set, the reason they are off (the
+//! API then answers 503 `not_configured` with it, and the sweep logs it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::config::{ProviderSettings, SENDGRID_API_KEY, Settings};
+use crate::notifier::{Notifier, NotifyConfig};
+use crate::notify_dynamo::DynamoNotifyStore;
+use crate::notify_twilio::TwilioView;
+use crate::sendgrid::SendgridClient;
+use crate::twilio_rest::{ConversationsClient, RetryPolicy};
+
+/// The production notifier, or why notification e-mail is off.
+pub fn production(
+    settings: &Settings,
+    http: &reqwest::Client,
+    aws: &aws_config::SdkConfig,
+    clock: Clock,
+    sweep_budget: Option<Duration>,
+) -> Result<Arc<Notifier<DynamoNotifyStore>>, String> {
+    let off = |why: String| format!("notification e-mail is off: {why}");
+    let ProviderSettings::Twilio(twilio) = &settings.provider else {
+        return Err(off("it needs the Twilio settings".into()));
+    };
+    let Some(sendgrid) = &settings.sendgrid else {
+        return Err(off(format!("{} is not set", SENDGRID_API_KEY.key)));
+    };
+    let Some(table) = &settings.notify_table else {
+        return Err(off("DACHAT_NOTIFY_TABLE is not set (the stack sets it)".into()));
+    };
+    let (secret, link_template, public_url) = settings.notify.require().map_err(|e| off(e.to_string()))?;
+    let store = DynamoNotifyStore::new(aws_sdk_dynamodb::Client::new(aws), table.clone());
+    let view = TwilioView::new(ConversationsClient::new(http.clone(), twilio, RetryPolicy::default()));
+    let mailer = SendgridClient::new(http.clone(), sendgrid, &settings.notify.product, RetryPolicy::default());
+    let config = NotifyConfig {
+        delay: settings.notify.delay,
+        link_template,
+        product: settings.notify.product.clone(),
+        public_url,
+        secret,
+        sweep_budget,
+    };
+    Ok(Arc::new(Notifier::new(
+        store,
+        Arc::new(view),
+        Arc::new(mailer),
+        config,
+        clock,
+    )))
+}
