@@ -29,6 +29,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 mod controls;
+mod reads;
 mod roles;
 
 const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
@@ -276,7 +277,7 @@ pub fn router(standin: Standin) -> Router {
         .route("/v1/Services/{service}/Conversations/{sid}", get(fetch_conversation))
         .route(
             "/v1/Services/{service}/Conversations/{conversation}/Participants",
-            post(create_participant).get(list_participants),
+            post(create_participant).get(reads::list_participants),
         )
         .route(
             "/v1/Services/{service}/Conversations/{conversation}/Participants/{sid}",
@@ -428,34 +429,6 @@ async fn fetch_conversation(State(s): State<Standin>, Path((service, sid)): Path
         Some(c) => Json(conversation_json(&service, c)).into_response(),
         None => not_found(),
     }
-}
-
-/// One page of a conversation's participants (all of them: the stand-in's
-/// rooms are small), in Twilio's list shape.
-async fn list_participants(
-    State(s): State<Standin>,
-    Path((service, conversation)): Path<(String, String)>,
-) -> Response {
-    let store = s.store();
-    let Some(conversation_sid) = store.conversation(&conversation).map(|c| c.sid.clone()) else {
-        return not_found();
-    };
-    let participants: Vec<Value> = store
-        .participants
-        .iter()
-        .filter(|p| p.conversation_sid == conversation_sid)
-        .map(|p| participant_json(&service, p))
-        .collect();
-    let url = format!("{PUBLIC_BASE}/v1/Services/{service}/Conversations/{conversation_sid}/Participants");
-    Json(json!({
-        "participants": participants,
-        "meta": {
-            "page": 0, "page_size": 50, "first_page_url": format!("{url}?PageSize=50&Page=0"),
-            "previous_page_url": null, "next_page_url": null, "url": format!("{url}?PageSize=50&Page=0"),
-            "key": "participants",
-        },
-    }))
-    .into_response()
 }
 
 async fn create_participant(
