@@ -115,3 +115,101 @@ async fn signed_message_events_are_noted_once_and_forged_ones_refused() {
     server.logged(repeat, 2).await;
     assert_eq!(server.log_count(noted), 3, "the forged ones were never noted");
 }
+
+/// Posts a message into the stand-in as Twilio's SDK would have, and
+/// delivers Twilio's signed webhook for it.
+async fn twilio_message(
+    server: &notify_server::Server,
+    twilio: &str,
+    conversation: &str,
+    author: &str,
+) -> (String, i64) {
+    let posted: serde_json::Value = server
+        .http
+        .post(format!("{twilio}/_standin/message"))
+        .json(&json!({ "conversation": conversation, "author": author, "body": "pallet 4 is damaged" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = posted["sid"].as_str().unwrap().to_owned();
+    let conversation_sid = posted["conversationSid"].as_str().unwrap().to_owned();
+    let url = format!("{}/v1/webhooks/twilio", server.base);
+    let mut params = event(&sid, &conversation_sid, author);
+    params.retain(|(k, _)| k != "DateCreated");
+    let signature = backend::twilio_signature::sign(&Secret::new(AUTH_TOKEN.into()), &url, &params);
+    let status = server
+        .http
+        .post(&url)
+        .form(&params)
+        .header("x-twilio-signature", signature)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    (sid, posted["index"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn on_twilio_a_digest_names_what_others_wrote_and_she_has_not_read() {
+    let twilio = standin().await;
+    let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
+    let server = serve(
+        "twilio-digest",
+        &[
+            ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
+            ("DACHAT_TWILIO_API_KEY", key.as_str()),
+            ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret"),
+            ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+            ("DACHAT_TWILIO_CHAT_SERVICE_SID", service.as_str()),
+            ("DACHAT_TWILIO_BASE_URL", twilio.as_str()),
+        ],
+    );
+    let alice = server.token("alice", Some("alice@example.org")).await;
+    let bob = server.token("bob", None).await;
+    for (token, room) in [
+        (&alice, "shipment-1"),
+        (&alice, "general"),
+        (&bob, "shipment-1"),
+        (&bob, "general"),
+    ] {
+        let (status, session) = server
+            .post("/v1/session", json!({ "token": token, "context": room }))
+            .await;
+        assert_eq!(status, 200, "{session}");
+    }
+    let (_, on) = server
+        .post("/v1/notifications/subscribe", json!({ "token": alice }))
+        .await;
+    assert_eq!(on["state"], "on");
+
+    // her own message is never e-mailed about; bob's is
+    twilio_message(&server, &twilio, "general", "alice").await;
+    let (_, first) = twilio_message(&server, &twilio, "shipment-1", "bob").await;
+    let mail = server.inbox_of(1).await;
+    assert_eq!(mail[0]["to"], "alice@example.org");
+    assert_eq!(mail[0]["subject"], "DAChat: 1 new message in shipment-1");
+
+    // she reads it (her horizon moves, as the SDK would set it); bob writes again
+    let read = server
+        .http
+        .post(format!("{twilio}/_standin/read"))
+        .json(&json!({ "conversation": "shipment-1", "identity": "alice", "index": first }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 204);
+    twilio_message(&server, &twilio, "shipment-1", "bob").await;
+    let mail = server.inbox_of(2).await;
+    assert_eq!(
+        mail[1]["subject"], "DAChat: 1 new message in shipment-1",
+        "only the message after her horizon; read, so not throttled"
+    );
+    assert!(
+        !mail[1]["text"].as_str().unwrap().contains("general"),
+        "her own message in general is not named"
+    );
+}

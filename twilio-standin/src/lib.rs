@@ -13,8 +13,12 @@
 //! `count` API requests answer `status`), `POST hold` (`{method,
 //! pathContains, parties}`: the first `parties` matching requests wait for
 //! each other, which makes a race deterministic), `POST reset`, and
-//! `POST seed-participation` (`{identity, context}`), and `POST as-user`
-//! (what Twilio answers a token holder's action, see [`roles`]).
+//! `POST seed-participation` (`{identity, context}`), `POST as-user`
+//! (what Twilio answers a token holder's action, see [`roles`]), and for
+//! what the notifier reads (`reads.rs`): `POST message` (`{conversation,
+//! author, body}`, as the SDK would send it), `POST read` (`{conversation,
+//! identity, index}`: a read horizon) and `POST online` (`{identity,
+//! online}`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -75,6 +79,12 @@ struct Store {
     hold: Option<Hold>,
     /// Each service's roles and configuration, made on first use.
     access: std::collections::BTreeMap<String, roles::Access>,
+    /// Messages posted through `/_standin/message` (the SDK's sends).
+    messages: Vec<reads::StoredMessage>,
+    /// Read horizons: (conversation SID, identity) → message index.
+    reads: std::collections::BTreeMap<(String, String), i64>,
+    /// Who is online (reachability).
+    online: std::collections::BTreeSet<String>,
 }
 
 impl Store {
@@ -235,12 +245,12 @@ fn not_found() -> Response {
     twilio_error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found")
 }
 
-fn user_json(service: &str, user: &User) -> Value {
+fn user_json(service: &str, user: &User, is_online: bool) -> Value {
     let now = now_rfc3339();
     json!({
         "sid": user.sid, "account_sid": ACCOUNT_SID, "chat_service_sid": service,
         "role_sid": null, "identity": user.identity, "friendly_name": null, "attributes": "{}",
-        "is_online": null, "is_notifiable": null, "date_created": now, "date_updated": now,
+        "is_online": is_online, "is_notifiable": null, "date_created": now, "date_updated": now,
         "url": format!("{PUBLIC_BASE}/v1/Services/{service}/Users/{}", user.sid),
         "links": { "user_conversations": format!("{PUBLIC_BASE}/v1/Services/{service}/Users/{}/Conversations", user.sid) },
     })
@@ -280,6 +290,14 @@ pub fn router(standin: Standin) -> Router {
             post(create_participant).get(reads::list_participants),
         )
         .route(
+            "/v1/Services/{service}/Conversations/{conversation}/Messages",
+            get(reads::list_messages),
+        )
+        .route(
+            "/v1/Services/{service}/Users/{user}/Conversations",
+            get(reads::user_conversations),
+        )
+        .route(
             "/v1/Services/{service}/Conversations/{conversation}/Participants/{sid}",
             get(fetch_participant).delete(delete_participant),
         )
@@ -308,6 +326,9 @@ pub fn router(standin: Standin) -> Router {
         .route("/_standin/hold", post(controls::hold))
         .route("/_standin/reset", post(controls::reset))
         .route("/_standin/seed-participation", post(controls::seed))
+        .route("/_standin/message", post(reads::post_message))
+        .route("/_standin/read", post(reads::mark_read))
+        .route("/_standin/online", post(reads::set_online))
         .route("/_standin/as-user", post(roles::as_user));
     api.merge(controls).with_state(standin)
 }
@@ -381,13 +402,13 @@ async fn create_user(
         identity,
     };
     store.users.push(user.clone());
-    (StatusCode::CREATED, Json(user_json(&service, &user))).into_response()
+    (StatusCode::CREATED, Json(user_json(&service, &user, false))).into_response()
 }
 
 async fn fetch_user(State(s): State<Standin>, Path((service, sid)): Path<(String, String)>) -> Response {
     let store = s.store();
     match store.users.iter().find(|u| u.sid == sid || u.identity == sid) {
-        Some(user) => Json(user_json(&service, user)).into_response(),
+        Some(user) => Json(user_json(&service, user, store.online.contains(&user.identity))).into_response(),
         None => not_found(),
     }
 }

@@ -1,12 +1,177 @@
-//! The lists the notifier reads (a conversation's participants), in
-//! Twilio's list shape.
+//! What the notifier reads, in Twilio's list shapes: a conversation's
+//! participants and messages, and a user's conversations with their unread
+//! counts and read horizons; and the controls that make that state
+//! (messages as the SDK would send them, read horizons, presence).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{PUBLIC_BASE, Standin, not_found, participant_json};
+use crate::{ACCOUNT_SID, PUBLIC_BASE, Standin, not_found, now_rfc3339, participant_json};
+
+/// A message, as the SDK would have sent it.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    sid: String,
+    conversation_sid: String,
+    index: i64,
+    author: String,
+    body: String,
+    date_created: String,
+}
+
+fn page_meta(url: &str, key: &str) -> Value {
+    json!({
+        "page": 0, "page_size": 50, "first_page_url": format!("{url}?PageSize=50&Page=0"),
+        "previous_page_url": null, "next_page_url": null, "url": format!("{url}?PageSize=50&Page=0"),
+        "key": key,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct MessageBody {
+    conversation: String,
+    author: String,
+    body: String,
+}
+
+pub async fn post_message(State(s): State<Standin>, Json(m): Json<MessageBody>) -> Response {
+    let mut store = s.store();
+    let Some(conversation_sid) = store.conversation(&m.conversation).map(|c| c.sid.clone()) else {
+        return not_found();
+    };
+    let index = store
+        .messages
+        .iter()
+        .filter(|x| x.conversation_sid == conversation_sid)
+        .count() as i64;
+    let sid = store.sid("IM");
+    store.messages.push(StoredMessage {
+        sid: sid.clone(),
+        conversation_sid: conversation_sid.clone(),
+        index,
+        author: m.author,
+        body: m.body,
+        date_created: now_rfc3339(),
+    });
+    Json(json!({ "sid": sid, "index": index, "conversationSid": conversation_sid })).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct ReadBody {
+    conversation: String,
+    identity: String,
+    index: i64,
+}
+
+pub async fn mark_read(State(s): State<Standin>, Json(r): Json<ReadBody>) -> StatusCode {
+    let mut store = s.store();
+    let Some(conversation_sid) = store.conversation(&r.conversation).map(|c| c.sid.clone()) else {
+        return StatusCode::NOT_FOUND;
+    };
+    store.reads.insert((conversation_sid, r.identity), r.index);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+pub struct OnlineBody {
+    identity: String,
+    online: bool,
+}
+
+pub async fn set_online(State(s): State<Standin>, Json(o): Json<OnlineBody>) -> StatusCode {
+    let mut store = s.store();
+    if o.online {
+        store.online.insert(o.identity);
+    } else {
+        store.online.remove(&o.identity);
+    }
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MessagesQuery {
+    order: Option<String>,
+    page_size: Option<usize>,
+}
+
+/// One page of a conversation's messages (`Order=desc`: newest first).
+pub async fn list_messages(
+    State(s): State<Standin>,
+    Path((service, conversation)): Path<(String, String)>,
+    Query(query): Query<MessagesQuery>,
+) -> Response {
+    let store = s.store();
+    let Some(conversation_sid) = store.conversation(&conversation).map(|c| c.sid.clone()) else {
+        return not_found();
+    };
+    let mut messages: Vec<&StoredMessage> = store
+        .messages
+        .iter()
+        .filter(|m| m.conversation_sid == conversation_sid)
+        .collect();
+    if query.order.as_deref() == Some("desc") {
+        messages.reverse();
+    }
+    messages.truncate(query.page_size.unwrap_or(50).clamp(1, 100));
+    let url = format!("{PUBLIC_BASE}/v1/Services/{service}/Conversations/{conversation_sid}/Messages");
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "account_sid": ACCOUNT_SID, "chat_service_sid": service, "conversation_sid": m.conversation_sid,
+                "sid": m.sid, "index": m.index, "author": m.author, "body": m.body, "media": null,
+                "attributes": "{}", "participant_sid": null, "date_created": m.date_created,
+                "date_updated": m.date_created, "delivery": null, "content_sid": null,
+                "url": format!("{url}/{}", m.sid), "links": {},
+            })
+        })
+        .collect();
+    Json(json!({ "messages": messages, "meta": page_meta(&url, "messages") })).into_response()
+}
+
+/// A user's conversations with their unread counts and read horizons.
+pub async fn user_conversations(State(s): State<Standin>, Path((service, user)): Path<(String, String)>) -> Response {
+    let store = s.store();
+    let Some(identity) = store
+        .users
+        .iter()
+        .find(|u| u.sid == user || u.identity == user)
+        .map(|u| u.identity.clone())
+    else {
+        return not_found();
+    };
+    let conversations: Vec<Value> = store
+        .participants
+        .iter()
+        .filter(|p| p.identity == identity)
+        .filter_map(|p| {
+            let c = store.conversation(&p.conversation_sid)?;
+            let read = store.reads.get(&(c.sid.clone(), identity.clone())).copied();
+            let unread = store
+                .messages
+                .iter()
+                .filter(|m| m.conversation_sid == c.sid && m.index > read.unwrap_or(-1))
+                .count();
+            Some(json!({
+                "account_sid": ACCOUNT_SID, "chat_service_sid": service, "conversation_sid": c.sid,
+                "unread_messages_count": unread, "last_read_message_index": read,
+                "participant_sid": p.sid, "user_sid": null, "friendly_name": c.unique_name,
+                "conversation_state": "active", "timers": {}, "attributes": "{}",
+                "date_created": now_rfc3339(), "date_updated": now_rfc3339(), "created_by": "system",
+                "notification_level": "default", "unique_name": c.unique_name,
+                "url": format!("{PUBLIC_BASE}/v1/Services/{service}/Users/{user}/Conversations/{}", c.sid),
+                "links": {},
+            }))
+        })
+        .collect();
+    let url = format!("{PUBLIC_BASE}/v1/Services/{service}/Users/{user}/Conversations");
+    Json(json!({ "conversations": conversations, "meta": page_meta(&url, "conversations") })).into_response()
+}
 
 /// One page of a conversation's participants (all of them: the stand-in's
 /// rooms are small), in Twilio's list shape.
@@ -25,13 +190,5 @@ pub async fn list_participants(
         .map(|p| participant_json(&service, p))
         .collect();
     let url = format!("{PUBLIC_BASE}/v1/Services/{service}/Conversations/{conversation_sid}/Participants");
-    Json(json!({
-        "participants": participants,
-        "meta": {
-            "page": 0, "page_size": 50, "first_page_url": format!("{url}?PageSize=50&Page=0"),
-            "previous_page_url": null, "next_page_url": null, "url": format!("{url}?PageSize=50&Page=0"),
-            "key": "participants",
-        },
-    }))
-    .into_response()
+    Json(json!({ "participants": participants, "meta": page_meta(&url, "participants") })).into_response()
 }
