@@ -42,6 +42,7 @@ pub fn production(
         product: settings.notify.product.clone(),
         public_url,
         secret,
+        excerpts: settings.notify.excerpts,
         sweep_budget,
     };
     Ok(Arc::new(Notifier::new(

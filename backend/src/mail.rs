@@ -30,6 +30,33 @@ pub struct RoomLine {
     pub link: String,
     /// The signed link that stops e-mail about this room only.
     pub stop: String,
+    /// The newest unread messages (author, text), oldest first; empty
+    /// unless the operator turned excerpts on.
+    pub excerpts: Vec<(String, String)>,
+}
+
+/// The most of a message an excerpt shows (characters).
+pub const EXCERPT_CHARS: usize = 200;
+
+/// A message as one line of an excerpt: controls and line breaks become
+/// spaces, runs of spaces one, at most [`EXCERPT_CHARS`] characters.
+pub fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
+        for c in (!out.is_empty()).then_some(' ').into_iter().chain(word.chars()) {
+            if chars == EXCERPT_CHARS {
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            chars += 1;
+        }
+    }
+    out
 }
 
 /// What one digest e-mail is about.
@@ -199,19 +226,32 @@ pub fn render(digest: &Digest) -> Result<Email, MailError> {
     );
     for (room, (link, stop)) in rooms.iter().zip(&links).take(MAX_ROOMS_LISTED) {
         let count = plural(room.unread, "new message", "new messages");
-        let _ = writeln!(
-            text,
-            "- {}: {count}\n  {link}\n  (no more e-mail about this room: {stop})",
-            room.context
-        );
+        let _ = writeln!(text, "- {}: {count}", room.context);
+        for (author, said) in &room.excerpts {
+            let _ = writeln!(text, "  {}: {}", excerpt(author), excerpt(said));
+        }
+        let _ = writeln!(text, "  {link}\n  (no more e-mail about this room: {stop})");
         let _ = write!(
             html,
-            "<li><a href=\"{}\">{}</a>: {} <small>(<a href=\"{}\">no more e-mail about this room</a>)</small></li>",
+            "<li><a href=\"{}\">{}</a>: {} <small>(<a href=\"{}\">no more e-mail about this room</a>)</small>",
             escape_html(link),
             escape_html(room.context.as_str()),
             escape_html(&count),
             escape_html(stop)
         );
+        if !room.excerpts.is_empty() {
+            html.push_str("<blockquote style=\"margin:4px 0 8px 12px;color:#333\">");
+            for (author, said) in &room.excerpts {
+                let _ = write!(
+                    html,
+                    "<div><b>{}</b>: {}</div>",
+                    escape_html(&excerpt(author)),
+                    escape_html(&excerpt(said))
+                );
+            }
+            html.push_str("</blockquote>");
+        }
+        html.push_str("</li>");
     }
     if rooms.len() > MAX_ROOMS_LISTED {
         let more = rooms.len() - MAX_ROOMS_LISTED;
@@ -291,6 +331,7 @@ mod tests {
                     unread: *n,
                     link: format!("https://toolbox.example/chat?context={c}"),
                     stop: format!("https://api.example/v1/notifications/unsubscribe?c={c}"),
+                    excerpts: Vec::new(),
                 })
                 .collect(),
             unsubscribe_url: "https://api.example/v1/notifications/unsubscribe?t=abc".into(),
@@ -329,6 +370,33 @@ mod tests {
         );
         let one = render(&digest(&[("shipment-1", 1)])).unwrap();
         assert_eq!(one.subject, "Distribute Aid chat: 1 new message in shipment-1");
+    }
+
+    #[test]
+    fn excerpts_are_one_escaped_bounded_line_each() {
+        let mut d = digest(&[("shipment-1", 2)]);
+        d.rooms[0].excerpts = vec![
+            ("bob".into(), "Pallet 4\r\nis <b>damaged</b>".into()),
+            ("<script>".into(), "x".repeat(300)),
+        ];
+        let email = render(&d).unwrap();
+        assert!(
+            email.text.contains("  bob: Pallet 4 is <b>damaged</b>\n"),
+            "{}",
+            email.text
+        );
+        assert!(
+            email
+                .html
+                .contains("<b>bob</b>: Pallet 4 is &lt;b&gt;damaged&lt;/b&gt;"),
+            "{}",
+            email.html
+        );
+        assert!(email.html.contains("<b>&lt;script&gt;</b>"));
+        assert!(!email.html.contains("<script>"));
+        assert!(email.text.contains(&format!("{}…", "x".repeat(EXCERPT_CHARS))));
+        assert!(!email.text.contains(&"x".repeat(EXCERPT_CHARS + 1)));
+        assert_eq!(excerpt("  a\u{0}b \t c  "), "a b c");
     }
 
     #[test]

@@ -69,6 +69,7 @@ impl TwilioView {
         context: String,
         horizon: Option<i64>,
         muted: bool,
+        excerpts: usize,
     ) -> Result<RoomView, ViewError> {
         let after = horizon.unwrap_or(-1);
         let unread: Vec<_> = self
@@ -88,6 +89,13 @@ impl TwilioView {
                 .min(),
             horizon,
             muted,
+            // newest first from Twilio: the first `excerpts`, then oldest first
+            latest: unread
+                .iter()
+                .take(excerpts)
+                .rev()
+                .map(|m| (m.author.clone().unwrap_or_default(), m.body.clone().unwrap_or_default()))
+                .collect(),
         })
     }
 }
@@ -120,7 +128,12 @@ impl ChatView for TwilioView {
         })
     }
 
-    fn person<'a>(&'a self, identity: &'a str, contexts: &'a [String]) -> BoxFuture<'a, Result<PersonView, ViewError>> {
+    fn person<'a>(
+        &'a self,
+        identity: &'a str,
+        contexts: &'a [String],
+        excerpts: usize,
+    ) -> BoxFuture<'a, Result<PersonView, ViewError>> {
         Box::pin(async move {
             let mut rooms = Vec::new();
             for c in self.rest.user_conversations(identity).await.map_err(failed)? {
@@ -136,12 +149,20 @@ impl ChatView for TwilioView {
                         oldest_unread_at: None,
                         horizon: c.last_read_message_index,
                         muted,
+                        latest: Vec::new(),
                     });
                     continue;
                 }
                 rooms.push(
-                    self.room(identity, &c.conversation_sid, context, c.last_read_message_index, muted)
-                        .await?,
+                    self.room(
+                        identity,
+                        &c.conversation_sid,
+                        context,
+                        c.last_read_message_index,
+                        muted,
+                        excerpts,
+                    )
+                    .await?,
                 );
             }
             let online = self.rest.user_online(identity).await.map_err(failed)?.unwrap_or(false);

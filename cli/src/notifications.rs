@@ -107,6 +107,7 @@ impl LocalNotifications {
             product: settings.product.clone(),
             public_url,
             secret,
+            excerpts: settings.excerpts,
             sweep_budget: None,
         };
         Ok(Self {

@@ -231,3 +231,31 @@ async fn guessing_codes_locks_out_and_codes_are_limited_per_hour() {
     );
     assert_eq!(server.inbox().await.len(), 5, "no e-mail for a refused request");
 }
+
+#[tokio::test]
+async fn with_excerpts_on_a_digest_quotes_the_newest_unread_messages() {
+    let server = serve("excerpts", &[("DACHAT_NOTIFY_EXCERPTS", "on")]);
+    let carol = server.token("carol", Some("carol@example.org")).await;
+    let dave = server.token("dave", None).await;
+    let (_, on) = server
+        .post(
+            "/v1/notifications/subscribe",
+            json!({ "token": carol, "context": "general" }),
+        )
+        .await;
+    assert_eq!(on["state"], "on");
+    let carols = server.chat(&carol).await;
+    let mut daves = server.chat(&dave).await;
+    for n in 1..=4 {
+        say(&mut daves, "general", n).await;
+    }
+    drop(carols);
+    let digest = server.inbox_of(1).await.remove(0);
+    let text = digest["text"].as_str().unwrap();
+    assert!(
+        text.contains("- general: 4 new messages\n  dave: secret cargo detail 2\n"),
+        "{text}"
+    );
+    assert!(text.contains("  dave: secret cargo detail 4\n"), "{text}");
+    assert!(!text.contains("detail 1"), "the newest three only: {text}");
+}

@@ -28,7 +28,12 @@ impl ChatView for LocalChat {
         Box::pin(async move { self.inner.store.rooms_of(identity).map_err(failed) })
     }
 
-    fn person<'a>(&'a self, identity: &'a str, contexts: &'a [String]) -> BoxFuture<'a, Result<PersonView, ViewError>> {
+    fn person<'a>(
+        &'a self,
+        identity: &'a str,
+        contexts: &'a [String],
+        excerpts: usize,
+    ) -> BoxFuture<'a, Result<PersonView, ViewError>> {
         Box::pin(async move {
             let store = &self.inner.store;
             let mut rooms = Vec::with_capacity(contexts.len());
@@ -43,6 +48,11 @@ impl ChatView for LocalChat {
                     oldest_unread_at: oldest_ms.map(|ms| u64::try_from(ms / 1000).unwrap_or(0)),
                     horizon: store.read_up_to(identity, context).map_err(failed)?,
                     muted: false,
+                    latest: if excerpts > 0 && unread > 0 {
+                        store.latest_unread(identity, context, excerpts).map_err(failed)?
+                    } else {
+                        Vec::new()
+                    },
                 });
             }
             let (online, last_seen_at) = self.presence_of(identity);

@@ -390,6 +390,24 @@ impl Store {
         )?)
     }
 
+    /// The newest `limit` messages by others after `identity`'s read
+    /// horizon (author or nick, body), oldest first (digest excerpts).
+    pub fn latest_unread(&self, identity: &str, room: &str, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT COALESCE(n.nick, m.author), m.body FROM messages m LEFT JOIN nicks n ON n.identity = m.author \
+             WHERE m.room = ?1 AND m.author != ?2 AND m.deleted = 0 \
+             AND m.id > COALESCE((SELECT up_to FROM reads WHERE identity = ?2 AND room = ?1), 0) \
+             ORDER BY m.id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![room, identity, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        let mut found: Vec<(String, String)> = rows.collect::<Result<_, _>>()?;
+        found.reverse();
+        Ok(found)
+    }
+
     pub fn read_up_to(&self, identity: &str, room: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
             .db()

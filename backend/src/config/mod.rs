@@ -67,6 +67,7 @@ settings! {
     PRODUCT_NAME = "chat/productName", "DACHAT_PRODUCT_NAME", false;
     SMTP_URL = "chat/smtpUrl", "DACHAT_SMTP_URL", false;
     MAIL_FROM = "chat/mailFrom", "DACHAT_MAIL_FROM", false;
+    NOTIFY_EXCERPTS = "chat/notifyExcerpts", "DACHAT_NOTIFY_EXCERPTS", false;
 }
 
 /// The default time away before a first e-mail.
@@ -279,6 +280,9 @@ pub struct NotifySettings {
     pub smtp_url: Option<String>,
     /// Local mode: the sender address over SMTP.
     pub mail_from: Option<String>,
+    /// Digests quote the newest unread messages and their authors
+    /// (`DACHAT_NOTIFY_EXCERPTS=on`; off by default: personal data).
+    pub excerpts: bool,
     /// How each setting is named by its source, for [`Self::require`].
     pub names: NotifyNames,
 }
@@ -460,6 +464,15 @@ fn parse_notify(raw: &RawSettings) -> Result<NotifySettings, SettingsError> {
         product,
         smtp_url,
         mail_from: raw.get(MAIL_FROM).map(|m| m.trim().to_owned()),
+        excerpts: match raw
+            .get(NOTIFY_EXCERPTS)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(_) => return Err(raw.error(NOTIFY_EXCERPTS, "must be on or off")),
+        },
         names: NotifyNames {
             secret: raw.name_of(NOTIFY_SECRET),
             link: raw.name_of(NOTIFY_LINK),

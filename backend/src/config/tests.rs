@@ -179,3 +179,69 @@ fn settings_file_lines() {
     let err = RawSettings::from_settings_text("bad.env", "DACHAT_JWKS_URL\n").unwrap_err();
     assert_eq!(err.to_string(), "setting bad.env:1: expected NAME=value");
 }
+
+#[test]
+fn notification_settings_are_checked_and_named() {
+    let settings = Settings::parse(&twilio_raw(), TwilioRequirement::Required).unwrap();
+    let notify = &settings.notify;
+    assert_eq!(notify.delay, Duration::from_secs(DEFAULT_NOTIFY_DELAY_SECS));
+    assert!(!notify.excerpts, "off by default: aid chats carry personal data");
+    assert_eq!(notify.product, DEFAULT_PRODUCT_NAME);
+    assert_eq!(
+        notify.require().unwrap_err().to_string(),
+        "setting DACHAT_NOTIFY_SECRET: is missing (needed for notification e-mails)"
+    );
+    let cases: &[(Setting, &str, &str)] = &[
+        (
+            NOTIFY_SECRET,
+            "short",
+            "setting DACHAT_NOTIFY_SECRET: must be at least 32 characters",
+        ),
+        (
+            NOTIFY_LINK,
+            "https://toolbox.example/chat",
+            "setting DACHAT_NOTIFY_LINK: must contain {context}",
+        ),
+        (
+            NOTIFY_LINK,
+            "ftp://toolbox.example/{context}",
+            "setting DACHAT_NOTIFY_LINK: must be an http or https URL",
+        ),
+        (
+            NOTIFY_DELAY,
+            "ten",
+            "setting DACHAT_NOTIFY_DELAY: must be a whole number of seconds",
+        ),
+        (
+            NOTIFY_EXCERPTS,
+            "yes",
+            "setting DACHAT_NOTIFY_EXCERPTS: must be on or off",
+        ),
+        (
+            SMTP_URL,
+            "http://mail.example",
+            "setting DACHAT_SMTP_URL: must be smtp://host:port",
+        ),
+        (
+            PRODUCT_NAME,
+            "a\nBcc: x",
+            "setting DACHAT_PRODUCT_NAME: must be one line",
+        ),
+    ];
+    for (setting, value, expected) in cases {
+        let mut raw = twilio_raw();
+        raw.set(*setting, *value);
+        let error = error_of(&raw, TwilioRequirement::Required);
+        assert!(error.starts_with(expected), "{value:?}: {error}");
+    }
+    let mut raw = twilio_raw();
+    raw.set(NOTIFY_SECRET, "s".repeat(32))
+        .set(NOTIFY_LINK, "https://toolbox.example/chat?context={context}")
+        .set(PUBLIC_URL, "https://api.example/")
+        .set(NOTIFY_EXCERPTS, "ON");
+    let settings = Settings::parse(&raw, TwilioRequirement::Required).unwrap();
+    let (_, link, public) = settings.notify.require().unwrap();
+    assert_eq!(link, "https://toolbox.example/chat?context={context}");
+    assert_eq!(public, "https://api.example", "no trailing slash");
+    assert!(settings.notify.excerpts);
+}

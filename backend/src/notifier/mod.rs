@@ -58,6 +58,9 @@ pub struct RoomView {
     pub horizon: Option<i64>,
     /// The person muted the room in the provider.
     pub muted: bool,
+    /// The newest unread messages by others (author, text), oldest first,
+    /// at most the number asked for (none unless excerpts are on).
+    pub latest: Vec<(String, String)>,
 }
 
 /// A person's presence and rooms, as the provider sees them now.
@@ -79,8 +82,14 @@ pub trait ChatView: Send + Sync {
     /// The rooms `identity` is in.
     fn rooms_of<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
     /// Presence and the state of each of `contexts` (rooms they are not in
-    /// are left out).
-    fn person<'a>(&'a self, identity: &'a str, contexts: &'a [String]) -> BoxFuture<'a, Result<PersonView, ViewError>>;
+    /// are left out), with up to `excerpts` of each room's newest unread
+    /// messages by others.
+    fn person<'a>(
+        &'a self,
+        identity: &'a str,
+        contexts: &'a [String],
+        excerpts: usize,
+    ) -> BoxFuture<'a, Result<PersonView, ViewError>>;
 }
 
 /// Where e-mail goes out (SendGrid, SMTP, the dev inbox).
@@ -114,11 +123,18 @@ pub struct NotifyConfig {
     pub public_url: String,
     /// Keys the codes and the unsubscribe links.
     pub secret: Secret,
+    /// Digests quote the newest unread messages with their authors (off
+    /// by default: aid chats carry personal data).
+    pub excerpts: bool,
     /// How long one sweep may work before it leaves the rest of the due
     /// watches to the next (`None`: no limit). A Lambda sweep must end
     /// before its timeout.
     pub sweep_budget: Option<Duration>,
 }
+
+/// How many of a room's newest unread messages a digest quotes, when
+/// excerpts are on.
+pub const EXCERPTS_PER_ROOM: usize = 3;
 
 /// The most watches one sweep looks at (the rest wait a minute).
 pub const SWEEP_LIMIT: usize = 10_000;

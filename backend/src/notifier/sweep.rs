@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{MUTED, Notifier, NotifyError, PersonView, SWEEP_LIMIT, SendError, SweepReport, follows};
+use super::{
+    EXCERPTS_PER_ROOM, MUTED, Notifier, NotifyError, PersonView, SWEEP_LIMIT, SendError, SweepReport, follows,
+};
 use crate::digest_plan::{self, PersonState, RoomState};
 use crate::domain::ContextName;
 use crate::mail::{self, Digest, Email, MailError, RoomLine};
@@ -43,11 +45,13 @@ impl<S: NotifyStore> Notifier<S> {
                 rooms: Vec::new(),
             }
         } else {
-            self.chat.person(identity, &contexts).await?
+            let excerpts = if self.config.excerpts { EXCERPTS_PER_ROOM } else { 0 };
+            self.chat.person(identity, &contexts, excerpts).await?
         };
         let mail_state = self.store.room_mail(identity).await?;
         let mut by_address: BTreeMap<String, Vec<RoomState>> = BTreeMap::new();
         let mut horizons = BTreeMap::new();
+        let mut latest = BTreeMap::new();
         for room in view.rooms {
             let Some(address) = follows(&subscriptions, &room.context) else {
                 continue;
@@ -58,6 +62,7 @@ impl<S: NotifyStore> Notifier<S> {
                 _ => (0, None),
             };
             horizons.insert(room.context.clone(), room.horizon);
+            latest.insert(room.context.clone(), room.latest);
             by_address.entry(address).or_default().push(RoomState {
                 context: room.context,
                 unread_from_others: room.unread_from_others,
@@ -79,7 +84,7 @@ impl<S: NotifyStore> Notifier<S> {
             let planned = digest_plan::plan(std::slice::from_ref(&person), now, self.config.delay);
             let email = match planned.into_iter().next() {
                 None => None,
-                Some(digest) => match self.render(&digest) {
+                Some(digest) => match self.render(&digest, &latest) {
                     Ok(email) => Some((email, digest.rooms.into_iter().map(|(context, _)| context).collect())),
                     Err(e) => {
                         tracing::error!(identity, error = %e, "a digest cannot be rendered; skipped");
@@ -92,7 +97,12 @@ impl<S: NotifyStore> Notifier<S> {
         Ok(Looked { watch, parts, horizons })
     }
 
-    fn render(&self, planned: &digest_plan::PlannedDigest) -> Result<Email, MailError> {
+    /// The e-mail of `planned`, quoting `latest` (excerpts on).
+    fn render(
+        &self,
+        planned: &digest_plan::PlannedDigest,
+        latest: &BTreeMap<String, Vec<(String, String)>>,
+    ) -> Result<Email, MailError> {
         let target = |context: Option<&str>| Target {
             identity: planned.identity.clone(),
             context: context.map(str::to_owned),
@@ -107,6 +117,7 @@ impl<S: NotifyStore> Notifier<S> {
                     unread: *unread,
                     link: self.link(&self.config.link_template, context),
                     stop: self.links.link(&self.config.public_url, &target(Some(context))),
+                    excerpts: latest.get(context).cloned().unwrap_or_default(),
                 })
             })
             .collect();

@@ -21,11 +21,13 @@ pub struct UserConversation {
     pub notification_level: Option<String>,
 }
 
-/// A message, as far as the notifier cares (never its body).
+/// A message, as far as the notifier cares (its body only for excerpts,
+/// which are off unless the operator turns them on).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct MessageSummary {
     pub index: i64,
     pub author: Option<String>,
+    pub body: Option<String>,
     /// RFC 3339, as Twilio writes it.
     pub date_created: Option<String>,
 }

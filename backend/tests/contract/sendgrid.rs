@@ -33,6 +33,7 @@ fn digest(n: usize) -> Digest {
             unread: 3,
             link: format!("https://toolbox.example/chat?context=shipment-{n}"),
             stop: format!("https://api.example/v1/notifications/unsubscribe?c=shipment-{n}"),
+            excerpts: Vec::new(),
         }],
         unsubscribe_url: format!("https://api.example/v1/notifications/unsubscribe?t={n}"),
         unsubscribe_mailto: None,
