@@ -179,6 +179,21 @@ fn test() -> Result<()> {
     deps::check()?;
     step("lints (cargo clippy --all-targets -D warnings)");
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    // --all-targets leaves out the test = false binaries (they need services)
+    run(cargo().args([
+        "clippy",
+        "--package",
+        "backend",
+        "--test",
+        "contract",
+        "--package",
+        "cli",
+        "--test",
+        "operator",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     step("lints of the widget as the browser runs it (clippy --target wasm32, incl. the chat-client suite)");
     run(cargo().args([
         "clippy",
