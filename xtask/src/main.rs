@@ -152,7 +152,8 @@ fn dev(args: &[String]) -> Result<()> {
     step(&format!("starting the local server on http://{listen}"));
     println!(
         "  open http://{listen}/ in a browser: pick an identity and contexts, and the page embeds the chat;\n  \
-         a second window as another user chats with the first. Stop with Ctrl-C."
+         a second window as another user chats with the first. Notification e-mail (codes, digests)\n  \
+         lands in http://{listen}/dev/inbox unless DACHAT_SMTP_URL is set. Stop with Ctrl-C."
     );
     let mut serve = Command::new(&dachat);
     serve.args(["serve", "--listen", &listen, "--dev-keys"]).arg(&keys);
