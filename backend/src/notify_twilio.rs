@@ -131,13 +131,13 @@ impl ChatView for TwilioView {
     fn person<'a>(
         &'a self,
         identity: &'a str,
-        contexts: &'a [String],
+        contexts: Option<&'a [String]>,
         excerpts: usize,
     ) -> BoxFuture<'a, Result<PersonView, ViewError>> {
         Box::pin(async move {
             let mut rooms = Vec::new();
             for c in self.rest.user_conversations(identity).await.map_err(failed)? {
-                let Some(context) = c.unique_name.filter(|n| contexts.contains(n)) else {
+                let Some(context) = c.unique_name.filter(|n| contexts.is_none_or(|cs| cs.contains(n))) else {
                     continue;
                 };
                 let muted = c.notification_level.as_deref() == Some("muted");

@@ -28,6 +28,22 @@ async fn standin() -> String {
     url
 }
 
+/// `dachat serve` with Twilio settings whose REST API is the stand-in at `twilio`.
+fn twilio_server(name: &str, twilio: &str) -> notify_server::Server {
+    let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
+    serve(
+        name,
+        &[
+            ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
+            ("DACHAT_TWILIO_API_KEY", key.as_str()),
+            ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret"),
+            ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+            ("DACHAT_TWILIO_CHAT_SERVICE_SID", service.as_str()),
+            ("DACHAT_TWILIO_BASE_URL", twilio),
+        ],
+    )
+}
+
 fn event(message: &str, conversation: &str, author: &str) -> Vec<(String, String)> {
     [
         ("EventType", "onMessageAdded"),
@@ -45,18 +61,7 @@ fn event(message: &str, conversation: &str, author: &str) -> Vec<(String, String
 #[tokio::test]
 async fn signed_message_events_are_noted_once_and_forged_ones_refused() {
     let twilio = standin().await;
-    let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
-    let server = serve(
-        "twilio-webhook",
-        &[
-            ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
-            ("DACHAT_TWILIO_API_KEY", key.as_str()),
-            ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret"),
-            ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
-            ("DACHAT_TWILIO_CHAT_SERVICE_SID", service.as_str()),
-            ("DACHAT_TWILIO_BASE_URL", twilio.as_str()),
-        ],
-    );
+    let server = twilio_server("twilio-webhook", &twilio);
     let alice = server.token("alice", Some("alice@example.org")).await;
     let bob = server.token("bob", None).await;
     let (status, session) = server
@@ -156,18 +161,7 @@ async fn twilio_message(
 #[tokio::test]
 async fn on_twilio_a_digest_names_what_others_wrote_and_she_has_not_read() {
     let twilio = standin().await;
-    let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
-    let server = serve(
-        "twilio-digest",
-        &[
-            ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
-            ("DACHAT_TWILIO_API_KEY", key.as_str()),
-            ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret"),
-            ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
-            ("DACHAT_TWILIO_CHAT_SERVICE_SID", service.as_str()),
-            ("DACHAT_TWILIO_BASE_URL", twilio.as_str()),
-        ],
-    );
+    let server = twilio_server("twilio-digest", &twilio);
     let alice = server.token("alice", Some("alice@example.org")).await;
     let bob = server.token("bob", None).await;
     for (token, room) in [

@@ -31,13 +31,17 @@ impl ChatView for LocalChat {
     fn person<'a>(
         &'a self,
         identity: &'a str,
-        contexts: &'a [String],
+        contexts: Option<&'a [String]>,
         excerpts: usize,
     ) -> BoxFuture<'a, Result<PersonView, ViewError>> {
         Box::pin(async move {
             let store = &self.inner.store;
+            let contexts = match contexts {
+                Some(contexts) => contexts.to_vec(),
+                None => store.rooms_of(identity).map_err(failed)?,
+            };
             let mut rooms = Vec::with_capacity(contexts.len());
-            for context in contexts {
+            for context in &contexts {
                 if !store.is_member(identity, context).map_err(failed)? {
                     continue;
                 }

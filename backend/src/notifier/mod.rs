@@ -81,13 +81,14 @@ pub trait ChatView: Send + Sync {
     fn members<'a>(&'a self, context: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
     /// The rooms `identity` is in.
     fn rooms_of<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
-    /// Presence and the state of each of `contexts` (rooms they are not in
-    /// are left out), with up to `excerpts` of each room's newest unread
-    /// messages by others.
+    /// Presence and the state of each of `contexts` (`None`: every room
+    /// they are in, read in the same call; rooms they are not in are left
+    /// out), with up to `excerpts` of each room's newest unread messages
+    /// by others.
     fn person<'a>(
         &'a self,
         identity: &'a str,
-        contexts: &'a [String],
+        contexts: Option<&'a [String]>,
         excerpts: usize,
     ) -> BoxFuture<'a, Result<PersonView, ViewError>>;
 }

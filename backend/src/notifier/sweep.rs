@@ -28,25 +28,24 @@ impl<S: NotifyStore> Notifier<S> {
     async fn look_at(&self, watch: Watch, now: u64) -> Result<Looked, NotifyError> {
         let identity = watch.identity.as_str();
         let subscriptions = self.store.subscriptions(identity).await?;
-        let mut contexts: Vec<String> = subscriptions
+        let contexts: Vec<String> = subscriptions
             .iter()
             .filter(|s| s.address != MUTED)
             .filter_map(|s| s.context.clone())
             .collect();
-        if subscriptions.iter().any(|s| s.context.is_none()) {
-            contexts.extend(self.chat.rooms_of(identity).await?);
-        }
-        contexts.sort();
-        contexts.dedup();
-        let view = if contexts.is_empty() {
+        // an all-rooms subscription: the provider lists the rooms in the same call
+        let all_rooms = subscriptions.iter().any(|s| s.context.is_none());
+        let excerpts = if self.config.excerpts { EXCERPTS_PER_ROOM } else { 0 };
+        let view = if all_rooms {
+            self.chat.person(identity, None, excerpts).await?
+        } else if contexts.is_empty() {
             PersonView {
                 online: false,
                 last_seen_at: None,
                 rooms: Vec::new(),
             }
         } else {
-            let excerpts = if self.config.excerpts { EXCERPTS_PER_ROOM } else { 0 };
-            self.chat.person(identity, &contexts, excerpts).await?
+            self.chat.person(identity, Some(&contexts), excerpts).await?
         };
         let mail_state = self.store.room_mail(identity).await?;
         let mut by_address: BTreeMap<String, Vec<RoomState>> = BTreeMap::new();

@@ -115,7 +115,13 @@ async fn the_notifiers_reads_are_valid_requests_and_read_twilios_examples() {
     assert!(view.context_of(conversation).await.is_ok());
     assert!(view.members("shipment-1").await.is_ok());
     let rooms = view.rooms_of("alice@example.org").await.unwrap();
-    let person = view.person("alice@example.org", &rooms, 3).await.unwrap();
+    let person = view.person("alice@example.org", Some(&rooms), 3).await.unwrap();
+    let every = view.person("alice@example.org", None, 0).await.unwrap();
+    assert_eq!(
+        every.rooms.len(),
+        person.rooms.len(),
+        "None: every room, listed in the same call"
+    );
     assert_eq!(person.last_seen_at, None, "Twilio keeps no last seen");
     assert!(person.rooms.iter().all(|r| rooms.contains(&r.context)));
 }
