@@ -61,6 +61,8 @@ pub enum AppError {
     Notify(NotifyError),
     /// A one-click unsubscribe link that is not ours (or was cut short).
     BadUnsubscribeLink,
+    /// An inbound e-mail POST without the right `?key=`.
+    BadInboundKey,
 }
 
 impl From<NotifyError> for AppError {
@@ -186,6 +188,9 @@ enum WebhookKey {
 
 pub struct AppState {
     notifications: Result<Arc<dyn Notifications>, String>,
+    /// What SendGrid Inbound Parse's URL must carry; `None`: replies by
+    /// e-mail do not come in over HTTP here.
+    inbound_key: Option<crate::secret::Secret>,
     webhook_key: WebhookKey,
     verify: VerifyOptions,
     jwks: JwksCache,
@@ -259,6 +264,7 @@ impl AppState {
         };
         Ok(Self {
             notifications,
+            inbound_key: settings.notify.inbound_key.clone(),
             webhook_key,
             verify: settings.verify.clone(),
             jwks,
@@ -483,5 +489,46 @@ fn parse_device(device: Option<&str>) -> Result<DeviceId, AppError> {
     match device {
         None => Ok(DeviceId::web()),
         Some(d) => DeviceId::parse(d).map_err(AppError::InvalidValue),
+    }
+}
+
+/// Replies by e-mail that arrive over HTTP (SendGrid Inbound Parse).
+impl AppState {
+    /// `POST /v1/inbound/sendgrid?key=…`: the key checked (constant time),
+    /// the e-mail read, and handed to the notifier.
+    pub async fn inbound_sendgrid(
+        &self,
+        key: Option<&str>,
+        fields: &[(String, String)],
+    ) -> Result<crate::notifier::ReplyOutcome, AppError> {
+        let Some(expected) = &self.inbound_key else {
+            return Err(AppError::NotificationsOff(format!(
+                "replies by e-mail are not set up here ({} is not set)",
+                crate::config::INBOUND_KEY.key
+            )));
+        };
+        let digest = |k: &str| ring::digest::digest(&ring::digest::SHA256, k.as_bytes());
+        let given = digest(key.unwrap_or_default());
+        let wanted = digest(expected.expose());
+        let same = given
+            .as_ref()
+            .iter()
+            .zip(wanted.as_ref())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+        if !same {
+            return Err(AppError::BadInboundKey);
+        }
+        let notifications = self.notifications()?;
+        match crate::inbound::from_sendgrid(fields) {
+            Ok(inbound) => Ok(notifications.on_reply(&inbound).await?),
+            Err(e) => {
+                // a retry would bring the same e-mail: answered, not retried
+                tracing::info!(error = %e, "an inbound e-mail was dropped");
+                Ok(crate::notifier::ReplyOutcome::Dropped(
+                    crate::notifier::Dropped::Unreadable,
+                ))
+            }
+        }
     }
 }

@@ -43,6 +43,7 @@ pub fn production(
         public_url,
         secret,
         excerpts: settings.notify.excerpts,
+        reply_domain: reply_domain(&settings.notify),
         sweep_budget,
     };
     Ok(Arc::new(Notifier::new(
@@ -52,4 +53,23 @@ pub fn production(
         config,
         clock,
     )))
+}
+
+/// Replies by e-mail in production need both the domain SendGrid receives
+/// for and the key its Inbound Parse URL carries; with one alone they stay
+/// off (and the log says why), so no digest offers an address that leads
+/// nowhere.
+fn reply_domain(notify: &crate::config::NotifySettings) -> Option<String> {
+    match (&notify.reply_domain, &notify.inbound_key) {
+        (Some(domain), Some(_)) => Some(domain.clone()),
+        (Some(_), None) => {
+            tracing::warn!(
+                "replies by e-mail are off: {} is set but {} is not",
+                crate::config::REPLY_DOMAIN.key,
+                crate::config::INBOUND_KEY.key
+            );
+            None
+        }
+        (None, _) => None,
+    }
 }

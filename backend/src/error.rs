@@ -198,6 +198,11 @@ impl From<AppError> for ApiError {
                 message: "This unsubscribe link is not valid. Copy the whole link from the e-mail, or turn e-mail off in the chat window.".into(),
             },
             AppError::Notify(e) => notify_error(e),
+            AppError::BadInboundKey => Self::Notify {
+                status: StatusCode::FORBIDDEN,
+                code: "bad_key",
+                message: "This URL takes e-mail only with the key it was given (?key=).".into(),
+            },
         }
     }
 }

@@ -33,7 +33,13 @@ pub struct RoomLine {
     /// The newest unread messages (author, text), oldest first; empty
     /// unless the operator turned excerpts on.
     pub excerpts: Vec<(String, String)>,
+    /// The person's reply address for this room, when reply by e-mail is on.
+    pub reply: Option<String>,
 }
+
+/// The line above which a reply goes: a digest that can be answered starts
+/// with it, and [`crate::reply_text`] cuts a reply there.
+pub const REPLY_MARKER: &str = "Write your reply above this line";
 
 /// The most of a message an excerpt shows (characters).
 pub const EXCERPT_CHARS: usize = 200;
@@ -200,6 +206,15 @@ pub fn render(digest: &Digest) -> Result<Email, MailError> {
         .iter()
         .map(|r| Ok((url(&r.link, "a room link")?, url(&r.stop, "a room's unsubscribe link")?)))
         .collect::<Result<Vec<_>, MailError>>()?;
+    let replies = rooms
+        .iter()
+        .map(|r| r.reply.as_deref().map(address).transpose())
+        .collect::<Result<Vec<_>, MailError>>()?;
+    // one room: answering the e-mail answers the room
+    let reply_to = match replies.as_slice() {
+        [Some(only)] => Some(only.clone()),
+        _ => None,
+    };
     let total: u32 = rooms.iter().map(|r| r.unread).fold(0, u32::saturating_add);
     let subject = if rooms.len() == 1 {
         format!(
@@ -216,27 +231,59 @@ pub fn render(digest: &Digest) -> Result<Email, MailError> {
     };
     let subject = header_text(&subject, "the subject")?;
 
-    let mut text = format!(
+    let (mut text, mut html) = match &reply_to {
+        Some(_) => (
+            format!("## {REPLY_MARKER} ##\n\n"),
+            format!(
+                "<!doctype html><html><body style=\"font-family:sans-serif\">\
+                 <p style=\"color:#555;font-size:small\">## {REPLY_MARKER} ##</p>"
+            ),
+        ),
+        None => (
+            String::new(),
+            "<!doctype html><html><body style=\"font-family:sans-serif\">".to_owned(),
+        ),
+    };
+    let _ = write!(
+        text,
         "You have {} you have not read:\n\n",
         plural(total, "message", "messages")
     );
-    let mut html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>You have {} you have not read:</p><ul>",
+    let _ = write!(
+        html,
+        "<p>You have {} you have not read:</p><ul>",
         escape_html(&plural(total, "message", "messages"))
     );
-    for (room, (link, stop)) in rooms.iter().zip(&links).take(MAX_ROOMS_LISTED) {
+    for ((room, (link, stop)), reply) in rooms.iter().zip(&links).zip(&replies).take(MAX_ROOMS_LISTED) {
         let count = plural(room.unread, "new message", "new messages");
         let _ = writeln!(text, "- {}: {count}", room.context);
         for (author, said) in &room.excerpts {
             let _ = writeln!(text, "  {}: {}", excerpt(author), excerpt(said));
         }
-        let _ = writeln!(text, "  {link}\n  (no more e-mail about this room: {stop})");
+        let _ = writeln!(text, "  {link}");
+        // several rooms: each has its own address to answer it by e-mail
+        let mailto = reply.as_deref().filter(|_| reply_to.is_none());
+        if let Some(mailto) = mailto {
+            let _ = writeln!(text, "  (answer by e-mail: {mailto})");
+        }
+        let _ = writeln!(text, "  (no more e-mail about this room: {stop})");
         let _ = write!(
             html,
-            "<li><a href=\"{}\">{}</a>: {} <small>(<a href=\"{}\">no more e-mail about this room</a>)</small>",
+            "<li><a href=\"{}\">{}</a>: {} <small>(",
             escape_html(link),
             escape_html(room.context.as_str()),
             escape_html(&count),
+        );
+        if let Some(mailto) = mailto {
+            let _ = write!(
+                html,
+                "<a href=\"mailto:{}\">answer by e-mail</a> · ",
+                escape_html(mailto)
+            );
+        }
+        let _ = write!(
+            html,
+            "<a href=\"{}\">no more e-mail about this room</a>)</small>",
             escape_html(stop)
         );
         if !room.excerpts.is_empty() {
@@ -272,19 +319,23 @@ pub fn render(digest: &Digest) -> Result<Email, MailError> {
         Some(mailto) => format!("<{unsubscribe}>, <{mailto}>"),
         None => format!("<{unsubscribe}>"),
     };
+    let mut headers = vec![
+        ("List-Unsubscribe".to_owned(), list_unsubscribe),
+        // RFC 8058: the link above unsubscribes on a POST of this body
+        (
+            "List-Unsubscribe-Post".to_owned(),
+            "List-Unsubscribe=One-Click".to_owned(),
+        ),
+    ];
+    if let Some(reply_to) = reply_to {
+        headers.push(("Reply-To".to_owned(), reply_to));
+    }
     Ok(Email {
         to,
         subject,
         text,
         html,
-        headers: vec![
-            ("List-Unsubscribe".to_owned(), list_unsubscribe),
-            // RFC 8058: the link above unsubscribes on a POST of this body
-            (
-                "List-Unsubscribe-Post".to_owned(),
-                "List-Unsubscribe=One-Click".to_owned(),
-            ),
-        ],
+        headers,
     })
 }
 
@@ -332,11 +383,44 @@ mod tests {
                     link: format!("https://toolbox.example/chat?context={c}"),
                     stop: format!("https://api.example/v1/notifications/unsubscribe?c={c}"),
                     excerpts: Vec::new(),
+                    reply: None,
                 })
                 .collect(),
             unsubscribe_url: "https://api.example/v1/notifications/unsubscribe?t=abc".into(),
             unsubscribe_mailto: None,
         }
+    }
+
+    #[test]
+    fn a_one_room_digest_is_answered_by_replying_and_a_many_room_one_per_room() {
+        let mut one = digest(&[("shipment-1", 2)]);
+        one.rooms[0].reply = Some("reply-aa@reply.example".into());
+        let email = render(&one).unwrap();
+        assert!(
+            email
+                .headers
+                .contains(&("Reply-To".into(), "reply-aa@reply.example".into()))
+        );
+        assert!(email.text.starts_with(&format!("## {REPLY_MARKER} ##")));
+        assert!(email.html.contains(REPLY_MARKER));
+        assert!(!email.text.contains("answer by e-mail"));
+
+        let mut many = digest(&[("shipment-1", 2), ("general", 1)]);
+        many.rooms[0].reply = Some("reply-aa@reply.example".into());
+        many.rooms[1].reply = Some("reply-bb@reply.example".into());
+        let email = render(&many).unwrap();
+        assert!(!email.headers.iter().any(|(n, _)| n == "Reply-To"));
+        assert!(email.text.contains("(answer by e-mail: reply-bb@reply.example)"));
+        assert!(email.html.contains("href=\"mailto:reply-aa@reply.example\""));
+        assert!(!email.text.contains(REPLY_MARKER));
+
+        // a reply address that would break a header is refused
+        one.rooms[0].reply = Some("reply-aa@reply.example\r\nBcc: x@y.example".into());
+        assert_eq!(render(&one), Err(MailError::BadAddress));
+        // no reply address: nothing changes
+        let plain = render(&digest(&[("shipment-1", 2)])).unwrap();
+        assert!(!plain.headers.iter().any(|(n, _)| n == "Reply-To"));
+        assert!(!plain.text.contains(REPLY_MARKER));
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! | subscription | `sub#<identity>` | `0` (all rooms) or `1#<context>` |
 //! | watch | `watch` | `<identity>` |
 //! | room mail (throttle) | `mail#<identity>` | `<context>` |
+//! | reply route | `reply#<tag>` | `-` |
+//! | reply landed | `replylog#<identity>` | `<at, 20 digits>#<random>` |
 //!
 //! Watches share one partition, read with a filter on `due`: only people
 //! with unread messages in a followed room have one, and the sweep (one at
@@ -25,7 +27,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, Select, TransactWriteItem};
 
 use crate::codes::{PendingCode, RecentCodes};
-use crate::notify_store::{CLAIM_SECS, NotifyStore, RoomMail, StoreError, Subscription, Watch};
+use crate::notify_store::{
+    CLAIM_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
+};
 
 /// How long code log entries are kept (the limits look back one hour).
 const CODE_LOG_SECS: u64 = 2 * 3600;
@@ -421,6 +425,76 @@ impl NotifyStore for DynamoNotifyStore {
             }
             put.send().await.map_err(failed)?;
         }
+        Ok(())
+    }
+
+    async fn put_reply_route(&self, route: &ReplyRoute, now: u64) -> Result<(), StoreError> {
+        self.put_route(route, now).await
+    }
+
+    async fn reply_route(&self, tag: &str, now: u64) -> Result<Option<ReplyRoute>, StoreError> {
+        self.route(tag, now).await
+    }
+
+    async fn log_reply(&self, identity: &str, at: u64) -> Result<(), StoreError> {
+        self.put_reply_log(identity, at).await
+    }
+
+    async fn recent_replies(&self, identity: &str, since: u64) -> Result<u32, StoreError> {
+        self.count_since(format!("replylog#{identity}"), since).await
+    }
+}
+
+impl DynamoNotifyStore {
+    async fn put_route(&self, route: &ReplyRoute, now: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("reply#{}", route.tag)))
+            .item("sk", s("-"))
+            .item("identity", s(&route.identity))
+            .item("context", s(&route.context))
+            .item("expires", n(now + REPLY_ROUTE_SECS))
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn route(&self, tag: &str, now: u64) -> Result<Option<ReplyRoute>, StoreError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("reply#{tag}")))
+            .key("sk", s("-"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(failed)?;
+        let Some(item) = answer.item else {
+            return Ok(None);
+        };
+        if number(&item, "expires")? <= now {
+            return Ok(None);
+        }
+        Ok(Some(ReplyRoute {
+            tag: tag.to_owned(),
+            identity: text(&item, "identity")?,
+            context: text(&item, "context")?,
+        }))
+    }
+
+    async fn put_reply_log(&self, identity: &str, at: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("replylog#{identity}")))
+            .item("sk", s(format!("{at:020}#{}", unique_suffix()?)))
+            .item("expires", n(at + 2 * 3600))
+            .send()
+            .await
+            .map_err(failed)?;
         Ok(())
     }
 }

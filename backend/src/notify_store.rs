@@ -14,7 +14,10 @@
 //!   room they follow, or a room of theirs comes out of its throttle), with
 //!   a sequence number so a sweep never drops a watch set while it worked;
 //! - room mail: per person and room, the e-mails sent since they last read
-//!   it (the throttle's state).
+//!   it (the throttle's state);
+//! - reply routes: which (identity, room) a reply address's tag stands for
+//!   (kept when a digest names it), and the log of replies that landed,
+//!   counted per identity over the last hour (the replies' rate limit).
 //!
 //! Times are Unix seconds from the caller's clock.
 
@@ -66,8 +69,21 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// How long a claim is remembered (Twilio retries within minutes).
-pub const CLAIM_SECS: u64 = 24 * 3600;
+/// How long a claim is remembered (Twilio retries within minutes;
+/// SendGrid retries an inbound mail for up to 3 days).
+pub const CLAIM_SECS: u64 = 4 * 24 * 3600;
+
+/// How long a reply address keeps working after the last digest that
+/// carried it (a reply to an old e-mail still lands).
+pub const REPLY_ROUTE_SECS: u64 = 180 * 24 * 3600;
+
+/// What a reply address's tag stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyRoute {
+    pub tag: String,
+    pub identity: String,
+    pub context: String,
+}
 
 pub trait NotifyStore: Send + Sync {
     /// Claims `key` (e.g. a message SID) at `now`: `true` for the first
@@ -134,6 +150,19 @@ pub trait NotifyStore: Send + Sync {
         identity: &str,
         mail: &[RoomMail],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps `route` until `now` + [`REPLY_ROUTE_SECS`] (again: the time
+    /// starts over).
+    fn put_reply_route(&self, route: &ReplyRoute, now: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The route of `tag`, unless it expired by `now`.
+    fn reply_route(&self, tag: &str, now: u64) -> impl Future<Output = Result<Option<ReplyRoute>, StoreError>> + Send;
+
+    /// Logs that a reply of `identity` landed at `at`.
+    fn log_reply(&self, identity: &str, at: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replies of `identity` logged since `since`.
+    fn recent_replies(&self, identity: &str, since: u64) -> impl Future<Output = Result<u32, StoreError>> + Send;
 }
 
 /// The one suite both implementations pass. Each check uses names of its
@@ -162,6 +191,7 @@ pub mod suite {
         subscriptions_add_replace_and_remove(store, prefix).await;
         watches_keep_the_earliest_and_survive_a_sweep(store, prefix).await;
         room_mail_is_kept_per_room(store, prefix).await;
+        reply_routes_expire_and_replies_count(store, prefix).await;
     }
 
     pub async fn watches_keep_the_earliest_and_survive_a_sweep<S: NotifyStore>(store: &S, prefix: &str) {
@@ -199,6 +229,36 @@ pub mod suite {
         assert_eq!(later.iter().map(|w| w.due_at).collect::<Vec<_>>(), [4_000]);
         store.settle_watch(&later[0], None).await.unwrap();
         assert_eq!(ours(store.due_watches(u64::MAX / 2, 100).await.unwrap()), []);
+    }
+
+    pub async fn reply_routes_expire_and_replies_count<S: NotifyStore>(store: &S, prefix: &str) {
+        let route = ReplyRoute {
+            tag: format!("{prefix}0123456789abcdef"),
+            identity: format!("{prefix}-alice"),
+            context: "shipment-7".to_owned(),
+        };
+        assert_eq!(store.reply_route(&route.tag, 1_000).await.unwrap(), None);
+        store.put_reply_route(&route, 1_000).await.unwrap();
+        assert_eq!(store.reply_route(&route.tag, 2_000).await.unwrap(), Some(route.clone()));
+        let lapse = 1_000 + REPLY_ROUTE_SECS;
+        assert_eq!(store.reply_route(&route.tag, lapse).await.unwrap(), None, "expired");
+        // another digest carried it: the time starts over
+        store.put_reply_route(&route, 5_000).await.unwrap();
+        assert_eq!(store.reply_route(&route.tag, lapse).await.unwrap(), Some(route.clone()));
+
+        let alice = &route.identity;
+        let bob = format!("{prefix}-bob");
+        for at in [10_000, 10_000, 12_000] {
+            store.log_reply(alice, at).await.unwrap();
+        }
+        store.log_reply(&bob, 12_000).await.unwrap();
+        assert_eq!(
+            store.recent_replies(alice, 10_000).await.unwrap(),
+            3,
+            "two in one second stay two"
+        );
+        assert_eq!(store.recent_replies(alice, 11_000).await.unwrap(), 1);
+        assert_eq!(store.recent_replies(&bob, 0).await.unwrap(), 1);
     }
 
     pub async fn room_mail_is_kept_per_room<S: NotifyStore>(store: &S, prefix: &str) {

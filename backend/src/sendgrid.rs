@@ -6,7 +6,11 @@
 //! unsubscribe headers) whose substitutions carry its text and HTML into
 //! the shared content. An e-mail whose parts exceed SendGrid's 10,000
 //! bytes of substitutions per personalization goes in a request of its
-//! own. Click and open tracking are off: links stay as written (signed
+//! own. A digest that can be answered by e-mail (a `Reply-To` header)
+//! comes *from* its reply address instead: SendGrid takes `Reply-To` only
+//! once per request, but a sender per personalization, so the batch stays
+//! one request (the reply domain must be authenticated in SendGrid, which
+//! Inbound Parse asks anyway). Click and open tracking are off: links stay as written (signed
 //! unsubscribe links among them) and nobody is tracked.
 //!
 //! 429 and 5xx answers and connection failures are retried with
@@ -87,12 +91,19 @@ impl SendgridClient {
     }
 
     fn envelope(&self, email: &Email) -> Value {
+        let is_reply_to = |name: &str| name.eq_ignore_ascii_case("Reply-To");
         let headers: serde_json::Map<String, Value> = email
             .headers
             .iter()
+            .filter(|(name, _)| !is_reply_to(name))
             .map(|(name, value)| (name.clone(), Value::String(value.clone())))
             .collect();
-        json!({ "to": [{ "email": email.to }], "subject": email.subject, "headers": headers })
+        let mut envelope = json!({ "to": [{ "email": email.to }], "subject": email.subject, "headers": headers });
+        // SendGrid keeps Reply-To per request; a personalization's sender is its own
+        if let Some((_, reply)) = email.headers.iter().find(|(name, _)| is_reply_to(name)) {
+            envelope["from"] = json!({ "email": reply, "name": self.from_name });
+        }
+        envelope
     }
 
     fn common(&self, personalizations: Vec<Value>, text: &str, html: &str) -> Value {
@@ -237,6 +248,24 @@ mod tests {
             html: "<p>h</p>".into(),
             headers: vec![("List-Unsubscribe".into(), format!("<https://api.example/u?{n}>"))],
         }
+    }
+
+    #[test]
+    fn an_answerable_digest_comes_from_its_reply_address_in_the_same_batch() {
+        let mut answerable = email(1, 100);
+        answerable
+            .headers
+            .push(("Reply-To".into(), "reply-0123@reply.example.org".into()));
+        let bodies = client().bodies(&[email(0, 100), answerable]);
+        assert_eq!(bodies.len(), 1);
+        let people = &bodies[0]["personalizations"];
+        assert!(people[0].get("from").is_none());
+        assert_eq!(people[1]["from"]["email"], "reply-0123@reply.example.org");
+        assert_eq!(people[1]["from"]["name"], "Distribute Aid chat");
+        assert!(
+            people[1]["headers"].get("Reply-To").is_none(),
+            "SendGrid refuses it there"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ use local_chat::LocalChat;
 
 pub mod configure;
 mod demo;
+pub mod inbound_smtp;
 pub mod mailers;
 pub mod notifications;
 pub mod publish;
@@ -382,8 +383,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         let n = &notifications;
         n.spawn(local.as_ref().map(LocalChat::message_events));
+        let replies = n.notifier.clone() as Arc<dyn backend::notifier::Notifications>;
+        if let (Some(addr), Some(domain)) = (settings.notify.smtp_listen, &n.reply_domain) {
+            let bound = inbound_smtp::listen(addr, domain.clone(), Arc::clone(&replies)).await?;
+            tracing::info!(address = %bound, domain = %domain, "replies by e-mail: SMTP listener");
+        }
         match (&n.inbox, dev_keys.is_some()) {
-            (Some(inbox), true) => router = inbox.router().merge(router),
+            (Some(inbox), true) => router = inbox.router(replies).merge(router),
             // codes and links of everyone: only on the demo server
             (Some(_), false) => {
                 tracing::warn!("no DACHAT_SMTP_URL and no --dev-keys: notification e-mail is kept but shown nowhere")

@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use backend::mail::{Email, escape_html};
-use backend::notifier::{BoxFuture, Mailer};
+use backend::notifier::{BoxFuture, Mailer, Notifications, ReplyOutcome};
 use backend::sendgrid::SendError;
 use lettre::message::header::{HeaderName, HeaderValue as MailHeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -115,12 +115,98 @@ impl DevInbox {
             .collect()
     }
 
-    /// `/dev/inbox` (a page) and `/dev/inbox.json` (for tests and scripts).
-    pub fn router(&self) -> Router {
+    /// `/dev/inbox` (a page), `/dev/inbox.json` (for tests and scripts)
+    /// and `POST /dev/inbox/reply`: a reply to a digest, written on the
+    /// page, as if it came back by e-mail (the same path as the SMTP
+    /// listener's).
+    pub fn router(&self, replies: Arc<dyn Notifications>) -> Router {
         Router::new()
             .route("/dev/inbox", get(page))
             .route("/dev/inbox.json", get(json))
-            .with_state(self.clone())
+            .route("/dev/inbox/reply", post(reply))
+            .with_state(InboxState {
+                inbox: self.clone(),
+                replies,
+            })
+    }
+}
+
+#[derive(Clone)]
+struct InboxState {
+    inbox: DevInbox,
+    replies: Arc<dyn Notifications>,
+}
+
+impl axum::extract::FromRef<InboxState> for DevInbox {
+    fn from_ref(state: &InboxState) -> Self {
+        state.inbox.clone()
+    }
+}
+
+/// The reply addresses an e-mail offers: its `Reply-To`, or each room's
+/// "answer by e-mail" address.
+pub fn reply_addresses(email: &Email) -> Vec<String> {
+    let mut found: Vec<String> = email
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("Reply-To"))
+        .map(|(_, value)| value.clone())
+        .collect();
+    for word in email.text.split_whitespace() {
+        let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | '<' | '>' | ','));
+        if word.starts_with(backend::reply_address::PREFIX) && word.contains('@') && !found.iter().any(|f| f == word) {
+            found.push(word.to_owned());
+        }
+    }
+    found
+}
+
+#[derive(serde::Deserialize)]
+struct ReplyForm {
+    from: String,
+    to: String,
+    text: String,
+}
+
+/// A reply written on the inbox page, handed on as the e-mail it stands for.
+async fn reply(State(state): State<InboxState>, axum::Form(form): axum::Form<ReplyForm>) -> Response {
+    let page = |status: StatusCode, said: &str| {
+        let body = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Reply</title></head>\
+             <body style=\"font-family:sans-serif;max-width:48rem;margin:2rem auto\"><p role=\"status\">{}</p>\
+             <p><a href=\"/dev/inbox\">Back to the inbox</a></p></body></html>",
+            escape_html(said)
+        );
+        no_store((status, Html(body)).into_response())
+    };
+    let (Ok(from), Ok(to)) = (backend::mail::address(&form.from), backend::mail::address(&form.to)) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not sent: the addresses are not e-mail addresses.",
+        );
+    };
+    let mut id = [0u8; 16];
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id).is_err() {
+        return page(StatusCode::SERVICE_UNAVAILABLE, "Not sent: no random source.");
+    }
+    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let raw = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: your messages\r\nMessage-ID: <{id}@dev-inbox.localhost>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{}",
+        form.text.replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    let inbound = match backend::inbound::from_mime(raw.as_bytes(), std::slice::from_ref(&to)) {
+        Ok(inbound) => inbound,
+        Err(e) => return page(StatusCode::BAD_REQUEST, &format!("Not sent: {e}")),
+    };
+    match state.replies.on_reply(&inbound).await {
+        Ok(ReplyOutcome::Posted { context, .. }) => page(StatusCode::OK, &format!("Posted in {context}.")),
+        Ok(ReplyOutcome::Repeat) => page(StatusCode::OK, "Posted before."),
+        Ok(ReplyOutcome::Dropped(why)) => page(StatusCode::OK, &format!("Not posted: {why}.")),
+        Err(e) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("Not posted now ({e}); try again."),
+        ),
     }
 }
 
@@ -178,13 +264,30 @@ async fn page(State(inbox): State<DevInbox>) -> Response {
     if emails.is_empty() {
         html.push_str("<p><em>Nothing yet.</em></p>");
     }
-    for email in emails {
+    for (n, email) in emails.iter().enumerate() {
         html.push_str(&format!(
-            "<article style=\"border-top:1px solid #ccc;padding:.5rem 0\"><p><b>{}</b><br>To: {}</p><pre style=\"white-space:pre-wrap\">{}</pre></article>",
+            "<article style=\"border-top:1px solid #ccc;padding:.5rem 0\"><p><b>{}</b><br>To: {}</p><pre style=\"white-space:pre-wrap\">{}</pre>",
             escape_html(&email.subject),
             escape_html(&email.to),
             escape_html(&email.text)
         ));
+        let addresses = reply_addresses(email);
+        if !addresses.is_empty() {
+            let options: String = addresses
+                .iter()
+                .map(|a| format!("<option>{}</option>", escape_html(a)))
+                .collect();
+            html.push_str(&format!(
+                "<form method=\"post\" action=\"/dev/inbox/reply\" aria-label=\"Reply by e-mail\">\
+                 <input type=\"hidden\" name=\"from\" value=\"{}\">\
+                 <p><label for=\"to{n}\">Reply to</label> <select id=\"to{n}\" name=\"to\">{options}</select></p>\
+                 <p><label for=\"text{n}\">Your reply (lands in the room as you)</label><br>\
+                 <textarea id=\"text{n}\" name=\"text\" rows=\"3\" cols=\"60\" required></textarea></p>\
+                 <p><button>Send reply</button></p></form>",
+                escape_html(&email.to)
+            ));
+        }
+        html.push_str("</article>");
     }
     html.push_str("</body></html>");
     no_store(Html(html).into_response())

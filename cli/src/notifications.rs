@@ -32,7 +32,28 @@ use crate::mailers::{DevInbox, SmtpMailer};
 pub struct LocalNotifications {
     pub notifier: Arc<Notifier<SqliteNotifyStore>>,
     pub inbox: Option<DevInbox>,
+    /// Where replies by e-mail are addressed, when they are on.
+    pub reply_domain: Option<String>,
     every: Duration,
+}
+
+/// The dev inbox's reply domain, when none is set (`.localhost` never
+/// leaves the machine).
+pub const DEV_REPLY_DOMAIN: &str = "reply.localhost";
+
+/// Replies by e-mail locally: with the dev inbox always (its page answers
+/// them); with a real SMTP server when the listener and the domain are
+/// both set, so no digest offers an address that leads nowhere.
+fn reply_domain(settings: &NotifySettings) -> Option<String> {
+    match (&settings.smtp_url, &settings.reply_domain, settings.smtp_listen) {
+        (None, domain, _) => Some(domain.clone().unwrap_or_else(|| DEV_REPLY_DOMAIN.to_owned())),
+        (Some(_), Some(domain), Some(_)) => Some(domain.clone()),
+        (Some(_), Some(_), None) | (Some(_), None, Some(_)) => {
+            tracing::warn!("replies by e-mail are off: set both DACHAT_REPLY_DOMAIN and DACHAT_SMTP_LISTEN");
+            None
+        }
+        (Some(_), None, None) => None,
+    }
 }
 
 /// How often the sweep runs: a quarter of the delay, between 1 s and a minute.
@@ -108,9 +129,11 @@ impl LocalNotifications {
             public_url,
             secret,
             excerpts: settings.excerpts,
+            reply_domain: reply_domain(settings),
             sweep_budget: None,
         };
         Ok(Self {
+            reply_domain: config.reply_domain.clone(),
             notifier: Arc::new(Notifier::new(store, chat, mailer, config, clock)),
             inbox,
             every: sweep_every(settings.delay),

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use backend::codes::{PendingCode, RecentCodes};
-use backend::notify_store::{CLAIM_SECS, NotifyStore, RoomMail, StoreError, Subscription, Watch};
+use backend::notify_store::{
+    CLAIM_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 const SCHEMA: &str = "
@@ -28,6 +30,11 @@ CREATE TABLE IF NOT EXISTS room_mail (
     identity TEXT NOT NULL, context TEXT NOT NULL, emails INTEGER NOT NULL, last_email_at INTEGER NOT NULL,
     horizon INTEGER, PRIMARY KEY (identity, context)
 );
+CREATE TABLE IF NOT EXISTS reply_routes (
+    tag TEXT PRIMARY KEY, identity TEXT NOT NULL, context TEXT NOT NULL, expires INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reply_log (identity TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS reply_log_by_identity ON reply_log (identity, at);
 ";
 
 /// `''` stands for "every room" in the `context` column (a room name is never empty).
@@ -274,6 +281,59 @@ impl NotifyStore for SqliteNotifyStore {
             .map_err(failed)?;
         }
         tx.commit().map_err(failed)
+    }
+
+    async fn put_reply_route(&self, route: &ReplyRoute, now: u64) -> Result<(), StoreError> {
+        self.db()
+            .execute(
+                "INSERT OR REPLACE INTO reply_routes (tag, identity, context, expires) VALUES (?1, ?2, ?3, ?4)",
+                params![route.tag, route.identity, route.context, now + REPLY_ROUTE_SECS],
+            )
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn reply_route(&self, tag: &str, now: u64) -> Result<Option<ReplyRoute>, StoreError> {
+        self.db()
+            .query_row(
+                "SELECT identity, context FROM reply_routes WHERE tag = ?1 AND expires > ?2",
+                params![tag, now],
+                |row| {
+                    Ok(ReplyRoute {
+                        tag: tag.to_owned(),
+                        identity: row.get(0)?,
+                        context: row.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(failed)
+    }
+
+    async fn log_reply(&self, identity: &str, at: u64) -> Result<(), StoreError> {
+        let db = self.db();
+        // the limit looks back an hour; older entries go
+        db.execute(
+            "DELETE FROM reply_log WHERE identity = ?1 AND at < ?2",
+            params![identity, at.saturating_sub(2 * 3600)],
+        )
+        .map_err(failed)?;
+        db.execute(
+            "INSERT INTO reply_log (identity, at) VALUES (?1, ?2)",
+            params![identity, at],
+        )
+        .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn recent_replies(&self, identity: &str, since: u64) -> Result<u32, StoreError> {
+        self.db()
+            .query_row(
+                "SELECT COUNT(*) FROM reply_log WHERE identity = ?1 AND at >= ?2",
+                params![identity, since],
+                |row| row.get(0),
+            )
+            .map_err(failed)
     }
 }
 

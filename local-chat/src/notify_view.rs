@@ -28,6 +28,20 @@ impl ChatView for LocalChat {
         Box::pin(async move { self.inner.store.rooms_of(identity).map_err(failed) })
     }
 
+    fn post<'a>(
+        &'a self,
+        context: &'a str,
+        identity: &'a str,
+        body: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), ViewError>> {
+        Box::pin(async move {
+            self.post(context, identity, body, &format!("email-{key}"))
+                .map(|_| ())
+                .map_err(failed)
+        })
+    }
+
     fn person<'a>(
         &'a self,
         identity: &'a str,

@@ -369,6 +369,28 @@ fn with_client_id(frame: ServerFrame, client_id: &str) -> ServerFrame {
     }
 }
 
+impl LocalChat {
+    /// Stores `body` in `room` as `identity` and shows it to the room, as a
+    /// `Send` frame would; `client_id` makes a repeat harmless (returns
+    /// `false`, nothing shown twice). For replies that arrive by e-mail.
+    pub fn post(&self, room: &str, identity: &str, body: &str, client_id: &str) -> Result<bool, StoreError> {
+        let body = check_body(body).map_err(StoreError::Database)?;
+        let now_ms = i64::try_from(self.inner.clock.now_ms()).unwrap_or(i64::MAX);
+        let (message, new) = self.inner.store.insert(room, identity, body, now_ms, Some(client_id))?;
+        if new {
+            self.announce(crate::MessageEvent {
+                room: room.to_owned(),
+                author: identity.to_owned(),
+                at: u64::try_from(message.created_at / 1000).unwrap_or(0),
+            });
+            self.inner
+                .hub
+                .broadcast(room, &encode(&ServerFrame::Message { message }), None);
+        }
+        Ok(new)
+    }
+}
+
 fn check_body(body: &str) -> Result<&str, String> {
     let trimmed = body.trim_end();
     if trimmed.trim().is_empty() {

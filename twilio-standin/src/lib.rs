@@ -291,7 +291,7 @@ pub fn router(standin: Standin) -> Router {
         )
         .route(
             "/v1/Services/{service}/Conversations/{conversation}/Messages",
-            get(reads::list_messages),
+            get(reads::list_messages).post(reads::create_message),
         )
         .route(
             "/v1/Services/{service}/Users/{user}/Conversations",

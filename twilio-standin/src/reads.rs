@@ -20,6 +20,7 @@ pub struct StoredMessage {
     index: i64,
     author: String,
     body: String,
+    attributes: String,
     date_created: String,
 }
 
@@ -38,11 +39,17 @@ pub struct MessageBody {
     body: String,
 }
 
-pub async fn post_message(State(s): State<Standin>, Json(m): Json<MessageBody>) -> Response {
+/// Stores a message in `conversation` (SID or unique name): its SID,
+/// index and conversation SID, or `None` when there is no such conversation.
+fn add_message(
+    s: &Standin,
+    conversation: &str,
+    author: String,
+    body: String,
+    attributes: String,
+) -> Option<(String, i64, String)> {
     let mut store = s.store();
-    let Some(conversation_sid) = store.conversation(&m.conversation).map(|c| c.sid.clone()) else {
-        return not_found();
-    };
+    let conversation_sid = store.conversation(conversation).map(|c| c.sid.clone())?;
     let index = store
         .messages
         .iter()
@@ -53,11 +60,54 @@ pub async fn post_message(State(s): State<Standin>, Json(m): Json<MessageBody>) 
         sid: sid.clone(),
         conversation_sid: conversation_sid.clone(),
         index,
-        author: m.author,
-        body: m.body,
+        author,
+        body,
+        attributes,
         date_created: now_rfc3339(),
     });
-    Json(json!({ "sid": sid, "index": index, "conversationSid": conversation_sid })).into_response()
+    Some((sid, index, conversation_sid))
+}
+
+pub async fn post_message(State(s): State<Standin>, Json(m): Json<MessageBody>) -> Response {
+    match add_message(&s, &m.conversation, m.author, m.body, "{}".to_owned()) {
+        Some((sid, index, conversation_sid)) => {
+            Json(json!({ "sid": sid, "index": index, "conversationSid": conversation_sid })).into_response()
+        }
+        None => not_found(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateMessage {
+    author: Option<String>,
+    body: Option<String>,
+    attributes: Option<String>,
+}
+
+/// `POST …/Conversations/{conversation}/Messages`, as the REST API makes a
+/// message (replies by e-mail): 201 with the message.
+pub async fn create_message(
+    State(s): State<Standin>,
+    Path((service, conversation)): Path<(String, String)>,
+    axum::Form(m): axum::Form<CreateMessage>,
+) -> Response {
+    let author = m.author.unwrap_or_else(|| "system".to_owned());
+    let body = m.body.unwrap_or_default();
+    let attributes = m.attributes.unwrap_or_else(|| "{}".to_owned());
+    let Some((sid, index, conversation_sid)) =
+        add_message(&s, &conversation, author.clone(), body.clone(), attributes.clone())
+    else {
+        return not_found();
+    };
+    let url = format!("{PUBLIC_BASE}/v1/Services/{service}/Conversations/{conversation_sid}/Messages/{sid}");
+    let message = json!({
+        "account_sid": ACCOUNT_SID, "chat_service_sid": service, "conversation_sid": conversation_sid,
+        "sid": sid, "index": index, "author": author, "body": body, "media": null,
+        "attributes": attributes, "participant_sid": null, "date_created": now_rfc3339(),
+        "date_updated": now_rfc3339(), "delivery": null, "content_sid": null, "url": url, "links": {},
+    });
+    (StatusCode::CREATED, Json(message)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -125,7 +175,7 @@ pub async fn list_messages(
             json!({
                 "account_sid": ACCOUNT_SID, "chat_service_sid": service, "conversation_sid": m.conversation_sid,
                 "sid": m.sid, "index": m.index, "author": m.author, "body": m.body, "media": null,
-                "attributes": "{}", "participant_sid": null, "date_created": m.date_created,
+                "attributes": m.attributes, "participant_sid": null, "date_created": m.date_created,
                 "date_updated": m.date_created, "delivery": null, "content_sid": null,
                 "url": format!("{url}/{}", m.sid), "links": {},
             })

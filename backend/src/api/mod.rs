@@ -12,6 +12,7 @@
 //! | `POST /v1/notifications/confirm` | `{token, context?, address, code}` | `{state: "on", address}` |
 //! | `POST /v1/notifications/off` | `{token, context?}` | `{state: "off"}` |
 //! | `GET`, `POST /v1/notifications/unsubscribe?u&c&s` | (RFC 8058 one-click) | a page; only the POST unsubscribes |
+//! | `POST /v1/inbound/sendgrid?key=` | SendGrid Inbound Parse's form | `{outcome: "posted" or "repeat" or "dropped", reason?}` |
 //! | `GET /.well-known/jwks.json` | | the local dev key's JWKS (local mode only) |
 //!
 //! Bodies are JSON objects of at most [`MAX_BODY_BYTES`], nested at most
@@ -43,6 +44,7 @@ use crate::error::{ApiError, ErrorDetail};
 use crate::limits::MAX_BODY_BYTES;
 use crate::rate_limit::WindowLimiter;
 
+mod inbound;
 mod notify;
 
 /// What the HTTP layer adds to the service: who may call it from a
@@ -145,6 +147,10 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
         .route("/v1/notifications/subscribe", post(notify::subscribe))
         .route("/v1/notifications/confirm", post(notify::confirm))
         .route("/v1/notifications/off", post(notify::off))
+        .route(
+            "/v1/inbound/sendgrid",
+            post(inbound::sendgrid).layer(DefaultBodyLimit::max(inbound::MAX_REQUEST_BYTES)),
+        )
         .route(
             crate::unsubscribe_link::PATH,
             get(notify::unsubscribe_page).post(notify::unsubscribe_now),

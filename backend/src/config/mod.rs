@@ -68,6 +68,9 @@ settings! {
     SMTP_URL = "chat/smtpUrl", "DACHAT_SMTP_URL", false;
     MAIL_FROM = "chat/mailFrom", "DACHAT_MAIL_FROM", false;
     NOTIFY_EXCERPTS = "chat/notifyExcerpts", "DACHAT_NOTIFY_EXCERPTS", false;
+    REPLY_DOMAIN = "chat/replyDomain", "DACHAT_REPLY_DOMAIN", false;
+    INBOUND_KEY = "chat/inboundKey", "DACHAT_INBOUND_KEY", true;
+    SMTP_LISTEN = "chat/smtpListen", "DACHAT_SMTP_LISTEN", false;
 }
 
 /// The default time away before a first e-mail.
@@ -227,6 +230,7 @@ fn is_ssm_setting(setting: Setting) -> bool {
         || setting.key.starts_with("sendgrid/") && setting.key != SENDGRID_BASE_URL.key
         || setting.key == JWKS_URL.key
         || setting.key == NOTIFY_SECRET.key
+        || setting.key == INBOUND_KEY.key
 }
 
 fn by_env_name(name: &str) -> Option<Setting> {
@@ -283,6 +287,15 @@ pub struct NotifySettings {
     /// Digests quote the newest unread messages and their authors
     /// (`DACHAT_NOTIFY_EXCERPTS=on`; off by default: personal data).
     pub excerpts: bool,
+    /// Where replies by e-mail arrive (`reply-<tag>@<domain>`): SendGrid
+    /// Inbound Parse's host name in production, the local SMTP listener's
+    /// domain locally. Unset: digests cannot be answered by e-mail.
+    pub reply_domain: Option<String>,
+    /// What SendGrid Inbound Parse's URL carries (`?key=`), so nobody else
+    /// can post to it (`chat/inboundKey`, production).
+    pub inbound_key: Option<Secret>,
+    /// Local mode: where the SMTP listener for replies listens.
+    pub smtp_listen: Option<std::net::SocketAddr>,
     /// How each setting is named by its source, for [`Self::require`].
     pub names: NotifyNames,
 }
@@ -452,6 +465,36 @@ fn parse_notify(raw: &RawSettings) -> Result<NotifySettings, SettingsError> {
             Some(url.to_owned())
         }
     };
+    let reply_domain = match raw.get(REPLY_DOMAIN) {
+        None => None,
+        Some(domain) => {
+            let domain = domain.trim().to_ascii_lowercase();
+            let label_ok =
+                |l: &str| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if domain.len() > 190 || !domain.contains('.') || !domain.split('.').all(label_ok) {
+                return Err(raw.error(REPLY_DOMAIN, "must be a domain name (e.g. reply.chat.example.org)"));
+            }
+            Some(domain)
+        }
+    };
+    let inbound_key = match raw.get(INBOUND_KEY) {
+        None => None,
+        Some(k) if k.trim().len() < 32 || !k.trim().bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            return Err(raw.error(
+                INBOUND_KEY,
+                "must be at least 32 letters and digits (e.g. openssl rand -hex 32)",
+            ));
+        }
+        Some(k) => Some(Secret::new(k.trim().to_owned())),
+    };
+    let smtp_listen = match raw.get(SMTP_LISTEN) {
+        None => None,
+        Some(addr) => Some(
+            addr.trim()
+                .parse()
+                .map_err(|_| raw.error(SMTP_LISTEN, "must be an address and port (e.g. 127.0.0.1:2525)"))?,
+        ),
+    };
     let product = raw.get(PRODUCT_NAME).unwrap_or(DEFAULT_PRODUCT_NAME).trim().to_owned();
     if product.chars().any(char::is_control) || product.len() > 100 {
         return Err(raw.error(PRODUCT_NAME, "must be one line of at most 100 bytes"));
@@ -473,6 +516,9 @@ fn parse_notify(raw: &RawSettings) -> Result<NotifySettings, SettingsError> {
             Some("on") => true,
             Some(_) => return Err(raw.error(NOTIFY_EXCERPTS, "must be on or off")),
         },
+        reply_domain,
+        inbound_key,
+        smtp_listen,
         names: NotifyNames {
             secret: raw.name_of(NOTIFY_SECRET),
             link: raw.name_of(NOTIFY_LINK),

@@ -227,6 +227,26 @@ fn notification_settings_are_checked_and_named() {
             "a\nBcc: x",
             "setting DACHAT_PRODUCT_NAME: must be one line",
         ),
+        (
+            REPLY_DOMAIN,
+            "reply@chat.example",
+            "setting DACHAT_REPLY_DOMAIN: must be a domain name",
+        ),
+        (
+            REPLY_DOMAIN,
+            "localhost",
+            "setting DACHAT_REPLY_DOMAIN: must be a domain name",
+        ),
+        (
+            INBOUND_KEY,
+            "short",
+            "setting DACHAT_INBOUND_KEY: must be at least 32 letters and digits",
+        ),
+        (
+            SMTP_LISTEN,
+            "localhost",
+            "setting DACHAT_SMTP_LISTEN: must be an address and port",
+        ),
     ];
     for (setting, value, expected) in cases {
         let mut raw = twilio_raw();
@@ -238,8 +258,14 @@ fn notification_settings_are_checked_and_named() {
     raw.set(NOTIFY_SECRET, "s".repeat(32))
         .set(NOTIFY_LINK, "https://toolbox.example/chat?context={context}")
         .set(PUBLIC_URL, "https://api.example/")
-        .set(NOTIFY_EXCERPTS, "ON");
+        .set(NOTIFY_EXCERPTS, "ON")
+        .set(REPLY_DOMAIN, " Reply.Chat.Example ")
+        .set(INBOUND_KEY, "k".repeat(32))
+        .set(SMTP_LISTEN, "127.0.0.1:2525");
     let settings = Settings::parse(&raw, TwilioRequirement::Required).unwrap();
+    assert_eq!(settings.notify.reply_domain.as_deref(), Some("reply.chat.example"));
+    assert_eq!(settings.notify.inbound_key.as_ref().map(|k| k.expose().len()), Some(32));
+    assert_eq!(settings.notify.smtp_listen, Some("127.0.0.1:2525".parse().unwrap()));
     let (_, link, public) = settings.notify.require().unwrap();
     assert_eq!(link, "https://toolbox.example/chat?context={context}");
     assert_eq!(public, "https://api.example", "no trailing slash");

@@ -32,13 +32,18 @@ use crate::clock::Clock;
 use crate::codes::{CodeKey, CodeOutcome, CodeRefusal};
 use crate::domain::ContextName;
 use crate::host_jwt::HostClaims;
+use crate::inbound::Inbound;
 use crate::mail::{self, Email, MailError};
 use crate::notify_store::{NotifyStore, StoreError, Subscription};
+use crate::reply_address::ReplyKey;
 use crate::secret::Secret;
 use crate::sendgrid::{MAX_BATCH, SendError, SendgridClient};
 use crate::unsubscribe_link::{Target, UnsubscribeKey, percent};
 
+mod reply;
 mod sweep;
+
+pub use reply::{Dropped, REPLIES_PER_HOUR, ReplyOutcome};
 
 /// A boxed future, for the traits that are used as objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -81,6 +86,16 @@ pub trait ChatView: Send + Sync {
     fn members<'a>(&'a self, context: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
     /// The rooms `identity` is in.
     fn rooms_of<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
+    /// Writes `body` into `context` as `identity` (a reply by e-mail), so
+    /// the room and its notifications see it as any message; `key` stands
+    /// for the e-mail, so a provider that can tell a repeat drops it.
+    fn post<'a>(
+        &'a self,
+        context: &'a str,
+        identity: &'a str,
+        body: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), ViewError>>;
     /// Presence and the state of each of `contexts` (`None`: every room
     /// they are in, read in the same call; rooms they are not in are left
     /// out), with up to `excerpts` of each room's newest unread messages
@@ -127,6 +142,9 @@ pub struct NotifyConfig {
     /// Digests quote the newest unread messages with their authors (off
     /// by default: aid chats carry personal data).
     pub excerpts: bool,
+    /// Where replies by e-mail are received (`reply-<tag>@<domain>`);
+    /// `None`: digests cannot be answered by e-mail.
+    pub reply_domain: Option<String>,
     /// How long one sweep may work before it leaves the rest of the due
     /// watches to the next (`None`: no limit). A Lambda sweep must end
     /// before its timeout.
@@ -246,6 +264,10 @@ pub trait Notifications: Send + Sync + std::fmt::Debug {
         at: u64,
     ) -> BoxFuture<'a, Result<Option<usize>, NotifyError>>;
     fn sweep(&self) -> BoxFuture<'_, Result<SweepReport, NotifyError>>;
+    /// An e-mail to a reply address: posted in its room, or dropped (see
+    /// [`Dropped`]); an error when the store or the provider failed and a
+    /// retry may land it.
+    fn on_reply<'a>(&'a self, inbound: &'a Inbound) -> BoxFuture<'a, Result<ReplyOutcome, NotifyError>>;
 }
 
 /// What an unsubscribe stops.
@@ -270,6 +292,7 @@ pub struct Notifier<S> {
     mailer: Arc<dyn Mailer>,
     codes: CodeKey,
     links: UnsubscribeKey,
+    replies: ReplyKey,
     config: NotifyConfig,
     clock: Clock,
 }
@@ -308,6 +331,7 @@ impl<S: NotifyStore> Notifier<S> {
             mailer,
             codes: CodeKey::new(&derived(&config.secret, "dachat codes")),
             links: UnsubscribeKey::new(&derived(&config.secret, "dachat unsubscribe")),
+            replies: ReplyKey::new(&derived(&config.secret, "dachat replies")),
             config,
             clock,
         }
@@ -539,5 +563,9 @@ impl<S: NotifyStore + 'static> Notifications for Notifier<S> {
 
     fn sweep(&self) -> BoxFuture<'_, Result<SweepReport, NotifyError>> {
         Box::pin(self.do_sweep())
+    }
+
+    fn on_reply<'a>(&'a self, inbound: &'a Inbound) -> BoxFuture<'a, Result<ReplyOutcome, NotifyError>> {
+        Box::pin(self.do_on_reply(inbound))
     }
 }

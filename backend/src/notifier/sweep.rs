@@ -84,7 +84,12 @@ impl<S: NotifyStore> Notifier<S> {
             let email = match planned.into_iter().next() {
                 None => None,
                 Some(digest) => match self.render(&digest, &latest) {
-                    Ok(email) => Some((email, digest.rooms.into_iter().map(|(context, _)| context).collect())),
+                    Ok(email) => {
+                        let named: Vec<String> = digest.rooms.into_iter().map(|(context, _)| context).collect();
+                        // before it goes out: its reply addresses must lead somewhere
+                        self.keep_reply_routes(identity, &named, now).await?;
+                        Some((email, named))
+                    }
                     Err(e) => {
                         tracing::error!(identity, error = %e, "a digest cannot be rendered; skipped");
                         None
@@ -117,6 +122,7 @@ impl<S: NotifyStore> Notifier<S> {
                     link: self.link(&self.config.link_template, context),
                     stop: self.links.link(&self.config.public_url, &target(Some(context))),
                     excerpts: latest.get(context).cloned().unwrap_or_default(),
+                    reply: self.reply_address(&planned.identity, context),
                 })
             })
             .collect();

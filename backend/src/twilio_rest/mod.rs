@@ -220,6 +220,17 @@ impl ConversationsClient {
         path_and_query: &str,
         form: &[(&str, &str)],
     ) -> Result<Answer, RestError> {
+        self.call_with(method, path_and_query, form, &[]).await
+    }
+
+    /// [`Self::call`] with extra request headers.
+    async fn call_with(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, RestError> {
         let url = format!("{}{}", self.base_url, path_and_query);
         let mut backoff = self.retry.first_backoff;
         let mut last_problem = String::new();
@@ -231,6 +242,9 @@ impl ConversationsClient {
                 .timeout(self.retry.timeout);
             if !form.is_empty() {
                 request = request.form(form);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
             }
             let mut wait = backoff;
             match request.send().await {

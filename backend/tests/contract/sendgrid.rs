@@ -34,6 +34,7 @@ fn digest(n: usize) -> Digest {
             link: format!("https://toolbox.example/chat?context=shipment-{n}"),
             stop: format!("https://api.example/v1/notifications/unsubscribe?c=shipment-{n}"),
             excerpts: Vec::new(),
+            reply: None,
         }],
         unsubscribe_url: format!("https://api.example/v1/notifications/unsubscribe?t={n}"),
         unsubscribe_mailto: None,
