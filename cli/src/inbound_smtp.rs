@@ -130,6 +130,8 @@ async fn session(
         current: Arc::default(),
         finished: Arc::clone(&finished),
     };
+    // one small answer per command: no Nagle delay on top of the client's delayed ACK
+    stream.set_nodelay(true)?;
     let builder = SessionBuilder::new(domain);
     let mut session = builder.build(peer, collector);
     let (read, mut write) = stream.into_split();

@@ -28,20 +28,24 @@ async fn standin() -> String {
     url
 }
 
-/// `dachat serve` with Twilio settings whose REST API is the stand-in at `twilio`.
-fn twilio_server(name: &str, twilio: &str) -> notify_server::Server {
+/// `dachat serve` with Twilio settings whose REST API is the stand-in at
+/// `twilio`, and `extra` settings.
+fn twilio_server_with(name: &str, twilio: &str, extra: &[(&str, &str)]) -> notify_server::Server {
     let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
-    serve(
-        name,
-        &[
-            ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
-            ("DACHAT_TWILIO_API_KEY", key.as_str()),
-            ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret"),
-            ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
-            ("DACHAT_TWILIO_CHAT_SERVICE_SID", service.as_str()),
-            ("DACHAT_TWILIO_BASE_URL", twilio),
-        ],
-    )
+    let mut env = vec![
+        ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
+        ("DACHAT_TWILIO_API_KEY", key.as_str()),
+        ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret"),
+        ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+        ("DACHAT_TWILIO_CHAT_SERVICE_SID", service.as_str()),
+        ("DACHAT_TWILIO_BASE_URL", twilio),
+    ];
+    env.extend_from_slice(extra);
+    serve(name, &env)
+}
+
+fn twilio_server(name: &str, twilio: &str) -> notify_server::Server {
+    twilio_server_with(name, twilio, &[])
 }
 
 fn event(message: &str, conversation: &str, author: &str) -> Vec<(String, String)> {
@@ -206,4 +210,113 @@ async fn on_twilio_a_digest_names_what_others_wrote_and_she_has_not_read() {
         !mail[1]["text"].as_str().unwrap().contains("general"),
         "her own message in general is not named"
     );
+}
+
+/// A multipart/form-data body of `fields`, as SendGrid posts one.
+fn form_data(fields: &[(&str, &str)]) -> (String, String) {
+    let boundary = "xYzZY";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn on_twilio_a_reply_through_sendgrid_inbound_parse_lands_in_the_conversation() {
+    const KEY: &str = "inboundkey0123456789abcdef0123456789";
+    let twilio = standin().await;
+    let server = twilio_server_with("twilio-reply", &twilio, &[("DACHAT_INBOUND_KEY", KEY)]);
+    let alice = server.token("alice", Some("alice@example.org")).await;
+    let bob = server.token("bob", None).await;
+    for token in [&alice, &bob] {
+        let (status, session) = server
+            .post("/v1/session", json!({ "token": token, "context": "shipment-1" }))
+            .await;
+        assert_eq!(status, 200, "{session}");
+    }
+    let (_, on) = server
+        .post("/v1/notifications/subscribe", json!({ "token": alice }))
+        .await;
+    assert_eq!(on["state"], "on");
+    twilio_message(&server, &twilio, "shipment-1", "bob").await;
+    let digest = server.inbox_of(1).await.remove(0);
+    let reply_to = notify_server::header(&digest, "Reply-To").to_owned();
+
+    let inbound = |key: &str, fields: Vec<(&str, String)>| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let (content_type, body) = form_data(&fields);
+        let request = server
+            .http
+            .post(format!("{}/v1/inbound/sendgrid?key={key}", server.base))
+            .header("content-type", content_type)
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // SendGrid's parsed mode: headers, text, envelope, SPF and DKIM results
+    let parsed = |message_id: &str, from: &str, spf: &str| {
+        vec![
+            (
+                "headers",
+                format!("From: Alice <{from}>\nTo: {reply_to}\nMessage-ID: <{message_id}>\nSubject: Re: x\n"),
+            ),
+            ("from", format!("Alice <{from}>")),
+            ("to", reply_to.clone()),
+            ("envelope", json!({ "to": [reply_to], "from": from }).to_string()),
+            (
+                "text",
+                "Pallet 4 is replaced.\n\nOn Tue, 3 Dec 2026, DAChat wrote:\n> old\n".to_owned(),
+            ),
+            ("SPF", spf.to_owned()),
+            ("dkim", "none".to_owned()),
+            ("attachments", "0".to_owned()),
+        ]
+    };
+    let (status, answer) = inbound("wrong", parsed("m1@example.org", "alice@example.org", "pass")).await;
+    assert_eq!((status, answer["error"].as_str()), (403, Some("bad_key")));
+    let (status, answer) = inbound(KEY, parsed("m1@example.org", "alice@example.org", "fail")).await;
+    assert_eq!(
+        (status, &answer["reason"]),
+        (200, &json!("unauthenticated")),
+        "SPF failed and no DKIM: {answer}"
+    );
+    let (status, answer) = inbound(KEY, parsed("m2@example.org", "alice@example.org", "pass")).await;
+    assert_eq!((status, &answer), (200, &json!({ "outcome": "posted" })));
+    let (_, answer) = inbound(KEY, parsed("m2@example.org", "alice@example.org", "pass")).await;
+    assert_eq!(answer, json!({ "outcome": "repeat" }), "SendGrid delivered it again");
+
+    let messages: serde_json::Value = server
+        .http
+        .get(format!(
+            "{twilio}/v1/Services/{}/Conversations/shipment-1/Messages?Order=desc&PageSize=50",
+            sid("IS")
+        ))
+        .basic_auth(sid("SK"), Some("webhook-test-api-secret"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let newest = &messages["messages"][0];
+    assert_eq!(
+        (newest["author"].as_str(), newest["body"].as_str()),
+        (Some("alice"), Some("Pallet 4 is replaced.")),
+        "{messages}"
+    );
+    assert_eq!(newest["attributes"], r#"{"via":"email"}"#);
+    let from_alice = messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == "alice")
+        .count();
+    assert_eq!(from_alice, 1, "landed once");
 }

@@ -21,6 +21,12 @@ export interface Settings {
    * turns notification e-mail on (the sweep and its schedule are made).
    */
   notifyLink?: string;
+  /**
+   * The host name SendGrid Inbound Parse receives replies for (its MX
+   * record points at SendGrid); set, with `chat/inboundKey` in SSM, digests
+   * can be answered by e-mail.
+   */
+  replyDomain?: string;
 }
 
 /** The retention periods CloudWatch Logs accepts. */
@@ -81,8 +87,19 @@ export function readSettings(context: Lookup, env: NodeJS.ProcessEnv = process.e
       throw new Error(`setting notifyLink: ${JSON.stringify(notifyLink)} must be an https URL with {context} where the room goes`);
     }
   }
+  const replyDomain = (lookup('replyDomain') ?? '').trim().toLowerCase() || undefined;
+  if (replyDomain !== undefined) {
+    const label = /^[a-z0-9-]{1,63}$/;
+    if (replyDomain.length > 190 || !replyDomain.includes('.') || !replyDomain.split('.').every((l) => label.test(l))) {
+      throw new Error(`setting replyDomain: ${JSON.stringify(replyDomain)} must be a domain name like reply.chat.example.org`);
+    }
+    if (notifyLink === undefined) {
+      throw new Error('setting replyDomain: replies by e-mail answer notification e-mails; set notifyLink too');
+    }
+  }
   return {
     notifyLink,
+    replyDomain,
     stackName,
     corsOrigins,
     throttleRate: whole(lookup, 'throttleRate', 50, 1, 10000),

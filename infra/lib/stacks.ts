@@ -69,6 +69,9 @@ export class DachatStack extends Stack {
     this.tokenService.function.addToRolePolicy(tableItems());
     // unsubscribe links point at the API itself
     this.tokenService.function.addEnvironment('DACHAT_PUBLIC_URL', this.tokenService.url);
+    // replies by e-mail: the sweep writes the addresses, the token service takes the replies
+    const replies: Record<string, string> = settings.replyDomain === undefined ? {} : { DACHAT_REPLY_DOMAIN: settings.replyDomain };
+    for (const [name, value] of Object.entries(replies)) this.tokenService.function.addEnvironment(name, value);
     if (settings.notifyLink !== undefined) {
       this.tokenService.function.addEnvironment('DACHAT_NOTIFY_LINK', settings.notifyLink);
       this.notificationSweep = new NotificationSweep(this, 'NotificationSweep', {
@@ -79,6 +82,7 @@ export class DachatStack extends Stack {
           DACHAT_NOTIFY_TABLE: this.notifyTable.tableName,
           DACHAT_NOTIFY_LINK: settings.notifyLink,
           DACHAT_PUBLIC_URL: this.tokenService.url,
+          ...replies,
         },
         parameterPath: `/${settings.stackName}/`,
         logRetentionDays: settings.logRetentionDays,
@@ -90,6 +94,12 @@ export class DachatStack extends Stack {
 
     const api = this.tokenService.url;
     new CfnOutput(this, 'ApiUrl', { value: api, description: 'The token service (data-api of the script tag)' });
+    if (settings.replyDomain !== undefined) {
+      new CfnOutput(this, 'InboundParseUrl', {
+        value: `${api}/v1/inbound/sendgrid?key=`,
+        description: `SendGrid Inbound Parse URL for ${settings.replyDomain}: append the value of /${settings.stackName}/chat/inboundKey`,
+      });
+    }
     new CfnOutput(this, 'WidgetBaseUrl', { value: this.widget.baseUrl, description: 'Where the widget is served from' });
     new CfnOutput(this, 'WidgetBucket', {
       value: this.widget.bucket.bucketName,

@@ -189,6 +189,27 @@ describe('the notification sweep', () => {
     for (const statement of items) assert.match(JSON.stringify(statement.Resource), /NotifyTable.*Arn/);
   });
 
+  test('replies by e-mail: both functions know the reply domain, and the stack names the Inbound Parse URL', () => {
+    const { main: replying } = synth(settings({ notifyLink: NOTIFY_LINK, replyDomain: 'reply.chat.example.org' }));
+    const functions = Object.values(replying.findResources('AWS::Lambda::Function')) as {
+      Properties: { Description?: string; Environment?: { Variables?: Record<string, unknown> } };
+    }[];
+    const domains = functions
+      .filter((f) => /token service|notification sweep/.test(f.Properties.Description ?? ''))
+      .map((f) => f.Properties.Environment?.Variables?.DACHAT_REPLY_DOMAIN);
+    assert.deepEqual(domains, ['reply.chat.example.org', 'reply.chat.example.org']);
+    const output = replying.findOutputs('InboundParseUrl');
+    assert.match(JSON.stringify(output), /v1\/inbound\/sendgrid\?key=/);
+    assert.match(JSON.stringify(output), /chat\/inboundKey/);
+    // off without it: no reply domain anywhere, no output
+    assert.equal(Object.keys(main.findOutputs('InboundParseUrl')).length, 0);
+    assert.doesNotMatch(JSON.stringify(main.toJSON()), /DACHAT_REPLY_DOMAIN/);
+    assert.throws(() => readSettings((key) => (key === 'replyDomain' ? 'reply@example.org' : undefined)),
+      /setting replyDomain: .* must be a domain name/);
+    assert.throws(() => readSettings((key) => (key === 'replyDomain' ? 'reply.example.org' : undefined)),
+      /set notifyLink too/);
+  });
+
   test('is made only when notification e-mail is on (notifyLink set)', () => {
     const off = synth(settings({ notifyLink: undefined })).main;
     off.resourceCountIs('AWS::Events::Rule', 0);

@@ -109,6 +109,13 @@ async fn the_notifiers_reads_are_valid_requests_and_read_twilios_examples() {
     let messages = twilio.latest_messages(conversation).await.unwrap();
     assert!(!messages.is_empty(), "Twilio's example page has messages");
     assert!(twilio.user_online("alice@example.org").await.is_ok());
+    // a reply by e-mail: a message made through REST, webhooks on (201)
+    assert_eq!(
+        twilio
+            .post_message("shipment-7", "alice@example.org", "Pallet 4 is replaced.")
+            .await,
+        Ok(())
+    );
 
     // the same through the notifier's view
     let view = TwilioView::new(client(SERVICE_SID));

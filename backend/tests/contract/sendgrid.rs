@@ -43,7 +43,11 @@ fn digest(n: usize) -> Digest {
 
 #[tokio::test]
 async fn a_batch_of_digests_is_one_valid_mail_send_request() {
-    let emails: Vec<_> = (0..3).map(|n| render(&digest(n)).unwrap()).collect();
+    let mut emails: Vec<_> = (0..3).map(|n| render(&digest(n)).unwrap()).collect();
+    // one that can be answered by e-mail: its own sender in the same batch
+    let mut answerable = digest(3);
+    answerable.rooms[0].reply = Some("reply-0123456789abcdef0123456789abcdef@reply.example.org".into());
+    emails.push(render(&answerable).unwrap());
     assert_eq!(client("SG.test-key").send(&emails).await, Ok(1));
     // alone (no substitutions) is valid too
     let big = backend::mail::Email {
