@@ -284,13 +284,13 @@ async fn main() {
         report(what, &mut latencies, cpu_secs(pid) - cpu, started.elapsed());
     }
 
-    // over SMTP: one connection per person, 16 people at a time
+    // over SMTP: a connection per mail, 16 people at a time
     let cpu = cpu_secs(pid);
     let started = Instant::now();
     let limit = Arc::new(tokio::sync::Semaphore::new(16));
     let mut tasks = tokio::task::JoinSet::new();
-    for (person, to) in by_smtp.iter().cloned() {
-        let limit = limit.clone();
+    for (person, to) in by_smtp {
+        let (person, to, limit) = (*person, to.clone(), limit.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire().await.unwrap();
             let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
@@ -329,8 +329,8 @@ async fn main() {
     let cpu = cpu_secs(pid);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for (person, to) in by_smtp.iter().cloned() {
-        let limit = limit.clone();
+    for (person, to) in by_smtp {
+        let (person, to, limit) = (*person, to.clone(), limit.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire().await.unwrap();
             let mut took = Vec::new();
