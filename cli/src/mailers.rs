@@ -258,7 +258,8 @@ async fn page(State(inbox): State<DevInbox>) -> Response {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>DAChat dev inbox</title></head>\
          <body style=\"font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem\">\
          <h1>Dev inbox</h1><p>E-mail the local server would have sent (no SMTP server is configured; set \
-         <code>DACHAT_SMTP_URL</code> to send for real). Newest first; reload to see new mail.</p>",
+         <code>DACHAT_SMTP_URL</code> to send for real). Newest first; reload to see new mail. A digest that can be \
+         answered has a reply form: the reply takes the path a real e-mail reply takes.</p>",
     );
     let emails = inbox.emails();
     if emails.is_empty() {

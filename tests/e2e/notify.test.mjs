@@ -3,8 +3,9 @@
 // mailbox: alice turns e-mail on in the window and confirms the code she
 // finds in her mail; bob writes while she is away; one digest arrives,
 // naming rooms and counts and nothing of what was said; after she reads a
-// room, the next digest names only what may be named; the one-click link
-// unsubscribes on a POST, not on a GET.
+// room, the next digest names only what may be named; she answers it by
+// e-mail and bob sees her reply; the one-click link unsubscribes on a
+// POST, not on a GET.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
@@ -123,6 +124,27 @@ describe('notification e-mail', () => {
       assert.equal(later[2].subject, 'DAChat: 1 new message in shipment-123',
         'shipment-123 was read since its e-mail; general waits an hour after its own');
       assert.equal(later.length, 3, 'one e-mail each time, never one per message');
+
+      // alice answers that digest by e-mail (the dev inbox's reply form,
+      // the path a real reply takes): it lands in bob's window as hers,
+      // without her signature
+      assert.match(header(later[2], 'Reply-To'), /^reply-[0-9a-f]{32}@reply\.localhost$/);
+      const mailbox = await browser();
+      try {
+        await mailbox.page.goto(`${server.url}/dev/inbox`);
+        const form = mailbox.page.getByRole('form', { name: 'Reply by e-mail' }).first();
+        await form.getByLabel('Your reply (lands in the room as you)').fill('Coming to check pallet 4\n\n-- \nAlice, warehouse');
+        await mailbox.page.screenshot({ path: join(artifacts, 'dev-inbox-reply.png') });
+        await form.getByRole('button', { name: 'Send reply' }).click();
+        await mailbox.page.getByRole('status').getByText('Posted in shipment-123.').waitFor();
+        assert.deepEqual(mailbox.errors, []);
+      } finally {
+        await mailbox.close();
+      }
+      const reply = bob.page.locator('.log .message').filter({ hasText: 'Coming to check pallet 4' });
+      await reply.waitFor();
+      assert.match(await reply.innerText(), /alice/);
+      assert.doesNotMatch(await reply.innerText(), /warehouse/);
 
       // the one-click link: a GET shows a page and unsubscribes nothing
       const link = header(later[2], 'List-Unsubscribe').replace(/^<|>$/g, '');
