@@ -1,3 +1,5 @@
+//! The tests of [`super`]: mail read from raw MIME and from SendGrid Inbound Parse's fields.
+
 use super::*;
 
 const REPLY: &str = "reply-0123456789abcdef0123456789abcdef@reply.chat.example";
