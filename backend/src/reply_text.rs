@@ -4,9 +4,9 @@
 //! Mail programs quote in their own ways, and in their users' languages;
 //! the cut goes at the first line that starts the quoted or appended part:
 //!
-//! - the line the digest itself carries ([`mail::REPLY_MARKER`]), quoted
+//! - the line the digest itself carries ([`crate::mail::REPLY_MARKER`]), quoted
 //!   or not: the surest sign, whatever the program;
-//! - an attribution line: "On <date>, <name> wrote:", in the languages the
+//! - an attribution line: "On (date), (name) wrote:", in the languages the
 //!   aid workers' mail programs speak (also wrapped over two lines, as
 //!   Gmail does with long names);
 //! - Outlook's separators ("-----Original Message-----", a rule of
@@ -81,7 +81,7 @@ const HEADER_FIELDS: &[&str] = &[
 /// The first words of an Outlook header block's first line.
 const FROM_FIELDS: &[&str] = &["from:", "de :", "de:", "von:", "da:", "van:", "от:", "من:"];
 
-/// "On <date>, <name> <address> wrote:": ends with a colon, has a verb of
+/// "On (date), (name) (address) wrote:": ends with a colon, has a verb of
 /// [`WROTE`], and a date or an address (so "Here is what I wrote:" is not one).
 fn is_attribution(line: &str) -> bool {
     let line = line.trim().to_lowercase();

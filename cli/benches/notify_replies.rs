@@ -15,30 +15,20 @@
 // A benchmark reports by printing; a panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use serde_json::{Value, json};
-use testkit::{Supervised, free_port};
+use testkit::free_port;
 
-const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
+#[path = "support/bench_server.rs"]
+mod bench_server;
+use bench_server::{cpu_secs, post};
+
 const PEOPLE: usize = 200;
 const REPLIES_EACH: usize = 10;
 const KEY: &str = "benchinboundkey0123456789abcdef0123";
-
-/// User + system CPU of `pid` so far, in seconds.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
-
-async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
-    http.post(url).json(&body).send().await.unwrap().json().await.unwrap()
-}
 
 fn report(what: &str, latencies: &mut [Duration], cpu: f64, wall: Duration) {
     latencies.sort();
@@ -123,37 +113,18 @@ async fn raw_smtp(port: u16, person: usize, n: usize, to: &str) -> String {
 
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("dachat-bench-replies-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let keys = dir.join("keys");
-    assert!(
-        Command::new(DACHAT)
-            .args(["keygen", "--out-dir"])
-            .arg(&keys)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let (port, smtp_port) = (free_port().unwrap(), free_port().unwrap());
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = Supervised::spawn(
-        "dachat serve",
-        Command::new(DACHAT)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--dev-keys"])
-            .arg(&keys)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .env_remove("DACHAT_JWKS_URL")
-            .env_remove("DACHAT_SMTP_URL")
-            .env("DACHAT_NOTIFY_DELAY", "1")
-            .env("DACHAT_INBOUND_KEY", KEY)
-            .env("DACHAT_SMTP_LISTEN", format!("127.0.0.1:{smtp_port}"))
-            .env("RUST_LOG", "warn"),
+    let smtp_port = free_port().unwrap();
+    let server = bench_server::serve(
+        "replies",
+        &[
+            ("DACHAT_NOTIFY_DELAY", "1".to_owned()),
+            ("DACHAT_INBOUND_KEY", KEY.to_owned()),
+            ("DACHAT_SMTP_LISTEN", format!("127.0.0.1:{smtp_port}")),
+            ("RUST_LOG", "warn".to_owned()),
+        ],
         None,
-    )
-    .unwrap();
-    server.wait_for_port(port, Duration::from_secs(30)).unwrap();
-    let pid = server.id();
+    );
+    let (base, pid) = (server.base.clone(), server.pid);
     let http = reqwest::Client::new();
 
     // 200 people, each following a room of their own with one writer in it
@@ -354,5 +325,4 @@ async fn main() {
         started.elapsed(),
     );
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }

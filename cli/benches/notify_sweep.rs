@@ -11,15 +11,15 @@
 // A benchmark reports by printing; a panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use testkit::ws::WsClient;
-use testkit::{Supervised, free_port};
+#[path = "support/bench_server.rs"]
+mod bench_server;
+use bench_server::post;
 
-const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
 const SUBSCRIBERS: usize = 10_000;
 const ROOMS: usize = 100;
 const AUTHORS: usize = 10;
@@ -39,45 +39,19 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
-    let response = http.post(url).json(&body).send().await.unwrap();
-    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
-    response.json().await.unwrap()
-}
-
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("dachat-bench-notify-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let keys = dir.join("keys");
-    assert!(
-        Command::new(DACHAT)
-            .args(["keygen", "--out-dir"])
-            .arg(&keys)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let port = free_port().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let log = dir.join("serve.log");
-    let mut server = Supervised::spawn(
-        "dachat serve",
-        Command::new(DACHAT)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--dev-keys"])
-            .arg(&keys)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .env_remove("DACHAT_JWKS_URL")
-            .env_remove("DACHAT_SMTP_URL")
-            .env("DACHAT_FAILED_AUTH_PER_MINUTE", "0")
-            .env("DACHAT_NOTIFY_DELAY", DELAY_SECS.to_string())
-            .env("RUST_LOG", "info"),
+    let log = std::env::temp_dir().join(format!("dachat-bench-sweep-{}.log", std::process::id()));
+    let server = bench_server::serve(
+        "sweep",
+        &[
+            ("DACHAT_FAILED_AUTH_PER_MINUTE", "0".to_owned()),
+            ("DACHAT_NOTIFY_DELAY", DELAY_SECS.to_string()),
+            ("RUST_LOG", "info".to_owned()),
+        ],
         Some(&log),
-    )
-    .unwrap();
-    server.wait_for_port(port, Duration::from_secs(30)).unwrap();
-    let pid = server.id();
+    );
+    let (base, pid) = (server.base.clone(), server.pid);
     let http = reqwest::Client::new();
 
     // 10,000 subscribers: a token, a session (membership), e-mail on
@@ -215,5 +189,5 @@ async fn main() {
         peak_rss_kib(pid) as f64 / 1024.0
     );
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&log);
 }

@@ -11,15 +11,15 @@
 // A benchmark reports by printing; a panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend::secret::Secret;
-use serde_json::{Value, json};
-use testkit::{Supervised, free_port};
+use serde_json::json;
+#[path = "support/bench_server.rs"]
+mod bench_server;
+use bench_server::{cpu_secs, post};
 
-const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
 const DELIVERIES: usize = 2_000;
 const AUTH_TOKEN: &str = "bench-auth-token";
 
@@ -28,18 +28,6 @@ type Delivery = (Vec<(String, String)>, String);
 
 fn sid(prefix: &str) -> String {
     format!("{prefix}0123456789abcdef0123456789abcdef")
-}
-
-/// User + system CPU of `pid` so far, in seconds.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
-
-async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
-    http.post(url).json(&body).send().await.unwrap().json().await.unwrap()
 }
 
 async fn deliver_all(http: &reqwest::Client, url: &str, bodies: Arc<Vec<Delivery>>) -> Vec<Duration> {
@@ -90,41 +78,21 @@ async fn main() {
     let app = twilio_standin::router(twilio_standin::Standin::default());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let dir = std::env::temp_dir().join(format!("dachat-bench-webhook-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let keys = dir.join("keys");
-    assert!(
-        Command::new(DACHAT)
-            .args(["keygen", "--out-dir"])
-            .arg(&keys)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let port = free_port().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
     let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
-    let mut server = Supervised::spawn(
-        "dachat serve",
-        Command::new(DACHAT)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--dev-keys"])
-            .arg(&keys)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .env_remove("DACHAT_JWKS_URL")
-            .env_remove("DACHAT_SMTP_URL")
-            .env("DACHAT_TWILIO_ACCOUNT_SID", &account)
-            .env("DACHAT_TWILIO_API_KEY", &key)
-            .env("DACHAT_TWILIO_API_SECRET", "bench-api-secret")
-            .env("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN)
-            .env("DACHAT_TWILIO_CHAT_SERVICE_SID", &service)
-            .env("DACHAT_TWILIO_BASE_URL", &twilio)
-            .env("RUST_LOG", "warn"),
+    let server = bench_server::serve(
+        "webhook",
+        &[
+            ("DACHAT_TWILIO_ACCOUNT_SID", account),
+            ("DACHAT_TWILIO_API_KEY", key),
+            ("DACHAT_TWILIO_API_SECRET", "bench-api-secret".to_owned()),
+            ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
+            ("DACHAT_TWILIO_CHAT_SERVICE_SID", service),
+            ("DACHAT_TWILIO_BASE_URL", twilio),
+            ("RUST_LOG", "warn".to_owned()),
+        ],
         None,
-    )
-    .unwrap();
-    server.wait_for_port(port, Duration::from_secs(30)).unwrap();
-    let pid = server.id();
+    );
+    let (base, pid) = (server.base.clone(), server.pid);
     let http = reqwest::Client::new();
 
     // a room of 10 members; the first 5 follow it
@@ -185,5 +153,4 @@ async fn main() {
         report(what, &latencies, cpu_secs(pid) - cpu, started.elapsed());
     }
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
