@@ -24,7 +24,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, Select, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, Select, TransactWriteItem, WriteRequest};
 
 use crate::codes::{PendingCode, RecentCodes};
 use crate::notify_store::{
@@ -428,8 +428,8 @@ impl NotifyStore for DynamoNotifyStore {
         Ok(())
     }
 
-    async fn put_reply_route(&self, route: &ReplyRoute, now: u64) -> Result<(), StoreError> {
-        self.put_route(route, now).await
+    async fn put_reply_routes(&self, routes: &[ReplyRoute], now: u64) -> Result<(), StoreError> {
+        self.put_routes(routes, now).await
     }
 
     async fn reply_route(&self, tag: &str, now: u64) -> Result<Option<ReplyRoute>, StoreError> {
@@ -446,18 +446,49 @@ impl NotifyStore for DynamoNotifyStore {
 }
 
 impl DynamoNotifyStore {
-    async fn put_route(&self, route: &ReplyRoute, now: u64) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(format!("reply#{}", route.tag)))
-            .item("sk", s("-"))
-            .item("identity", s(&route.identity))
-            .item("context", s(&route.context))
-            .item("expires", n(now + REPLY_ROUTE_SECS))
-            .send()
-            .await
-            .map_err(failed)?;
+    /// Routes in batches of 25 (BatchWriteItem's most); what DynamoDB
+    /// leaves unprocessed (throttling) is sent again, a few times.
+    async fn put_routes(&self, routes: &[ReplyRoute], now: u64) -> Result<(), StoreError> {
+        // one batch refuses the same key twice: the last word on a tag wins
+        let mut seen = std::collections::HashSet::new();
+        let mut routes: Vec<&ReplyRoute> = routes.iter().rev().filter(|r| seen.insert(&r.tag)).collect();
+        routes.reverse();
+        for batch in routes.chunks(25) {
+            let mut requests = batch
+                .iter()
+                .map(|&route| {
+                    let put = PutRequest::builder()
+                        .item("pk", s(format!("reply#{}", route.tag)))
+                        .item("sk", s("-"))
+                        .item("identity", s(&route.identity))
+                        .item("context", s(&route.context))
+                        .item("expires", n(now + REPLY_ROUTE_SECS))
+                        .build()
+                        .map_err(|e| StoreError(e.to_string()))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            for attempt in 0..5u32 {
+                let answer = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(failed)?;
+                requests = answer
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            if !requests.is_empty() {
+                return Err(StoreError(format!("{} reply routes left unwritten", requests.len())));
+            }
+        }
         Ok(())
     }
 

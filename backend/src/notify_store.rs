@@ -151,9 +151,10 @@ pub trait NotifyStore: Send + Sync {
         mail: &[RoomMail],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Keeps `route` until `now` + [`REPLY_ROUTE_SECS`] (again: the time
-    /// starts over).
-    fn put_reply_route(&self, route: &ReplyRoute, now: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Keeps each of `routes` until `now` + [`REPLY_ROUTE_SECS`] (again:
+    /// the time starts over), in as few writes as the store allows (a
+    /// sweep keeps a batch's routes at once).
+    fn put_reply_routes(&self, routes: &[ReplyRoute], now: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The route of `tag`, unless it expired by `now`.
     fn reply_route(&self, tag: &str, now: u64) -> impl Future<Output = Result<Option<ReplyRoute>, StoreError>> + Send;
@@ -238,12 +239,27 @@ pub mod suite {
             context: "shipment-7".to_owned(),
         };
         assert_eq!(store.reply_route(&route.tag, 1_000).await.unwrap(), None);
-        store.put_reply_route(&route, 1_000).await.unwrap();
+        // more routes than one DynamoDB batch takes
+        let many: Vec<ReplyRoute> = (0..30)
+            .map(|n| ReplyRoute {
+                tag: format!("{prefix}many{n:02}"),
+                identity: format!("{prefix}-p{n}"),
+                context: "general".to_owned(),
+            })
+            .chain([route.clone(), route.clone()]) // a tag twice: kept once
+            .collect();
+        store.put_reply_routes(&many, 1_000).await.unwrap();
+        for kept in &many {
+            assert_eq!(store.reply_route(&kept.tag, 1_500).await.unwrap().as_ref(), Some(kept));
+        }
         assert_eq!(store.reply_route(&route.tag, 2_000).await.unwrap(), Some(route.clone()));
         let lapse = 1_000 + REPLY_ROUTE_SECS;
         assert_eq!(store.reply_route(&route.tag, lapse).await.unwrap(), None, "expired");
         // another digest carried it: the time starts over
-        store.put_reply_route(&route, 5_000).await.unwrap();
+        store
+            .put_reply_routes(std::slice::from_ref(&route), 5_000)
+            .await
+            .unwrap();
         assert_eq!(store.reply_route(&route.tag, lapse).await.unwrap(), Some(route.clone()));
 
         let alice = &route.identity;

@@ -283,14 +283,17 @@ impl NotifyStore for SqliteNotifyStore {
         tx.commit().map_err(failed)
     }
 
-    async fn put_reply_route(&self, route: &ReplyRoute, now: u64) -> Result<(), StoreError> {
-        self.db()
-            .execute(
+    async fn put_reply_routes(&self, routes: &[ReplyRoute], now: u64) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(failed)?;
+        for route in routes {
+            tx.execute(
                 "INSERT OR REPLACE INTO reply_routes (tag, identity, context, expires) VALUES (?1, ?2, ?3, ?4)",
                 params![route.tag, route.identity, route.context, now + REPLY_ROUTE_SECS],
             )
             .map_err(failed)?;
-        Ok(())
+        }
+        tx.commit().map_err(failed)
     }
 
     async fn reply_route(&self, tag: &str, now: u64) -> Result<Option<ReplyRoute>, StoreError> {

@@ -103,25 +103,20 @@ impl<S: NotifyStore> Notifier<S> {
         Some(self.replies.address(identity, context, domain))
     }
 
-    /// Keeps what the reply addresses of `identity`'s `rooms` stand for.
-    pub(super) async fn keep_reply_routes(
-        &self,
-        identity: &str,
-        rooms: &[String],
-        now: u64,
-    ) -> Result<(), NotifyError> {
+    /// What the reply addresses of `identity`'s `rooms` stand for (none
+    /// when replies are off), kept by the sweep before the digest goes out.
+    pub(super) fn reply_routes(&self, identity: &str, rooms: &[String]) -> Vec<ReplyRoute> {
         if self.config.reply_domain.is_none() {
-            return Ok(());
+            return Vec::new();
         }
-        for context in rooms {
-            let route = ReplyRoute {
+        rooms
+            .iter()
+            .map(|context| ReplyRoute {
                 tag: self.replies.tag(identity, context),
                 identity: identity.to_owned(),
                 context: context.clone(),
-            };
-            self.store.put_reply_route(&route, now).await?;
-        }
-        Ok(())
+            })
+            .collect()
     }
 
     /// The route `inbound` is addressed to, or why there is none.

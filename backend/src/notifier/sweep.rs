@@ -84,12 +84,7 @@ impl<S: NotifyStore> Notifier<S> {
             let email = match planned.into_iter().next() {
                 None => None,
                 Some(digest) => match self.render(&digest, &latest) {
-                    Ok(email) => {
-                        let named: Vec<String> = digest.rooms.into_iter().map(|(context, _)| context).collect();
-                        // before it goes out: its reply addresses must lead somewhere
-                        self.keep_reply_routes(identity, &named, now).await?;
-                        Some((email, named))
-                    }
+                    Ok(email) => Some((email, digest.rooms.into_iter().map(|(context, _)| context).collect())),
                     Err(e) => {
                         tracing::error!(identity, error = %e, "a digest cannot be rendered; skipped");
                         None
@@ -243,6 +238,19 @@ impl<S: NotifyStore> Notifier<S> {
                         .filter_map(|(_, e)| e.as_ref().map(|(email, _)| email.clone()))
                 })
                 .collect();
+            // before they go out, the batch's reply addresses must lead somewhere (one write)
+            let routes: Vec<_> = this
+                .iter()
+                .flat_map(|l| {
+                    l.parts.iter().filter_map(|(person, e)| {
+                        e.as_ref().map(|(_, named)| self.reply_routes(&person.identity, named))
+                    })
+                })
+                .flatten()
+                .collect();
+            if !routes.is_empty() {
+                self.store.put_reply_routes(&routes, now).await?;
+            }
             match self.mailer.send(&emails).await {
                 Ok(requests) => {
                     report.requests += requests;
