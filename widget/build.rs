@@ -1,16 +1,57 @@
-//! Minifies `src/widget.css` into `$OUT_DIR/widget.css`, the copy compiled
-//! into the WASM (`view::STYLE`): comments dropped, whitespace collapsed and
-//! removed where CSS ignores it; quoted strings are kept as written. The
-//! source stays readable; the WASM carries 1 KB less (0.26 KB brotli).
+//! Two things the widget compiles in, made from readable sources:
+//!
+//! - `$OUT_DIR/widget.css`: `src/widget.css` minified (comments dropped,
+//!   whitespace collapsed and removed where CSS ignores it; quoted strings
+//!   kept). The WASM carries 1 KB less (0.26 KB brotli).
+//! - `$OUT_DIR/messages.rs`: the English catalog `locales/en.txt` as an
+//!   `enum Msg` (one variant per message, in the catalog's order) and the
+//!   table `EN` of its compiled lines ([`i18n_catalog`]); other locales are
+//!   files the window fetches (`cargo xtask widget` compiles them).
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 #[path = "css_minify.rs"]
 mod css_minify;
+#[path = "i18n_catalog.rs"]
+#[allow(dead_code)] // `compile` is for xtask
+mod i18n_catalog;
 
 fn main() {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo::rerun-if-changed=src/widget.css");
     let css = std::fs::read_to_string("src/widget.css").expect("src/widget.css");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("widget.css");
-    std::fs::write(out, css_minify::minify(&css)).expect("writing the minified CSS");
+    std::fs::write(out.join("widget.css"), css_minify::minify(&css)).expect("writing the minified CSS");
+
+    println!("cargo::rerun-if-changed=locales/en.txt");
+    let source = std::fs::read_to_string("locales/en.txt").expect("locales/en.txt");
+    let english = i18n_catalog::parse(&source).unwrap_or_else(|e| panic!("locales/en.txt: {e}"));
+    let problems = i18n_catalog::problems("en", &english, &english);
+    assert!(problems.is_empty(), "locales/en.txt: {problems:?}");
+    let mut code = String::from(
+        "/// A message of the catalog (`locales/en.txt`), by its key.\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n#[allow(dead_code)]\npub enum Msg {\n",
+    );
+    for entry in &english {
+        let _ = writeln!(code, "    /// `{}`\n    {},", entry.key, variant(&entry.key));
+    }
+    code.push_str("}\n\n/// The English lines, one per [`Msg`].\npub const EN: &[&str] = &[\n");
+    for entry in &english {
+        let _ = writeln!(code, "    {:?},", entry.compiled());
+    }
+    code.push_str("];\n");
+    std::fs::write(out.join("messages.rs"), code).expect("writing the message table");
+}
+
+/// `notify.code_sent` → `NotifyCodeSent`.
+fn variant(key: &str) -> String {
+    key.split(['.', '_'])
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }

@@ -447,7 +447,17 @@ async fn widget_cache(
         .unwrap_or_default()
         .to_owned();
     let mut response = next.run(request).await;
+    let found = response.status().is_success();
     let headers = response.headers_mut();
+    // the same types as `dachat publish` gives S3: with the charset, since
+    // the loader carries words in eight scripts and a host page without
+    // `<meta charset>` would read them as Latin-1
+    if found {
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(widget_files::content_type(&name)),
+        );
+    }
     headers.insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static(manifest.cache_control(&name)),

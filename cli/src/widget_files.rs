@@ -80,6 +80,8 @@ pub fn content_type(name: &str) -> &'static str {
         Some("json") => "application/json",
         Some("css") => "text/css; charset=utf-8",
         Some("html") => "text/html; charset=utf-8",
+        // the message catalogs (`fr.<hash>.txt`)
+        Some("txt") => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
@@ -120,6 +122,7 @@ mod tests {
         );
         assert_eq!(content_type("widget_bg.0123.wasm"), "application/wasm");
         assert_eq!(content_type("dachat.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("fr.0123.txt"), "text/plain; charset=utf-8");
         assert_eq!(content_type("README"), "application/octet-stream");
     }
 

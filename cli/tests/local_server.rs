@@ -345,6 +345,11 @@ async fn the_widget_is_sent_precompressed_when_the_browser_takes_it() {
     let loader = get("/widget/dachat.js", "br, gzip").await.unwrap();
     assert_eq!(header(&loader, "content-encoding"), "gzip");
     assert_eq!(header(&loader, "cache-control"), "public, max-age=300");
+    assert_eq!(
+        header(&loader, "content-type"),
+        "text/javascript; charset=utf-8",
+        "the loader's words in eight scripts are read as UTF-8 on any host page"
+    );
     assert_eq!(loader.bytes().await.unwrap().as_ref(), b"loader, gzipped");
 
     let other = get("/widget/notes.txt", "").await.unwrap();
@@ -353,5 +358,6 @@ async fn the_widget_is_sent_precompressed_when_the_browser_takes_it() {
         "no-cache",
         "not named by the manifest: revalidated"
     );
+    assert_eq!(header(&other, "content-type"), "text/plain; charset=utf-8");
     std::fs::remove_dir_all(&widget).unwrap();
 }

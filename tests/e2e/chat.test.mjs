@@ -39,7 +39,7 @@ describe('chatting', () => {
       // bob minimises; alice's next message shows as unread on his launcher
       await bob.page.keyboard.press('Escape');
       await send(alice.page, 'Are you there?');
-      await bob.page.getByRole('button', { name: 'Chat 1 unread' }).waitFor();
+      await bob.page.getByRole('button', { name: 'Chat (Unread messages: 1)' }).waitFor();
       // coming back on a new page view, bob finds a "New messages" divider before it
       await bob.page.reload();
       await openChat(bob.page);

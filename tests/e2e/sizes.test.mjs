@@ -13,10 +13,31 @@ const brotli = (file) => brotliCompressSync(readFileSync(join(dist, file)), {
   params: { [constants.BROTLI_PARAM_QUALITY]: 11 },
 }).length;
 
-test('the loader is at most 1,000 bytes gzipped', () => {
+// Every page pays for the loader. 1,000 B until issue #15 gave it the
+// launcher's words in all eight languages (so the launcher needs no
+// request of its own: ~980 B of it, with the catalogs' names), the choice
+// of language, the theme variables and the title badge (~420 B).
+const LOADER_BUDGET = 2_560;
+
+test(`the loader is at most ${LOADER_BUDGET} bytes gzipped`, () => {
   const size = gzip('dachat.js');
-  console.log(`dachat.js: ${size} B gzip`);
-  assert.ok(size <= 1000, `dachat.js is ${size} B gzip`);
+  console.log(`dachat.js: ${size} B gzip, ${brotli('dachat.js')} B brotli`);
+  assert.ok(size <= LOADER_BUDGET, `dachat.js is ${size} B gzip`);
+});
+
+// A locale's catalog is fetched beside the widget on first open in that
+// language; English is compiled in.
+test('each catalog other than English is a hashed file of at most 4 KB brotli', () => {
+  const { files } = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
+  const catalogs = Object.keys(files).filter((logical) => /^[a-z]{2}\.txt$/.test(logical));
+  assert.deepEqual(catalogs.sort(), ['ar', 'de', 'el', 'es', 'fa', 'fr', 'uk'].map((l) => `${l}.txt`));
+  const loader = readFileSync(join(dist, 'dachat.js'), 'utf8');
+  for (const logical of catalogs) {
+    const size = brotli(files[logical]);
+    console.log(`${files[logical]}: ${size} B brotli`);
+    assert.ok(size <= 4096, `${logical} is ${size} B brotli`);
+    assert.ok(loader.includes(`"${files[logical]}"`), `the loader names ${files[logical]}`);
+  }
 });
 
 // The budget for what every open downloads in English: 140,000 B brotli

@@ -1,49 +1,77 @@
 /* DAChat loader: a launcher button in a Shadow DOM; the chat window (WASM)
    is fetched only when first opened, or at once if it was open on the last
    page view. API: DAChat('open', {api, context, token, tokenProvider}),
-   DAChat('setToken', jwt), DAChat('close'); calls made before this loads
-   are queued. Never
-   throws into the host page. Minified by `cargo xtask` (terser). */
+   DAChat('setToken', jwt), DAChat('setLocale', lang), DAChat('close');
+   calls made before this loads are queued. Never throws into the host page.
+   The language: data-lang, else the page's <html lang>, else the browser's;
+   L (filled in by `cargo xtask widget` from widget/locales) holds each
+   locale's catalog file and the launcher's words. Theming: the host's CSS
+   variables --dachat-accent, --dachat-accent-fg, --dachat-font, --dachat-bg,
+   --dachat-fg. data-title-badge puts the unread count in the page title.
+   Minified by `cargo xtask` (terser). */
 ((w, d) => {
   let s = d.currentScript, base = s.src.replace(/[^/]*$/, ''), cfg = { ...s.dataset };
-  let q = w.DAChat?.q || [], ls = w.localStorage, mod, btn, badge, panel, note;
-  let say = t => { note.textContent = t; note.hidden = !t };
+  let q = w.DAChat?.q || [], ls = w.localStorage, L = "@LOCALES@", C = {}, mod, h, btn, label, badge, panel, note, lang, unread = 0, shown = 0;
+  // the first of the page's and the browser's languages we speak
+  let pick = a => [a].flat().map(x => (x || '').toLowerCase().split('-')[0]).find(x => L[x]) || 'en';
+  let word = i => L[lang][i];
+  let catalog = l => C[l] ||= L[l][0] ? fetch(base + L[l][0]).then(r => r.ok ? r.text() : '', () => '') : Promise.resolve('');
+  let say = i => { shown = i; note.textContent = i ? word(i) : ''; note.hidden = !i };
+  let count = n => {
+    unread = n;
+    badge.textContent = n; badge.hidden = !n;
+    n ? btn.setAttribute('aria-label', `${word(1)} (${word(2)} ${n})`) : btn.removeAttribute('aria-label');
+    if (cfg.titleBadge != null) d.title = (n ? `(${n}) ` : '') + d.title.replace(/^\(\d+\) /, '');
+  };
+  let locale = l => {
+    lang = pick(l);
+    h.lang = lang; h.dir = /^(ar|fa)$/.test(lang) ? 'rtl' : 'ltr';
+    label.textContent = word(1); count(unread);
+    say(shown);
+  };
   let show = on => {
     panel.hidden = !on; btn.setAttribute('aria-expanded', !!on);
     try { ls.setItem('dachat:open', on ? 1 : '') } catch {}
   };
   let open = o => {
     Object.assign(cfg, o);
-    if (!cfg.token || !cfg.context) return say('Sign in to use the chat.');
-    say(''); show(1);
-    (mod ||= import(base + 'widget.js').then(m => m.default().then(() => m)))
-      .then(m => m.open(panel, cfg.api || '', cfg.context, cfg.token, cfg.tokenProvider), () => {
-        mod = 0; show(0); say('Chat could not load.');
+    if (!cfg.token || !cfg.context) return say(3);
+    say(0); show(1);
+    (mod ||= import(base + 'widget.js').then(m => m.default().then(() => m)));
+    let l = lang;
+    Promise.all([mod, catalog(l)])
+      .then(([m, text]) => m.open(panel, cfg.api || '', cfg.context, cfg.token, cfg.tokenProvider, l, text), () => {
+        mod = 0; show(0); say(4);
       });
   };
   let run = (c, a) => {
     try {
-      c == 'open' ? open(a) : c == 'close' ? show(0) : c == 'setToken' && (cfg.token = a);
-      mod?.then(m => c == 'close' ? m.close() : c == 'setToken' && m.setToken(a));
-    } catch { say('Chat failed. Reload.') }
+      c == 'open' ? open(a) : c == 'close' ? show(0) : c == 'setToken' ? cfg.token = a : c == 'setLocale' && locale(a);
+      let l = lang;
+      mod?.then(m => c == 'close' ? m.close() : c == 'setToken' ? m.setToken(a)
+        : c == 'setLocale' && catalog(l).then(text => l == lang && m.setLocale(l, text)));
+    } catch { say(4) }
   };
   let init = () => {
-    let h = d.createElement('div'), r = h.attachShadow({ mode: 'open' });
+    h = d.createElement('div');
+    let r = h.attachShadow({ mode: 'open' });
     // The widget positions its own window (its styles join this shadow root).
     // Sizes are absolute, so the host page's inherited font cannot change them;
     // selectors are narrow, since the widget's elements join this shadow root.
-    r.innerHTML = '<style>:host{all:initial;position:fixed;right:1em;bottom:1em;z-index:99999}' +
-      '[aria-expanded]{cursor:pointer;padding:.7em 1.2em;border:0;border-radius:2em;background:#0b5cad;color:#fff;font:600 16px sans-serif}' +
-      'b{margin-left:.4em;background:#b3261e;border-radius:1em;padding:0 .4em}' +
-      'p[role]{position:absolute;right:0;bottom:3em;width:15em;margin:0;background:#fff;color:#222;padding:.5em;font:14px sans-serif}</style>' +
-      '<div hidden></div><p role="status" hidden></p><button aria-expanded="false">Chat <b hidden></b></button>';
-    [panel, note, btn, badge] = ['div', 'p', 'button', 'b'].map(x => r.querySelector(x));
+    // Logical sides: the launcher sits at the end of the line (left in Arabic).
+    r.innerHTML = '<style>:host{all:initial;position:fixed;inset-inline-end:1em;bottom:1em;z-index:99999;' +
+      '--a:var(--dachat-accent,#0b5cad);--f:var(--dachat-accent-fg,#fff)}' +
+      '@media(prefers-color-scheme:dark){:host{--a:var(--dachat-accent,#7db7f0);--f:var(--dachat-accent-fg,#0d1117)}}' +
+      '[aria-expanded]{cursor:pointer;padding:.7em 1.2em;border:0;border-radius:2em;background:var(--a);color:var(--f);font:600 16px var(--dachat-font,sans-serif)}' +
+      'b{margin-inline-start:.4em;background:#b3261e;color:#fff;border-radius:1em;padding:0 .4em}' +
+      'p[role]{position:absolute;inset-inline-end:0;bottom:3em;width:15em;margin:0;background:var(--dachat-bg,#fff);color:var(--dachat-fg,#222);padding:.5em;font:14px var(--dachat-font,sans-serif)}</style>' +
+      '<div hidden></div><p role="status" hidden></p><button aria-expanded="false"><span></span><b hidden></b></button>';
+    [panel, note, btn, label, badge] = ['div', 'p', 'button', 'span', 'b'].map(x => r.querySelector(x));
+    locale([cfg.lang, d.documentElement.lang, ...navigator.languages]);
     btn.onclick = () => panel.hidden ? open() : show(0);
     // (a handler that returned false would cancel Enter on the button)
     h.onkeydown = e => { e.key == 'Escape' && !panel.hidden && (show(0), btn.focus()) };
-    w.addEventListener('dachat:unread', e => {
-      badge.textContent = +e.detail + ' unread'; badge.hidden = !+e.detail;
-    });
+    w.addEventListener('dachat:unread', e => count(+e.detail));
     d.body.append(h);
     w.DAChat = run;
     q.map(a => run(...a));

@@ -6,6 +6,8 @@ use protocol::{ErrorBody, SessionRequest, TokenRequest};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::i18n::{self, Msg, t};
+
 /// Why a call failed, in words for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiFailure {
@@ -17,7 +19,7 @@ impl ApiFailure {
     pub fn unreachable() -> Self {
         Self {
             status: 0,
-            message: "Cannot reach the chat service. Check your connection.".into(),
+            message: t(Msg::ErrorUnreachable),
         }
     }
 }
@@ -25,20 +27,20 @@ impl ApiFailure {
 /// What the user should read for an error answer.
 pub fn failure_message(status: u16, body: Option<ErrorBody>) -> String {
     match (status, body) {
-        (401, _) => "Your sign-in has expired or is not valid. Reload the page to sign in again.".into(),
-        (403, _) => "You don't have access to this chat.".into(),
+        (401, _) => t(Msg::ErrorSignedOut),
+        (403, _) => t(Msg::ErrorNoAccess),
         // the notification routes' refusals say what to do (codes, addresses)
         (400 | 429 | 502 | 503, Some(body))
             if body.error.starts_with("code_")
                 || matches!(body.error.as_str(), "wrong_code" | "no_code" | "bad_address")
                 || body.error.starts_with("mail_") =>
         {
-            body.message
+            i18n::refusal(&body.error, &body.message, None)
         }
-        (429, _) => "Too many attempts. Please wait a moment.".into(),
-        (500..=599, _) => "The chat service is not available right now.".into(),
+        (429, _) => t(Msg::ErrorTooMany),
+        (500..=599, _) => t(Msg::ErrorUnavailable),
         (_, Some(body)) => body.message,
-        _ => "Something went wrong talking to the chat service.".into(),
+        _ => t(Msg::ErrorUnknown),
     }
 }
 
@@ -105,7 +107,7 @@ pub fn body(token: &str, context: Option<&str>, device_id: &str) -> String {
 pub fn read<R: FromJs>(text: &str) -> Result<R, ApiFailure> {
     json::parse(text).ok_or_else(|| ApiFailure {
         status: 200,
-        message: "The chat service answered strangely.".into(),
+        message: t(Msg::ErrorStrange),
     })
 }
 

@@ -71,15 +71,43 @@ fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
     }
 }
 
-/// The local time of day, e.g. "09:05".
+/// The local time of day in the window's locale, e.g. "09:05" (through
+/// the browser's `Intl`).
 pub fn local_time(ms: i64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    date.to_locale_time_string_with_options(
+        &crate::i18n::lang(),
+        &options(&[("hour", "2-digit"), ("minute", "2-digit")]),
+    )
+    .into()
 }
 
-/// The local calendar day of a time, e.g. "Sat Nov 28 2026".
+/// The local calendar day of a time in the window's locale, e.g.
+/// "Saturday, 28 November 2026".
 pub fn local_day(ms: i64) -> String {
-    js_sys::Date::new(&JsValue::from_f64(ms as f64)).to_date_string().into()
+    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    let wanted = [
+        ("weekday", "long"),
+        ("year", "numeric"),
+        ("month", "long"),
+        ("day", "numeric"),
+    ];
+    date.to_locale_date_string(&crate::i18n::lang(), &options(&wanted))
+        .into()
+}
+
+/// A time as ISO 8601 in UTC (a `<time datetime>`).
+pub fn iso_time(ms: i64) -> String {
+    js_sys::Date::new(&JsValue::from_f64(ms as f64)).to_iso_string().into()
+}
+
+/// An `Intl` options object.
+fn options(pairs: &[(&str, &str)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (key, value) in pairs {
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    object.into()
 }
 
 /// Whether the page is visible (not a background tab).

@@ -20,6 +20,7 @@ use crate::browser;
 use crate::client::{ChatClient, Event, Listener, LocalClient};
 use crate::commands::{self, Input};
 use crate::host;
+use crate::i18n;
 use crate::state::{ChatState, Connection};
 use crate::twilio::TwilioClient;
 
@@ -31,6 +32,8 @@ pub struct Page {
     pub wanted_context: RwSignal<String>,
     /// Counts how often the minimised chat was opened again.
     pub reopened: RwSignal<u32>,
+    /// Counts locale switches ([`crate::i18n`]): the window is drawn again.
+    pub locale: RwSignal<u32>,
     /// The loader's panel the chat lives in (hidden while minimised).
     pub panel: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
 }
@@ -166,9 +169,7 @@ impl UseChatReturn {
                     Ok(client) => Rc::new(client),
                     Err(_) => {
                         self.state.set(None);
-                        self.failure.set(Some(
-                            "The chat could not be loaded. Check your connection and try again.".into(),
-                        ));
+                        self.failure.set(Some(i18n::t(i18n::Msg::WindowCouldNotLoad)));
                         return;
                     }
                 },
@@ -439,8 +440,8 @@ impl UseChatReturn {
             Input::Action(action) => return post(&format!("_{action}_")),
             Input::Join(target) => self.join(target),
             Input::Nick(nick) => client.nick(nick.as_deref()),
-            Input::Help => self.notice(commands::HELP.into()),
-            Input::Unknown(name) => self.notice(format!("Unknown command /{name}. Type /help to see the commands.")),
+            Input::Help => self.notice(i18n::t(i18n::Msg::ComposerHelp)),
+            Input::Unknown(name) => self.notice(i18n::tf(i18n::Msg::ComposerUnknownCommand, &[("name", &name)])),
         }
         true
     }

@@ -9,6 +9,7 @@ use protocol::local::{ClientFrame, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
+use crate::i18n::{Msg, tf};
 use crate::state::Connection;
 use protocol::js as json;
 
@@ -227,7 +228,11 @@ impl ChatClient for LocalClient {
         });
     }
     fn refusal(&self, body: &str) -> Option<String> {
-        too_long(body.trim().len(), protocol::local::MAX_BODY_BYTES, "bytes")
+        too_long(
+            body.trim().len(),
+            protocol::local::MAX_BODY_BYTES,
+            Msg::ComposerTooLongBytes,
+        )
     }
     fn send(&self, room: &str, client_id: &str, body: &str) -> bool {
         self.send_frame(&ClientFrame::Send {
@@ -278,9 +283,10 @@ impl ChatClient for LocalClient {
     }
 }
 
-/// The refusal of a message of `size` over `limit` `unit`s.
-pub fn too_long(size: usize, limit: usize, unit: &str) -> Option<String> {
-    (size > limit).then(|| format!("This message is too long: {size} {unit}, at most {limit}. Shorten it or split it."))
+/// The refusal of a message of `size` over `limit` (bytes, or characters
+/// when `said` is [`Msg::ComposerTooLongChars`]).
+pub fn too_long(size: usize, limit: usize, said: Msg) -> Option<String> {
+    (size > limit).then(|| tf(said, &[("size", &size.to_string()), ("limit", &limit.to_string())]))
 }
 
 #[cfg(test)]
@@ -289,9 +295,9 @@ mod tests {
 
     #[test]
     fn a_message_over_the_limit_is_refused_in_words() {
-        assert_eq!(too_long(4000, 4000, "bytes"), None);
+        assert_eq!(too_long(4000, 4000, Msg::ComposerTooLongBytes), None);
         assert_eq!(
-            too_long(100_001, 4000, "bytes").as_deref(),
+            too_long(100_001, 4000, Msg::ComposerTooLongBytes).as_deref(),
             Some("This message is too long: 100001 bytes, at most 4000. Shorten it or split it.")
         );
     }

@@ -14,8 +14,6 @@ pub enum Input {
     Empty,
 }
 
-pub const HELP: &str = "Commands: /join <room> opens a room your account may enter · /nick <name> sets the name others see (/nick alone clears it) · /me <action> · /help";
-
 pub fn parse(text: &str) -> Input {
     let trimmed = text.trim();
     if trimmed.is_empty() {

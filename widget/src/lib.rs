@@ -2,8 +2,10 @@
 //! mounts inside its Shadow DOM when the user opens the chat.
 //!
 //! Exports (wasm-bindgen, `--target web`): `open(container, api, context,
-//! token, tokenProvider)`, `setToken(token)`, `close()`. Rust owns the UI state
-//! ([`state`]); the chat provider is behind [`client::ChatClient`].
+//! token, tokenProvider, lang, catalog)`, `setToken(token)`,
+//! `setLocale(lang, catalog)`, `close()`. Rust owns the UI state
+//! ([`state`]); the chat provider is behind [`client::ChatClient`]; the
+//! words are the locale's ([`i18n`]).
 
 pub mod api;
 mod browser;
@@ -14,6 +16,7 @@ pub mod commands;
 #[path = "../css_minify.rs"]
 mod css_minify;
 mod host;
+pub mod i18n;
 pub mod markdown;
 pub mod state;
 pub mod twilio;
@@ -29,6 +32,8 @@ struct Mounted {
     host_token: RwSignal<String>,
     wanted_context: RwSignal<String>,
     reopened: RwSignal<u32>,
+    /// Counts locale switches: the window is rebuilt in the new words.
+    locale: RwSignal<u32>,
     shutdown: Box<dyn Fn()>,
     /// Dropping it unmounts the view.
     _unmount: Box<dyn std::any::Any>,
@@ -39,10 +44,24 @@ thread_local! {
 }
 
 /// Mounts the chat into `container` (an element inside the loader's shadow
-/// root), or, when it is mounted already, switches to `context`.
+/// root), or, when it is mounted already, switches to `context`. `lang`
+/// and its compiled `catalog` (fetched by the loader; empty for English)
+/// are the window's words.
 #[wasm_bindgen]
-pub fn open(container: web_sys::HtmlElement, api: String, context: String, token: String, token_provider: JsValue) {
+#[allow(clippy::too_many_arguments)]
+pub fn open(
+    container: web_sys::HtmlElement,
+    api: String,
+    context: String,
+    token: String,
+    token_provider: JsValue,
+    lang: String,
+    catalog: String,
+) {
     host::set_provider(token_provider);
+    if lang != i18n::lang() {
+        set_locale(lang, catalog);
+    }
     let switched = MOUNTED.with(|m| {
         m.borrow().as_ref().map(|mounted| {
             mounted.host_token.set(token.clone());
@@ -57,10 +76,12 @@ pub fn open(container: web_sys::HtmlElement, api: String, context: String, token
     let wanted_context = RwSignal::new(context);
     let client: chat::ClientSlot = StoredValue::new_local(None);
     let reopened = RwSignal::new(0);
+    let locale = RwSignal::new(0);
     let page = chat::Page {
         host_token,
         wanted_context,
         reopened,
+        locale,
         panel: StoredValue::new_local(Some(container.clone())),
     };
     let api = api.trim_end_matches('/').to_owned();
@@ -77,6 +98,7 @@ pub fn open(container: web_sys::HtmlElement, api: String, context: String, token
             host_token,
             wanted_context,
             reopened,
+            locale,
             shutdown,
             _unmount: Box::new(unmount),
         })
@@ -92,6 +114,22 @@ pub fn set_token(token: String) {
         }
     });
     host::answered(&token);
+}
+
+/// Switches the window to `lang` with its compiled `catalog` (English
+/// when it does not fit); what the user was typing stays.
+#[wasm_bindgen(js_name = setLocale)]
+pub fn set_locale(lang: String, catalog: String) {
+    if !i18n::set(&lang, &catalog) {
+        web_sys::console::warn_1(&JsValue::from_str(&format!(
+            "DAChat: no usable catalog for {lang:?}; the chat stays in English"
+        )));
+    }
+    MOUNTED.with(|m| {
+        if let Some(mounted) = m.borrow().as_ref() {
+            mounted.locale.update(|n| *n += 1);
+        }
+    });
 }
 
 /// Disconnects and removes the chat.

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use protocol::local::{Member, Message, ServerFrame};
 
+use crate::i18n;
+
 /// A small map by identity or room name, kept in a `Vec`: the widget's maps
 /// hold tens of entries, and a hash map per value type cost the download
 /// more than these few lines.
@@ -195,7 +197,7 @@ impl ChatState {
     /// Opens a tab (or switches to it). Only contexts the token allows.
     pub fn open_tab(&mut self, name: &str) -> Result<(), String> {
         if !self.allowed.iter().any(|c| c == name) {
-            return Err(format!("You don't have access to \"{name}\"."));
+            return Err(i18n::tf(i18n::Msg::ComposerNoAccess, &[("room", name)]));
         }
         match self.rooms.iter().position(|r| r.name == name) {
             Some(i) => self.active = i,
@@ -406,11 +408,12 @@ impl ChatState {
             ServerFrame::Presence { room, identity, online } => {
                 let name = self.display_name(&identity).to_owned();
                 if let Some(r) = self.room_mut(&room) {
-                    let text = if online {
-                        format!("{name} joined")
+                    let said = if online {
+                        i18n::Msg::LogJoined
                     } else {
-                        format!("{name} left")
+                        i18n::Msg::LogLeft
                     };
+                    let text = i18n::tf(said, &[("name", &name)]);
                     r.notices.push((r.last_id(), text));
                     match r.members.iter_mut().find(|m| m.identity == identity) {
                         Some(m) => m.online = online,
@@ -441,6 +444,7 @@ impl ChatState {
                 client_id,
                 room,
             } => {
+                let message = i18n::refusal(&code, &message, room.as_deref());
                 if let (Some(room), "room_closed") = (&room, code.as_str()) {
                     self.close_tab(room);
                     self.notice = Some(message);

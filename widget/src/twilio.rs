@@ -17,6 +17,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
 
 use crate::client::{ChatClient, Event, HISTORY_PAGE, Listener};
+use crate::i18n;
 use crate::state::{ByName, Connection};
 
 mod raw {
@@ -357,13 +358,8 @@ impl TwilioClient {
                     inner.renewed_after_denial = true;
                     None
                 }
-                SdkState::Denied => Some(Connection::Failed(
-                    "The chat service refused this chat session. Try again later, or tell the people who run it."
-                        .into(),
-                )),
-                SdkState::Failed => Some(Connection::Failed(
-                    "Cannot connect to the chat service. Try again in a moment.".into(),
-                )),
+                SdkState::Denied => Some(Connection::Failed(i18n::t(i18n::Msg::ErrorSessionRefused))),
+                SdkState::Failed => Some(Connection::Failed(i18n::t(i18n::Msg::ErrorCannotConnect))),
             }
         };
         match connection {
@@ -409,15 +405,7 @@ impl TwilioClient {
 /// What a failed call means to the user: plain words for what did not
 /// happen, then the SDK's reason.
 fn explain(code: &str, error: &BridgeError) -> String {
-    let what = match code {
-        "join_failed" => "This room could not be opened. Try again in a moment.",
-        "send_failed" => "Not sent: the chat service did not take this message.",
-        "edit_failed" => "The message could not be changed.",
-        "delete_failed" => "The message could not be deleted.",
-        "history_failed" => "Older messages could not be loaded.",
-        "nick_failed" => "The nickname could not be changed.",
-        _ => "Something went wrong with the chat service.",
-    };
+    let what = i18n::t(i18n::for_code(code).unwrap_or(i18n::Msg::ErrorProvider));
     format!("{what} ({error})")
 }
 
@@ -439,7 +427,7 @@ impl ChatClient for TwilioClient {
     }
     fn refusal(&self, body: &str) -> Option<String> {
         // Twilio's API description: a body "can be up to 1,600 characters long"
-        crate::client::too_long(body.chars().count(), 1600, "characters")
+        crate::client::too_long(body.chars().count(), 1600, i18n::Msg::ComposerTooLongChars)
     }
     fn send(&self, room: &str, client_id: &str, body: &str) -> bool {
         if !self.inner.borrow().online {
@@ -475,9 +463,9 @@ impl ChatClient for TwilioClient {
             // a client that cannot take the token (it was refused, or it
             // expired while the tab slept) is replaced by a new one
             if call.await.is_err() && bridge.restart(&token).is_err() {
-                this.emit(Event::Connection(Connection::Failed(
-                    "Cannot connect to the chat service. Try again in a moment.".into(),
-                )));
+                this.emit(Event::Connection(Connection::Failed(i18n::t(
+                    i18n::Msg::ErrorCannotConnect,
+                ))));
             }
         });
     }
@@ -492,9 +480,9 @@ impl ChatClient for TwilioClient {
         if let Some(bridge) = bridge {
             self.emit(Event::Connection(Connection::Connecting));
             if bridge.restart(&token).is_err() {
-                self.emit(Event::Connection(Connection::Failed(
-                    "Cannot connect to the chat service. Try again in a moment.".into(),
-                )));
+                self.emit(Event::Connection(Connection::Failed(i18n::t(
+                    i18n::Msg::ErrorCannotConnect,
+                ))));
             }
         }
     }

@@ -8,6 +8,10 @@
 //! only stable name, cached for minutes) that names the glue. A change
 //! anywhere therefore renames every file that leads to it.
 //!
+//! The catalogs of locales other than English (`fr.<hash>.txt`) are leaves
+//! too; the loader carries their names and its own few words in every
+//! language ([`LOCALES`]), so it needs no request to draw the launcher.
+//!
 //! `manifest.json` maps each logical name to its file; `dachat publish`
 //! and `dachat serve` read it to tell hashed files from the loader.
 
@@ -23,11 +27,30 @@ pub const LOADER: &str = "dachat.js";
 /// The map from logical names to hashed files, written beside them.
 pub const MANIFEST: &str = "manifest.json";
 
+/// The loader's placeholder for its table of locales: a JSON object
+/// `{"fr": ["fr.<hash>.txt", launcher words…], …}` (English: no file).
+pub const LOCALES: &str = "\"@LOCALES@\"";
+
+/// One locale as shipped: its compiled catalog (empty for English) and
+/// the loader's words in it.
+#[derive(Debug, Clone)]
+pub struct Locale {
+    pub lang: String,
+    pub catalog: String,
+    pub loader_words: Vec<String>,
+}
+
 /// Writes the deployable widget from the work folder `work` (wasm-bindgen's
 /// and terser's output with plain names: the glue, the WASM, the loader and
-/// the SDK file `sdk`; the shim at `shim_path`) into `out`. Returns the
-/// manifest's `files`.
-pub fn publish(work: &Path, shim_path: &Path, sdk: &str, out: &Path) -> Result<BTreeMap<String, String>> {
+/// the SDK file `sdk`; the shim at `shim_path`) and the `locales` into
+/// `out`. Returns the manifest's `files`.
+pub fn publish(
+    work: &Path,
+    shim_path: &Path,
+    sdk: &str,
+    locales: &[Locale],
+    out: &Path,
+) -> Result<BTreeMap<String, String>> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let read = |name: &str| {
         std::fs::read_to_string(work.join(name)).with_context(|| format!("cannot read {}", work.join(name).display()))
@@ -52,7 +75,18 @@ pub fn publish(work: &Path, shim_path: &Path, sdk: &str, out: &Path) -> Result<B
     let glue = replace_once(&read("widget.js")?, &shim_import, &format!("./{shim}"))?;
     let glue = replace_once(&glue, "\"widget_bg.wasm\"", &format!("\"{wasm}\""))?;
     let glue = put("widget.js", glue.as_bytes())?;
+    let mut table = serde_json::Map::new();
+    for locale in locales {
+        let file = match locale.lang.as_str() {
+            "en" => String::new(),
+            lang => put(&format!("{lang}.txt"), locale.catalog.as_bytes())?,
+        };
+        let mut entry = vec![file];
+        entry.extend(locale.loader_words.iter().cloned());
+        table.insert(locale.lang.clone(), entry.into());
+    }
     let loader = replace_once(&read(LOADER)?, "\"widget.js\"", &format!("\"{glue}\""))?;
+    let loader = replace_once(&loader, LOCALES, &serde_json::to_string(&table)?)?;
 
     let manifest = serde_json::json!({ "loader": LOADER, "files": files });
     std::fs::write(
@@ -122,16 +156,36 @@ mod tests {
             "import{a}from\"./snippets/widget-0123/js/twilio.js\";new URL(\"widget_bg.wasm\",import.meta.url)",
         )
         .expect("write");
-        std::fs::write(work.join(LOADER), "import(base+\"widget.js\")").expect("write");
+        std::fs::write(work.join(LOADER), "L=\"@LOCALES@\";import(base+\"widget.js\")").expect("write");
         let out = tmp.join("out");
+        let locales = [
+            Locale {
+                lang: "en".into(),
+                catalog: String::new(),
+                loader_words: vec!["Chat".into()],
+            },
+            Locale {
+                lang: "fr".into(),
+                catalog: "Discussion\nEnvoyer".into(),
+                loader_words: vec!["Discussion".into()],
+            },
+        ];
 
-        let files = publish(&work, &shim_dir.join("twilio.js"), SDK, &out).expect("publishes");
+        let files = publish(&work, &shim_dir.join("twilio.js"), SDK, &locales, &out).expect("publishes");
         let name = |logical: &str| files[logical].clone();
         let read = |file: &str| std::fs::read_to_string(out.join(file)).expect("read");
         assert_eq!(read(&name("twilio.js")), format!("export const F='{}';", name(SDK)));
         assert!(read(&name("widget.js")).contains(&format!("from\"./{}\"", name("twilio.js"))));
         assert!(read(&name("widget.js")).contains(&format!("new URL(\"{}\"", name("widget_bg.wasm"))));
-        assert_eq!(read(LOADER), format!("import(base+\"{}\")", name("widget.js")));
+        assert_eq!(read(&name("fr.txt")), "Discussion\nEnvoyer");
+        assert_eq!(
+            read(LOADER),
+            format!(
+                "L={{\"en\":[\"\",\"Chat\"],\"fr\":[\"{}\",\"Discussion\"]}};import(base+\"{}\")",
+                name("fr.txt"),
+                name("widget.js")
+            )
+        );
         for (logical, file) in &files {
             assert_eq!(
                 *file,

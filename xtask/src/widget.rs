@@ -15,6 +15,10 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 
 use crate::hashing::{self, replace_once};
+
+#[path = "../../widget/i18n_catalog.rs"]
+#[allow(dead_code)] // `categories` is for the catalogs' test
+mod i18n_catalog;
 use crate::{cargo, root, run, step};
 
 /// Where `cargo xtask widget` writes the deployable widget.
@@ -116,7 +120,7 @@ pub fn build(output: &Output) -> Result<()> {
     let [shim] = snippet_files(&snippets)?
         .try_into()
         .map_err(|found| anyhow::anyhow!("expected one JS snippet (the Twilio shim), found {found:?}"))?;
-    let manifest = hashing::publish(&dist, &shim, SDK, out)?;
+    let manifest = hashing::publish(&dist, &shim, SDK, &locales()?, out)?;
     let mut files = vec![hashing::LOADER.to_owned()];
     files.extend(manifest.values().cloned());
     for file in &files {
@@ -129,6 +133,51 @@ pub fn build(output: &Output) -> Result<()> {
         .args(files.iter().map(|f| out.join(f))))?;
     Ok(())
 }
+
+/// The catalogs of `widget/locales/` (the widget's `i18n::SUPPORTED`: a
+/// test in `widget/tests/catalogs.rs` keeps the two equal), compiled (see
+/// `i18n_catalog.rs`; an incomplete one fails the build), English first.
+fn locales() -> Result<Vec<hashing::Locale>> {
+    let read = |lang: &str| -> Result<Vec<i18n_catalog::Entry>> {
+        let path = root().join(format!("widget/locales/{lang}.txt"));
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        i18n_catalog::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    let english = read("en")?;
+    let mut langs: Vec<String> = std::fs::read_dir(root().join("widget/locales"))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".txt").map(str::to_owned))
+        .collect();
+    // English first, then by name
+    langs.sort_by_key(|lang| (lang != "en", lang.clone()));
+    let mut locales = Vec::new();
+    for lang in &langs {
+        let lang = lang.as_str();
+        let catalog = read(lang)?;
+        let loader_words = LOADER_WORDS
+            .iter()
+            .map(|key| {
+                catalog
+                    .iter()
+                    .find(|e| e.key == *key)
+                    .map(i18n_catalog::Entry::compiled)
+                    .with_context(|| format!("{lang}: no `{key}`"))
+            })
+            .collect::<Result<_>>()?;
+        let compiled = match lang {
+            "en" => String::new(),
+            _ => i18n_catalog::compile(lang, &english, &catalog).map_err(|e| anyhow::anyhow!("{e}"))?,
+        };
+        locales.push(hashing::Locale {
+            lang: lang.to_owned(),
+            catalog: compiled,
+            loader_words,
+        });
+    }
+    Ok(locales)
+}
+
+/// The loader's words, in the order `loader/dachat.js` reads them.
+const LOADER_WORDS: [&str; 4] = ["loader.chat", "loader.unread", "loader.sign_in", "loader.failed"];
 
 /// Twilio's browser build of the SDK (the name `js/twilio.js` expects).
 const SDK: &str = "twilio-conversations.min.js";

@@ -1,10 +1,19 @@
 //! The message box (Enter sends, Shift+Enter breaks the line; slash
 //! commands go through `chat.submit`) and the "… is typing" line above it.
 
+use std::cell::RefCell;
+
 use leptos::prelude::*;
 
 use crate::browser;
 use crate::chat::UseChatReturn;
+use crate::i18n::{Msg, t, tn};
+
+thread_local! {
+    /// What is typed and not yet sent: the window is drawn again when the
+    /// locale changes, and the draft must survive that.
+    static DRAFT: RefCell<String> = const { RefCell::new(String::new()) };
+}
 
 #[component]
 pub fn Typing(chat: UseChatReturn) -> impl IntoView {
@@ -16,8 +25,7 @@ pub fn Typing(chat: UseChatReturn) -> impl IntoView {
                     let who: Vec<&str> = typing.iter().map(|w| s.display_name(w)).collect();
                     match who.len() {
                         0 => String::new(),
-                        1 => format!("{} is typing…", who[0]),
-                        _ => format!("{} are typing…", who.join(", ")),
+                        n => tn(Msg::ComposerTyping, n as u32, &[("names", &who.join(", "))]),
                     }
                 }))).unwrap_or_default()
             }}
@@ -34,7 +42,12 @@ pub fn Composer(chat: UseChatReturn) -> impl IntoView {
             && chat.submit(&textarea.value())
         {
             textarea.set_value("");
+            DRAFT.with(|d| d.borrow_mut().clear());
         }
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        DRAFT.with(|d| *d.borrow_mut() = event_target_value(&ev));
+        chat.typing();
     };
     let on_keydown = move |ev: web_sys::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
@@ -44,9 +57,10 @@ pub fn Composer(chat: UseChatReturn) -> impl IntoView {
     };
     view! {
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
-            <textarea aria-label="Message" placeholder="Write a message (Enter sends, Shift+Enter for a new line)" rows="2"
-                node_ref=composer on:input=move |_| chat.typing() on:keydown=on_keydown></textarea>
-            <button type="submit">"Send"</button>
+            <textarea aria-label=t(Msg::ComposerLabel) placeholder=t(Msg::ComposerPlaceholder) rows="2" dir="auto"
+                prop:value=DRAFT.with(|d| d.borrow().clone())
+                node_ref=composer on:input=on_input on:keydown=on_keydown></textarea>
+            <button type="submit">{t(Msg::ComposerSend)}</button>
         </form>
     }
 }

@@ -9,6 +9,7 @@ use protocol::local::Message;
 use super::message::MessageRow;
 use crate::browser;
 use crate::chat::UseChatReturn;
+use crate::i18n::{Msg, t, tf};
 use crate::state::{Row, RowMarks, row_marks};
 
 /// A row of the log as the view keeps it (owned, keyed).
@@ -82,9 +83,9 @@ pub fn Log(chat: UseChatReturn) -> impl IntoView {
     });
 
     view! {
-        <div class="log" role="log" aria-live="polite" aria-label="Messages" node_ref=log_ref tabindex="0" on:scroll=on_scroll>
+        <div class="log" role="log" aria-live="polite" aria-label=t(Msg::LogLabel) node_ref=log_ref tabindex="0" on:scroll=on_scroll>
             {move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.has_more))).unwrap_or(false).then(|| view! {
-                <button type="button" class="older" on:click=move |_| chat.load_older()>"Load older messages"</button>
+                <button type="button" class="older" on:click=move |_| chat.load_older()>{t(Msg::LogOlder)}</button>
             })}
             // Keyed by id and revision, so rows (and focus on their buttons) persist.
             <For
@@ -109,7 +110,7 @@ pub fn Log(chat: UseChatReturn) -> impl IntoView {
                 children=move |row| match row {
                     LogRow::Message(message, name, mine, marks) => view! {
                         {marks.day.map(|day| view! { <div class="day">{day}</div> })}
-                        {marks.new_divider.then(|| view! { <div class="new-divider">"New messages"</div> })}
+                        {marks.new_divider.then(|| view! { <div class="new-divider">{t(Msg::LogNewMessages)}</div> })}
                         <MessageRow message name mine chat />
                     }.into_any(),
                     LogRow::Notice(_, text) => view! { <div class="presence">{text}</div> }.into_any(),
@@ -119,9 +120,9 @@ pub fn Log(chat: UseChatReturn) -> impl IntoView {
                 let pending = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.pending.clone()))).unwrap_or_default();
                 pending.into_iter().map(|p| view! {
                     <div class="message pending">
-                        <span class="author">"You"</span>
-                        <span class="body">{p.body}</span>
-                        <span class="status">{p.failed.map(|f| format!("Not sent: {f}")).unwrap_or_else(|| "Sending…".into())}</span>
+                        <span class="author">{t(Msg::LogYou)}</span>
+                        <span class="body" dir="auto">{p.body}</span>
+                        <span class="status">{p.failed.map(|f| tf(Msg::LogNotSent, &[("reason", &f)])).unwrap_or_else(|| t(Msg::LogSending))}</span>
                     </div>
                 }).collect_view()
             }}

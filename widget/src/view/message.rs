@@ -7,6 +7,7 @@ use protocol::local::Message;
 use super::markdown_dom::MarkdownBody;
 use crate::browser;
 use crate::chat::UseChatReturn;
+use crate::i18n::{Msg, t};
 use crate::state::hue_of;
 
 #[component]
@@ -15,7 +16,7 @@ pub fn MessageRow(message: Message, name: String, mine: bool, chat: UseChatRetur
     let edit = {
         let (room, body) = (room.clone(), message.body.clone());
         move |_| {
-            if let Some(new_body) = browser::prompt("Edit your message", &body)
+            if let Some(new_body) = browser::prompt(&t(Msg::MessageEditPrompt), &body)
                 && !new_body.trim().is_empty()
                 && new_body != body
             {
@@ -26,7 +27,7 @@ pub fn MessageRow(message: Message, name: String, mine: bool, chat: UseChatRetur
     let delete = {
         let room = room.clone();
         move |_| {
-            if let (true, Some(client)) = (browser::confirm("Delete this message?"), chat.client()) {
+            if let (true, Some(client)) = (browser::confirm(&t(Msg::MessageDeleteConfirm)), chat.client()) {
                 client.delete(&room, id);
             }
         }
@@ -34,18 +35,18 @@ pub fn MessageRow(message: Message, name: String, mine: bool, chat: UseChatRetur
     let deleted = message.deleted;
     view! {
         <div class=if mine { "message mine" } else { "message" } style=format!("--hue:{}", hue_of(&message.author))>
-            <span class="author">{name}</span>
-            <time class="time">{browser::local_time(message.created_at)}</time>
+            <bdi class="author">{name}</bdi>
+            <time class="time" datetime=browser::iso_time(message.created_at)>{browser::local_time(message.created_at)}</time>
             {if deleted {
-                view! { <span class="body deleted">"message deleted"</span> }.into_any()
+                view! { <span class="body deleted">{t(Msg::MessageDeleted)}</span> }.into_any()
             } else {
-                view! { <div class="body" node_ref=MarkdownBody(message.body.clone())></div> }.into_any()
+                view! { <div class="body" dir="auto" node_ref=MarkdownBody(message.body.clone())></div> }.into_any()
             }}
-            {message.edited_at.filter(|_| !deleted).map(|_| view! { <span class="edited">"(edited)"</span> })}
+            {message.edited_at.filter(|_| !deleted).map(|_| view! { <span class="edited">{t(Msg::MessageEdited)}</span> })}
             {(mine && !deleted).then(|| view! {
                 <span class="actions">
-                    <button type="button" on:click=edit aria-label="Edit message">"Edit"</button>
-                    <button type="button" on:click=delete aria-label="Delete message">"Delete"</button>
+                    <button type="button" on:click=edit aria-label=t(Msg::MessageEditLabel)>{t(Msg::MessageEdit)}</button>
+                    <button type="button" on:click=delete aria-label=t(Msg::MessageDeleteLabel)>{t(Msg::MessageDelete)}</button>
                 </span>
             })}
         </div>

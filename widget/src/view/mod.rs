@@ -21,6 +21,7 @@ mod tabs;
 use leptos::prelude::*;
 
 use crate::chat::{ClientSlot, Page, UseChatReturn, use_chat};
+use crate::i18n::{self, Msg, t};
 
 /// `widget.css`, minified by `build.rs`.
 const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
@@ -32,20 +33,26 @@ pub fn App(page: Page, api: String, client: ClientSlot) -> impl IntoView {
     // closure reading the state itself would rebuild it (and lose focus and
     // the composer's text) on every message.
     let started = Memo::new(move |_| chat.state.with(Option::is_some));
-    view! {
-        <style>{STYLE}</style>
-        <div class="chat" role="dialog" aria-label="Chat">
-            {move || match (chat.failure.get(), started.get()) {
-                (Some(message), _) => view! {
-                    <div class="failure" role="alert">
-                        <p>{message}</p>
-                        <button type="button" on:click=move |_| chat.retry()>"Try again"</button>
-                    </div>
-                }.into_any(),
-                (None, false) => view! { <p class="loading" role="status">"Opening the chat…"</p> }.into_any(),
-                (None, true) => view! { <Chat chat page /> }.into_any(),
-            }}
-        </div>
+    // The words are read as the window is drawn; a new locale draws it
+    // again (the chat's state lives on in `chat`; the composer keeps its
+    // draft, see `composer`).
+    move || {
+        page.locale.track();
+        view! {
+            <style>{STYLE}</style>
+            <div class="chat" role="dialog" aria-label=t(Msg::WindowLabel) dir=i18n::dir() lang=i18n::lang()>
+                {move || match (chat.failure.get(), started.get()) {
+                    (Some(message), _) => view! {
+                        <div class="failure" role="alert">
+                            <p>{message}</p>
+                            <button type="button" on:click=move |_| chat.retry()>{t(Msg::WindowTryAgain)}</button>
+                        </div>
+                    }.into_any(),
+                    (None, false) => view! { <p class="loading" role="status">{t(Msg::WindowOpening)}</p> }.into_any(),
+                    (None, true) => view! { <Chat chat page /> }.into_any(),
+                }}
+            </div>
+        }
     }
 }
 

@@ -24,6 +24,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::chat::UseChatReturn;
+use crate::i18n::{Msg, t, tf};
 
 /// Where e-mail goes for `context` (`None`: the all-rooms switch), if on.
 pub fn address_for(answer: &NotificationsResponse, context: Option<&str>) -> Option<String> {
@@ -45,14 +46,15 @@ pub fn describe(
     let on = answer.and_then(|a| address_for(a, scope));
     let pending = waiting.filter(|(s, _)| s.as_deref() == scope).map(|(_, to)| to);
     let label = match scope {
-        Some(room) => format!("This room ({room}): "),
-        None => "All my rooms: ".to_owned(),
+        Some(room) => tf(Msg::NotifyThisRoom, &[("room", room)]),
+        None => t(Msg::NotifyAllRooms),
     };
-    match (on, pending) {
-        (Some(to), _) => (format!("{label}On, to {to}"), true),
-        (None, Some(to)) => (format!("{label}Waiting for the code sent to {to}"), false),
-        (None, None) => (format!("{label}Off"), false),
-    }
+    let (what, on) = match (on, pending) {
+        (Some(to), _) => (tf(Msg::NotifyOnTo, &[("address", &to)]), true),
+        (None, Some(to)) => (tf(Msg::NotifyWaiting, &[("address", to)]), false),
+        (None, None) => (t(Msg::NotifyOff), false),
+    };
+    (format!("{label} {what}"), on)
 }
 
 /// An event listener kept alive with the panel.
@@ -136,7 +138,7 @@ impl Switches {
     /// Makes the panel's elements in `root`.
     fn build(&self, root: &web_sys::Element) -> Result<Dom, JsValue> {
         let document = root.owner_document().ok_or(JsValue::NULL)?;
-        let toggle = element(&document, root, "button", "E-mail me about messages I miss")?;
+        let toggle = element(&document, root, "button", &t(Msg::NotifyToggle))?;
         toggle.set_class_name("notify-toggle");
         toggle.set_attribute("type", "button")?;
         self.listen(&toggle, "click", |me, _| {
@@ -154,7 +156,7 @@ impl Switches {
         let region = element(&document, root, "div", "")?;
         region.set_class_name("notify-panel");
         region.set_attribute("role", "region")?;
-        region.set_attribute("aria-label", "E-mail notifications")?;
+        region.set_attribute("aria-label", &t(Msg::NotifyLabel))?;
         let row = |index: usize| -> Result<_, JsValue> {
             let div = element(&document, &region, "div", "")?;
             div.set_class_name("row");
@@ -172,17 +174,17 @@ impl Switches {
             Ok((div, text, button))
         };
         let rows = [row(0)?, row(1)?];
-        let label = element(&document, &region, "label", "Your e-mail address ")?;
+        let label = element(&document, &region, "label", &format!("{} ", t(Msg::NotifyAddress)))?;
         let address: web_sys::HtmlInputElement = element(&document, &label, "input", "")?.unchecked_into();
         address.set_type("email");
         address.set_autocomplete("email");
         let form = element(&document, &region, "form", "")?;
-        let label = element(&document, &form, "label", "Code ")?;
+        let label = element(&document, &form, "label", &format!("{} ", t(Msg::NotifyCode)))?;
         let code: web_sys::HtmlInputElement = element(&document, &label, "input", "")?.unchecked_into();
         code.set_attribute("inputmode", "numeric")?;
         code.set_autocomplete("one-time-code");
         code.set_max_length(6);
-        element(&document, &form, "button", "Confirm")?.set_attribute("type", "submit")?;
+        element(&document, &form, "button", &t(Msg::NotifyConfirm))?.set_attribute("type", "submit")?;
         self.listen(&form, "submit", |me, event| {
             event.prevent_default();
             me.act(Act::Confirm);
@@ -214,7 +216,7 @@ impl Switches {
             let scope = if index == 0 { state.room.as_deref() } else { None };
             let (label, on) = describe(state.answer.as_ref(), state.waiting.as_ref(), scope);
             text.set_text_content(Some(&label));
-            button.set_text_content(Some(if on { "Turn off" } else { "Turn on" }));
+            button.set_text_content(Some(&t(if on { Msg::NotifyTurnOff } else { Msg::NotifyTurnOn })));
             row.set_hidden(index == 0 && scope.is_none());
         }
         // hiding the focused code form would drop the focus to the page
@@ -323,18 +325,18 @@ impl Switches {
                             state: NotifyState::CodeSent,
                             address: Some(to),
                         }) => {
-                            state.note = format!("We sent a 6-digit code to {to}. Type it below.");
+                            state.note = tf(Msg::NotifyCodeSent, &[("address", &to)]);
                             state.waiting = Some((scope, to));
                         }
                         Some(answer) => {
                             state.waiting = None;
                             state.note = match (answer.state, answer.address) {
-                                (NotifyState::On, Some(to)) => format!("E-mail is on. It goes to {to}."),
-                                _ => "No more e-mail about this.".to_owned(),
+                                (NotifyState::On, Some(to)) => tf(Msg::NotifyNowOn, &[("address", &to)]),
+                                _ => t(Msg::NotifyNowOff),
                             };
                             reload = true;
                         }
-                        None => state.note = "The chat service answered strangely.".to_owned(),
+                        None => state.note = t(Msg::ErrorStrange),
                     }
                 }
             }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::browser;
 use crate::chat::UseChatReturn;
+use crate::i18n::{Msg, t};
 use crate::state::Connection;
 
 /// The connection, when it is not simply working, with "Retry now".
@@ -16,11 +17,11 @@ pub fn Banner(chat: UseChatReturn) -> impl IntoView {
     let _ = window_event_listener(leptos::ev::online, move |_| offline.set(false));
     let banner = move || {
         if offline.get() {
-            return Some("You are offline. What you write is sent when the connection is back.".to_owned());
+            return Some(t(Msg::StatusOffline));
         }
         chat.state.with(|s| match s.as_ref().map(|s| &s.connection) {
-            Some(Connection::Connecting) => Some("Connecting…".to_owned()),
-            Some(Connection::Reconnecting(n)) if *n > 0 => Some("Cannot reach the chat service. Retrying…".to_owned()),
+            Some(Connection::Connecting) => Some(t(Msg::StatusConnecting)),
+            Some(Connection::Reconnecting(n)) if *n > 0 => Some(t(Msg::StatusRetrying)),
             Some(Connection::Failed(message)) => Some(message.clone()),
             _ => None,
         })
@@ -35,7 +36,7 @@ pub fn Banner(chat: UseChatReturn) -> impl IntoView {
             view! {
                 <div class="banner" role="status">
                     <span>{message}</span>
-                    <button type="button" on:click=retry>"Retry now"</button>
+                    <button type="button" on:click=retry>{t(Msg::StatusRetryNow)}</button>
                 </div>
             }
         })
@@ -50,7 +51,7 @@ pub fn Notice(chat: UseChatReturn) -> impl IntoView {
             view! {
                 <div class="notice" role="status">
                     <span>{notice}</span>
-                    <button type="button" aria-label="Dismiss" on:click=move |_| chat.update(|s| s.notice = None)>"×"</button>
+                    <button type="button" aria-label=t(Msg::StatusDismiss) on:click=move |_| chat.update(|s| s.notice = None)>"×"</button>
                 </div>
             }
         })

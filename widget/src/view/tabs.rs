@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::chat::{Page, UseChatReturn};
+use crate::i18n::{Msg, t, tf, tn};
 use crate::state::ChatState;
 
 #[component]
@@ -30,7 +31,7 @@ pub fn Bar(chat: UseChatReturn, page: Page) -> impl IntoView {
         <div class="bar">
             <Tabs chat />
             <Picker chat />
-            <button type="button" class="minimise" on:click=minimise>"Minimise"</button>
+            <button type="button" class="minimise" on:click=minimise>{t(Msg::TabsMinimise)}</button>
         </div>
     }
 }
@@ -39,7 +40,7 @@ pub fn Bar(chat: UseChatReturn, page: Page) -> impl IntoView {
 fn Tabs(chat: UseChatReturn) -> impl IntoView {
     let state = chat.state;
     view! {
-        <div class="tabs" role="tablist" aria-label="Rooms">
+        <div class="tabs" role="tablist" aria-label=t(Msg::TabsLabel)>
             // Keyed, so a tab keeps its DOM node (and the keyboard focus) across updates.
             <For
                 each=move || state.with(|s| s.as_ref().map(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>()).unwrap_or_default())
@@ -60,7 +61,7 @@ fn Tabs(chat: UseChatReturn) -> impl IntoView {
                     let label = {
                         let name = name.clone();
                         let unread = unread.clone();
-                        move || match unread() { 0 => name.clone(), n => format!("{name}, {n} unread") }
+                        move || match unread() { 0 => name.clone(), n => tn(Msg::TabsUnread, n, &[("room", &name)]) }
                     };
                     let closable = index() != Some(0);
                     let close = {
@@ -78,10 +79,10 @@ fn Tabs(chat: UseChatReturn) -> impl IntoView {
                         <button type="button" role="tab" class="tab" aria-selected=move || selected().to_string() aria-label=label
                             aria-keyshortcuts=closable.then_some("Delete") on:click=select
                             on:keydown=move |ev: web_sys::KeyboardEvent| if closable && ev.key() == "Delete" { close_key() }>
-                            {name.clone()}
+                            <bdi>{name.clone()}</bdi>
                             {move || { let n = unread(); (n > 0).then(|| view! { <span class="unread" aria-hidden="true">{n}</span> }) }}
                             {closable.then(|| view! {
-                                <span class="close-tab" aria-hidden="true" title=format!("Close {name} (Delete)")
+                                <span class="close-tab" aria-hidden="true" title=tf(Msg::TabsClose, &[("room", &name)])
                                     on:click=move |ev| { ev.stop_propagation(); close() }>"×"</span>
                             })}
                         </button>
@@ -101,13 +102,13 @@ fn Picker(chat: UseChatReturn) -> impl IntoView {
             .with(|s| s.as_ref().map(ChatState::closed_rooms).unwrap_or_default());
         (!closed.is_empty()).then(move || {
             view! {
-                <select class="picker" aria-label="Open a room" on:change=move |ev| {
+                <select class="picker" aria-label=t(Msg::TabsOpenRoom) on:change=move |ev| {
                     let room = event_target_value(&ev);
                     if !room.is_empty() {
                         chat.join(room);
                     }
                 }>
-                    <option value="">"Open a room…"</option>
+                    <option value="">{t(Msg::TabsOpenRoomPick)}</option>
                     {closed.into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
                 </select>
             }
