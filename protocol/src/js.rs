@@ -297,6 +297,22 @@ impl FromJs for Message {
     }
 }
 
+/// The widget keeps recent messages on the device (its IndexedDB cache) in
+/// their wire shape.
+impl ToJs for Message {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .int("id", self.id)
+            .set("room", &self.room)
+            .set("author", &self.author)
+            .set("body", &self.body)
+            .int("createdAt", self.created_at)
+            .skip_none("editedAt", self.edited_at.map(|t| t as f64))
+            .set("deleted", self.deleted)
+            .done()
+    }
+}
+
 impl FromJs for Member {
     fn from_js(v: &JsValue) -> Option<Self> {
         Some(Member {

@@ -161,8 +161,8 @@ export async function signInWithForm(page, server, { sub, contexts, context }) {
 }
 
 /** Signs in on the demo host page and lets it embed the loader. */
-export async function signIn(page, server, { sub, contexts, context, ttl = 3600, lang = '', launcher = /^Chat/ }) {
-  const query = new URLSearchParams({ sub, contexts: contexts.join(','), context, ttl: String(ttl), lang });
+export async function signIn(page, server, { sub, contexts, context, ttl = 3600, lang = '', cache = '', launcher = /^Chat/ }) {
+  const query = new URLSearchParams({ sub, contexts: contexts.join(','), context, ttl: String(ttl), lang, cache });
   await page.goto(`${server.url}/?${query}`);
   await page.getByRole('button', { name: launcher }).waitFor();
 }

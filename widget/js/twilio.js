@@ -26,6 +26,9 @@
  * @typedef {((kind: 'frame', payload: object) => void) & ((kind: 'connection', payload: string) => void)} Emit
  */
 
+/** How many of a conversation's latest messages are searched before a resend. */
+const RESEND_WINDOW = 50;
+
 /** The SDK build shipped beside the widget (see `xtask/src/widget.rs`). */
 export const SDK_FILE = 'twilio-conversations.min.js';
 
@@ -437,15 +440,32 @@ export class TwilioBridge {
   }
 
   /**
-   * Sends a message; resolves to its index once Twilio has it (then an
-   * `ack` frame follows).
+   * Sends a message; resolves once Twilio has it (then an `ack` frame
+   * follows). Twilio does not deduplicate: with `lookFirst` (the message
+   * may have reached it before a lost connection or a reload) the
+   * conversation's recent messages are searched for this user's message
+   * with this client id first, and a found one is acknowledged instead.
    * @param {string} room
    * @param {string} clientId
    * @param {string} body
+   * @param {boolean} lookFirst
    */
-  async send(room, clientId, body) {
+  async send(room, clientId, body, lookFirst) {
     const client = this.client;
-    const id = await this.conversation(room).sendMessage(body, { clientId });
+    const conversation = this.conversation(room);
+    if (lookFirst) {
+      const me = client.user.identity;
+      const recent = await conversation.getMessages(RESEND_WINDOW);
+      const found = recent.items.find((m) => {
+        const attributes = /** @type {{ clientId?: unknown } | null} */ (m.attributes);
+        return m.author === me && attributes !== null && typeof attributes === 'object' && attributes.clientId === clientId;
+      });
+      if (found) {
+        this.frame(client, { type: 'ack', clientId, id: found.index });
+        return;
+      }
+    }
+    const id = await conversation.sendMessage(body, { clientId });
     this.frame(client, { type: 'ack', clientId, id });
   }
 

@@ -1,8 +1,11 @@
 /* DAChat loader: a launcher button in a Shadow DOM; the chat window (WASM)
    is fetched only when first opened, or at once if it was open on the last
    page view. API: DAChat('open', {api, context, token, tokenProvider}),
-   DAChat('setToken', jwt), DAChat('setLocale', lang), DAChat('close');
-   calls made before this loads are queued. Never throws into the host page.
+   DAChat('setToken', jwt), DAChat('setLocale', lang), DAChat('close'),
+   DAChat('logout') (closes the chat and deletes what it kept on this device:
+   the IndexedDB database `dachat`, the remembered tabs); calls made before
+   this loads are queued. Never throws into the host page. data-cache="off":
+   the window keeps nothing on the device.
    The language: data-lang, else the page's <html lang>, else the browser's;
    L (filled in by `cargo xtask widget` from widget/locales) holds each
    locale's catalog file and the launcher's words. Theming: the host's CSS
@@ -40,13 +43,19 @@
     (mod ||= import(base + 'widget.js').then(m => m.default().then(() => m)));
     let l = lang;
     Promise.all([mod, catalog(l)])
-      .then(([m, text]) => m.open(panel, cfg.api || '', cfg.context, cfg.token, cfg.tokenProvider, l, text), () => {
+      .then(([m, text]) => m.open(panel, { ...cfg, lang: l, catalog: text }), () => {
         mod = 0; show(0); say(4);
       });
   };
+  let logout = () => {
+    show(0); count(0); cfg.token = '';
+    try { Object.keys(ls).map(k => /^dachat:(tabs|open)/.test(k) && ls.removeItem(k)) } catch {}
+    // the window lets go of its database first, so that it can be deleted
+    (mod || Promise.resolve()).then(m => m?.close()).finally(() => w.indexedDB?.deleteDatabase('dachat'));
+  };
   let run = (c, a) => {
     try {
-      c == 'open' ? open(a) : c == 'close' ? show(0) : c == 'setToken' ? cfg.token = a : c == 'setLocale' && locale(a);
+      c == 'logout' ? logout() : c == 'open' ? open(a) : c == 'close' ? show(0) : c == 'setToken' ? cfg.token = a : c == 'setLocale' && locale(a);
       let l = lang;
       mod?.then(m => c == 'close' ? m.close() : c == 'setToken' ? m.setToken(a)
         : c == 'setLocale' && catalog(l).then(text => l == lang && m.setLocale(l, text)));
@@ -59,10 +68,9 @@
     // Sizes are absolute, so the host page's inherited font cannot change them;
     // selectors are narrow, since the widget's elements join this shadow root.
     // Logical sides: the launcher sits at the end of the line (left in Arabic).
-    r.innerHTML = '<style>:host{all:initial;position:fixed;inset-inline-end:1em;bottom:1em;z-index:99999;' +
-      '--a:var(--dachat-accent,#0b5cad);--f:var(--dachat-accent-fg,#fff)}' +
-      '@media(prefers-color-scheme:dark){:host{--a:var(--dachat-accent,#7db7f0);--f:var(--dachat-accent-fg,#0d1117)}}' +
-      '[aria-expanded]{cursor:pointer;padding:.7em 1.2em;border:0;border-radius:2em;background:var(--a);color:var(--f);font:600 16px var(--dachat-font,sans-serif)}' +
+    // (one colour in light and dark: white on #0b5cad reads on either page)
+    r.innerHTML = '<style>:host{all:initial;position:fixed;inset-inline-end:1em;bottom:1em;z-index:99999}' +
+      '[aria-expanded]{cursor:pointer;padding:.7em 1.2em;border:0;border-radius:2em;background:var(--dachat-accent,#0b5cad);color:var(--dachat-accent-fg,#fff);font:600 16px var(--dachat-font,sans-serif)}' +
       'b{margin-inline-start:.4em;background:#b3261e;color:#fff;border-radius:1em;padding:0 .4em}' +
       'p[role]{position:absolute;inset-inline-end:0;bottom:3em;width:15em;margin:0;background:var(--dachat-bg,#fff);color:var(--dachat-fg,#222);padding:.5em;font:14px var(--dachat-font,sans-serif)}</style>' +
       '<div hidden></div><p role="status" hidden></p><button aria-expanded="false"><span></span><b hidden></b></button>';

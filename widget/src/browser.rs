@@ -131,6 +131,21 @@ pub fn after(wait_ms: f64, callback: impl FnOnce() + 'static) {
     }
 }
 
+/// A promise settled after `wait_ms`, or as soon as the browser is back
+/// online, or when the returned function is called ("Retry now").
+pub fn until_online_or(wait_ms: f64) -> (js_sys::Promise, js_sys::Function) {
+    let mut wake = None;
+    let woken = js_sys::Promise::new(&mut |resolve, _| wake = Some(resolve));
+    let wake = wake.unwrap_or_else(|| js_sys::Function::new_no_args(""));
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&wake, wait_ms as i32);
+        let once = web_sys::AddEventListenerOptions::new();
+        once.set_once(true);
+        let _ = window.add_event_listener_with_callback_and_add_event_listener_options("online", &wake, &once);
+    }
+    (woken, wake)
+}
+
 /// The browser's own prompt; `None` when cancelled.
 pub fn prompt(message: &str, default: &str) -> Option<String> {
     web_sys::window().and_then(|w| w.prompt_with_message_and_default(message, default).ok().flatten())

@@ -17,6 +17,7 @@ use wasm_bindgen::JsValue;
 
 use crate::api;
 use crate::browser;
+use crate::cache;
 use crate::client::{ChatClient, Event, Listener, LocalClient};
 use crate::commands::{self, Input};
 use crate::host;
@@ -36,6 +37,9 @@ pub struct Page {
     pub locale: RwSignal<u32>,
     /// The loader's panel the chat lives in (hidden while minimised).
     pub panel: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
+    /// Whether the device may keep history and the outbox ([`crate::cache`];
+    /// the host's `data-cache="off"` says no).
+    pub keep: bool,
 }
 
 /// Where the provider's client is kept; the mount owns it, to shut it down.
@@ -54,6 +58,10 @@ pub struct UseChatReturn {
     device: StoredValue<String>,
     /// When the provider was last told the user is typing (ms).
     last_typing: StoredValue<f64>,
+    /// Wakes the session's wait for the next attempt ("Retry now").
+    wake: StoredValue<Option<js_sys::Function>, LocalStorage>,
+    /// Whether the device's copy is kept up to date ([`Self::keep_saving`]).
+    saving: StoredValue<bool>,
 }
 
 /// Starts the chat for `page` against the API at `api`, keeping the
@@ -67,6 +75,8 @@ pub fn use_chat(page: Page, api: String, client: ClientSlot) -> UseChatReturn {
         api: StoredValue::new(api),
         device: StoredValue::new(browser::device_id()),
         last_typing: StoredValue::new(0.0),
+        wake: StoredValue::new_local(None),
+        saving: StoredValue::new(false),
     };
     chat.start();
 
@@ -147,21 +157,54 @@ impl UseChatReturn {
         browser::page_visible() && !self.page.panel.get_value().is_some_and(|p| p.hidden())
     }
 
-    /// Starts (or restarts) the chat: session, then the provider's client.
+    /// Starts (or restarts) the chat: the device's saved copy at once (if
+    /// any), the session (tried again, with backoff, while the service
+    /// cannot be reached and there is something to show), then the
+    /// provider's client.
     fn start(self) {
         self.failure.set(None);
         let context = self.page.wanted_context.get_untracked();
         let api_base = self.api.get_value();
         leptos::task::spawn_local(async move {
-            let session = match self.open_session(&context).await {
-                Ok(session) => session,
-                Err(e) => return self.failure.set(Some(e.message)),
+            if self.state.with_untracked(Option::is_none) {
+                self.show_saved(&context).await;
+            }
+            let mut attempt = 0;
+            let session = loop {
+                match self.open_session(&context).await {
+                    Ok(session) => break session,
+                    Err(e) if e.status == 0 && self.state.with_untracked(Option::is_some) => {
+                        attempt += 1;
+                        self.set_connection(Connection::Reconnecting(attempt));
+                        let wait = crate::client::backoff_ms(attempt, js_sys::Math::random());
+                        let (woken, wake) = browser::until_online_or(f64::from(wait));
+                        self.wake.set_value(Some(wake));
+                        let _ = wasm_bindgen_futures::JsFuture::from(woken).await;
+                        self.wake.set_value(None);
+                    }
+                    Err(e) => return self.failure.set(Some(e.message)),
+                }
             };
-            self.state.set(Some(ChatState::new(
-                &session.identity,
-                session.contexts.clone(),
-                &session.context,
-            )));
+            // the saved copy was this identity's: it stays, brought up to date
+            let kept = self
+                .state
+                .try_update(|s| match s {
+                    Some(s) if s.identity == session.identity => {
+                        s.allowed = session.contexts.clone();
+                        true
+                    }
+                    _ => false,
+                })
+                .unwrap_or(false);
+            if !kept {
+                cache::load(&session.identity, &[], self.page.keep).await;
+                self.state.set(Some(ChatState::new(
+                    &session.identity,
+                    session.contexts.clone(),
+                    &session.context,
+                )));
+            }
+            self.keep_saving();
             let listener: Listener = Rc::new(move |event| self.on_event(event));
             let client: Rc<dyn ChatClient> = match session.provider {
                 Provider::Local => Rc::new(LocalClient::connect(&api_base, &session.access_token, listener)),
@@ -181,13 +224,78 @@ impl UseChatReturn {
         });
     }
 
-    /// "Try again" / "Retry now": reconnect the client, or start over when
-    /// there is none.
+    /// "Try again" / "Retry now": reconnect the client, try the session
+    /// again at once if it is waiting to, or start over.
     pub fn retry(self) {
+        if let Some(wake) = self.wake.get_value() {
+            let _ = wake.call0(&JsValue::NULL);
+            return;
+        }
         match self.client() {
             Some(client) => client.retry(),
             None => self.start(),
         }
+    }
+
+    /// Shows what the device kept for the person the host token names (an
+    /// unverified read, only to pick that person's copy: see
+    /// [`crate::cache`]), before the service has answered.
+    async fn show_saved(self, context: &str) {
+        let Some((identity, allowed)) = host::claimed(&self.page.host_token.get_untracked()) else {
+            return;
+        };
+        let mut rooms = vec![context.to_owned()];
+        rooms.extend(
+            browser::stored(&format!("dachat:tabs:{identity}"))
+                .and_then(|text| json::parse::<Vec<String>>(&text))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r != context),
+        );
+        let Some(saved) = cache::load(&identity, &rooms, self.page.keep).await else {
+            return;
+        };
+        if (saved.rooms.is_empty() && saved.outbox.is_empty()) || self.state.with_untracked(Option::is_some) {
+            return;
+        }
+        let mut state = ChatState::new(&identity, allowed, context);
+        state.restore_saved(saved);
+        self.state.set(Some(state));
+    }
+
+    /// Keeps the device's copy in step: the outbox at once on every change,
+    /// each room's recent history a moment after it changes.
+    fn keep_saving(self) {
+        if !self.page.keep || self.saving.get_value() {
+            return;
+        }
+        self.saving.set_value(true);
+        Effect::new(move |_| {
+            let Some(outbox) = self.state.with(|s| s.as_ref().map(ChatState::outbox)) else {
+                return;
+            };
+            cache::save_outbox(outbox);
+            cache::save_history_soon(move || {
+                self.state
+                    .with_untracked(|s| {
+                        s.as_ref().map(|s| {
+                            s.rooms
+                                .iter()
+                                .map(|r| {
+                                    let recent = r.messages.values().rev().take(cache::HISTORY_KEPT).rev();
+                                    (r.name.clone(), recent.cloned().collect())
+                                })
+                                .collect()
+                        })
+                    })
+                    .unwrap_or_default()
+            });
+        });
+    }
+
+    /// The user cancelled a message waiting to go.
+    pub fn cancel(self, client_id: &str) {
+        self.update(|s| s.cancel(client_id));
     }
 
     fn on_event(self, event: Event) {
@@ -257,6 +365,24 @@ impl UseChatReturn {
         }
     }
 
+    /// The link is back (the browser says so): what waited goes now, on the
+    /// connection if it survived (one that did not reconnects, and its
+    /// joins send it).
+    pub fn flush(self) {
+        let rooms = self.state.with_untracked(|s| {
+            s.as_ref().map(|s| {
+                s.rooms
+                    .iter()
+                    .filter(|r| r.subscribed)
+                    .map(|r| r.name.clone())
+                    .collect::<Vec<_>>()
+            })
+        });
+        for room in rooms.unwrap_or_default() {
+            self.send_unsent(&room);
+        }
+    }
+
     /// `room` is joined on this connection: what was typed for it while it
     /// was not goes out now, in order.
     fn send_unsent(self, room: &str) {
@@ -264,8 +390,8 @@ impl UseChatReturn {
             let unsent = self
                 .state
                 .with_untracked(|s| s.as_ref().map(|s| s.unsent(room)).unwrap_or_default());
-            for (id, body) in unsent {
-                if client.send(room, &id, &body) {
+            for (id, body, maybe_sent) in unsent {
+                if client.send(room, &id, &body, maybe_sent) {
                     self.update(|s| s.mark_sent(&id));
                 }
             }
@@ -416,11 +542,23 @@ impl UseChatReturn {
     /// composer keeps the text.
     pub fn submit(self, line: &str) -> bool {
         let room = self.active_room_name();
-        let (Some(client), false) = (self.client(), room.is_empty()) else {
+        if room.is_empty() {
             return false;
-        };
+        }
+        // no client yet (the service not reached): messages wait in the outbox
+        let client = self.client();
         let post = |body: &str| {
-            if let Some(why) = client.refusal(body) {
+            let refusal = match &client {
+                Some(client) => client.refusal(body),
+                // either provider's limit may apply
+                None => crate::client::too_long(
+                    body.trim().len(),
+                    protocol::local::MAX_BODY_BYTES,
+                    i18n::Msg::ComposerTooLongBytes,
+                )
+                .or_else(|| crate::client::too_long(body.chars().count(), 1600, i18n::Msg::ComposerTooLongChars)),
+            };
+            if let Some(why) = refusal {
                 // refused before sending: the text stays in the box
                 self.notice(why);
                 return false;
@@ -430,18 +568,26 @@ impl UseChatReturn {
             let joined = self
                 .state
                 .with_untracked(|s| s.as_ref().is_some_and(|s| s.can_send(&room)));
-            let sent = joined && client.send(&room, &id, body);
+            let sent = joined && client.as_ref().is_some_and(|c| c.send(&room, &id, body, false));
             self.update(|s| s.add_pending(&room, &id, body, sent));
             true
         };
-        match commands::parse(line) {
+        let parsed = commands::parse(line);
+        match parsed {
             Input::Empty => return false,
             Input::Message(body) => return post(&body),
             Input::Action(action) => return post(&format!("_{action}_")),
+            _ => {}
+        }
+        let Some(client) = client else {
+            return false;
+        };
+        match parsed {
             Input::Join(target) => self.join(target),
             Input::Nick(nick) => client.nick(nick.as_deref()),
             Input::Help => self.notice(i18n::t(i18n::Msg::ComposerHelp)),
             Input::Unknown(name) => self.notice(i18n::tf(i18n::Msg::ComposerUnknownCommand, &[("name", &name)])),
+            Input::Empty | Input::Message(_) | Input::Action(_) => {}
         }
         true
     }

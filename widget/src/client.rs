@@ -9,6 +9,7 @@ use protocol::local::{ClientFrame, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
+use crate::browser;
 use crate::i18n::{Msg, tf};
 use crate::state::Connection;
 use protocol::js as json;
@@ -40,7 +41,10 @@ pub trait ChatClient {
     fn history(&self, room: &str, before: Option<i64>);
     /// Posts a message; `false` when there is no open connection to carry
     /// it (the caller keeps it and sends it again once connected).
-    fn send(&self, room: &str, client_id: &str, body: &str) -> bool;
+    /// `maybe_sent`: it may have reached the provider before (an earlier
+    /// connection, or a reload); a provider that does not deduplicate on
+    /// the client id looks for it before posting.
+    fn send(&self, room: &str, client_id: &str, body: &str, maybe_sent: bool) -> bool;
     /// Why the provider would refuse `body` (its length limit), in words
     /// for the user; checked before anything is sent, so a message too big
     /// for the connection never reaches it.
@@ -75,9 +79,12 @@ pub struct LocalClient {
     inner: Rc<RefCell<Inner>>,
 }
 
-/// Wait before reconnect attempt `n` (1-based): 0.5 s doubling to 15 s.
-pub fn backoff_ms(attempt: u32) -> i32 {
-    (500i32.saturating_mul(1 << attempt.saturating_sub(1).min(5))).min(15_000)
+/// Wait before reconnect attempt `n` (1-based): 0.5 s doubling to 15 s,
+/// of which a random half (`random` in 0..1): windows that lost the same
+/// server together do not come back together.
+pub fn backoff_ms(attempt: u32, random: f64) -> i32 {
+    let ceiling = (500i32.saturating_mul(1 << attempt.saturating_sub(1).min(5))).min(15_000);
+    ceiling / 2 + (f64::from(ceiling / 2) * random.clamp(0.0, 1.0)) as i32
 }
 
 impl std::fmt::Debug for LocalClient {
@@ -196,7 +203,10 @@ impl LocalClient {
         });
         if let Some(window) = web_sys::window() {
             let id = window
-                .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), backoff_ms(attempt))
+                .set_timeout_with_callback_and_timeout_and_arguments_0(
+                    callback.unchecked_ref(),
+                    backoff_ms(attempt, js_sys::Math::random()),
+                )
                 .ok();
             self.inner.borrow_mut().timer = id;
         }
@@ -234,12 +244,15 @@ impl ChatClient for LocalClient {
             Msg::ComposerTooLongBytes,
         )
     }
-    fn send(&self, room: &str, client_id: &str, body: &str) -> bool {
-        self.send_frame(&ClientFrame::Send {
-            room: room.into(),
-            client_id: client_id.into(),
-            body: body.into(),
-        })
+    fn send(&self, room: &str, client_id: &str, body: &str, _maybe_sent: bool) -> bool {
+        // the local provider stores a client id once: a resend is harmless;
+        // a browser that says it is offline keeps it (the socket may not know yet)
+        browser::online()
+            && self.send_frame(&ClientFrame::Send {
+                room: room.into(),
+                client_id: client_id.into(),
+                body: body.into(),
+            })
     }
     fn edit(&self, room: &str, id: i64, body: &str) {
         self.send_frame(&ClientFrame::Edit {
@@ -303,11 +316,15 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff_ms(1), 500);
-        assert_eq!(backoff_ms(2), 1000);
-        assert_eq!(backoff_ms(5), 8000);
-        assert_eq!(backoff_ms(6), 15_000);
-        assert_eq!(backoff_ms(60), 15_000);
+    fn backoff_grows_is_capped_and_spread() {
+        assert_eq!(backoff_ms(1, 1.0), 500);
+        assert_eq!(backoff_ms(2, 1.0), 1000);
+        assert_eq!(backoff_ms(5, 1.0), 8000);
+        assert_eq!(backoff_ms(6, 1.0), 15_000);
+        assert_eq!(backoff_ms(60, 1.0), 15_000);
+        // the jitter: between half the ceiling and the ceiling
+        assert_eq!(backoff_ms(5, 0.0), 4000);
+        assert_eq!(backoff_ms(5, 0.5), 6000);
+        assert_eq!(backoff_ms(60, 7.0), 15_000, "a random number out of range is clamped");
     }
 }

@@ -35,10 +35,10 @@ pub fn set_provider(provider: JsValue) {
     }
 }
 
-/// Seconds until `jwt` expires by its `exp` claim (negative once it has);
-/// `None` when that cannot be read. A hint for when to ask, never a check:
-/// the service verifies every token.
-pub fn expires_in_secs(jwt: &str, now_ms: f64) -> Option<f64> {
+/// The claims of `jwt`, as JSON text, read without verifying. (`atob`
+/// gives a char per byte: the claims DAChat reads, `exp`, `sub` and
+/// `contexts`, are ASCII; anything else stays valid JSON, garbled.)
+fn claims(jwt: &str) -> Option<String> {
     // atob decodes base64 without padding (forgiving-base64); JWTs use the URL alphabet
     let payload: String = jwt
         .split('.')
@@ -50,7 +50,35 @@ pub fn expires_in_secs(jwt: &str, now_ms: f64) -> Option<f64> {
             c => c,
         })
         .collect();
-    let claims = web_sys::window()?.atob(&payload).ok()?;
+    web_sys::window()?.atob(&payload).ok()
+}
+
+/// Who `jwt` says the user is and which contexts it lists (`sub`,
+/// `contexts`), read without verifying: enough to pick the device's saved
+/// copy of that person's chat before the service answers (the copy is
+/// only ever that identity's, see [`crate::cache`]); never trusted for
+/// anything else.
+pub fn claimed(jwt: &str) -> Option<(String, Vec<String>)> {
+    let claims = js_sys::JSON::parse(&claims(jwt)?).ok()?;
+    let get = |key: &str| js_sys::Reflect::get(&claims, &JsValue::from_str(key)).ok();
+    let sub = get("sub")?.as_string().filter(|s| !s.is_empty())?;
+    let contexts = get("contexts")
+        .filter(js_sys::Array::is_array)
+        .map(|list| {
+            js_sys::Array::from(&list)
+                .iter()
+                .filter_map(|c| c.as_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((sub, contexts))
+}
+
+/// Seconds until `jwt` expires by its `exp` claim (negative once it has);
+/// `None` when that cannot be read. A hint for when to ask, never a check:
+/// the service verifies every token.
+pub fn expires_in_secs(jwt: &str, now_ms: f64) -> Option<f64> {
+    let claims = claims(jwt)?;
     let (_, rest) = claims.split_once("\"exp\"")?;
     let digits = rest
         .trim_start_matches([' ', ':'])

@@ -1,14 +1,15 @@
 //! The DAChat widget: the chat window the loader (`loader/dachat.js`)
 //! mounts inside its Shadow DOM when the user opens the chat.
 //!
-//! Exports (wasm-bindgen, `--target web`): `open(container, api, context,
-//! token, tokenProvider, lang, catalog)`, `setToken(token)`,
+//! Exports (wasm-bindgen, `--target web`): `open(container, {api, context,
+//! token, tokenProvider, lang, catalog, cache})`, `setToken(token)`,
 //! `setLocale(lang, catalog)`, `close()`. Rust owns the UI state
 //! ([`state`]); the chat provider is behind [`client::ChatClient`]; the
 //! words are the locale's ([`i18n`]).
 
 pub mod api;
 mod browser;
+mod cache;
 mod chat;
 pub mod client;
 pub mod commands;
@@ -44,21 +45,24 @@ thread_local! {
 }
 
 /// Mounts the chat into `container` (an element inside the loader's shadow
-/// root), or, when it is mounted already, switches to `context`. `lang`
-/// and its compiled `catalog` (fetched by the loader; empty for English)
-/// are the window's words.
+/// root), or, when it is mounted already, switches to `context`. The
+/// options: `api` (the service's URL), `context`, `token` (the host JWT),
+/// `tokenProvider` (optional), `lang` and its compiled `catalog` (fetched
+/// by the loader; empty for English), and `cache` (`"off"`: nothing is
+/// kept on the device).
 #[wasm_bindgen]
-#[allow(clippy::too_many_arguments)]
-pub fn open(
-    container: web_sys::HtmlElement,
-    api: String,
-    context: String,
-    token: String,
-    token_provider: JsValue,
-    lang: String,
-    catalog: String,
-) {
-    host::set_provider(token_provider);
+pub fn open(container: web_sys::HtmlElement, options: JsValue) {
+    let get = |key: &str| js_sys::Reflect::get(&options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let text = |key: &str| get(key).as_string().unwrap_or_default();
+    let (api, context, token, lang, catalog) = (
+        text("api"),
+        text("context"),
+        text("token"),
+        text("lang"),
+        text("catalog"),
+    );
+    let keep = text("cache") != "off";
+    host::set_provider(get("tokenProvider"));
     if lang != i18n::lang() {
         set_locale(lang, catalog);
     }
@@ -83,6 +87,7 @@ pub fn open(
         reopened,
         locale,
         panel: StoredValue::new_local(Some(container.clone())),
+        keep,
     };
     let api = api.trim_end_matches('/').to_owned();
     let unmount = leptos::mount::mount_to(container, move || {
@@ -139,4 +144,5 @@ pub fn close() {
     if let Some(mounted) = mounted {
         (mounted.shutdown)();
     }
+    cache::forget();
 }

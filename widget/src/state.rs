@@ -3,7 +3,7 @@
 //! are applied with [`ChatState::apply`]; views only read. No DOM, no JS:
 //! tested natively.
 //!
-//! Over 600 lines: ~485 of code and the rest its native unit tests; the state and its rules are one piece, split only by what they change.
+//! Over 600 lines: ~560 of code and the rest its native unit tests; the state and its rules are one piece, split only by what they change.
 
 use std::collections::BTreeMap;
 
@@ -77,6 +77,10 @@ pub struct Pending {
     pub body: String,
     /// Written to an open connection (else it waits for the next one).
     pub sent: bool,
+    /// It may have reached the provider before: written to an earlier
+    /// connection, or restored from the device's outbox after a reload.
+    /// Twilio does not deduplicate, so the window looks for it first.
+    pub maybe_sent: bool,
     pub failed: Option<String>,
 }
 
@@ -108,6 +112,9 @@ pub struct Room {
     /// "… joined" / "… left" notices, each placed after the message that was
     /// the newest when it happened (`None`: before every message).
     pub notices: Vec<(Option<i64>, String)>,
+    /// Its messages are the device's saved copy, not yet brought up to
+    /// date by the provider.
+    pub cached: bool,
 }
 
 impl Room {
@@ -262,22 +269,87 @@ impl ChatState {
                 client_id: client_id.to_owned(),
                 body: body.to_owned(),
                 sent,
+                maybe_sent: false,
                 failed: None,
             });
         }
     }
 
+    /// Brings back what the device kept: each room's recent messages (its
+    /// tab opened, marked as saved until the provider answers) and the
+    /// outbox, whose messages wait for their room's join like any unsent
+    /// one (they may have reached the provider before the reload).
+    pub fn restore_saved(&mut self, saved: crate::cache::Saved) {
+        for (room, messages) in saved.rooms {
+            if self.open_tab(&room).is_ok()
+                && let Some(r) = self.room_mut(&room)
+                && r.messages.is_empty()
+            {
+                // inserted one by one: collecting into a map costs the download a sort
+                for m in messages {
+                    r.messages.insert(m.id, m);
+                }
+                r.cached = true;
+                r.has_more = true;
+                // what was unread then was counted then; the provider's count follows
+                r.counted_up_to = r.last_id();
+            }
+        }
+        for queued in saved.outbox {
+            if self.open_tab(&queued.room).is_ok() {
+                self.add_pending(&queued.room, &queued.client_id, &queued.body, false);
+                if let Some(p) = self.room_mut(&queued.room).and_then(|r| r.pending.last_mut()) {
+                    p.maybe_sent = true;
+                }
+            }
+        }
+        self.select(0);
+    }
+
+    /// What must survive a reload: every message still waiting to go.
+    pub fn outbox(&self) -> Vec<crate::cache::Queued> {
+        self.rooms
+            .iter()
+            .flat_map(|r| {
+                r.pending
+                    .iter()
+                    .filter(|p| p.failed.is_none())
+                    .map(|p| crate::cache::Queued {
+                        room: r.name.clone(),
+                        client_id: p.client_id.clone(),
+                        body: p.body.clone(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Messages waiting to go, in every room.
+    pub fn pending_total(&self) -> usize {
+        self.rooms
+            .iter()
+            .map(|r| r.pending.iter().filter(|p| p.failed.is_none()).count())
+            .sum()
+    }
+
+    /// The user cancelled a message that was waiting to go.
+    pub fn cancel(&mut self, client_id: &str) {
+        for r in &mut self.rooms {
+            r.pending.retain(|p| p.client_id != client_id);
+        }
+    }
+
     /// Messages of `room` to send once it is joined on a connection:
-    /// (client id, body). That is every pending one: unsent, or sent without
-    /// an acknowledgement (which may have been lost with the connection; the
-    /// provider stores a resend once).
-    pub fn unsent(&self, room: &str) -> Vec<(String, String)> {
+    /// (client id, body, whether it may have reached the provider). That is
+    /// every pending one: unsent, or sent without an acknowledgement (which
+    /// may have been lost with the connection; the local provider stores a
+    /// resend once, and for Twilio the window looks for it first).
+    pub fn unsent(&self, room: &str) -> Vec<(String, String, bool)> {
         self.room(room)
             .map(|r| {
                 r.pending
                     .iter()
                     .filter(|p| p.failed.is_none())
-                    .map(|p| (p.client_id.clone(), p.body.clone()))
+                    .map(|p| (p.client_id.clone(), p.body.clone(), p.sent || p.maybe_sent))
                     .collect()
             })
             .unwrap_or_default()
@@ -356,9 +428,11 @@ impl ChatState {
                     for m in messages {
                         r.messages.insert(m.id, m);
                     }
-                    if older_page {
+                    // the first page over a saved copy: whether anything is older than the page
+                    if older_page || r.cached {
                         r.has_more = has_more;
                     }
+                    r.cached = false;
                 }
             }
             ServerFrame::Message { message } => {
@@ -695,10 +769,66 @@ mod tests {
         assert_eq!(room.messages[&9].body, "hello");
         assert_eq!(room.pending.len(), 2);
         assert_eq!(room.pending[0].failed.as_deref(), Some("too long"));
-        // the refused one is not sent again; the unacknowledged one is
-        assert_eq!(s.unsent("shipment-1"), [("c3".to_owned(), "while offline".to_owned())]);
+        // the refused one is not sent again; the unacknowledged one is, as one
+        // that may have reached the provider (it was written to a connection)
+        assert_eq!(
+            s.unsent("shipment-1"),
+            [("c3".to_owned(), "while offline".to_owned(), true)]
+        );
         assert!(s.unsent("general").is_empty());
         assert_eq!(s.closed_rooms(), ["general"]);
+    }
+
+    #[test]
+    fn the_devices_copy_comes_back_marked_and_its_outbox_waits_to_be_checked() {
+        let mut s = state();
+        s.restore_saved(crate::cache::Saved {
+            rooms: vec![
+                ("shipment-1".into(), vec![message(4, "shipment-1", "bob", "saved")]),
+                ("general".into(), vec![message(2, "general", "bob", "also saved")]),
+                (
+                    "not-allowed".into(),
+                    vec![message(1, "not-allowed", "eve", "never shown")],
+                ),
+            ],
+            outbox: ["one", "two"]
+                .map(|body| crate::cache::Queued {
+                    room: "general".into(),
+                    client_id: format!("c-{body}"),
+                    body: body.into(),
+                })
+                .to_vec(),
+        });
+        assert_eq!(s.tab_names(), ["shipment-1", "general"]);
+        assert_eq!(s.active, 0, "the page's own room stays on screen");
+        let general = s.room("general").unwrap();
+        assert!(general.cached && general.has_more);
+        assert_eq!(general.unread, 0, "what was saved is not news");
+        // in order, and to be looked for at the provider before posting
+        assert_eq!(
+            s.unsent("general"),
+            [
+                ("c-one".into(), "one".into(), true),
+                ("c-two".into(), "two".into(), true)
+            ]
+        );
+        assert_eq!(s.pending_total(), 2);
+        assert_eq!(s.outbox().len(), 2);
+        // the provider's first page replaces the mark; older saved messages stay reachable
+        s.apply(
+            ServerFrame::History {
+                room: "general".into(),
+                messages: vec![message(3, "general", "bob", "new")],
+                has_more: true,
+            },
+            1.0,
+            true,
+        );
+        let general = s.room("general").unwrap();
+        assert!(!general.cached && general.has_more);
+        assert_eq!(general.messages.len(), 2);
+        s.cancel("c-one");
+        assert_eq!(s.outbox().iter().map(|q| q.body.as_str()).collect::<Vec<_>>(), ["two"]);
     }
 
     #[test]

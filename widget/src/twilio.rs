@@ -49,7 +49,13 @@ mod raw {
         ) -> Result<js_sys::Promise, JsValue>;
 
         #[wasm_bindgen(method, catch)]
-        pub fn send(this: &TwilioBridge, room: &str, client_id: &str, body: &str) -> Result<js_sys::Promise, JsValue>;
+        pub fn send(
+            this: &TwilioBridge,
+            room: &str,
+            client_id: &str,
+            body: &str,
+            look_first: bool,
+        ) -> Result<js_sys::Promise, JsValue>;
 
         #[wasm_bindgen(method, catch)]
         pub fn edit(this: &TwilioBridge, room: &str, index: f64, body: &str) -> Result<js_sys::Promise, JsValue>;
@@ -228,8 +234,11 @@ impl Bridge {
     }
 
     /// Sends a message; an `ack` frame follows once Twilio has it.
-    pub fn send(&self, room: &str, client_id: &str, body: &str) -> Call {
-        Call::new(self.raw.send(room, client_id, body))
+    /// `look_first`: it may be there already (see [`ChatClient::send`]);
+    /// the shim looks at the conversation's recent messages for its client
+    /// id, and only acknowledges it when it is found.
+    pub fn send(&self, room: &str, client_id: &str, body: &str, look_first: bool) -> Call {
+        Call::new(self.raw.send(room, client_id, body, look_first))
     }
 
     pub fn edit(&self, room: &str, id: i64, body: &str) -> Call {
@@ -429,11 +438,13 @@ impl ChatClient for TwilioClient {
         // Twilio's API description: a body "can be up to 1,600 characters long"
         crate::client::too_long(body.chars().count(), 1600, i18n::Msg::ComposerTooLongChars)
     }
-    fn send(&self, room: &str, client_id: &str, body: &str) -> bool {
-        if !self.inner.borrow().online {
+    fn send(&self, room: &str, client_id: &str, body: &str, maybe_sent: bool) -> bool {
+        if !self.inner.borrow().online || !crate::browser::online() {
             return false;
         }
-        self.run("send_failed", Some(client_id), |b| b.send(room, client_id, body));
+        self.run("send_failed", Some(client_id), |b| {
+            b.send(room, client_id, body, maybe_sent)
+        });
         true
     }
     fn edit(&self, room: &str, id: i64, body: &str) {

@@ -233,6 +233,15 @@ fn every_client_frame_is_written_as_serde_reads_it() {
     }
 }
 
+/// The window's cache keeps messages in their wire shape, and reads them back.
+#[wasm_bindgen_test]
+fn a_message_is_written_as_serde_reads_it() {
+    for (edited_at, deleted) in [(None, false), (Some(5), false), (Some(6), true)] {
+        writes_as_serde_reads(message(edited_at, deleted));
+        reads_as_serde_writes(message(edited_at, deleted));
+    }
+}
+
 #[wasm_bindgen_test]
 fn api_bodies_match_serde() {
     for provider in [Provider::Twilio, Provider::Local] {

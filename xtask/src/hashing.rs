@@ -42,11 +42,12 @@ pub struct Locale {
 
 /// Writes the deployable widget from the work folder `work` (wasm-bindgen's
 /// and terser's output with plain names: the glue, the WASM, the loader and
-/// the SDK file `sdk`; the shim at `shim_path`) and the `locales` into
-/// `out`. Returns the manifest's `files`.
+/// the SDK file `sdk`; the shim at `shim_path`, the other JS snippets at
+/// `snippets`) and the `locales` into `out`. Returns the manifest's `files`.
 pub fn publish(
     work: &Path,
     shim_path: &Path,
+    snippets: &[std::path::PathBuf],
     sdk: &str,
     locales: &[Locale],
     out: &Path,
@@ -72,7 +73,16 @@ pub fn publish(
         &std::fs::read(work.join("widget_bg.wasm")).context("reading widget_bg.wasm")?,
     )?;
     let shim_import = format!("./{}", shim_path.strip_prefix(work)?.display());
-    let glue = replace_once(&read("widget.js")?, &shim_import, &format!("./{shim}"))?;
+    let mut glue = replace_once(&read("widget.js")?, &shim_import, &format!("./{shim}"))?;
+    for snippet in snippets {
+        let logical = snippet
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("a snippet without a name")?;
+        let file = put(logical, &std::fs::read(snippet)?)?;
+        let import = format!("./{}", snippet.strip_prefix(work)?.display());
+        glue = replace_once(&glue, &import, &format!("./{file}"))?;
+    }
     let glue = replace_once(&glue, "\"widget_bg.wasm\"", &format!("\"{wasm}\""))?;
     let glue = put("widget.js", glue.as_bytes())?;
     let mut table = serde_json::Map::new();
@@ -150,10 +160,11 @@ mod tests {
             "export const F='twilio-conversations.min.js';",
         )
         .expect("write");
+        std::fs::write(shim_dir.join("store.js"), "export const b=1;").expect("write");
         std::fs::write(work.join("widget_bg.wasm"), b"\0asm").expect("write");
         std::fs::write(
             work.join("widget.js"),
-            "import{a}from\"./snippets/widget-0123/js/twilio.js\";new URL(\"widget_bg.wasm\",import.meta.url)",
+            "import{a}from\"./snippets/widget-0123/js/twilio.js\";import{b}from\"./snippets/widget-0123/js/store.js\";new URL(\"widget_bg.wasm\",import.meta.url)",
         )
         .expect("write");
         std::fs::write(work.join(LOADER), "L=\"@LOCALES@\";import(base+\"widget.js\")").expect("write");
@@ -171,11 +182,20 @@ mod tests {
             },
         ];
 
-        let files = publish(&work, &shim_dir.join("twilio.js"), SDK, &locales, &out).expect("publishes");
+        let files = publish(
+            &work,
+            &shim_dir.join("twilio.js"),
+            &[shim_dir.join("store.js")],
+            SDK,
+            &locales,
+            &out,
+        )
+        .expect("publishes");
         let name = |logical: &str| files[logical].clone();
         let read = |file: &str| std::fs::read_to_string(out.join(file)).expect("read");
         assert_eq!(read(&name("twilio.js")), format!("export const F='{}';", name(SDK)));
         assert!(read(&name("widget.js")).contains(&format!("from\"./{}\"", name("twilio.js"))));
+        assert!(read(&name("widget.js")).contains(&format!("from\"./{}\"", name("store.js"))));
         assert!(read(&name("widget.js")).contains(&format!("new URL(\"{}\"", name("widget_bg.wasm"))));
         assert_eq!(read(&name("fr.txt")), "Discussion\nEnvoyer");
         assert_eq!(

@@ -15,7 +15,7 @@ use crate::services::{Stack, post_json};
 use crate::{cargo, root, run};
 
 /// The rooms the suite's local tests use (`Local::room` in the suite).
-const ROOMS: u32 = 8;
+const ROOMS: u32 = 9;
 
 pub fn run_suite(dachat: &Path) -> Result<()> {
     let (server, port) = Stack::local_server(dachat)?;

@@ -117,10 +117,14 @@ pub fn build(output: &Output) -> Result<()> {
         dist.join(SDK),
     )?;
     step("naming the widget's files by their content");
-    let [shim] = snippet_files(&snippets)?
+    // the Twilio shim names the SDK; the other snippets (the IndexedDB store) are leaves
+    let (shim, others): (Vec<_>, Vec<_>) = snippet_files(&snippets)?
+        .into_iter()
+        .partition(|path| path.ends_with("js/twilio.js"));
+    let [shim] = shim
         .try_into()
-        .map_err(|found| anyhow::anyhow!("expected one JS snippet (the Twilio shim), found {found:?}"))?;
-    let manifest = hashing::publish(&dist, &shim, SDK, &locales()?, out)?;
+        .map_err(|found| anyhow::anyhow!("expected one Twilio shim among the JS snippets, found {found:?}"))?;
+    let manifest = hashing::publish(&dist, &shim, &others, SDK, &locales()?, out)?;
     let mut files = vec![hashing::LOADER.to_owned()];
     files.extend(manifest.values().cloned());
     for file in &files {

@@ -83,6 +83,10 @@ pub fn Log(chat: UseChatReturn) -> impl IntoView {
     });
 
     view! {
+        {move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.cached))).unwrap_or(false).then(|| view! {
+            // a div: the loader styles its own p[role] as a toast
+            <div class="saved" role="status">{t(Msg::LogSaved)}</div>
+        })}
         <div class="log" role="log" aria-live="polite" aria-label=t(Msg::LogLabel) node_ref=log_ref tabindex="0" on:scroll=on_scroll>
             {move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.has_more))).unwrap_or(false).then(|| view! {
                 <button type="button" class="older" on:click=move |_| chat.load_older()>{t(Msg::LogOlder)}</button>
@@ -118,12 +122,23 @@ pub fn Log(chat: UseChatReturn) -> impl IntoView {
             />
             {move || {
                 let pending = state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.pending.clone()))).unwrap_or_default();
-                pending.into_iter().map(|p| view! {
-                    <div class="message pending">
-                        <span class="author">{t(Msg::LogYou)}</span>
-                        <span class="body" dir="auto">{p.body}</span>
-                        <span class="status">{p.failed.map(|f| tf(Msg::LogNotSent, &[("reason", &f)])).unwrap_or_else(|| t(Msg::LogSending))}</span>
-                    </div>
+                pending.into_iter().map(|p| {
+                    let status = match (p.failed, p.sent) {
+                        (Some(f), _) => tf(Msg::LogNotSent, &[("reason", &f)]),
+                        (None, true) => t(Msg::LogSending),
+                        // offline, not joined yet, or back from the device's outbox
+                        (None, false) => t(Msg::LogWaiting),
+                    };
+                    let id = p.client_id;
+                    view! {
+                        <div class="message pending">
+                            <span class="author">{t(Msg::LogYou)}</span>
+                            <span class="body" dir="auto">{p.body}</span>
+                            <span class="status">{status}</span>
+                            <button type="button" class="cancel" aria-label=t(Msg::LogCancelLabel)
+                                on:click=move |_| chat.cancel(&id)>{t(Msg::LogCancel)}</button>
+                        </div>
+                    }
                 }).collect_view()
             }}
         </div>

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use crate::browser;
 use crate::chat::UseChatReturn;
-use crate::i18n::{Msg, t};
-use crate::state::Connection;
+use crate::i18n::{Msg, t, tn};
+use crate::state::{ChatState, Connection};
 
 /// The connection, when it is not simply working, with "Retry now".
 #[component]
@@ -14,23 +14,31 @@ pub fn Banner(chat: UseChatReturn) -> impl IntoView {
     // The browser knows when the network is gone; say so plainly.
     let offline = RwSignal::new(!browser::online());
     let _ = window_event_listener(leptos::ev::offline, move |_| offline.set(true));
-    let _ = window_event_listener(leptos::ev::online, move |_| offline.set(false));
+    let _ = window_event_listener(leptos::ev::online, move |_| {
+        offline.set(false);
+        chat.flush();
+    });
     let banner = move || {
-        if offline.get() {
-            return Some(t(Msg::StatusOffline));
-        }
-        chat.state.with(|s| match s.as_ref().map(|s| &s.connection) {
-            Some(Connection::Connecting) => Some(t(Msg::StatusConnecting)),
-            Some(Connection::Reconnecting(n)) if *n > 0 => Some(t(Msg::StatusRetrying)),
-            Some(Connection::Failed(message)) => Some(message.clone()),
-            _ => None,
+        let waiting = chat
+            .state
+            .with(|s| s.as_ref().map(ChatState::pending_total).unwrap_or(0));
+        let state = if offline.get() {
+            Some(t(Msg::StatusOffline))
+        } else {
+            chat.state.with(|s| match s.as_ref().map(|s| &s.connection) {
+                Some(Connection::Connecting) => Some(t(Msg::StatusConnecting)),
+                Some(Connection::Reconnecting(n)) if *n > 0 => Some(t(Msg::StatusRetrying)),
+                Some(Connection::Failed(message)) => Some(message.clone()),
+                _ => None,
+            })
+        };
+        // what waits to go, while it cannot
+        state.map(|state| match waiting {
+            0 => state,
+            n => format!("{state} {}", tn(Msg::StatusWaiting, n as u32, &[])),
         })
     };
-    let retry = move |_| {
-        if let Some(client) = chat.client() {
-            client.retry();
-        }
-    };
+    let retry = move |_| chat.retry();
     move || {
         banner().map(|message| {
             view! {
