@@ -25,6 +25,8 @@ use crate::i18n;
 use crate::state::{ChatState, Connection};
 use crate::twilio::TwilioClient;
 
+mod offline;
+
 /// The host page's live signals: what the page can still change once the
 /// chat is mounted.
 #[derive(Clone, Copy)]
@@ -58,10 +60,13 @@ pub struct UseChatReturn {
     device: StoredValue<String>,
     /// When the provider was last told the user is typing (ms).
     last_typing: StoredValue<f64>,
-    /// Wakes the session's wait for the next attempt ("Retry now").
-    wake: StoredValue<Option<js_sys::Function>, LocalStorage>,
     /// Whether the device's copy is kept up to date ([`Self::keep_saving`]).
     saving: StoredValue<bool>,
+}
+
+thread_local! {
+    /// Wakes the session's wait for its next attempt ("Retry now").
+    static WAKE: std::cell::RefCell<Option<js_sys::Function>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Starts the chat for `page` against the API at `api`, keeping the
@@ -75,7 +80,6 @@ pub fn use_chat(page: Page, api: String, client: ClientSlot) -> UseChatReturn {
         api: StoredValue::new(api),
         device: StoredValue::new(browser::device_id()),
         last_typing: StoredValue::new(0.0),
-        wake: StoredValue::new_local(None),
         saving: StoredValue::new(false),
     };
     chat.start();
@@ -171,16 +175,21 @@ impl UseChatReturn {
             }
             let mut attempt = 0;
             let session = loop {
-                match self.open_session(&context).await {
+                let answer = self.open_session(&context).await;
+                // the window was closed meanwhile: nothing left to show it in
+                if self.state.is_disposed() {
+                    return;
+                }
+                match answer {
                     Ok(session) => break session,
                     Err(e) if e.status == 0 && self.state.with_untracked(Option::is_some) => {
                         attempt += 1;
                         self.set_connection(Connection::Reconnecting(attempt));
                         let wait = crate::client::backoff_ms(attempt, js_sys::Math::random());
                         let (woken, wake) = browser::until_online_or(f64::from(wait));
-                        self.wake.set_value(Some(wake));
+                        WAKE.with(|w| *w.borrow_mut() = Some(wake));
                         let _ = wasm_bindgen_futures::JsFuture::from(woken).await;
-                        self.wake.set_value(None);
+                        WAKE.with(|w| w.borrow_mut().take());
                     }
                     Err(e) => return self.failure.set(Some(e.message)),
                 }
@@ -198,6 +207,9 @@ impl UseChatReturn {
                 .unwrap_or(false);
             if !kept {
                 cache::load(&session.identity, &[], self.page.keep).await;
+                if self.state.is_disposed() {
+                    return;
+                }
                 self.state.set(Some(ChatState::new(
                     &session.identity,
                     session.contexts.clone(),
@@ -227,7 +239,7 @@ impl UseChatReturn {
     /// "Try again" / "Retry now": reconnect the client, try the session
     /// again at once if it is waiting to, or start over.
     pub fn retry(self) {
-        if let Some(wake) = self.wake.get_value() {
+        if let Some(wake) = WAKE.with(|w| w.borrow().clone()) {
             let _ = wake.call0(&JsValue::NULL);
             return;
         }
@@ -235,67 +247,6 @@ impl UseChatReturn {
             Some(client) => client.retry(),
             None => self.start(),
         }
-    }
-
-    /// Shows what the device kept for the person the host token names (an
-    /// unverified read, only to pick that person's copy: see
-    /// [`crate::cache`]), before the service has answered.
-    async fn show_saved(self, context: &str) {
-        let Some((identity, allowed)) = host::claimed(&self.page.host_token.get_untracked()) else {
-            return;
-        };
-        let mut rooms = vec![context.to_owned()];
-        rooms.extend(
-            browser::stored(&format!("dachat:tabs:{identity}"))
-                .and_then(|text| json::parse::<Vec<String>>(&text))
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| r != context),
-        );
-        let Some(saved) = cache::load(&identity, &rooms, self.page.keep).await else {
-            return;
-        };
-        if (saved.rooms.is_empty() && saved.outbox.is_empty()) || self.state.with_untracked(Option::is_some) {
-            return;
-        }
-        let mut state = ChatState::new(&identity, allowed, context);
-        state.restore_saved(saved);
-        self.state.set(Some(state));
-    }
-
-    /// Keeps the device's copy in step: the outbox at once on every change,
-    /// each room's recent history a moment after it changes.
-    fn keep_saving(self) {
-        if !self.page.keep || self.saving.get_value() {
-            return;
-        }
-        self.saving.set_value(true);
-        Effect::new(move |_| {
-            let Some(outbox) = self.state.with(|s| s.as_ref().map(ChatState::outbox)) else {
-                return;
-            };
-            cache::save_outbox(outbox);
-            cache::save_history_soon(move || {
-                self.state
-                    .with_untracked(|s| {
-                        s.as_ref().map(|s| {
-                            s.rooms
-                                .iter()
-                                .map(|r| {
-                                    let recent = r.messages.values().rev().take(cache::HISTORY_KEPT).rev();
-                                    (r.name.clone(), recent.cloned().collect())
-                                })
-                                .collect()
-                        })
-                    })
-                    .unwrap_or_default()
-            });
-        });
-    }
-
-    /// The user cancelled a message waiting to go.
-    pub fn cancel(self, client_id: &str) {
-        self.update(|s| s.cancel(client_id));
     }
 
     fn on_event(self, event: Event) {
@@ -362,24 +313,6 @@ impl UseChatReturn {
                 client.join(&room);
                 client.history(&room, None);
             }
-        }
-    }
-
-    /// The link is back (the browser says so): what waited goes now, on the
-    /// connection if it survived (one that did not reconnects, and its
-    /// joins send it).
-    pub fn flush(self) {
-        let rooms = self.state.with_untracked(|s| {
-            s.as_ref().map(|s| {
-                s.rooms
-                    .iter()
-                    .filter(|r| r.subscribed)
-                    .map(|r| r.name.clone())
-                    .collect::<Vec<_>>()
-            })
-        });
-        for room in rooms.unwrap_or_default() {
-            self.send_unsent(&room);
         }
     }
 

@@ -58,7 +58,10 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
     (
         "widget/src",
         &[
-            &["markdown", "commands", "browser", "api", "state"],
+            &["markdown", "commands", "i18n"],
+            &["browser", "api"],
+            &["cache"],
+            &["state"],
             &["client", "host"],
             &["twilio"],
             &["chat"],

@@ -1,0 +1,97 @@
+//! The chat on a weak link (issue #15): the device's copy shown before the
+//! service answers, kept in step while the chat runs, and what waited to
+//! go sent when the browser is back online. The copy itself (IndexedDB,
+//! one identity's at a time) is [`crate::cache`].
+
+use leptos::prelude::*;
+use protocol::js as json;
+
+use super::UseChatReturn;
+use crate::browser;
+use crate::cache;
+use crate::host;
+use crate::state::ChatState;
+
+impl UseChatReturn {
+    /// Shows what the device kept for the person the host token names (an
+    /// unverified read, only to pick that person's copy: see
+    /// [`crate::cache`]), before the service has answered.
+    pub(super) async fn show_saved(self, context: &str) {
+        let Some((identity, allowed)) = host::claimed(&self.page.host_token.get_untracked()) else {
+            return;
+        };
+        let mut rooms = vec![context.to_owned()];
+        rooms.extend(
+            browser::stored(&format!("dachat:tabs:{identity}"))
+                .and_then(|text| json::parse::<Vec<String>>(&text))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r != context),
+        );
+        let Some(saved) = cache::load(&identity, &rooms, self.page.keep).await else {
+            return;
+        };
+        if self.state.is_disposed()
+            || (saved.rooms.is_empty() && saved.outbox.is_empty())
+            || self.state.with_untracked(Option::is_some)
+        {
+            return;
+        }
+        let mut state = ChatState::new(&identity, allowed, context);
+        state.restore_saved(saved);
+        self.state.set(Some(state));
+    }
+
+    /// Keeps the device's copy in step: the outbox at once on every change,
+    /// each room's recent history a moment after it changes.
+    pub(super) fn keep_saving(self) {
+        if !self.page.keep || self.saving.get_value() {
+            return;
+        }
+        self.saving.set_value(true);
+        Effect::new(move |_| {
+            let Some(outbox) = self.state.with(|s| s.as_ref().map(ChatState::outbox)) else {
+                return;
+            };
+            cache::save_outbox(outbox);
+            cache::save_history_soon(move || {
+                self.state
+                    .with_untracked(|s| {
+                        s.as_ref().map(|s| {
+                            s.rooms
+                                .iter()
+                                .map(|r| {
+                                    let recent = r.messages.values().rev().take(cache::HISTORY_KEPT).rev();
+                                    (r.name.clone(), recent.cloned().collect())
+                                })
+                                .collect()
+                        })
+                    })
+                    .unwrap_or_default()
+            });
+        });
+    }
+
+    /// The user cancelled a message waiting to go.
+    pub fn cancel(self, client_id: &str) {
+        self.update(|s| s.cancel(client_id));
+    }
+
+    /// The link is back (the browser says so): what waited goes now, on the
+    /// connection if it survived (one that did not reconnects, and its
+    /// joins send it).
+    pub fn flush(self) {
+        let rooms = self.state.with_untracked(|s| {
+            s.as_ref().map(|s| {
+                s.rooms
+                    .iter()
+                    .filter(|r| r.subscribed)
+                    .map(|r| r.name.clone())
+                    .collect::<Vec<_>>()
+            })
+        });
+        for room in rooms.unwrap_or_default() {
+            self.send_unsent(&room);
+        }
+    }
+}
