@@ -32,11 +32,13 @@ function stored(page) {
   });
 }
 
-/** Waits until what the window keeps satisfies `ok`. */
+/** Waits until what the window keeps satisfies `ok` (fails after 20 s, showing what is there). */
 async function untilStored(page, ok) {
+  const deadline = Date.now() + 20_000;
   for (;;) {
     const now = await stored(page);
     if (ok(now)) return now;
+    if (Date.now() > deadline) throw new Error(`the device's copy never got there: ${JSON.stringify(now)}`);
     // the next check after the page has painted again (no sleeping)
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
   }
@@ -151,7 +153,14 @@ describe('offline-first', () => {
       await untilStored(device.page, (s) => bodies(s['h/sara-room']).includes('sara was here'));
       await device.page.evaluate(() => window.DAChat('logout'));
       await composer(device.page).waitFor({ state: 'hidden' });
-      await device.page.waitForFunction(async () => !(await indexedDB.databases()).some((d) => d.name === 'dachat'));
+      // (checked after each animation frame: waitForFunction does not await a promise)
+      await device.page.evaluate(async () => {
+        const deadline = Date.now() + 20_000;
+        while ((await indexedDB.databases()).some((d) => d.name === 'dachat')) {
+          if (Date.now() > deadline) throw new Error('the database was not deleted');
+          await new Promise((r) => requestAnimationFrame(r));
+        }
+      });
       assert.equal(await device.page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('dachat:tabs')).length), 0);
     } finally {
       await device.close();

@@ -71,29 +71,53 @@ fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
     }
 }
 
+thread_local! {
+    /// The locale's time and day formats, made once per locale: the log
+    /// asks for every message's day on each change, and a fresh
+    /// `toLocaleDateString` per call would cost it a new `Intl` formatter.
+    static FORMATS: std::cell::RefCell<Option<(String, js_sys::Function, js_sys::Function)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Formats `ms` with the locale's time (`day == false`) or day format.
+fn format(ms: i64, day: bool) -> String {
+    let lang = crate::i18n::lang();
+    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    FORMATS.with(|f| {
+        let mut f = f.borrow_mut();
+        if f.as_ref().is_none_or(|(l, _, _)| *l != lang) {
+            let make = |pairs: &[(&str, &str)]| {
+                let locales = js_sys::Array::of1(&JsValue::from_str(&lang));
+                js_sys::Intl::DateTimeFormat::new(&locales, options(pairs).unchecked_ref()).format()
+            };
+            let time = make(&[("hour", "2-digit"), ("minute", "2-digit")]);
+            let days = make(&[
+                ("weekday", "long"),
+                ("year", "numeric"),
+                ("month", "long"),
+                ("day", "numeric"),
+            ]);
+            *f = Some((lang, time, days));
+        }
+        let (_, time, days) = f.as_ref().expect("made above");
+        (if day { days } else { time })
+            .call1(&JsValue::NULL, &date)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default()
+    })
+}
+
 /// The local time of day in the window's locale, e.g. "09:05" (through
 /// the browser's `Intl`).
 pub fn local_time(ms: i64) -> String {
-    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-    date.to_locale_time_string_with_options(
-        &crate::i18n::lang(),
-        &options(&[("hour", "2-digit"), ("minute", "2-digit")]),
-    )
-    .into()
+    format(ms, false)
 }
 
 /// The local calendar day of a time in the window's locale, e.g.
 /// "Saturday, 28 November 2026".
 pub fn local_day(ms: i64) -> String {
-    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-    let wanted = [
-        ("weekday", "long"),
-        ("year", "numeric"),
-        ("month", "long"),
-        ("day", "numeric"),
-    ];
-    date.to_locale_date_string(&crate::i18n::lang(), &options(&wanted))
-        .into()
+    format(ms, true)
 }
 
 /// A time as ISO 8601 in UTC (a `<time datetime>`).

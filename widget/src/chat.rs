@@ -275,13 +275,17 @@ impl UseChatReturn {
             }
             Event::Frame(frame) => {
                 let visible = self.visible();
-                let joined = match &frame {
-                    ServerFrame::Joined { room, .. } => Some(room.clone()),
-                    _ => None,
+                let (joined, paged) = match &frame {
+                    ServerFrame::Joined { room, .. } => (Some(room.clone()), None),
+                    ServerFrame::History { room, .. } => (None, Some(room.clone())),
+                    _ => (None, None),
                 };
                 self.update(|s| s.apply(frame, browser::now_ms(), visible));
                 if let Some(room) = joined {
                     self.send_unsent(&room);
+                }
+                if let Some(room) = paged {
+                    self.fill_copy(&room);
                 }
             }
         }

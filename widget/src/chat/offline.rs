@@ -13,6 +13,29 @@ use crate::host;
 use crate::state::ChatState;
 
 impl UseChatReturn {
+    /// After a page of `room`'s history: while the room holds fewer than
+    /// the device keeps ([`cache::HISTORY_KEPT`]) and older ones exist,
+    /// the next older page, in the background (the window is usable from
+    /// the first page; the rest is for the next visit on a weak link).
+    pub(super) fn fill_copy(self, room: &str) {
+        if !self.page.keep {
+            return;
+        }
+        let before = self
+            .state
+            .try_update(|s| {
+                let r = s.as_mut()?.rooms.iter_mut().find(|r| r.name == room)?;
+                (r.messages.len() < cache::HISTORY_KEPT && r.has_more && !r.loading_older).then(|| {
+                    r.loading_older = true;
+                    r.oldest_id()
+                })
+            })
+            .flatten();
+        if let (Some(before), Some(client)) = (before, self.client()) {
+            client.history(room, before);
+        }
+    }
+
     /// Shows what the device kept for the person the host token names (an
     /// unverified read, only to pick that person's copy: see
     /// [`crate::cache`]), before the service has answered.
@@ -60,6 +83,9 @@ impl UseChatReturn {
                         s.as_ref().map(|s| {
                             s.rooms
                                 .iter()
+                                // a room still showing the saved copy has nothing new, and
+                                // one with no messages yet must not erase what was saved
+                                .filter(|r| !r.cached && !r.messages.is_empty())
                                 .map(|r| {
                                     let recent = r.messages.values().rev().take(cache::HISTORY_KEPT).rev();
                                     (r.name.clone(), recent.cloned().collect())
