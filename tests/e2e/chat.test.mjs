@@ -2,11 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { artifacts, browser, composer, hostile, messages, openChat, send, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
-
-const require = createRequire(import.meta.url);
-const axeSource = require('node:fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { artifacts, axeViolations, browser, composer, hostile, messages, openChat, send, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -653,15 +649,7 @@ describe('keyboard and accessibility', () => {
         await openChat(judy.page);
         await send(judy.page, 'hello, accessibility');
         await judy.page.locator('.log .message:not(.pending)').getByText('hello, accessibility').waitFor();
-        await judy.page.addScriptTag({ content: axeSource });
-        const results = await judy.page.evaluate(async () => {
-          const host = [...document.body.children].find((el) => el.shadowRoot);
-          // eslint-disable-next-line no-undef
-          return axe.run({ include: [[host]] }, { resultTypes: ['violations'] });
-        });
-        const violations = results.violations.map((v) =>
-          `${v.id}: ${v.help} at ${v.nodes.map((n) => `${n.target.join(' ')} (${n.failureSummary})`).join('; ')}`);
-        assert.deepEqual(violations, []);
+        assert.deepEqual(await axeViolations(judy.page), []);
         await judy.page.screenshot({ path: join(artifacts, `widget-${scheme}.png`) });
       } finally {
         await judy.close();

@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const bin = process.env.DACHAT_BIN;
@@ -165,6 +166,20 @@ export async function signIn(page, server, { sub, contexts, context, ttl = 3600,
   const query = new URLSearchParams({ sub, contexts: contexts.join(','), context, ttl: String(ttl), lang, cache });
   await page.goto(`${server.url}/?${query}`);
   await page.getByRole('button', { name: launcher }).waitFor();
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's violations inside the widget's shadow host, one line each (none: []). */
+export async function axeViolations(page) {
+  await page.addScriptTag({ content: axeSource });
+  const results = await page.evaluate(async () => {
+    const host = [...document.body.children].find((el) => el.shadowRoot);
+    // eslint-disable-next-line no-undef
+    return axe.run({ include: [[host]] }, { resultTypes: ['violations'] });
+  });
+  return results.violations.map((v) =>
+    `${v.id}: ${v.help} at ${v.nodes.map((n) => `${n.target.join(' ')} (${n.failureSummary})`).join('; ')}`);
 }
 
 export const composer = (page) => page.getByRole('textbox', { name: 'Message' });

@@ -5,11 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { artifacts, browser, signIn, startServer } from './harness.mjs';
-
-const require = createRequire(import.meta.url);
-const axeSource = require('node:fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { artifacts, axeViolations, browser, signIn, startServer } from './harness.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -30,17 +26,6 @@ async function open(page, launcher, box) {
 async function say(page, box, text) {
   await textbox(page, box).fill(text);
   await textbox(page, box).press('Enter');
-}
-
-async function axe(page) {
-  await page.addScriptTag({ content: axeSource });
-  const results = await page.evaluate(async () => {
-    const root = [...document.body.children].find((el) => el.shadowRoot);
-    // eslint-disable-next-line no-undef
-    return axe.run({ include: [[root]] }, { resultTypes: ['violations'] });
-  });
-  return results.violations.map((v) =>
-    `${v.id}: ${v.help} at ${v.nodes.map((n) => `${n.target.join(' ')} (${n.failureSummary})`).join('; ')}`);
 }
 
 describe("the user's language", () => {
@@ -78,7 +63,7 @@ describe("the user's language", () => {
         });
         assert.deepEqual(shown, expected);
 
-        assert.deepEqual(await axe(user.page), []);
+        assert.deepEqual(await axeViolations(user.page), []);
         await user.page.screenshot({ path: join(artifacts, `widget-ar-${scheme}.png`) });
         assert.deepEqual(user.errors, []);
       } finally {

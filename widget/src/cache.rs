@@ -161,6 +161,11 @@ fn owned() -> bool {
     OWNER.with(|o| o.borrow().is_some())
 }
 
+/// Whether the store is open as `identity`'s already (no second [`load`]).
+pub fn owned_by(identity: &str) -> bool {
+    OWNER.with(|o| o.borrow().as_deref() == Some(identity))
+}
+
 /// Keeps the outbox as it is now (at once: it is what must survive a
 /// closed tab).
 pub fn save_outbox(outbox: Vec<Queued>) {

@@ -206,7 +206,10 @@ impl UseChatReturn {
                 })
                 .unwrap_or(false);
             if !kept {
-                cache::load(&session.identity, &[], self.page.keep).await;
+                // the store was opened for the token's `sub` already, unless that was someone else
+                if !cache::owned_by(&session.identity) {
+                    cache::load(&session.identity, &[], self.page.keep).await;
+                }
                 if self.state.is_disposed() {
                     return;
                 }
