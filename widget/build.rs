@@ -7,6 +7,11 @@
 //!   `enum Msg` (one variant per message, in the catalog's order) and the
 //!   table `EN` of its compiled lines ([`i18n_catalog`]); other locales are
 //!   files the window fetches (`cargo xtask widget` compiles them).
+//!
+//! For wasm32 it also asks the linker to keep its relocations
+//! (`--emit-relocs`): `cargo xtask widget` splits the WASM into the core
+//! and its pieces by them ([`crate::pieces`]). A link argument, not a
+//! `RUSTFLAGS` change, so no dependency is built twice for it.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -19,6 +24,9 @@ mod i18n_catalog;
 
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
+        println!("cargo::rustc-link-arg-cdylib=--emit-relocs");
+    }
     println!("cargo::rerun-if-changed=src/widget.css");
     let css = std::fs::read_to_string("src/widget.css").expect("src/widget.css");
     std::fs::write(out.join("widget.css"), css_minify::minify(&css)).expect("writing the minified CSS");

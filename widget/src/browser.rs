@@ -147,6 +147,24 @@ pub fn online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
+/// Whether the user's connection asks to save data: `Save-Data` is on, or
+/// the browser rates the link 2G or slower (`navigator.connection`, where
+/// the browser has it). Then nothing is fetched before it is needed.
+pub fn save_data() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let get = |target: &JsValue, key: &str| js_sys::Reflect::get(target, &JsValue::from_str(key)).ok();
+    let Some(connection) = get(&window.navigator(), "connection").filter(|c| c.is_object()) else {
+        return false;
+    };
+    let saving = get(&connection, "saveData").is_some_and(|v| v.is_truthy());
+    let slow = get(&connection, "effectiveType")
+        .and_then(|v| v.as_string())
+        .is_some_and(|kind| kind.ends_with("2g"));
+    saving || slow
+}
+
 /// Runs `callback` once after `wait_ms`.
 pub fn after(wait_ms: f64, callback: impl FnOnce() + 'static) {
     let callback = wasm_bindgen::closure::Closure::once_into_js(callback);

@@ -22,10 +22,11 @@ use crate::client::{ChatClient, Event, Listener, LocalClient};
 use crate::commands::{self, Input};
 use crate::host;
 use crate::i18n;
+use crate::pieces::Piece;
 use crate::state::{ChatState, Connection};
-use crate::twilio::TwilioClient;
 
 mod offline;
+pub mod pieces;
 
 /// The host page's live signals: what the page can still change once the
 /// chat is mounted.
@@ -223,19 +224,31 @@ impl UseChatReturn {
             let listener: Listener = Rc::new(move |event| self.on_event(event));
             let client: Rc<dyn ChatClient> = match session.provider {
                 Provider::Local => Rc::new(LocalClient::connect(&api_base, &session.access_token, listener)),
-                Provider::Twilio => match TwilioClient::connect(&session.access_token, listener).await {
-                    Ok(client) => Rc::new(client),
-                    Err(_) => {
-                        self.state.set(None);
-                        self.failure.set(Some(i18n::t(i18n::Msg::WindowCouldNotLoad)));
+                Provider::Twilio => {
+                    // the Twilio half of the bridge is a piece: the window and
+                    // its outbox work meanwhile ([`crate::pieces`])
+                    if !crate::pieces::ensure(Piece::Twilio).await || self.state.is_disposed() {
                         return;
                     }
-                },
+                    let connected = match pieces::twilio_connect(session.access_token.clone(), listener).await {
+                        Ok(connecting) => connecting.await,
+                        Err(_) => Err(()),
+                    };
+                    match connected {
+                        Ok(client) => client,
+                        Err(_) => {
+                            self.state.set(None);
+                            self.failure.set(Some(i18n::t(i18n::Msg::WindowCouldNotLoad)));
+                            return;
+                        }
+                    }
+                }
             };
             client.set_conversation(&session.context, &session.conversation_sid);
             self.client.set_value(Some(client));
             self.schedule_renewal(session.expires_at);
             self.restore_tabs(&session.identity);
+            crate::pieces::prefetch();
         });
     }
 
@@ -512,7 +525,14 @@ impl UseChatReturn {
             self.update(|s| s.add_pending(&room, &id, body, sent));
             true
         };
-        let parsed = commands::parse(line);
+        let parsed = match commands::plain(line) {
+            Some(input) => input,
+            None => match pieces::parse_command(line) {
+                Some(input) => input,
+                // the commands piece is on its way (the window says so): the text stays in the box
+                None => return false,
+            },
+        };
         match parsed {
             Input::Empty => return false,
             Input::Message(body) => return post(&body),

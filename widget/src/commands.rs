@@ -1,4 +1,6 @@
 //! What the composer's text means: a message, or a slash command.
+//! [`plain`] (in the core) tells a message from a command; [`parse`]
+//! names the command and is the commands piece ([`crate::pieces`]).
 
 /// One line typed into the composer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,18 +16,27 @@ pub enum Input {
     Empty,
 }
 
-pub fn parse(text: &str) -> Input {
+/// A line that is not a command: nothing, or a message (`None`: a
+/// command, for [`parse`]).
+pub fn plain(text: &str) -> Option<Input> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Input::Empty;
+        return Some(Input::Empty);
     }
-    let Some(command) = trimmed.strip_prefix('/') else {
-        return Input::Message(text.trim_end().to_owned());
-    };
-    // "//text" sends "/text" literally
-    if command.starts_with('/') {
-        return Input::Message(command.to_owned());
+    match trimmed.strip_prefix('/') {
+        None => Some(Input::Message(text.trim_end().to_owned())),
+        // "//text" sends "/text" literally
+        Some(command) if command.starts_with('/') => Some(Input::Message(command.to_owned())),
+        Some(_) => None,
     }
+}
+
+/// What `text` means, commands included.
+pub fn parse(text: &str) -> Input {
+    if let Some(input) = plain(text) {
+        return input;
+    }
+    let command = text.trim().trim_start_matches('/');
     let (name, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
     let rest = rest.trim();
     match name.to_ascii_lowercase().as_str() {

@@ -5,7 +5,8 @@
 //! token, tokenProvider, lang, catalog, cache})`, `setToken(token)`,
 //! `setLocale(lang, catalog)`, `close()`. Rust owns the UI state
 //! ([`state`]); the chat provider is behind [`client::ChatClient`]; the
-//! words are the locale's ([`i18n`]).
+//! words are the locale's ([`i18n`]). What a first open does not need is
+//! fetched later, in pieces ([`pieces`]).
 
 pub mod api;
 mod browser;
@@ -19,6 +20,7 @@ mod css_minify;
 mod host;
 pub mod i18n;
 pub mod markdown;
+mod pieces;
 pub mod state;
 pub mod twilio;
 mod view;
@@ -90,6 +92,8 @@ pub fn open(container: web_sys::HtmlElement, options: JsValue) {
         keep,
     };
     let api = api.trim_end_matches('/').to_owned();
+    view::pieces::register(container.clone().into());
+    chat::pieces::register();
     let unmount = leptos::mount::mount_to(container, move || {
         view::App(view::AppProps { page, api, client }).into_any()
     });
@@ -144,5 +148,6 @@ pub fn close() {
     if let Some(mounted) = mounted {
         (mounted.shutdown)();
     }
+    pieces::unmounted();
     cache::forget();
 }

@@ -12,6 +12,10 @@
 //! too; the loader carries their names and its own few words in every
 //! language ([`LOCALES`]), so it needs no request to draw the launcher.
 //!
+//! The pieces of the window (`split_<piece>.wasm`, and the chunks they
+//! share) are leaves the glue names; `manifest.json` says which files each
+//! piece loads (`pieces`) and which files a first open loads (`core`).
+//!
 //! `manifest.json` maps each logical name to its file; `dachat publish`
 //! and `dachat serve` read it to tell hashed files from the loader.
 
@@ -43,12 +47,15 @@ pub struct Locale {
 /// Writes the deployable widget from the work folder `work` (wasm-bindgen's
 /// and terser's output with plain names: the glue, the WASM, the loader and
 /// the SDK file `sdk`; the shim at `shim_path`, the other JS snippets at
-/// `snippets`) and the `locales` into `out`. Returns the manifest's `files`.
+/// `snippets`; each piece's files, `pieces`: `{"markdown": ["chunk_1",
+/// "split_markdown"]}` for `chunk_1.wasm` and `split_markdown.wasm`) and
+/// the `locales` into `out`. Returns the manifest's `files`.
 pub fn publish(
     work: &Path,
     shim_path: &Path,
     snippets: &[std::path::PathBuf],
     sdk: &str,
+    pieces: &BTreeMap<String, Vec<String>>,
     locales: &[Locale],
     out: &Path,
 ) -> Result<BTreeMap<String, String>> {
@@ -83,7 +90,28 @@ pub fn publish(
         let import = format!("./{}", snippet.strip_prefix(work)?.display());
         glue = replace_once(&glue, &import, &format!("./{file}"))?;
     }
-    let glue = replace_once(&glue, "\"widget_bg.wasm\"", &format!("\"{wasm}\""))?;
+    let mut glue = replace_once(&glue, "\"widget_bg.wasm\"", &format!("\"{wasm}\""))?;
+    // each piece's files, named once each (a chunk may serve several pieces)
+    let mut piece_files = serde_json::Map::new();
+    let mut named_stems: BTreeMap<String, String> = BTreeMap::new();
+    for (piece, stems) in pieces {
+        let mut named = Vec::new();
+        for stem in stems {
+            let logical = format!("{stem}.wasm");
+            let file = match named_stems.get(&logical) {
+                Some(file) => file.clone(),
+                None => {
+                    let bytes = std::fs::read(work.join(&logical)).with_context(|| format!("reading {logical}"))?;
+                    let file = put(&logical, &bytes)?;
+                    glue = replace_once(&glue, &format!("\"./{logical}\""), &format!("\"./{file}\""))?;
+                    named_stems.insert(logical, file.clone());
+                    file
+                }
+            };
+            named.push(serde_json::Value::from(file));
+        }
+        piece_files.insert(piece.clone(), named.into());
+    }
     let glue = put("widget.js", glue.as_bytes())?;
     let mut table = serde_json::Map::new();
     for locale in locales {
@@ -98,7 +126,14 @@ pub fn publish(
     let loader = replace_once(&read(LOADER)?, "\"widget.js\"", &format!("\"{glue}\""))?;
     let loader = replace_once(&loader, LOCALES, &serde_json::to_string(&table)?)?;
 
-    let manifest = serde_json::json!({ "loader": LOADER, "files": files });
+    let mut core = vec![glue.clone(), wasm];
+    core.extend(
+        snippets
+            .iter()
+            .filter_map(|path| files.get(path.file_name()?.to_str()?).cloned()),
+    );
+    core.push(shim);
+    let manifest = serde_json::json!({ "loader": LOADER, "files": files, "core": core, "pieces": piece_files });
     std::fs::write(
         out.join(MANIFEST),
         format!("{}\n", serde_json::to_string_pretty(&manifest)?),
@@ -162,9 +197,16 @@ mod tests {
         .expect("write");
         std::fs::write(shim_dir.join("store.js"), "export const b=1;").expect("write");
         std::fs::write(work.join("widget_bg.wasm"), b"\0asm").expect("write");
+        for (piece, bytes) in [("chunk_1", "shared"), ("split_md", "md"), ("split_cmd", "cmd")] {
+            std::fs::write(work.join(format!("{piece}.wasm")), bytes).expect("write");
+        }
+        let pieces = BTreeMap::from([
+            ("md".to_owned(), vec!["chunk_1".to_owned(), "split_md".to_owned()]),
+            ("cmd".to_owned(), vec!["chunk_1".to_owned(), "split_cmd".to_owned()]),
+        ]);
         std::fs::write(
             work.join("widget.js"),
-            "import{a}from\"./snippets/widget-0123/js/twilio.js\";import{b}from\"./snippets/widget-0123/js/store.js\";new URL(\"widget_bg.wasm\",import.meta.url)",
+            "import{a}from\"./snippets/widget-0123/js/twilio.js\";import{b}from\"./snippets/widget-0123/js/store.js\";new URL(\"widget_bg.wasm\",import.meta.url);f(new URL(\"./chunk_1.wasm\",import.meta.url));f(new URL(\"./split_md.wasm\",import.meta.url));f(new URL(\"./split_cmd.wasm\",import.meta.url))",
         )
         .expect("write");
         std::fs::write(work.join(LOADER), "L=\"@LOCALES@\";import(base+\"widget.js\")").expect("write");
@@ -187,6 +229,7 @@ mod tests {
             &shim_dir.join("twilio.js"),
             &[shim_dir.join("store.js")],
             SDK,
+            &pieces,
             &locales,
             &out,
         )
@@ -198,6 +241,13 @@ mod tests {
         assert!(read(&name("widget.js")).contains(&format!("from\"./{}\"", name("store.js"))));
         assert!(read(&name("widget.js")).contains(&format!("new URL(\"{}\"", name("widget_bg.wasm"))));
         assert_eq!(read(&name("fr.txt")), "Discussion\nEnvoyer");
+        for piece in ["chunk_1", "split_md", "split_cmd"] {
+            let logical = format!("{piece}.wasm");
+            assert!(
+                read(&name("widget.js")).contains(&format!("new URL(\"./{}\"", name(&logical))),
+                "{logical}"
+            );
+        }
         assert_eq!(
             read(LOADER),
             format!(
@@ -216,6 +266,19 @@ mod tests {
         let manifest: serde_json::Value = serde_json::from_str(&read(MANIFEST)).expect("json");
         assert_eq!(manifest["loader"], LOADER);
         assert_eq!(manifest["files"]["widget.js"], name("widget.js"));
+        assert_eq!(
+            manifest["pieces"]["md"],
+            serde_json::json!([name("chunk_1.wasm"), name("split_md.wasm")])
+        );
+        assert_eq!(
+            manifest["core"],
+            serde_json::json!([
+                name("widget.js"),
+                name("widget_bg.wasm"),
+                name("store.js"),
+                name("twilio.js")
+            ])
+        );
         std::fs::remove_dir_all(&tmp).expect("clean up");
     }
 }

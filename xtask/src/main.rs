@@ -17,6 +17,7 @@ mod hashing;
 mod infra;
 mod services;
 mod setup;
+mod split;
 mod suite;
 mod tidy;
 mod widget;

@@ -1,12 +1,17 @@
 //! Builds the widget into `widget/dist/`: the WASM chat window (cargo,
-//! profile `wasm-release`, then `wasm-bindgen --target web`, whose snippet
-//! `js/twilio.js` lands in `snippets/`; then binaryen's `wasm-opt` merges
-//! identical functions and shortens the names between WASM and glue, see
-//! [`shorten`]), the minified loader (`terser`) and Twilio's SDK build from
-//! the npm lock file (`@twilio/conversations`, fetched by the widget only
-//! for Twilio sessions), all in a work folder; then [`hashing`] names each
-//! file by its content into the deployable folder (`widget/dist`, or the
-//! folder Trunk stages) beside the stable loader and `manifest.json`, and
+//! profile `wasm-release`, linked with `--emit-relocs`), split into the
+//! core and its pieces ([`split`]: a module per `#[wasm_split]` function
+//! of `widget/src/{view,chat}/pieces.rs`, and chunks they share); then
+//! `wasm-bindgen --target web` on the core, whose snippets (`js/twilio.js`,
+//! `js/store.js`) land in `snippets/` and into whose glue the pieces'
+//! loaders go; binaryen's `wasm-opt` merges identical functions and
+//! shortens the names between the core and the glue (see [`shorten`]) and
+//! optimises each piece; the minified loader (`terser`) and Twilio's SDK
+//! build from the npm lock file (`@twilio/conversations`, fetched by the
+//! widget only for Twilio sessions), all in a work folder; then
+//! [`hashing`] names each file by its content into the deployable folder
+//! (`widget/dist`, or the folder Trunk stages) beside the stable loader
+//! and `manifest.json` (which lists the core and each piece's files), and
 //! brotli and gzip copies are written beside each. Prints the sizes.
 
 use std::path::Path;
@@ -15,6 +20,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 
 use crate::hashing::{self, replace_once};
+use crate::split;
 
 #[path = "../../widget/i18n_catalog.rs"]
 #[allow(dead_code)] // `categories` is for the catalogs' test
@@ -68,6 +74,14 @@ pub fn build(output: &Output) -> Result<()> {
         std::fs::remove_dir_all(&dist)?;
     }
     std::fs::create_dir_all(&dist)?;
+    step("splitting the WASM into the core and its pieces (wasm_split_cli_support)");
+    let split = split::split(
+        &root().join("target/wasm32-unknown-unknown/wasm-release/widget.wasm"),
+        &dist,
+    )?;
+    for (piece, files) in &split.pieces {
+        println!("  piece {piece}: {}", files.join(" + "));
+    }
     let snippets = dist.join("snippets");
     run(Command::new("wasm-bindgen")
         .args([
@@ -75,13 +89,25 @@ pub fn build(output: &Output) -> Result<()> {
             "web",
             "--no-typescript",
             "--remove-name-section",
+            // the pieces reach the core's memory, table and stack through these
+            "--keep-lld-exports",
             "--out-name",
             "widget",
             "--out-dir",
         ])
         .arg(&dist)
-        .arg(root().join("target/wasm32-unknown-unknown/wasm-release/widget.wasm")))?;
+        .arg(dist.join(split::CORE_WASM)))?;
+    let glue = dist.join("widget.js");
+    let link = std::fs::read_to_string(dist.join(split::LINK_MODULE))?;
+    std::fs::write(
+        &glue,
+        split::inline_link_module(&std::fs::read_to_string(&glue)?, &link)?,
+    )?;
+    std::fs::remove_file(dist.join(split::LINK_MODULE))?;
     shorten(&dist)?;
+    for piece in &split.files {
+        optimize_piece(piece)?;
+    }
     run(Command::new(root().join("widget/node_modules/.bin/terser"))
         .arg(root().join("widget/loader/dachat.js"))
         .args([
@@ -124,7 +150,7 @@ pub fn build(output: &Output) -> Result<()> {
     let [shim] = shim
         .try_into()
         .map_err(|found| anyhow::anyhow!("expected one Twilio shim among the JS snippets, found {found:?}"))?;
-    let manifest = hashing::publish(&dist, &shim, &others, SDK, &locales()?, out)?;
+    let manifest = hashing::publish(&dist, &shim, &others, SDK, &split.pieces, &locales()?, out)?;
     let mut files = vec![hashing::LOADER.to_owned()];
     files.extend(manifest.values().cloned());
     for file in &files {
@@ -230,28 +256,8 @@ const WASM_FEATURES: [&str; 6] = [
 fn shorten(dist: &Path) -> Result<()> {
     step("shortening the widget's import and export names (wasm-opt)");
     let wasm = dist.join("widget_bg.wasm");
-    let output = Command::new(root().join("widget/node_modules/.bin/wasm-opt"))
-        .args(WASM_FEATURES)
-        .args([
-            "--duplicate-function-elimination",
-            "--minify-imports-and-exports-and-modules",
-            "--remove-unused-module-elements",
-            "--reorder-locals",
-            // -O1 then another round of peephole rewrites: −0.7 KB brotli
-            // (-O2, -Os and -Oz make the brotli larger; BENCHMARKS.md)
-            "-O1",
-            "--optimize-instructions",
-            "--strip-target-features",
-        ])
-        .arg(&wasm)
-        .arg("-o")
-        .arg(&wasm)
-        .output()
-        .context("running widget/node_modules/.bin/wasm-opt (npm ci in widget/)")?;
-    if !output.status.success() {
-        bail!("wasm-opt failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    let renames = Renames::from_wasm_opt(&String::from_utf8(output.stdout)?)?;
+    let printed = wasm_opt(&wasm, Some("--minify-imports-and-exports-and-modules"))?;
+    let renames = Renames::from_wasm_opt(&printed)?;
     let modules = import_modules(&std::fs::read(&wasm)?)?;
     let [module] = modules.as_slice() else {
         bail!("expected the widget's imports in one module after wasm-opt, found {modules:?}");
@@ -260,6 +266,45 @@ fn shorten(dist: &Path) -> Result<()> {
     let text = std::fs::read_to_string(&glue)?;
     std::fs::write(&glue, renames.apply(&text, module)?)?;
     Ok(())
+}
+
+/// A piece or chunk through binaryen's `wasm-opt` with the core's passes,
+/// except that its imports and exports keep their names: the link module
+/// gives a piece the core's memory, table and stack by name.
+fn optimize_piece(wasm: &Path) -> Result<()> {
+    wasm_opt(wasm, None).map(drop)
+}
+
+/// Binaryen's `wasm-opt` (npm lock) over `wasm`, in place: duplicate
+/// functions merged, unused elements removed, `-O1` then another round of
+/// peephole rewrites (−0.7 KB brotli; `-O2`, `-Os` and `-Oz` make the
+/// brotli larger, BENCHMARKS.md), and `extra` first. Returns what it
+/// printed.
+fn wasm_opt(wasm: &Path, extra: Option<&str>) -> Result<String> {
+    let output = Command::new(root().join("widget/node_modules/.bin/wasm-opt"))
+        .args(WASM_FEATURES)
+        .args(["--duplicate-function-elimination"])
+        .args(extra)
+        .args([
+            "--remove-unused-module-elements",
+            "--reorder-locals",
+            "-O1",
+            "--optimize-instructions",
+            "--strip-target-features",
+        ])
+        .arg(wasm)
+        .arg("-o")
+        .arg(wasm)
+        .output()
+        .context("running widget/node_modules/.bin/wasm-opt (npm ci in widget/)")?;
+    if !output.status.success() {
+        bail!(
+            "wasm-opt failed on {}: {}",
+            wasm.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
 }
 
 /// The renaming wasm-opt printed (`--minify-imports-and-exports…`).
@@ -290,7 +335,8 @@ impl Renames {
                         .as_array()
                         .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
                         .unwrap_or_default();
-                    if names.len() != skip + 2 || (skip == 1 && names[0] != GLUE_MODULE) {
+                    if names.len() != skip + 2 || (skip == 1 && ![GLUE_MODULE, split::LINK_MODULE].contains(&names[0]))
+                    {
                         bail!("unexpected {key} entry in wasm-opt's renaming: {entry}");
                     }
                     Ok((names[skip].to_owned(), names[skip + 1].to_owned()))
@@ -309,6 +355,12 @@ impl Renames {
     /// not use the names exactly so, or still reads an export not renamed.
     fn apply(&self, glue: &str, module: &str) -> Result<String> {
         let mut out = replace_once(glue, &format!("\"{GLUE_MODULE}\":"), &format!("\"{module}\":"))?;
+        // the pieces' loaders joined the glue's imports (`split::inline_link_module`),
+        // and with them now one module: their own is gone
+        let linked = format!("\"{}\": import0,", split::LINK_MODULE);
+        if out.contains(&linked) {
+            out = replace_once(&out, &linked, "")?;
+        }
         for (old, new) in &self.imports {
             out = replace_once(&out, &format!("{old}:"), &format!("\"{new}\":"))?;
         }

@@ -46,7 +46,12 @@ pub fn Composer(chat: UseChatReturn) -> impl IntoView {
         }
     };
     let on_input = move |ev: leptos::ev::Event| {
-        DRAFT.with(|d| *d.borrow_mut() = event_target_value(&ev));
+        let text = event_target_value(&ev);
+        // a command on its way: its piece too ([`crate::pieces`])
+        if text.starts_with('/') {
+            crate::pieces::fetch(crate::pieces::Piece::Commands);
+        }
+        DRAFT.with(|d| *d.borrow_mut() = text);
         chat.typing();
     };
     let on_keydown = move |ev: web_sys::KeyboardEvent| {

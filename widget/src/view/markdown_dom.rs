@@ -1,31 +1,27 @@
 //! A message body as DOM nodes: the markdown tree of [`crate::markdown`]
 //! built into the body's `<div>` with `createElement` and text nodes,
-//! never through markup.
+//! never through markup. Part of the markdown piece ([`crate::pieces`]):
+//! only [`render`] is called, and only through the piece's loader.
 
 use wasm_bindgen::JsValue;
 
 use crate::markdown::{self, Block, Inline};
 
-/// A message body: the markdown subset built as DOM nodes into the body's
-/// `<div>` when Leptos creates it (a node-ref container, so no effect or
-/// signal per row). Every piece of user text is a text node; links go only
-/// to http, https and mailto (the parser drops others). Built by hand rather
+/// Draws `text` (the markdown subset) into a message body's element, as
+/// DOM nodes: every piece of user text is a text node; links go only to
+/// http, https and mailto (the parser drops others). Built by hand rather
 /// than with `view!`: each element shape there is its own set of generic
-/// view types, 3.5 KB of the download for these eight tags.
-#[derive(Clone)]
-pub struct MarkdownBody(pub String);
-
-impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::html::Div> for MarkdownBody {
-    fn load(self, el: &web_sys::Element) {
-        let Some(document) = el.owner_document() else {
-            return;
-        };
-        // a rebuild loads again: start empty
-        el.set_text_content(None);
-        for block in markdown::parse(&self.0) {
-            // creating and appending plain elements to a live element does not fail
-            let _ = append_block(&document, el, block);
-        }
+/// view types, 3.5 KB of the download for these eight tags. The markdown
+/// piece's entry ([`crate::pieces`]).
+pub fn render(text: &str, el: &web_sys::Element) {
+    let Some(document) = el.owner_document() else {
+        return;
+    };
+    // a rebuild draws again: start empty
+    el.set_text_content(None);
+    for block in markdown::parse(text) {
+        // creating and appending plain elements to a live element does not fail
+        let _ = append_block(&document, el, block);
     }
 }
 

@@ -4,11 +4,23 @@
 use leptos::prelude::*;
 use protocol::local::Message;
 
-use super::markdown_dom::MarkdownBody;
 use crate::browser;
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t};
 use crate::state::hue_of;
+
+/// A message body: drawn into the body's `<div>` when Leptos creates it
+/// (a node-ref container, so no effect or signal per row), as markdown
+/// once that piece is here, as plain text until then
+/// ([`super::pieces::render_body`]).
+#[derive(Clone)]
+pub struct MarkdownBody(pub String);
+
+impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::html::Div> for MarkdownBody {
+    fn load(self, el: &web_sys::Element) {
+        super::pieces::render_body(&self.0, el);
+    }
+}
 
 #[component]
 pub fn MessageRow(message: Message, name: String, mine: bool, chat: UseChatReturn) -> impl IntoView {

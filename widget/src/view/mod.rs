@@ -6,15 +6,19 @@
 //! - [`tabs`]: the room tabs, the room picker and "Minimise";
 //! - [`status`]: the connection banner and notices;
 //! - [`log`]: the message log (paging, scrolling, pending messages);
-//! - [`message`]: one message row; [`markdown_dom`] builds its body;
+//! - [`message`]: one message row; [`markdown_dom`] builds its body (the
+//!   markdown piece);
 //! - [`composer`]: the typing line and the message box;
-//! - [`notify`]: "E-mail me about messages I miss".
+//! - [`notify_toggle`]: "E-mail me about messages I miss", whose panel
+//!   ([`notify`]) is a piece of its own ([`crate::pieces`]).
 
 mod composer;
 mod log;
-mod markdown_dom;
+pub mod markdown_dom;
 mod message;
-mod notify;
+pub mod notify;
+mod notify_toggle;
+pub mod pieces;
 mod status;
 mod tabs;
 
@@ -61,7 +65,8 @@ pub fn App(page: Page, api: String, client: ClientSlot) -> impl IntoView {
 fn Chat(chat: UseChatReturn, page: Page) -> impl IntoView {
     view! {
         <tabs::Bar chat page />
-        <notify::Panel chat />
+        <notify_toggle::Panel chat />
+        <status::Missing />
         <status::Banner chat />
         <status::Notice chat />
         <log::Log chat />

@@ -5,6 +5,10 @@
 //! refusal (a wrong code, too many codes, a bad address) is the server's
 //! own sentence, shown in the panel.
 //!
+//! The notifications piece ([`crate::pieces`]): [`attach`] builds the
+//! panel beside the core's toggle (`notify_toggle.rs`) when it is first
+//! opened, or when the piece arrives in the background.
+//!
 //! Built by hand (like message bodies, [`super::markdown_dom`]), with its
 //! state in one `RefCell` rather than signals: in `view!` with signals the
 //! same panel cost 9 KB of the download (each element shape and signal
@@ -15,7 +19,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use leptos::prelude::*;
 use protocol::js as json;
 use protocol::{
     ConfirmRequest, NotificationsResponse, NotifyState, SubscribeRequest, SubscriptionState, UnsubscribeRequest,
@@ -23,6 +26,7 @@ use protocol::{
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::pieces::{NotifyCall, NotifyPanel};
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t, tf};
 
@@ -136,23 +140,8 @@ impl Switches {
     }
 
     /// Makes the panel's elements in `root`.
-    fn build(&self, root: &web_sys::Element) -> Result<Dom, JsValue> {
+    fn build(&self, root: &web_sys::Element, toggle: web_sys::HtmlElement) -> Result<Dom, JsValue> {
         let document = root.owner_document().ok_or(JsValue::NULL)?;
-        let toggle = element(&document, root, "button", &t(Msg::NotifyToggle))?;
-        toggle.set_class_name("notify-toggle");
-        toggle.set_attribute("type", "button")?;
-        self.listen(&toggle, "click", |me, _| {
-            let open = {
-                let mut state = me.0.state.borrow_mut();
-                state.open = !state.open;
-                state.note.clear();
-                state.open
-            };
-            me.show();
-            if open {
-                me.act(Act::Load);
-            }
-        });
         let region = element(&document, root, "div", "")?;
         region.set_class_name("notify-panel");
         region.set_attribute("role", "region")?;
@@ -348,30 +337,37 @@ impl Switches {
     }
 }
 
-#[component]
-pub fn Panel(chat: UseChatReturn) -> impl IntoView {
+/// Builds the panel in `root`, after the core's `toggle`; returns what the
+/// core calls on a click of the toggle and when the room on screen
+/// changes.
+pub fn attach(chat: UseChatReturn, root: web_sys::Element, toggle: web_sys::HtmlElement) -> NotifyPanel {
     let switches = Switches(Rc::new(Inner {
         chat,
         state: RefCell::new(State::default()),
         dom: RefCell::new(None),
         listeners: RefCell::new(Vec::new()),
     }));
-    let root = NodeRef::<leptos::html::Div>::new();
-    // made once the root is there; the room row follows the room on screen
-    Effect::new(move |_| {
-        let room = chat
-            .state
-            .with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| r.name.clone())));
-        let Some(root) = root.get() else { return };
-        if switches.0.dom.borrow().is_none()
-            && let Ok(dom) = switches.build(&root)
-        {
-            *switches.0.dom.borrow_mut() = Some(dom);
+    if let Ok(dom) = switches.build(&root, toggle) {
+        *switches.0.dom.borrow_mut() = Some(dom);
+    }
+    Rc::new(move |call| match call {
+        NotifyCall::Room(room) => {
+            switches.0.state.borrow_mut().room = room;
+            switches.show();
         }
-        switches.0.state.borrow_mut().room = room;
-        switches.show();
-    });
-    view! { <div class="notify" node_ref=root></div> }
+        NotifyCall::Toggle => {
+            let open = {
+                let mut state = switches.0.state.borrow_mut();
+                state.open = !state.open;
+                state.note.clear();
+                state.open
+            };
+            switches.show();
+            if open {
+                switches.act(Act::Load);
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! What the user is told above the log: the connection banner (offline,
-//! connecting, retrying, failed) and dismissible notices.
+//! connecting, retrying, failed), the parts of the window that could not
+//! be fetched yet, and dismissible notices.
 
 use leptos::prelude::*;
 
 use crate::browser;
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t, tn};
+use crate::pieces::{self, Piece};
 use crate::state::{ChatState, Connection};
 
 /// The connection, when it is not simply working, with "Retry now".
@@ -63,5 +65,26 @@ pub fn Notice(chat: UseChatReturn) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+/// The pieces of the window that could not be fetched yet, and are tried
+/// again: what each one's absence means ([`crate::pieces`]).
+#[component]
+pub fn Missing() -> impl IntoView {
+    let missing = pieces::missing();
+    move || {
+        let flags = missing.get();
+        let lines: Vec<String> = [
+            (Piece::Markdown, Msg::PiecesMarkdownMissing),
+            (Piece::Commands, Msg::PiecesCommandsMissing),
+            (Piece::Notify, Msg::PiecesNotifyMissing),
+            (Piece::Twilio, Msg::PiecesTwilioMissing),
+        ]
+        .into_iter()
+        .filter(|(piece, _)| pieces::is_missing(flags, *piece))
+        .map(|(_, said)| t(said))
+        .collect();
+        (!lines.is_empty()).then(|| view! { <div class="missing" role="status">{lines.join(" ")}</div> })
     }
 }
