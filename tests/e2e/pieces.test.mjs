@@ -150,3 +150,63 @@ describe('the window in pieces', () => {
     }
   });
 });
+
+describe('the network path of a first open', () => {
+  test('at the click the core and /v1/session start together, and the window uses the loader\'s answer', async () => {
+    const yan = await browser();
+    try {
+      const sessions = [];
+      yan.page.on('request', (r) => { if (r.url().endsWith('/v1/session')) sessions.push(r.url()); });
+      // the core's WASM is held back until /v1/session has been asked: a
+      // loader that waited for the window's files before asking never opens
+      let asked;
+      const sessionAsked = new Promise((resolve) => { asked = resolve; });
+      yan.page.on('request', (r) => { if (r.url().endsWith('/v1/session')) asked(); });
+      await yan.page.route(`**/widget/${widgetFile('widget_bg.wasm')}`, async (route) => {
+        await sessionAsked;
+        await route.continue();
+      });
+      await signIn(yan.page, server, { sub: 'yan', contexts: ['general'], context: 'general' });
+      await openChat(yan.page);
+      assert.equal(sessions.length, 1, 'one /v1/session: the loader\'s, taken by the window');
+      assert.deepEqual(yan.errors, []);
+    } finally {
+      await yan.close();
+    }
+  });
+
+  test('a pointer over the launcher starts the core; not when the connection asks to save data', async () => {
+    for (const saveData of [false, true]) {
+      const zed = await browser();
+      try {
+        if (saveData) {
+          await zed.page.addInitScript(() => {
+            Object.defineProperty(navigator, 'connection', { value: { saveData: true, effectiveType: '4g' } });
+          });
+        }
+        const requested = recordWidgetRequests(zed.page);
+        await signIn(zed.page, server, { sub: 'zed', contexts: ['general'], context: 'general' });
+        const core = widgetFile('widget_bg.wasm');
+        await zed.page.getByRole('button', { name: /^Chat/ }).hover();
+        if (saveData) {
+          // the launcher's own focus and a second hover change nothing either
+          await zed.page.getByRole('button', { name: /^Chat/ }).focus();
+          await zed.page.mouse.move(0, 0);
+          await zed.page.getByRole('button', { name: /^Chat/ }).hover();
+          assert.ok(!requested.some((r) => r.file !== 'dachat.js'), JSON.stringify(requested));
+          assert.equal(await zed.page.evaluate(() => performance.getEntriesByType('resource')
+            .filter((e) => e.name.includes('/widget/') && !e.name.endsWith('/dachat.js')).length), 0);
+        } else {
+          await zed.page.waitForFunction((file) => performance.getEntriesByType('resource')
+            .some((e) => e.name.endsWith(`/widget/${file}`)), core);
+          // the window itself stays closed until the click
+          assert.equal(await zed.page.getByRole('textbox', { name: 'Message' }).count(), 0);
+        }
+        await openChat(zed.page);
+        assert.deepEqual(zed.errors, []);
+      } finally {
+        await zed.close();
+      }
+    }
+  });
+});

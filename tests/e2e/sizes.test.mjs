@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CORE_BUDGET, LOADER_BUDGET_GZIP, PIECE_BUDGETS } from './budgets.mjs';
 import { widgetFile } from './harness.mjs';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 
@@ -13,16 +14,10 @@ const brotli = (file) => brotliCompressSync(readFileSync(join(dist, file)), {
   params: { [constants.BROTLI_PARAM_QUALITY]: 11 },
 }).length;
 
-// Every page pays for the loader. 1,000 B until issue #15 gave it the
-// launcher's words in all eight languages (so the launcher needs no
-// request of its own: ~980 B of it, with the catalogs' names), the choice
-// of language, the theme variables and the title badge (~420 B).
-const LOADER_BUDGET = 2_560;
-
-test(`the loader is at most ${LOADER_BUDGET} bytes gzipped`, () => {
+test(`the loader is at most ${LOADER_BUDGET_GZIP} bytes gzipped`, () => {
   const size = gzip('dachat.js');
   console.log(`dachat.js: ${size} B gzip, ${brotli('dachat.js')} B brotli`);
-  assert.ok(size <= LOADER_BUDGET, `dachat.js is ${size} B gzip`);
+  assert.ok(size <= LOADER_BUDGET_GZIP, `dachat.js is ${size} B gzip`);
 });
 
 // A locale's catalog is fetched beside the widget on first open in that
@@ -39,27 +34,6 @@ test('each catalog other than English is a hashed file of at most 4 KB brotli', 
     assert.ok(loader.includes(`"${files[logical]}"`), `the loader names ${files[logical]}`);
   }
 });
-
-// The core: what a first open in English downloads before the window is
-// usable (the glue, the core WASM, and the JS it imports: the IndexedDB
-// store and the Twilio shim), as manifest.json lists it. Issue #34 split
-// every other feature into pieces fetched when first needed; the budget
-// is a ratchet that only goes down (goal: 90,000 B, BENCHMARKS.md).
-// History (see BENCHMARKS.md): 203 KB with pulldown-cmark and serde; 134
-// KB with the widget's own markdown parser and serde-free JSON; 138.3 KB
-// with every feature of issues #14 and #15 in one file; CORE_BUDGET below
-// since the split.
-const CORE_BUDGET = 128_000;
-
-// Each piece (its own module and the chunks it shares with others),
-// fetched on first use and in the background: a budget each, so that a
-// feature grows its own piece and never the core.
-const PIECE_BUDGETS = {
-  markdown: 16_000,
-  notify: 7_000,
-  commands: 2_000,
-  twilio: 6_000,
-};
 
 const { core, pieces } = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
 

@@ -134,6 +134,38 @@ describe('the Twilio path', () => {
     }
   });
 
+  test('the window, its tabs and its composer come before the SDK, and what is typed meanwhile waits in the outbox', async () => {
+    const user = await browser();
+    try {
+      // the SDK is held back until the window has shown what it can without it
+      let release;
+      const released = new Promise((resolve) => { release = resolve; });
+      let asked;
+      const sdkAsked = new Promise((resolve) => { asked = resolve; });
+      await user.page.route(`**/widget/${SDK}`, async (route) => {
+        asked();
+        await released;
+        await route.continue();
+      });
+      await signIn(user.page, server, { sub: 'ugo', contexts: ['shipment-4'], context: 'shipment-4' });
+      await user.page.getByRole('button', { name: /^Chat/ }).click();
+      await user.page.getByRole('tab', { name: /shipment-4/ }).waitFor();
+      await send(user.page, 'typed before the SDK');
+      await user.page.locator('.log .message.pending', { hasText: 'typed before the SDK' }).waitFor();
+      // the SDK was asked for as soon as the session said Twilio, and is still on its way
+      await sdkAsked;
+      assert.equal(await user.page.evaluate(() => typeof globalThis.Twilio), 'undefined');
+      release();
+      // loaded now; Twilio itself is out of reach from here, and the message still waits to go
+      await user.page.locator('.banner').getByText('Cannot reach the chat service. Retrying…').waitFor();
+      assert.equal(await user.page.evaluate(() => typeof globalThis.Twilio?.Conversations?.Client), 'function');
+      await user.page.locator('.log .message.pending', { hasText: 'typed before the SDK' }).waitFor();
+      assert.deepEqual(user.errors, []);
+    } finally {
+      await user.close();
+    }
+  });
+
   test('the SDK cannot be fetched: a plain message, and "Try again" loads it once it can be', async () => {
     const user = await browser();
     try {

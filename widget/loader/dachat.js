@@ -6,6 +6,12 @@
    the IndexedDB database `dachat`, the remembered tabs); calls made before
    this loads are queued. Never throws into the host page. data-cache="off":
    the window keeps nothing on the device.
+   The network path of a first open (issue #34): at the click the window's
+   core and /v1/session start together (the window takes the answer, and
+   starts a Twilio session's SDK once it runs). Intent prefetch: a pointer over,
+   focus on or touch of the launcher starts the core, except when the
+   connection asks to save data (Save-Data, 2G); nothing is fetched while
+   the page is merely idle.
    The language: data-lang, else the page's <html lang>, else the browser's;
    L (filled in by `cargo xtask widget` from widget/locales) holds each
    locale's catalog file and the launcher's words. Theming: the host's CSS
@@ -14,7 +20,7 @@
    Minified by `cargo xtask` (terser). */
 ((w, d) => {
   let s = d.currentScript, base = s.src.replace(/[^/]*$/, ''), cfg = { ...s.dataset };
-  let q = w.DAChat?.q || [], ls = w.localStorage, L = "@LOCALES@", C = {}, mod, h, btn, label, badge, panel, note, lang, unread = 0, shown = 0;
+  let q = w.DAChat?.q || [], ls = w.localStorage, L = "@LOCALES@", C = {}, mod, mounted, h, btn, label, badge, panel, note, lang, unread = 0, shown = 0;
   // the first of the page's and the browser's languages we speak
   let pick = a => [a].flat().map(x => (x || '').toLowerCase().split('-')[0]).find(x => L[x]) || 'en';
   let word = i => L[lang][i];
@@ -36,15 +42,24 @@
     panel.hidden = !on; btn.setAttribute('aria-expanded', !!on);
     try { ls.setItem('dachat:open', on ? 1 : '') } catch {}
   };
+  // the window's core: its glue, which fetches the WASM and the JS it imports
+  let core = () => mod ||= import(base + 'widget.js').then(m => m.default().then(() => m)).catch(e => { mod = 0; throw e });
+  let c = navigator.connection, thrift = c?.saveData || /2g/.test(c?.effectiveType);
+  // the first open's /v1/session, beside the core (the window asks again if this fails)
+  let session = () => {
+    let id;
+    try { ls.setItem('dachat:device', id = ls.getItem('dachat:device') || Math.random().toString(36).slice(2)) } catch {}
+    return fetch(cfg.api.replace(/\/$/, '') + '/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: cfg.token, context: cfg.context, deviceId: id }) }).then(r => r.ok ? r.text() : '', () => '');
+  };
   let open = o => {
     Object.assign(cfg, o);
     if (!cfg.token || !cfg.context) return say(3);
     say(0); show(1);
-    (mod ||= import(base + 'widget.js').then(m => m.default().then(() => m)));
-    let l = lang;
-    Promise.all([mod, catalog(l)])
-      .then(([m, text]) => m.open(panel, { ...cfg, lang: l, catalog: text }), () => {
-        mod = 0; show(0); say(4);
+    let s = !mounted && session(), l = lang;
+    Promise.all([core(), catalog(l)])
+      .then(([m, text]) => { mounted = 1; m.open(panel, { ...cfg, lang: l, catalog: text, session: s || undefined }) }, () => {
+        show(0); say(4);
       });
   };
   let logout = () => {
@@ -77,6 +92,8 @@
     [panel, note, btn, label, badge] = ['div', 'p', 'button', 'span', 'b'].map(x => r.querySelector(x));
     locale([cfg.lang, d.documentElement.lang, ...navigator.languages]);
     btn.onclick = () => panel.hidden ? open() : show(0);
+    // intent: the pointer over, focus on or a touch of the launcher starts the core
+    thrift || ['pointerenter', 'focus', 'touchstart'].map(e => btn.addEventListener(e, () => core().catch(() => {}), { once: true, passive: true }));
     // (a handler that returned false would cancel Enter on the button)
     h.onkeydown = e => { e.key == 'Escape' && !panel.hidden && (show(0), btn.focus()) };
     w.addEventListener('dachat:unread', e => count(+e.detail));

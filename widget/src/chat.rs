@@ -22,10 +22,9 @@ use crate::client::{ChatClient, Event, Listener, LocalClient};
 use crate::commands::{self, Input};
 use crate::host;
 use crate::i18n;
-use crate::pieces::Piece;
 use crate::state::{ChatState, Connection};
 
-mod offline;
+pub mod offline;
 pub mod pieces;
 
 /// The host page's live signals: what the page can still change once the
@@ -221,28 +220,23 @@ impl UseChatReturn {
                 )));
             }
             self.keep_saving();
+            if session.provider == Provider::Twilio {
+                crate::twilio::Sdk::start();
+            }
             let listener: Listener = Rc::new(move |event| self.on_event(event));
             let client: Rc<dyn ChatClient> = match session.provider {
                 Provider::Local => Rc::new(LocalClient::connect(&api_base, &session.access_token, listener)),
-                Provider::Twilio => {
-                    // the Twilio half of the bridge is a piece: the window and
-                    // its outbox work meanwhile ([`crate::pieces`])
-                    if !crate::pieces::ensure(Piece::Twilio).await || self.state.is_disposed() {
+                // the Twilio half of the bridge is a piece: the window and its outbox work meanwhile
+                Provider::Twilio => match pieces::connect_twilio(session.access_token.clone(), listener).await {
+                    Some(Ok(client)) if !self.state.is_disposed() => client,
+                    // the window was closed meanwhile
+                    None | Some(Ok(_)) => return,
+                    Some(Err(())) => {
+                        self.state.set(None);
+                        self.failure.set(Some(i18n::t(i18n::Msg::WindowCouldNotLoad)));
                         return;
                     }
-                    let connected = match pieces::twilio_connect(session.access_token.clone(), listener).await {
-                        Ok(connecting) => connecting.await,
-                        Err(_) => Err(()),
-                    };
-                    match connected {
-                        Ok(client) => client,
-                        Err(_) => {
-                            self.state.set(None);
-                            self.failure.set(Some(i18n::t(i18n::Msg::WindowCouldNotLoad)));
-                            return;
-                        }
-                    }
-                }
+                },
             };
             client.set_conversation(&session.context, &session.conversation_sid);
             self.client.set_value(Some(client));
@@ -361,8 +355,15 @@ impl UseChatReturn {
         Ok(renewed.expires_at)
     }
 
-    /// `/v1/session` for `context`.
+    /// `/v1/session` for `context` (the loader's answer, if it asked
+    /// already for this context: [`offline::preloaded_session`]).
     async fn open_session(self, context: &str) -> Result<SessionResponse, api::ApiFailure> {
+        // (not if the host's JWT is about to expire: the host is asked for a fresh one first)
+        let fresh = host::expires_in_secs(&self.page.host_token.get_untracked(), browser::now_ms())
+            .is_none_or(|secs| secs >= host::RENEW_WITHIN_SECS);
+        if let Some(session) = offline::preloaded_session(context, fresh).await {
+            return Ok(session);
+        }
         api::read(&self.call_api("/v1/session", Some(context)).await?)
     }
 

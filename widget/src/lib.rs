@@ -2,7 +2,7 @@
 //! mounts inside its Shadow DOM when the user opens the chat.
 //!
 //! Exports (wasm-bindgen, `--target web`): `open(container, {api, context,
-//! token, tokenProvider, lang, catalog, cache})`, `setToken(token)`,
+//! token, tokenProvider, lang, catalog, cache, session})`, `setToken(token)`,
 //! `setLocale(lang, catalog)`, `close()`. Rust owns the UI state
 //! ([`state`]); the chat provider is behind [`client::ChatClient`]; the
 //! words are the locale's ([`i18n`]). What a first open does not need is
@@ -50,7 +50,8 @@ thread_local! {
 /// root), or, when it is mounted already, switches to `context`. The
 /// options: `api` (the service's URL), `context`, `token` (the host JWT),
 /// `tokenProvider` (optional), `lang` and its compiled `catalog` (fetched
-/// by the loader; empty for English), and `cache` (`"off"`: nothing is
+/// by the loader; empty for English), `session` (the loader's own
+/// `/v1/session` for `context`, a promise of its text), and `cache` (`"off"`: nothing is
 /// kept on the device).
 #[wasm_bindgen]
 pub fn open(container: web_sys::HtmlElement, options: JsValue) {
@@ -64,6 +65,7 @@ pub fn open(container: web_sys::HtmlElement, options: JsValue) {
         text("catalog"),
     );
     let keep = text("cache") != "off";
+
     host::set_provider(get("tokenProvider"));
     if lang != i18n::lang() {
         set_locale(lang, catalog);
@@ -77,6 +79,10 @@ pub fn open(container: web_sys::HtmlElement, options: JsValue) {
     });
     if switched.is_some() {
         return;
+    }
+    // the loader's own `/v1/session`, started at the click beside the window's files
+    if let Ok(answer) = get("session").dyn_into::<js_sys::Promise>() {
+        chat::offline::preload_session(context.clone(), answer);
     }
     let host_token = RwSignal::new(token);
     let wanted_context = RwSignal::new(context);

@@ -182,6 +182,16 @@ impl Sdk {
     pub async fn load() -> Result<Self, BridgeError> {
         Ok(Self(raw::load_sdk(&raw::sdk_url()).await?))
     }
+
+    /// Starts fetching the SDK now (the core calls it as soon as a session
+    /// says Twilio, so the SDK comes while the Twilio piece does, and after
+    /// the core's own files); [`Sdk::load`] then waits for the same load.
+    /// A failed start is tried again by `load`.
+    pub fn start() {
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = Self::load().await;
+        });
+    }
 }
 
 /// The page's one SDK client, through the shim.

@@ -1,7 +1,9 @@
 //! The chat on a weak link (issue #15): the device's copy shown before the
 //! service answers, kept in step while the chat runs, and what waited to
 //! go sent when the browser is back online. The copy itself (IndexedDB,
-//! one identity's at a time) is [`crate::cache`].
+//! one identity's at a time) is [`crate::cache`]. And the first
+//! `/v1/session`, which the loader starts at the click, beside the
+//! window's own files (issue #34): [`preload_session`].
 
 use leptos::prelude::*;
 use protocol::js as json;
@@ -11,6 +13,32 @@ use crate::browser;
 use crate::cache;
 use crate::host;
 use crate::state::ChatState;
+
+thread_local! {
+    /// The loader's `/v1/session` for a context: the answer's text, or an
+    /// empty text when it was refused or unreachable.
+    static PRELOADED: std::cell::RefCell<Option<(String, js_sys::Promise)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The loader asked `/v1/session` for `context` when the user clicked
+/// (`answer`: a promise of the response's text, empty unless it was 2xx),
+/// so the window does not wait for its own files before asking.
+pub fn preload_session(context: String, answer: js_sys::Promise) {
+    PRELOADED.with(|p| *p.borrow_mut() = Some((context, answer)));
+}
+
+/// The loader's answer for `context`, once (`None`: it asked for another
+/// context, did not ask, was refused, or `usable` says its JWT was about
+/// to expire: the window asks itself, with the host-token renewal and
+/// retries of [`UseChatReturn::with_host_token`]).
+pub(super) async fn preloaded_session(context: &str, usable: bool) -> Option<protocol::SessionResponse> {
+    let (asked, answer) = PRELOADED.with(|p| p.borrow_mut().take())?;
+    if asked != context || !usable {
+        return None;
+    }
+    let text = wasm_bindgen_futures::JsFuture::from(answer).await.ok()?.as_string()?;
+    json::parse(&text)
+}
 
 impl UseChatReturn {
     /// After a page of `room`'s history: while the room holds fewer than

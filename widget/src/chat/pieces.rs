@@ -58,6 +58,19 @@ pub fn register() {
     pieces::register(Piece::Twilio, || Box::pin(async { preload_twilio().await.is_ok() }));
 }
 
+/// A Twilio client for `token`, once the Twilio piece is here (fetched,
+/// and tried again while it cannot be) and the SDK connected; `None` if
+/// the window was closed meanwhile.
+pub async fn connect_twilio(token: String, listener: Listener) -> Option<Result<Rc<dyn ChatClient>, ()>> {
+    if !pieces::ensure(Piece::Twilio).await {
+        return None;
+    }
+    Some(match twilio_connect(token, listener).await {
+        Ok(connecting) => connecting.await,
+        Err(_) => Err(()),
+    })
+}
+
 /// What `line` means, once the commands piece is here (`None`: not yet;
 /// it is on its way, and the window says so until it arrives).
 pub fn parse_command(line: &str) -> Option<Input> {

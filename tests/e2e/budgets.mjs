@@ -1,0 +1,33 @@
+// The download budgets (brotli bytes unless said otherwise), in one place:
+// sizes.test.mjs checks the built files against them, chat.test.mjs what a
+// first open transfers. Each is a ratchet: it only goes down (BENCHMARKS.md
+// has the history and what each feature costs).
+
+// Every page pays for the loader (gzip). 1,000 B until issue #15 gave it
+// the launcher's words in all eight languages (so the launcher needs no
+// request of its own: ~980 B of it, with the catalogs' names), the choice
+// of language, the theme variables and the title badge (~420 B); 2,560 B
+// until issue #34 had it start the first open's /v1/session beside the
+// window's core and the core on a pointer over, focus on or touch of the
+// launcher (~300 B: seconds off a first open on a 50 kbps link, for 0.05 s
+// on a page view that fetches the loader).
+export const LOADER_BUDGET_GZIP = 2_880;
+
+// The core: what a first open in English downloads before the window is
+// usable (the glue, the core WASM, and the JS it imports: the IndexedDB
+// store and the Twilio shim), as manifest.json lists it. Issue #34 split
+// every other feature into pieces fetched when first needed. History: 203
+// KB with pulldown-cmark and serde; 134 KB with the widget's own markdown
+// parser and serde-free JSON; 138.3 KB with every feature of issues #14
+// and #15 in one file; 128.3 KB since the split (the goal is 90,000 B).
+export const CORE_BUDGET = 128_400;
+
+// Each piece (its own module and the chunks it shares with others),
+// fetched on first use and in the background: a budget each, so that a
+// feature grows its own piece and never the core.
+export const PIECE_BUDGETS = {
+  markdown: 15_500,
+  notify: 6_500,
+  commands: 1_500,
+  twilio: 4_500,
+};
