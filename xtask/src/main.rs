@@ -35,6 +35,7 @@ commands:
   bench   run the token-path benchmarks against the Node peer
   test-browser   only the browser checks: chat-client suite, Twilio SDK checks, end-to-end
   test-infra     only the deployment checks: CDK assertions, cdk synth, cfn-lint, checkov
+  tidy           only the tidy checks (module docs, long files, layers, unsafe code)
   widget         build the widget into widget/dist (and print its sizes)
   bench-lambda   the Lambda's zip sizes and init time (20 starts, settings from SSM on moto)
   bench-widget   widget timings in Chromium (click to interactive, paging 1,000 messages)
@@ -58,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Some("dist") => dist(),
         Some("deploy") => infra::deploy(&args[1..]),
         Some("test-infra") => infra::check(),
+        Some("tidy") => tidy::check(&root()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
