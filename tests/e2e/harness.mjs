@@ -91,10 +91,11 @@ export function twilioSettings(baseUrl) {
 
 /**
  * A local server with its own keys and data; `restart()` keeps both.
- * `env` adds settings (e.g. `twilioSettings(…)`).
+ * `env` adds settings (e.g. `twilioSettings(…)`); `widgets` is the widget
+ * folder it serves (the build under test unless said otherwise).
  */
-export async function startServer({ env = {} } = {}) {
-  if (!bin || !widgetDir) throw new Error('DACHAT_BIN and DACHAT_WIDGET_DIR must be set (run `cargo xtask test`)');
+export async function startServer({ env = {}, widgets = widgetDir } = {}) {
+  if (!bin || !widgets) throw new Error('DACHAT_BIN and DACHAT_WIDGET_DIR must be set (run `cargo xtask test`)');
   const dir = mkdtempSync(join(tmpdir(), 'dachat-e2e-'));
   const keys = join(dir, 'keys');
   await new Promise((resolve, reject) => {
@@ -106,7 +107,7 @@ export async function startServer({ env = {} } = {}) {
   let child;
   const start = async () => {
     child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--dev-keys', keys, '--data-dir', join(dir, 'data'),
-      '--widget-dir', widgetDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn', ...env } });
+      '--widget-dir', widgets], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn', ...env } });
     await untilHealthy(url, child);
   };
   const stop = (signal) => new Promise((resolve) => {

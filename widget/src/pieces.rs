@@ -19,8 +19,9 @@
 //!
 //! A piece that fails to load (offline, a 5xx) is tried again with
 //! jittered backoff, at once when the browser comes back online, and is
-//! never remembered as failed; meanwhile [`missing`] names it and the
-//! window says what is missing.
+//! never remembered as failed; meanwhile, if something on screen waits for
+//! it ([`needed`]), [`missing`] names it and the window says what is
+//! missing.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -58,6 +59,10 @@ thread_local! {
     static LOADED: Cell<u8> = const { Cell::new(0) };
     /// Pieces being fetched (or waiting to be tried again).
     static LOADING: Cell<u8> = const { Cell::new(0) };
+    /// Pieces something on screen waits for.
+    static NEEDED: Cell<u8> = const { Cell::new(0) };
+    /// Pieces whose last fetch failed.
+    static FAILED: Cell<u8> = const { Cell::new(0) };
     /// Pieces that are needed and cannot be fetched: the window says so.
     static MISSING: RefCell<Option<ArcRwSignal<u8>>> = const { RefCell::new(None) };
     /// Whether the window is mounted: loads waiting to be tried again stop
@@ -87,12 +92,27 @@ pub fn is_missing(flags: u8, piece: Piece) -> bool {
     flags & piece.bit() != 0
 }
 
-/// `piece` is needed now and is not here: the window says so until it
-/// arrives (and it is fetched).
+/// Something on screen waits for `piece`: it is fetched, and if it
+/// cannot be (now or after a failure already), the window says so until it
+/// arrives. A piece fetched in the background that nobody waits for yet
+/// fails quietly.
 pub fn needed(piece: Piece) {
+    if loaded(piece) {
+        return;
+    }
+    NEEDED.set(NEEDED.get() | piece.bit());
+    if FAILED.get() & piece.bit() != 0 {
+        missing().update(|m| *m |= piece.bit());
+    }
+    fetch(piece);
+}
+
+/// The user acted and waits for `piece` (a command typed before its piece
+/// arrived): the window says so at once, until it arrives.
+pub fn waiting(piece: Piece) {
     if !loaded(piece) {
         missing().update(|m| *m |= piece.bit());
-        fetch(piece);
+        needed(piece);
     }
 }
 
@@ -128,7 +148,10 @@ pub async fn ensure(piece: Piece) -> bool {
             break true;
         }
         attempt += 1;
-        missing().update(|m| *m |= piece.bit());
+        FAILED.set(FAILED.get() | piece.bit());
+        if NEEDED.get() & piece.bit() != 0 {
+            missing().update(|m| *m |= piece.bit());
+        }
         let wait = crate::client::backoff_ms(attempt, js_sys::Math::random());
         let (woken, _) = crate::browser::until_online_or(f64::from(wait));
         let _ = wasm_bindgen_futures::JsFuture::from(woken).await;
@@ -138,6 +161,7 @@ pub async fn ensure(piece: Piece) -> bool {
     };
     LOADING.set(LOADING.get() & !piece.bit());
     if here {
+        FAILED.set(FAILED.get() & !piece.bit());
         missing().update(|m| *m &= !piece.bit());
     }
     here

@@ -311,12 +311,26 @@ fn browser_tests() -> Result<()> {
 fn bench_widget() -> Result<()> {
     setup::test_tools()?;
     widget::build_dist()?;
-    step("building the local server (release)");
-    run(cargo().args(["build", "--release", "--package", "cli", "--bin", "dachat"]))?;
-    step("widget timings in headless Chromium (tests/perf/widget.mjs)");
+    step("building the local server and the Twilio stand-in (release)");
+    run(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "cli",
+        "--bin",
+        "dachat",
+        "--package",
+        "twilio-standin",
+        "--bin",
+        "twilio-standin",
+    ]))?;
+    step(
+        "widget timings in headless Chromium (tests/perf/widget.mjs; DACHAT_BASE_WIDGET_DIR: an earlier build beside)",
+    );
     run(Command::new("node")
         .arg("tests/perf/widget.mjs")
         .env("DACHAT_BIN", root().join("target/release/dachat"))
+        .env("DACHAT_STANDIN_BIN", root().join("target/release/twilio-standin"))
         .env("DACHAT_WIDGET_DIR", root().join("widget/dist")))
 }
 

@@ -62,6 +62,7 @@ pub fn register() {
 /// and tried again while it cannot be) and the SDK connected; `None` if
 /// the window was closed meanwhile.
 pub async fn connect_twilio(token: String, listener: Listener) -> Option<Result<Rc<dyn ChatClient>, ()>> {
+    pieces::needed(Piece::Twilio);
     if !pieces::ensure(Piece::Twilio).await {
         return None;
     }
@@ -77,7 +78,7 @@ pub fn parse_command(line: &str) -> Option<Input> {
     match COMMANDS.get() {
         Some(parse) => Some(parse(line)),
         None => {
-            pieces::needed(Piece::Commands);
+            pieces::waiting(Piece::Commands);
             None
         }
     }

@@ -1,7 +1,8 @@
 //! "E-mail me about messages I miss": the core's half, one toggle button.
 //! The panel itself is the notifications piece ([`crate::pieces`],
-//! `notify.rs`), attached on the first click (or when the piece arrives in
-//! the background) and told of every click and of the room on screen.
+//! `notify.rs`): attached on the first click (the piece fetched then,
+//! unless it came in the background already), then told of every click
+//! and of the room on screen.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,6 +29,7 @@ pub fn Panel(chat: UseChatReturn) -> impl IntoView {
         let panel = panel.clone();
         move |_| {
             let panel = panel.clone();
+            pieces::needed(Piece::Notify);
             leptos::task::spawn_local(async move {
                 if !pieces::ensure(Piece::Notify).await {
                     return;

@@ -85,19 +85,28 @@ pub fn render_body(text: &str, el: &web_sys::Element) {
 }
 
 /// Draws every body still shown as plain text as markdown, in place (the
-/// rows stay, and with them the scroll position and focus).
+/// rows stay, and with them focus); a log scrolled to its end stays there.
 fn draw_plain_bodies(render: Render) {
-    let plain = ROOT.with(|r| {
-        r.borrow()
-            .as_ref()
-            .and_then(|root| root.query_selector_all(".body.plain").ok())
+    let (plain, log) = ROOT.with(|r| {
+        let root = r.borrow();
+        let root = root.as_ref();
+        (
+            root.and_then(|root| root.query_selector_all(".body.plain").ok()),
+            root.and_then(|root| root.query_selector(".log").ok().flatten()),
+        )
     });
     let Some(plain) = plain else { return };
+    let at_end = log
+        .as_ref()
+        .is_some_and(|log| log.scroll_height() - log.scroll_top() - log.client_height() < 120);
     for index in 0..plain.length() {
         if let Some(el) = plain.item(index).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
             let text = el.text_content().unwrap_or_default();
             let _ = el.class_list().remove_1("plain");
             render(&text, &el);
         }
+    }
+    if let (true, Some(log)) = (at_end, log) {
+        log.set_scroll_top(log.scroll_height());
     }
 }
