@@ -23,6 +23,21 @@
 //! it ([`needed`]), [`missing`] names it and the window says what is
 //! missing.
 
+/// Calls a piece's function: through its loader (`.await`) in the
+/// widget's build, where the `split` feature makes each one a
+/// `#[wasm_split]` function; directly in builds that link the widget
+/// whole (the browser test suites), where nothing is split off.
+macro_rules! entry {
+    ($call:expr) => {{
+        #[cfg(feature = "split")]
+        let answer = $call.await;
+        #[cfg(not(feature = "split"))]
+        let answer = $call;
+        answer
+    }};
+}
+pub(crate) use entry;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;

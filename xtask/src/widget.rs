@@ -64,6 +64,8 @@ pub fn build(output: &Output) -> Result<()> {
         "--package",
         "widget",
         "--lib",
+        "--features",
+        "split",
         "--target",
         "wasm32-unknown-unknown",
         "--profile",

@@ -12,7 +12,9 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use leptos::wasm_split::{SplitLoaderError, wasm_split};
+use leptos::wasm_split::SplitLoaderError;
+#[cfg(feature = "split")]
+use leptos::wasm_split::wasm_split;
 
 use crate::client::{ChatClient, Listener};
 use crate::commands::Input;
@@ -24,14 +26,17 @@ type Parse = fn(&str) -> Input;
 /// A Twilio client on its way (the SDK is fetched, then connected).
 pub type Connecting = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Rc<dyn ChatClient>, ()>>>>;
 
-#[wasm_split(commands, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[cfg_attr(feature = "split", wasm_split(commands, wasm_split_path = ::leptos::wasm_split, fallible))]
 fn commands_parser() -> Result<Parse, SplitLoaderError> {
     Ok(crate::commands::parse)
 }
 
 /// Connects to Twilio through the SDK (the piece holds `TwilioClient`).
-#[wasm_split(twilio, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_twilio))]
-pub fn twilio_connect(token: String, listener: Listener) -> Result<Connecting, SplitLoaderError> {
+#[cfg_attr(
+    feature = "split",
+    wasm_split(twilio, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_twilio))
+)]
+fn twilio_connect(token: String, listener: Listener) -> Result<Connecting, SplitLoaderError> {
     Ok(Box::pin(async move {
         let client = crate::twilio::TwilioClient::connect(&token, listener)
             .await
@@ -48,14 +53,17 @@ thread_local! {
 pub fn register() {
     pieces::register(Piece::Commands, || {
         Box::pin(async {
-            let Ok(parse) = commands_parser().await else {
+            let Ok(parse) = crate::pieces::entry!(commands_parser()) else {
                 return false;
             };
             COMMANDS.set(Some(parse));
             true
         })
     });
+    #[cfg(feature = "split")]
     pieces::register(Piece::Twilio, || Box::pin(async { preload_twilio().await.is_ok() }));
+    #[cfg(not(feature = "split"))]
+    pieces::register(Piece::Twilio, || Box::pin(async { true }));
 }
 
 /// A Twilio client for `token`, once the Twilio piece is here (fetched,
@@ -66,7 +74,7 @@ pub async fn connect_twilio(token: String, listener: Listener) -> Option<Result<
     if !pieces::ensure(Piece::Twilio).await {
         return None;
     }
-    Some(match twilio_connect(token, listener).await {
+    Some(match crate::pieces::entry!(twilio_connect(token, listener)) {
         Ok(connecting) => connecting.await,
         Err(_) => Err(()),
     })

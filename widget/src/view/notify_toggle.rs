@@ -38,8 +38,8 @@ pub fn Panel(chat: UseChatReturn) -> impl IntoView {
                 // second click cannot attach a second panel)
                 if panel.borrow().is_none()
                     && let (Some(root), Some(toggle)) = (root.get_untracked(), toggle.get_untracked())
-                    && let Ok(attached) =
-                        super::pieces::notify_panel(chat, root.unchecked_into(), toggle.unchecked_into()).await
+                    && let Some(attached) =
+                        super::pieces::attach_notify(chat, root.unchecked_into(), toggle.unchecked_into()).await
                 {
                     attached(NotifyCall::Room(room()));
                     *panel.borrow_mut() = Some(attached);

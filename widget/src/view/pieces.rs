@@ -12,7 +12,9 @@
 
 use std::cell::{Cell, RefCell};
 
-use leptos::wasm_split::{SplitLoaderError, wasm_split};
+use leptos::wasm_split::SplitLoaderError;
+#[cfg(feature = "split")]
+use leptos::wasm_split::wasm_split;
 use wasm_bindgen::JsCast;
 
 use crate::chat::UseChatReturn;
@@ -34,14 +36,17 @@ pub enum NotifyCall {
     Toggle,
 }
 
-#[wasm_split(markdown, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[cfg_attr(feature = "split", wasm_split(markdown, wasm_split_path = ::leptos::wasm_split, fallible))]
 fn markdown_renderer() -> Result<Render, SplitLoaderError> {
     Ok(super::markdown_dom::render)
 }
 
 /// Attaches the notification panel to the core's `toggle`, inside `root`.
-#[wasm_split(notify, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_notify))]
-pub fn notify_panel(
+#[cfg_attr(
+    feature = "split",
+    wasm_split(notify, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_notify))
+)]
+fn notify_panel(
     chat: UseChatReturn,
     root: web_sys::Element,
     toggle: web_sys::HtmlElement,
@@ -60,7 +65,7 @@ pub fn register(root: web_sys::Element) {
     ROOT.with(|r| *r.borrow_mut() = Some(root));
     pieces::register(Piece::Markdown, || {
         Box::pin(async {
-            let Ok(render) = markdown_renderer().await else {
+            let Ok(render) = crate::pieces::entry!(markdown_renderer()) else {
                 return false;
             };
             MARKDOWN.set(Some(render));
@@ -68,7 +73,19 @@ pub fn register(root: web_sys::Element) {
             true
         })
     });
+    #[cfg(feature = "split")]
     pieces::register(Piece::Notify, || Box::pin(async { preload_notify().await.is_ok() }));
+    #[cfg(not(feature = "split"))]
+    pieces::register(Piece::Notify, || Box::pin(async { true }));
+}
+
+/// Attaches the notification panel (the piece is here: [`pieces::ensure`]).
+pub async fn attach_notify(
+    chat: UseChatReturn,
+    root: web_sys::Element,
+    toggle: web_sys::HtmlElement,
+) -> Option<NotifyPanel> {
+    crate::pieces::entry!(notify_panel(chat, root, toggle)).ok()
 }
 
 /// A message body: markdown once that piece is here; until then its plain
