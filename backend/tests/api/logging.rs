@@ -30,6 +30,12 @@ async fn logs_name_errors_but_never_tokens_or_secrets() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary run on other threads, with no subscriber: a
+    // log line they reached first may have been registered as of interest to
+    // nobody (tracing caches that per call site), and this thread's
+    // subscriber would then never see it. Recompute every call site's
+    // interest now that this subscriber exists.
+    tracing::callsite::rebuild_interest_cache();
 
     let key = HostKey::new("k1");
     let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
