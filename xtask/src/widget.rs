@@ -27,6 +27,19 @@ use crate::split;
 mod i18n_catalog;
 use crate::{cargo, root, run, step};
 
+/// The widget as it is built for the browser: the library for wasm32 with
+/// each piece a `#[wasm_split]` function (feature `split`); `cargo xtask
+/// test` lints the same build.
+pub const SPLIT_BUILD: [&str; 7] = [
+    "--package",
+    "widget",
+    "--lib",
+    "--features",
+    "split",
+    "--target",
+    "wasm32-unknown-unknown",
+];
+
 /// Where `cargo xtask widget` writes the deployable widget.
 pub fn default_dist() -> std::path::PathBuf {
     root().join("widget/dist")
@@ -59,18 +72,10 @@ pub fn build(output: &Output) -> Result<()> {
         Output::TrunkStaging(dir) => dir.as_path(),
     };
     step("building the widget (wasm32, profile wasm-release)");
-    run(cargo().args([
-        "build",
-        "--package",
-        "widget",
-        "--lib",
-        "--features",
-        "split",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "wasm-release",
-    ]))?;
+    run(cargo()
+        .arg("build")
+        .args(SPLIT_BUILD)
+        .args(["--profile", "wasm-release"]))?;
     let dist = root().join("target/widget-work");
     if dist.exists() {
         std::fs::remove_dir_all(&dist)?;

@@ -26,9 +26,22 @@ use protocol::{
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::pieces::{NotifyCall, NotifyPanel};
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t, tf};
+
+/// The notification panel, once attached: told of the room on screen and
+/// of clicks on its toggle. (Types only: the core holds one without
+/// holding the panel's code.)
+pub type NotifyPanel = Rc<dyn Fn(NotifyCall)>;
+
+/// What the core tells the notification panel.
+#[derive(Debug, Clone)]
+pub enum NotifyCall {
+    /// The room on screen changed.
+    Room(Option<String>),
+    /// The toggle was clicked.
+    Toggle,
+}
 
 /// Where e-mail goes for `context` (`None`: the all-rooms switch), if on.
 pub fn address_for(answer: &NotificationsResponse, context: Option<&str>) -> Option<String> {

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::pieces::{NotifyCall, NotifyPanel};
+use super::notify::{NotifyCall, NotifyPanel};
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t};
 use crate::pieces::{self, Piece};

@@ -17,24 +17,12 @@ use leptos::wasm_split::SplitLoaderError;
 use leptos::wasm_split::wasm_split;
 use wasm_bindgen::JsCast;
 
+use super::notify::NotifyPanel;
 use crate::chat::UseChatReturn;
 use crate::pieces::{self, Piece};
 
 /// Draws a message body into its element.
 pub type Render = fn(&str, &web_sys::Element);
-
-/// The notification panel, once attached: told of the room on screen and
-/// of clicks on its toggle.
-pub type NotifyPanel = std::rc::Rc<dyn Fn(NotifyCall)>;
-
-/// What the core tells the notification panel.
-#[derive(Debug, Clone)]
-pub enum NotifyCall {
-    /// The room on screen changed.
-    Room(Option<String>),
-    /// The toggle was clicked.
-    Toggle,
-}
 
 #[cfg_attr(feature = "split", wasm_split(markdown, wasm_split_path = ::leptos::wasm_split, fallible))]
 fn markdown_renderer() -> Result<Render, SplitLoaderError> {
