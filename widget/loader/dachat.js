@@ -49,7 +49,7 @@
   let session = () => {
     let id;
     try { ls.setItem('dachat:device', id = ls.getItem('dachat:device') || Math.random().toString(36).slice(2)) } catch {}
-    return fetch(cfg.api.replace(/\/$/, '') + '/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    return fetch((cfg.api || '').replace(/\/$/, '') + '/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ token: cfg.token, context: cfg.context, deviceId: id }) }).then(r => r.ok ? r.text() : '', () => '');
   };
   let open = o => {
