@@ -179,11 +179,23 @@ pub enum WebhookBody<'a> {
     Json(&'a [u8]),
 }
 
-/// What checks Twilio's webhook signatures.
+/// The path of Twilio's post-event webhook under the API's public URL
+/// (what `dachat configure` registers).
+pub const TWILIO_WEBHOOK_PATH: &str = "/v1/webhooks/twilio";
+
+/// What checks Twilio's webhook signatures: the auth token, and the URL the
+/// webhook is registered at. Twilio signs every webhook of an account with
+/// the same token, so the URL is the configured one, never one rebuilt from
+/// the request's `Host` or `X-Forwarded-Proto` (a webhook signed for another
+/// endpoint of the account would pass with a matching `Host`).
 enum WebhookKey {
     NoTwilio,
     Missing(String),
-    AuthToken(crate::secret::Secret),
+    AuthToken {
+        token: crate::secret::Secret,
+        /// `<chat/publicUrl>/v1/webhooks/twilio`
+        url: String,
+    },
 }
 
 pub struct AppState {
@@ -256,9 +268,16 @@ impl AppState {
             }
         };
         let webhook_key = match &settings.provider {
-            ProviderSettings::Twilio(twilio) => match &twilio.auth_token {
-                Some(token) => WebhookKey::AuthToken(token.clone()),
-                None => WebhookKey::Missing(twilio.auth_token_missing.clone()),
+            ProviderSettings::Twilio(twilio) => match (&twilio.auth_token, &settings.notify.public_url) {
+                (Some(token), Some(public_url)) => WebhookKey::AuthToken {
+                    token: token.clone(),
+                    url: format!("{public_url}{TWILIO_WEBHOOK_PATH}"),
+                },
+                (None, _) => WebhookKey::Missing(twilio.auth_token_missing.clone()),
+                (Some(_), None) => WebhookKey::Missing(format!(
+                    "setting {} is missing: the API's public base URL, as `dachat configure --api` registered it (signatures are checked against it)",
+                    settings.notify.names.public_url
+                )),
             },
             ProviderSettings::Local => WebhookKey::NoTwilio,
         };
@@ -274,25 +293,31 @@ impl AppState {
         })
     }
 
-    /// Checks that a webhook request (`url` as Twilio called it, and its
-    /// body) carries Twilio's signature.
+    /// Checks that a webhook request carries Twilio's signature over the
+    /// registered webhook URL with the request's `query` (Twilio adds
+    /// `bodySHA256` to a JSON webhook's) and its body. Nothing of the
+    /// request but its query and body goes into the signed text.
     pub fn check_twilio_webhook(
         &self,
-        url: &str,
+        query: Option<&str>,
         body: WebhookBody<'_>,
         signature: Option<&str>,
     ) -> Result<(), AppError> {
-        let token = match &self.webhook_key {
+        let (token, registered) = match &self.webhook_key {
             WebhookKey::NoTwilio => return Err(AppError::NoTwilio),
             WebhookKey::Missing(hint) => return Err(AppError::WebhooksNotConfigured(hint.clone())),
-            WebhookKey::AuthToken(token) => token,
+            WebhookKey::AuthToken { token, url } => (token, url),
         };
         let Some(signature) = signature else {
             return Err(AppError::InvalidSignature);
         };
+        let url = match query {
+            Some(query) => format!("{registered}?{query}"),
+            None => registered.clone(),
+        };
         let signed = match body {
-            WebhookBody::Form(params) => crate::twilio_signature::verify(token, url, params, signature),
-            WebhookBody::Json(bytes) => crate::twilio_signature::verify_json(token, url, bytes, signature),
+            WebhookBody::Form(params) => crate::twilio_signature::verify(token, &url, params, signature),
+            WebhookBody::Json(bytes) => crate::twilio_signature::verify_json(token, &url, bytes, signature),
         };
         if signed {
             Ok(())

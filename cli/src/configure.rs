@@ -59,7 +59,7 @@ pub const MEDIA: &str = "sendMediaMessage";
 /// The post-event webhooks DAChat handles.
 pub const WEBHOOK_FILTERS: &[&str] = &["onMessageAdded"];
 /// The webhook's path under the API.
-pub const WEBHOOK_PATH: &str = "/v1/webhooks/twilio";
+pub const WEBHOOK_PATH: &str = backend::app::TWILIO_WEBHOOK_PATH;
 
 /// The service as read.
 #[derive(Debug, Clone)]
@@ -211,6 +211,18 @@ pub async fn configure(args: &ConfigureArgs) -> anyhow::Result<()> {
     } else {
         RawSettings::from_file_and_env(args.settings.as_deref())?
     };
+    // the service checks signatures against its own public URL: the
+    // webhook must be registered there, or every event would be refused
+    if let Some(public) = raw.get(config::PUBLIC_URL) {
+        let expected = webhook_url(public)?;
+        if expected != webhook {
+            anyhow::bail!(
+                "--api {:?} is not the service's public URL ({} = {public:?}); the service checks Twilio's signatures against {expected}, so register that (--api {public}) or change the setting",
+                args.api,
+                config::PUBLIC_URL.env,
+            );
+        }
+    }
     let twilio = config::parse_twilio(&raw)?;
     let client = ConversationsClient::new(backend::http_client::build()?, &twilio, RetryPolicy::default());
     let service = &twilio.chat_service_sid;

@@ -323,6 +323,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if trust_dev_key_directly {
         raw.set(config::JWKS_URL, own_jwks_url.clone());
     }
+    // unsubscribe links and the Twilio webhook's signed URL: the listening
+    // address unless the operator names the public one
+    if !raw.has(config::PUBLIC_URL) && !args.listen.ip().is_unspecified() {
+        raw.set(config::PUBLIC_URL, format!("http://{}", args.listen));
+    }
     let settings = Settings::parse(&raw, TwilioRequirement::Optional)?;
     let clock = Clock::system();
     let local = match settings.provider {

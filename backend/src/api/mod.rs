@@ -6,7 +6,7 @@
 //! | `POST /v1/token` | `{token, deviceId?}` | `{accessToken, expiresAt}` |
 //! | `GET /v1/me` | `Authorization: Bearer <host JWT>` | `{identity, contexts}` |
 //! | `GET /healthz` | | `{status: "ok"}` |
-//! | `POST /v1/webhooks/twilio` | Twilio's form, `X-Twilio-Signature` | 200 when signed with `twilio/authToken` |
+//! | `POST /v1/webhooks/twilio` | Twilio's form, `X-Twilio-Signature` | 200 when signed with `twilio/authToken` for `chat/publicUrl` + this path |
 //! | `GET /v1/notifications` | `Authorization: Bearer <host JWT>` | `{vouchedAddress, subscriptions: [{context, address}]}` |
 //! | `POST /v1/notifications/subscribe` | `{token, context?, address?}` | `{state: "on" or "code_sent", address}` |
 //! | `POST /v1/notifications/confirm` | `{token, context?, address, code}` | `{state: "on", address}` |
@@ -142,7 +142,7 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
         .route("/v1/token", post(token))
         .route("/v1/me", get(me))
         .route("/healthz", get(healthz))
-        .route("/v1/webhooks/twilio", post(twilio_webhook))
+        .route(crate::app::TWILIO_WEBHOOK_PATH, post(twilio_webhook))
         .route("/v1/notifications", get(notify::state))
         .route("/v1/notifications/subscribe", post(notify::subscribe))
         .route("/v1/notifications/confirm", post(notify::confirm))
@@ -334,14 +334,14 @@ async fn twilio_webhook(
         .map(HeaderValue::as_bytes)
         .unwrap_or_default();
     let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
-    let url = called_url(&headers, &uri);
+    let query = uri.query();
     let params: Vec<(String, String)> = if content_type.starts_with(b"application/x-www-form-urlencoded") {
         let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
             .map_err(|_| ApiError::BadRequest("the form body cannot be read".into()))?;
-        app.check_twilio_webhook(&url, WebhookBody::Form(&params), signature)?;
+        app.check_twilio_webhook(query, WebhookBody::Form(&params), signature)?;
         params
     } else if content_type.starts_with(b"application/json") {
-        app.check_twilio_webhook(&url, WebhookBody::Json(&body), signature)?;
+        app.check_twilio_webhook(query, WebhookBody::Json(&body), signature)?;
         protocol::shape::check_object(&body).map_err(|e| ApiError::BadRequest(format!("the JSON body {e}")))?;
         let object: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest("the JSON body is not an object".into()))?;
@@ -361,19 +361,6 @@ async fn twilio_webhook(
     tracing::info!(event, "Twilio webhook received");
     app.twilio_event(&params).await?;
     Ok(StatusCode::OK)
-}
-
-/// The URL Twilio called, as it signed it: the scheme the client used
-/// (`X-Forwarded-Proto` behind API Gateway or a proxy), the `Host`, the
-/// path and query.
-fn called_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let proto = text("x-forwarded-proto")
-        .and_then(|p| p.split(',').next())
-        .map_or("http", str::trim);
-    let host = text("host").unwrap_or_default();
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    format!("{proto}://{host}{path}")
 }
 
 async fn healthz() -> Response {

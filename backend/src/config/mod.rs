@@ -151,7 +151,8 @@ impl RawSettings {
         self.get(setting).is_some()
     }
 
-    fn get(&self, setting: Setting) -> Option<&str> {
+    /// The raw value, if set and not blank.
+    pub fn get(&self, setting: Setting) -> Option<&str> {
         self.values
             .get(setting.key)
             .map(|(v, _)| v.as_str())
@@ -278,7 +279,8 @@ pub struct NotifySettings {
     pub delay: Duration,
     /// The host's room URL with `{context}` (`chat/notifyLink`).
     pub link_template: Option<String>,
-    /// The API's public base URL, for unsubscribe links (`chat/publicUrl`).
+    /// The API's public base URL (`chat/publicUrl`): unsubscribe links, and
+    /// the URL Twilio's webhook signatures are checked against.
     pub public_url: Option<String>,
     pub product: String,
     /// Local mode: an SMTP server (`smtp://host:port`); else the dev inbox.

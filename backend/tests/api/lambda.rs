@@ -55,3 +55,57 @@ async fn a_me_event_with_a_bad_token_is_a_401() {
     let (status, body) = serve_event(&app, &bad).await;
     assert_eq!((status, body["error"].clone()), (401, json!("invalid_token")));
 }
+
+/// A Twilio webhook as API Gateway hands it to the Lambda, with `host`.
+fn webhook_event(host: &str, signature: &str, form: &str) -> String {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/v1/webhooks/twilio",
+        "rawQueryString": "source=conversations",
+        "headers": {
+            "content-type": "application/x-www-form-urlencoded",
+            "host": host,
+            "x-forwarded-proto": "https",
+            "x-twilio-signature": signature,
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc",
+            "domainName": host,
+            "http": { "method": "POST", "path": "/v1/webhooks/twilio", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "TwilioProxy/1.1" },
+            "requestId": "wh-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "28/Nov/2026:14:00:00 +0000",
+            "timeEpoch": 1795874400000u64
+        },
+        "body": form,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_webhook_event_is_checked_against_the_public_url_as_on_the_local_server() {
+    let (app, _key, _jwks, _standin) = twilio_app().await;
+    let token = backend::secret::Secret::new(AUTH_TOKEN.into());
+    let params = vec![("EventType".to_owned(), "onConversationUpdated".to_owned())];
+    let form = serde_urlencoded::to_string(&params).unwrap();
+    let ours = backend::twilio_signature::sign(
+        &token,
+        &format!("{PUBLIC_URL}/v1/webhooks/twilio?source=conversations"),
+        &params,
+    );
+    let host = PUBLIC_URL.trim_start_matches("https://");
+    let (status, body) = serve_event(&app, &webhook_event(host, &ours, &form)).await;
+    assert_eq!(status, 200, "{body}");
+    // a webhook the account signed for another host, sent with that Host
+    let theirs = backend::twilio_signature::sign(
+        &token,
+        "https://other.example/v1/webhooks/twilio?source=conversations",
+        &params,
+    );
+    let (status, body) = serve_event(&app, &webhook_event("other.example", &theirs, &form)).await;
+    assert_eq!((status, body["error"].clone()), (403, json!("invalid_signature")));
+}

@@ -184,9 +184,14 @@ pub fn twilio_settings(jwks_url: &str, twilio_url: &str) -> RawSettings {
         .set(config::TWILIO_API_SECRET, API_KEY_SECRET)
         .set(config::TWILIO_AUTH_TOKEN, AUTH_TOKEN)
         .set(config::TWILIO_CHAT_SERVICE_SID, SERVICE_SID)
-        .set(config::TWILIO_BASE_URL, twilio_url);
+        .set(config::TWILIO_BASE_URL, twilio_url)
+        .set(config::PUBLIC_URL, PUBLIC_URL);
     raw
 }
+
+/// The API's public URL in [`twilio_settings`]: where Twilio's webhook is
+/// registered (`<this>/v1/webhooks/twilio`), so what its signatures cover.
+pub const PUBLIC_URL: &str = "https://abc.execute-api.eu-west-1.amazonaws.com";
 
 /// The app, driven through its router with `oneshot` (no socket).
 pub struct TestApp {

@@ -33,6 +33,7 @@ async fn configure(service_sid: &str, extra: &[&str]) -> Output {
         .env("DACHAT_TWILIO_CHAT_SERVICE_SID", service_sid)
         .env("DACHAT_TWILIO_BASE_URL", service("DACHAT_TEST_PRISM_PROXY"))
         .env_remove("DACHAT_TWILIO_AUTH_TOKEN")
+        .env_remove("DACHAT_PUBLIC_URL")
         .output()
         .await
         .unwrap()
@@ -195,6 +196,20 @@ async fn bad_input_is_refused_with_the_setting_named() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("must be an https URL"));
+    // the service checks Twilio's signatures against its public URL: a
+    // webhook registered anywhere else would have every event refused
+    let output = Command::new(DACHAT)
+        .args(["configure", "--api", "https://api.example/prod"])
+        .env("DACHAT_PUBLIC_URL", "https://chat.example.org")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DACHAT_PUBLIC_URL") && stderr.contains("https://chat.example.org/v1/webhooks/twilio"),
+        "{stderr}"
+    );
     let output = Command::new(DACHAT)
         .args(["configure", "--api", "https://api.example"])
         .env_remove("DACHAT_TWILIO_ACCOUNT_SID")
