@@ -38,6 +38,7 @@ pub mod config;
 pub mod dev_token;
 pub mod digest_plan;
 pub mod domain;
+pub mod email_address;
 pub mod error;
 pub mod host_jwt;
 pub mod hs256;

@@ -12,6 +12,7 @@
 use std::fmt::Write as _;
 
 use crate::domain::ContextName;
+use crate::email_address::EmailAddress;
 
 /// At most this many rooms are listed; the rest are counted together.
 pub const MAX_ROOMS_LISTED: usize = 20;
@@ -130,21 +131,12 @@ pub fn header_text(text: &str, what: &'static str) -> Result<String, MailError> 
     Ok(text.trim().to_owned())
 }
 
-/// A plausible single address (`local@domain`, no spaces, controls or
-/// angle brackets); deliverability is proved by the confirmation code.
+/// A single address as [`EmailAddress`] takes it, lowercased; the
+/// one definition of an address (deliverability is proved by the code).
 pub fn address(text: &str) -> Result<String, MailError> {
-    let text = text.trim();
-    let (local, domain) = text.rsplit_once('@').ok_or(MailError::BadAddress)?;
-    let plain = |part: &str| {
-        !part.is_empty()
-            && part
-                .chars()
-                .all(|c| !c.is_control() && !c.is_whitespace() && !matches!(c, '<' | '>' | ',' | ';' | '"' | '\\'))
-    };
-    if text.len() > 254 || !plain(local) || !plain(domain) || !domain.contains('.') || local.contains('@') {
-        return Err(MailError::BadAddress);
-    }
-    Ok(text.to_owned())
+    EmailAddress::parse(text)
+        .map(EmailAddress::into_string)
+        .map_err(|_| MailError::BadAddress)
 }
 
 fn url(text: &str, what: &'static str) -> Result<String, MailError> {

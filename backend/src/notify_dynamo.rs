@@ -7,7 +7,7 @@
 //! | event claim | `claim#<key>` | `-` |
 //! | pending code | `code#<identity>` | `<address>` |
 //! | code sent, by identity | `codelog-id#<identity>` | `<at, 20 digits>#<uuid>` |
-//! | code sent, by address | `codelog-addr#<address>` | `<at, 20 digits>#<uuid>` |
+//! | code sent, by mailbox | `codelog-addr#<mailbox>` | `<at, 20 digits>#<uuid>` |
 //! | subscription | `sub#<identity>` | `0` (all rooms) or `1#<context>` |
 //! | watch | `watch` | `<identity>` |
 //! | room mail (throttle) | `mail#<identity>` | `<context>` |
@@ -162,7 +162,7 @@ impl NotifyStore for DynamoNotifyStore {
         Ok(())
     }
 
-    async fn put_code(&self, code: &PendingCode) -> Result<(), StoreError> {
+    async fn put_code(&self, code: &PendingCode, mailbox: &str) -> Result<(), StoreError> {
         let id = unique_suffix()?;
         let pending = Put::builder()
             .table_name(&self.table)
@@ -179,7 +179,7 @@ impl NotifyStore for DynamoNotifyStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(pending).build())
             .transact_items(self.log_put(format!("codelog-id#{}", code.identity), code, &id)?)
-            .transact_items(self.log_put(format!("codelog-addr#{}", code.address), code, &id)?)
+            .transact_items(self.log_put(format!("codelog-addr#{mailbox}"), code, &id)?)
             .send()
             .await
             .map_err(failed)?;
@@ -231,10 +231,10 @@ impl NotifyStore for DynamoNotifyStore {
         Ok(())
     }
 
-    async fn recent_codes(&self, identity: &str, address: &str, since: u64) -> Result<RecentCodes, StoreError> {
+    async fn recent_codes(&self, identity: &str, mailbox: &str, since: u64) -> Result<RecentCodes, StoreError> {
         Ok(RecentCodes {
             to_identity: self.count_since(format!("codelog-id#{identity}"), since).await?,
-            to_address: self.count_since(format!("codelog-addr#{address}"), since).await?,
+            to_address: self.count_since(format!("codelog-addr#{mailbox}"), since).await?,
         })
     }
 

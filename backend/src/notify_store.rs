@@ -94,9 +94,10 @@ pub trait NotifyStore: Send + Sync {
     fn unclaim(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Keeps `code` as the pending code of its (identity, address),
-    /// replacing any earlier one, and logs that a code was sent at
-    /// `code.issued_at`.
-    fn put_code(&self, code: &PendingCode) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// replacing any earlier one, and logs that a code was sent to
+    /// `mailbox` ([`crate::email_address::EmailAddress::mailbox`], which
+    /// the per-address limit counts by) at `code.issued_at`.
+    fn put_code(&self, code: &PendingCode, mailbox: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The pending code of (identity, address).
     fn code(
@@ -108,11 +109,11 @@ pub trait NotifyStore: Send + Sync {
     /// Saves a checked code (its wrong tries, whether it was used).
     fn update_code(&self, code: &PendingCode) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Codes sent to `identity` and to `address` since `since`.
+    /// Codes sent to `identity` and to `mailbox` since `since`.
     fn recent_codes(
         &self,
         identity: &str,
-        address: &str,
+        mailbox: &str,
         since: u64,
     ) -> impl Future<Output = Result<RecentCodes, StoreError>> + Send;
 
@@ -323,9 +324,9 @@ pub mod suite {
         let alice = format!("{prefix}-alice");
         let address = format!("{prefix}-alice@example.org");
         assert_eq!(store.code(&alice, &address).await.unwrap(), None);
-        store.put_code(&code(&alice, &address, 1_000)).await.unwrap();
+        store.put_code(&code(&alice, &address, 1_000), &address).await.unwrap();
         let second = code(&alice, &address, 1_100);
-        store.put_code(&second).await.unwrap();
+        store.put_code(&second, &address).await.unwrap();
         assert_eq!(
             store.code(&alice, &address).await.unwrap(),
             Some(second.clone()),
@@ -339,23 +340,29 @@ pub mod suite {
 
         // another identity asks for the same address; alice for another address
         let bob = format!("{prefix}-bob");
-        store.put_code(&code(&bob, &address, 1_200)).await.unwrap();
-        store
-            .put_code(&code(&alice, &format!("{prefix}-other@example.org"), 1_300))
-            .await
-            .unwrap();
+        store.put_code(&code(&bob, &address, 1_200), &address).await.unwrap();
+        let other = format!("{prefix}-other@example.org");
+        store.put_code(&code(&alice, &other, 1_300), &other).await.unwrap();
+        // the log counts by mailbox: a code to a spelling of alice's address
+        // is kept under its own address but counted as hers
+        let spelling = format!("{prefix}-alice+x@example.org");
+        store.put_code(&code(&bob, &spelling, 1_400), &address).await.unwrap();
+        assert_eq!(
+            store.code(&bob, &spelling).await.unwrap().map(|c| c.issued_at),
+            Some(1_400)
+        );
         assert_eq!(
             store.recent_codes(&alice, &address, 0).await.unwrap(),
             RecentCodes {
                 to_identity: 3,
-                to_address: 3
+                to_address: 4
             }
         );
         assert_eq!(
             store.recent_codes(&alice, &address, 1_100).await.unwrap(),
             RecentCodes {
                 to_identity: 2,
-                to_address: 2
+                to_address: 3
             },
             "only codes sent since then"
         );

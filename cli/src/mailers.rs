@@ -293,3 +293,64 @@ async fn page(State(inbox): State<DevInbox>) -> Response {
     html.push_str("</body></html>");
     no_store(Html(html).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use backend::email_address::EmailAddress;
+    use lettre::message::Mailbox;
+    use proptest::prelude::*;
+
+    /// Whether lettre, the SMTP path's mail library, takes `address` as
+    /// the message's recipient ([`SmtpMailer`] parses it as a mailbox).
+    fn lettre_takes(address: &str) -> bool {
+        address.parse::<lettre::Address>().is_ok() && address.parse::<Mailbox>().is_ok()
+    }
+
+    #[test]
+    fn what_lettre_refuses_is_refused_before_anything_is_counted() {
+        // the outside tests' findings (issue #32), and their kin
+        let long_local = format!("{}@x.org", "a".repeat(65));
+        for bad in [
+            "a..b@x.org",
+            ".a@x.org",
+            "a.@x.org",
+            "a(b)@x.org",
+            "a:b@x.org",
+            "a@[127.0.0.1]",
+            "a@x.org.",
+            long_local.as_str(),
+        ] {
+            assert!(!lettre_takes(bad), "lettre refuses {bad}");
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// Everything DAChat takes as an address, lettre takes too: one
+        /// definition, stricter than the library's, so a client's address
+        /// never reaches the mailer to be refused there.
+        #[test]
+        fn every_address_taken_here_is_taken_by_lettre(
+            local in "[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~()\\[\\]:;,\" -]{1,70}",
+            domain in "[a-zA-Z0-9.\\[\\]_-]{1,40}",
+        ) {
+            let address = format!("{local}@{domain}");
+            if let Ok(parsed) = EmailAddress::parse(&address) {
+                prop_assert!(lettre_takes(parsed.as_str()), "taken here, refused by lettre: {address:?}");
+            }
+        }
+
+        #[test]
+        fn plausible_addresses_are_taken_by_both(
+            local in "[a-z0-9]{1,10}([.+_-][a-z0-9]{1,10}){0,3}",
+            domain in "[a-z0-9]{1,12}(-[a-z0-9]{1,5})?(\\.[a-z]{2,6}){1,3}",
+        ) {
+            let address = format!("{local}@{domain}");
+            let parsed = EmailAddress::parse(&address);
+            prop_assert!(parsed.is_ok(), "{address:?}");
+            prop_assert!(lettre_takes(&address), "{address:?}");
+        }
+    }
+}

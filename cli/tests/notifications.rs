@@ -233,6 +233,72 @@ async fn guessing_codes_locks_out_and_codes_are_limited_per_hour() {
 }
 
 #[tokio::test]
+async fn addresses_are_checked_before_counting_and_limits_count_mailboxes_not_spellings() {
+    let server = serve("addresses", &[]);
+    let erin = server.token("erin", None).await;
+    let ask = |address: &str| json!({ "token": erin, "address": address });
+    // what a mailer would refuse is a 400 with the reason, and costs no code
+    let long_local = format!("{}@x.org", "a".repeat(65));
+    for bad in [
+        "a..b@x.org",
+        ".a@x.org",
+        "a.@x.org",
+        "a(b)@x.org",
+        "a:b@x.org",
+        "a@[127.0.0.1]",
+        "a@x.org.",
+        long_local.as_str(),
+    ] {
+        let (status, answer) = server.post("/v1/notifications/subscribe", ask(bad)).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("bad_address")),
+            "{bad}: {answer}"
+        );
+        assert!(!answer["message"].as_str().unwrap().is_empty());
+    }
+    assert!(server.inbox().await.is_empty(), "no e-mail for a refused address");
+    // one inbox, three spellings: three codes, then the limit
+    for spelling in ["x@EXAMPLE.org", "x@example.org", "X+chat@Example.org"] {
+        let (status, answer) = server.post("/v1/notifications/subscribe", ask(spelling)).await;
+        assert_eq!(
+            (status, &answer["state"]),
+            (200, &json!("code_sent")),
+            "{spelling}: {answer}"
+        );
+        assert_eq!(
+            answer["address"],
+            spelling.to_ascii_lowercase(),
+            "kept and shown lowercased"
+        );
+    }
+    let (status, answer) = server
+        .post("/v1/notifications/subscribe", ask("x+other@example.ORG"))
+        .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (429, Some("code_limit")),
+        "{answer}"
+    );
+    // the code sent to a spelling confirms that (lowercased) address
+    let mails = server.inbox().await;
+    assert_eq!(mails.len(), 3);
+    assert_eq!(mails[2]["to"], "x+chat@example.org");
+    let code = code_in(&mails[2]);
+    let (status, answer) = server
+        .post(
+            "/v1/notifications/confirm",
+            json!({ "token": erin, "address": "X+Chat@EXAMPLE.org", "code": code }),
+        )
+        .await;
+    assert_eq!(
+        (status, &answer["address"]),
+        (200, &json!("x+chat@example.org")),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn with_excerpts_on_a_digest_quotes_the_newest_unread_messages() {
     let server = serve("excerpts", &[("DACHAT_NOTIFY_EXCERPTS", "on")]);
     let carol = server.token("carol", Some("carol@example.org")).await;

@@ -87,7 +87,7 @@ impl NotifyStore for SqliteNotifyStore {
         Ok(())
     }
 
-    async fn put_code(&self, code: &PendingCode) -> Result<(), StoreError> {
+    async fn put_code(&self, code: &PendingCode, mailbox: &str) -> Result<(), StoreError> {
         let mut db = self.db();
         let tx = db.transaction().map_err(failed)?;
         tx.execute(
@@ -97,7 +97,7 @@ impl NotifyStore for SqliteNotifyStore {
         .map_err(failed)?;
         tx.execute(
             "INSERT INTO code_log (identity, address, at) VALUES (?1, ?2, ?3)",
-            params![code.identity, code.address, code.issued_at],
+            params![code.identity, mailbox, code.issued_at],
         )
         .map_err(failed)?;
         // the log matters for an hour
@@ -139,7 +139,7 @@ impl NotifyStore for SqliteNotifyStore {
         Ok(())
     }
 
-    async fn recent_codes(&self, identity: &str, address: &str, since: u64) -> Result<RecentCodes, StoreError> {
+    async fn recent_codes(&self, identity: &str, mailbox: &str, since: u64) -> Result<RecentCodes, StoreError> {
         let db = self.db();
         let count = |sql: &str, key: &str| -> Result<u32, StoreError> {
             db.query_row(sql, params![key, since], |row| row.get(0)).map_err(failed)
@@ -149,7 +149,7 @@ impl NotifyStore for SqliteNotifyStore {
                 "SELECT COUNT(*) FROM code_log WHERE identity = ?1 AND at >= ?2",
                 identity,
             )?,
-            to_address: count("SELECT COUNT(*) FROM code_log WHERE address = ?1 AND at >= ?2", address)?,
+            to_address: count("SELECT COUNT(*) FROM code_log WHERE address = ?1 AND at >= ?2", mailbox)?,
         })
     }
 

@@ -31,6 +31,7 @@ use ring::hmac;
 use crate::clock::Clock;
 use crate::codes::{CodeKey, CodeOutcome, CodeRefusal};
 use crate::domain::ContextName;
+use crate::email_address::{AddressError, EmailAddress};
 use crate::host_jwt::HostClaims;
 use crate::inbound::Inbound;
 use crate::mail::{self, Email, MailError};
@@ -373,45 +374,49 @@ impl<S: NotifyStore> Notifier<S> {
         address: Option<&str>,
     ) -> Result<Subscribed, NotifyError> {
         Self::allowed(claims, context)?;
-        let vouched = claims.verified_email.as_deref().and_then(|e| mail::address(e).ok());
+        // one definition of an address, checked before anything is counted
+        let vouched = claims
+            .verified_email
+            .as_deref()
+            .and_then(|e| EmailAddress::parse(e).ok());
         let address = match (address, &vouched) {
-            (Some(typed), _) => mail::address(typed)
-                .map_err(|_| NotifyError::BadAddress("That is not an e-mail address (name@example.org).".into()))?,
+            (Some(typed), _) => EmailAddress::parse(typed).map_err(|e| NotifyError::BadAddress(e.to_string()))?,
             (None, Some(vouched)) => vouched.clone(),
-            (None, None) => {
-                return Err(NotifyError::BadAddress("Type the e-mail address to send to.".into()));
-            }
+            (None, None) => return Err(NotifyError::BadAddress(AddressError::Empty.to_string())),
         };
         let identity = claims.identity.as_str();
-        if vouched.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(&address)) {
-            return self.turn_on(identity, context, address).await;
+        if vouched.as_ref() == Some(&address) {
+            return self.turn_on(identity, context, address.into_string()).await;
         }
         // an address already confirmed for another room needs no new code
+        // (the same address: a mailbox's other spellings still need one)
         if self
             .store
             .subscriptions(identity)
             .await?
             .iter()
-            .any(|s| s.address.eq_ignore_ascii_case(&address))
+            .any(|s| s.address.eq_ignore_ascii_case(address.as_str()))
         {
-            return self.turn_on(identity, context, address).await;
+            return self.turn_on(identity, context, address.into_string()).await;
         }
         let now = self.clock.now_secs();
+        let mailbox = address.mailbox();
         let recent = self
             .store
-            .recent_codes(identity, &address, now.saturating_sub(3600))
+            .recent_codes(identity, &mailbox, now.saturating_sub(3600))
             .await?;
         let (code, pending) = self
             .codes
-            .issue(identity, &address, now, recent)
+            .issue(identity, address.as_str(), now, recent)
             .map_err(NotifyError::CodeRefused)?;
-        let email = mail::render_code(&address, &self.config.product, &code)
+        let email = mail::render_code(address.as_str(), &self.config.product, &code)
             .map_err(|e: MailError| NotifyError::BadAddress(e.to_string()))?;
-        self.store.put_code(&pending).await?;
+        self.store.put_code(&pending, &mailbox).await?;
         self.mailer.send(std::slice::from_ref(&email)).await.map_err(|e| {
             tracing::warn!(error = %e, "a confirmation code could not be sent");
             NotifyError::Mail(e)
         })?;
+        let address = address.into_string();
         Ok(Subscribed::CodeSent { address })
     }
 
@@ -423,8 +428,9 @@ impl<S: NotifyStore> Notifier<S> {
         code: &str,
     ) -> Result<Subscribed, NotifyError> {
         Self::allowed(claims, context)?;
-        let address = mail::address(address)
-            .map_err(|_| NotifyError::BadAddress("That is not an e-mail address (name@example.org).".into()))?;
+        let address = EmailAddress::parse(address)
+            .map_err(|e| NotifyError::BadAddress(e.to_string()))?
+            .into_string();
         let identity = claims.identity.as_str();
         let mut pending = self.store.code(identity, &address).await?.ok_or(NotifyError::NoCode)?;
         let outcome = self.codes.check(&mut pending, code, self.clock.now_secs());

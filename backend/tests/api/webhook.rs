@@ -87,7 +87,11 @@ async fn a_webhook_signed_for_another_endpoint_of_the_account_is_refused_whateve
     // request signed for another host, scheme or path of the account must
     // not pass here, even with Host and X-Forwarded-Proto set to match it
     for (other, host, proto) in [
-        ("https://other.example/v1/webhooks/twilio?source=conversations", "other.example", "https"),
+        (
+            "https://other.example/v1/webhooks/twilio?source=conversations",
+            "other.example",
+            "https",
+        ),
         (
             "http://abc.execute-api.eu-west-1.amazonaws.com/v1/webhooks/twilio?source=conversations",
             "abc.execute-api.eu-west-1.amazonaws.com",
@@ -100,7 +104,11 @@ async fn a_webhook_signed_for_another_endpoint_of_the_account_is_refused_whateve
         ),
     ] {
         let signature = backend::twilio_signature::sign(&token, other, &event());
-        let headers = [("host", host), ("x-forwarded-proto", proto), ("x-twilio-signature", signature.as_str())];
+        let headers = [
+            ("host", host),
+            ("x-forwarded-proto", proto),
+            ("x-twilio-signature", signature.as_str()),
+        ];
         let answer = post(&app, &headers, FORM, &event()).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{other}");
         assert_eq!(answer.json["error"], "invalid_signature", "{other}");
@@ -121,7 +129,10 @@ async fn without_the_public_url_the_answer_names_the_setting() {
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.json["error"], "not_configured");
     assert!(
-        answer.json["message"].as_str().unwrap().contains("DACHAT_PUBLIC_URL is missing"),
+        answer.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("DACHAT_PUBLIC_URL is missing"),
         "{}",
         answer.json
     );
