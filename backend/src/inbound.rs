@@ -8,10 +8,13 @@
 //!   `envelope`, `headers`, `text`, `html`).
 //!
 //! SendGrid adds its `SPF` and `dkim` results in both; a sender counts as
-//! authenticated when DKIM passed for the From address's domain or SPF
+//! authenticated only when DKIM passed for the From address's domain or SPF
 //! passed for an envelope sender of that domain (DMARC's alignment, with
-//! parent and child domains aligned). The local path has no such results:
-//! it trusts the mail server that relays to it. Pure.
+//! parent and child domains aligned). A post without either result, or
+//! with results that do not pass, is not authenticated: a pass is
+//! required, never merely the absence of a failure. The local path has no
+//! such results: it trusts the mail server that relays to it, and says so
+//! ([`Authentication::TrustedRelay`]). Pure.
 
 use mail_parser::{Address, MessageParser};
 use ring::digest;
@@ -37,9 +40,22 @@ pub struct Inbound {
     pub reply: String,
     /// Written by a program: an auto-reply, a bounce, a list's mail.
     pub automatic: bool,
-    /// `Some(true)`: the receiving side saw the From domain authenticated;
-    /// `Some(false)`: it looked and did not; `None`: nobody looked.
-    pub authenticated: Option<bool>,
+    /// Whether the sender's domain vouched for it.
+    pub authentication: Authentication,
+}
+
+/// What vouches for an e-mail's sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authentication {
+    /// The receiving side (SendGrid) saw DKIM or SPF pass, aligned with the
+    /// From domain.
+    Passed,
+    /// The receiving side gave no passing, aligned result (a failure, or no
+    /// result at all).
+    NotPassed,
+    /// The local SMTP listener: the operator's own mail server relays to it
+    /// and has done its checks; there are no results to read.
+    TrustedRelay,
 }
 
 /// Why an e-mail cannot be read.
@@ -117,7 +133,7 @@ pub fn from_mime(raw: &[u8], envelope_to: &[String]) -> Result<Inbound, InboundE
         id,
         reply: reply_text::strip(&text),
         automatic,
-        authenticated: None,
+        authentication: Authentication::TrustedRelay,
     })
 }
 
@@ -238,22 +254,25 @@ pub fn from_sendgrid(fields: &[(String, String)]) -> Result<Inbound, InboundErro
             id,
             reply: reply_text::strip(&text),
             automatic: reply_text::is_automatic(header_pairs(&message)),
-            authenticated: None,
+            authentication: Authentication::TrustedRelay,
         }
     };
+    // over HTTP only SendGrid's results vouch for the sender: a pass is required
     let spf = field(fields, "SPF");
     let dkim = field(fields, "dkim");
-    if spf.is_some() || dkim.is_some() {
-        let from_domain = inbound.from.as_deref().and_then(domain_of).unwrap_or_default();
-        let by_dkim = dkim.is_some_and(|d| dkim_passes(d, &from_domain));
-        let by_spf = spf.is_some_and(|s| s.trim().eq_ignore_ascii_case("pass"))
-            && envelope
-                .from
-                .as_deref()
-                .and_then(domain_of)
-                .is_some_and(|d| aligned(&d, &from_domain));
-        inbound.authenticated = Some(!from_domain.is_empty() && (by_dkim || by_spf));
-    }
+    let from_domain = inbound.from.as_deref().and_then(domain_of).unwrap_or_default();
+    let by_dkim = dkim.is_some_and(|d| dkim_passes(d, &from_domain));
+    let by_spf = spf.is_some_and(|s| s.trim().eq_ignore_ascii_case("pass"))
+        && envelope
+            .from
+            .as_deref()
+            .and_then(domain_of)
+            .is_some_and(|d| aligned(&d, &from_domain));
+    inbound.authentication = if !from_domain.is_empty() && (by_dkim || by_spf) {
+        Authentication::Passed
+    } else {
+        Authentication::NotPassed
+    };
     Ok(inbound)
 }
 

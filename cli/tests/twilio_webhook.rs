@@ -287,6 +287,17 @@ async fn on_twilio_a_reply_through_sendgrid_inbound_parse_lands_in_the_conversat
         (200, &json!("unauthenticated")),
         "SPF failed and no DKIM: {answer}"
     );
+    // no SPF or DKIM result at all: nobody vouched for the sender
+    let unvouched: Vec<(&str, String)> = parsed("m1@example.org", "alice@example.org", "pass")
+        .into_iter()
+        .filter(|(name, _)| !matches!(*name, "SPF" | "dkim"))
+        .collect();
+    let (status, answer) = inbound(KEY, unvouched).await;
+    assert_eq!(
+        (status, &answer["reason"]),
+        (200, &json!("unauthenticated")),
+        "no SPF or DKIM result: {answer}"
+    );
     let (status, answer) = inbound(KEY, parsed("m2@example.org", "alice@example.org", "pass")).await;
     assert_eq!((status, &answer), (200, &json!({ "outcome": "posted" })));
     let (_, answer) = inbound(KEY, parsed("m2@example.org", "alice@example.org", "pass")).await;

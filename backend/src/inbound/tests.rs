@@ -26,7 +26,7 @@ fn a_plain_reply_reads_as_its_sender_recipient_and_words() {
     assert_eq!(inbound.recipients, vec![REPLY.to_owned()]);
     assert_eq!(inbound.reply, "On our way.");
     assert!(!inbound.automatic);
-    assert_eq!(inbound.authenticated, None);
+    assert_eq!(inbound.authentication, Authentication::TrustedRelay);
     assert_eq!(inbound.id.len(), 64);
     // the envelope wins over the headers
     let other = from_mime(mail.as_bytes(), &["X@Y.example".to_owned()]).unwrap();
@@ -82,8 +82,8 @@ fn sendgrid_parsed_fields_read_the_same() {
     assert_eq!(inbound.recipients, vec![REPLY.to_owned()]);
     assert_eq!(inbound.reply, "Yes.");
     assert_eq!(
-        inbound.authenticated,
-        Some(true),
+        inbound.authentication,
+        Authentication::Passed,
         "SPF passed for a subdomain of the sender's"
     );
     let raw_mode = from_mime(raw("", "x").as_bytes(), &[]).unwrap();
@@ -104,31 +104,46 @@ fn sendgrid_raw_mode_reads_the_mime_message() {
     ]);
     let inbound = from_sendgrid(&fields).unwrap();
     assert_eq!(inbound.reply, "Noted.");
-    assert_eq!(inbound.authenticated, Some(true), "DKIM passed for the From domain");
+    assert_eq!(
+        inbound.authentication,
+        Authentication::Passed,
+        "DKIM passed for the From domain"
+    );
 }
 
 #[test]
 fn a_sender_nobody_vouched_for_is_not_authenticated() {
     let mail = raw("", "Send the trucks to my address instead.");
     for (spf, dkim, envelope_from) in [
-        ("fail", "none", "alice@example.org"),
-        ("pass", "{@attacker.example : pass}", "x@attacker.example"),
-        ("softfail", "{@example.org : fail}", "alice@example.org"),
-        ("pass", "none", "x@notexample.org"),
+        (Some("fail"), Some("none"), "alice@example.org"),
+        (Some("pass"), Some("{@attacker.example : pass}"), "x@attacker.example"),
+        (Some("softfail"), Some("{@example.org : fail}"), "alice@example.org"),
+        (Some("pass"), Some("none"), "x@notexample.org"),
+        // no results at all: nobody vouched, so it is not authenticated
+        (None, None, "alice@example.org"),
+        (Some(""), None, "alice@example.org"),
+        (None, Some("{}"), "alice@example.org"),
+        (Some("neutral"), None, "alice@example.org"),
     ] {
-        let fields = pairs(&[
-            ("email", &mail),
-            (
-                "envelope",
-                &format!("{{\"to\":[\"{REPLY}\"],\"from\":\"{envelope_from}\"}}"),
-            ),
-            ("SPF", spf),
-            ("dkim", dkim),
-        ]);
+        let envelope = format!("{{\"to\":[\"{REPLY}\"],\"from\":\"{envelope_from}\"}}");
+        let mut fields = vec![("email", mail.as_str()), ("envelope", envelope.as_str())];
+        fields.extend(spf.map(|v| ("SPF", v)));
+        fields.extend(dkim.map(|v| ("dkim", v)));
         assert_eq!(
-            from_sendgrid(&fields).unwrap().authenticated,
-            Some(false),
-            "{spf} {dkim}"
+            from_sendgrid(&pairs(&fields)).unwrap().authentication,
+            Authentication::NotPassed,
+            "{spf:?} {dkim:?}"
         );
     }
+    // the parsed mode without results, too
+    let parsed = pairs(&[
+        ("headers", "From: alice@example.org\nTo: x\n"),
+        ("from", "alice@example.org"),
+        ("to", REPLY),
+        ("text", "Send the trucks to my address instead."),
+    ]);
+    assert_eq!(
+        from_sendgrid(&parsed).unwrap().authentication,
+        Authentication::NotPassed
+    );
 }

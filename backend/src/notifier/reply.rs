@@ -12,7 +12,7 @@
 //! the claim back and is an error, so the sender's side retries.
 
 use super::{Notifier, NotifyError, follows};
-use crate::inbound::Inbound;
+use crate::inbound::{Authentication, Inbound};
 use crate::notify_store::{NotifyStore, ReplyRoute};
 use crate::reply_address;
 
@@ -134,7 +134,7 @@ impl<S: NotifyStore> Notifier<S> {
         if inbound.automatic {
             return Ok(Err(Dropped::Automatic));
         }
-        if inbound.authenticated == Some(false) {
+        if inbound.authentication == Authentication::NotPassed {
             return Ok(Err(Dropped::Unauthenticated));
         }
         match self.store.reply_route(&tag, now).await? {
