@@ -90,6 +90,7 @@ pub fn router(key: DevTokenKey, clock: Clock) -> Router {
         .route("/token", post(token))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(crate::api::json_errors))
         .with_state(Arc::new(DevState { key, clock }))
 }
 

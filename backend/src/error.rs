@@ -50,6 +50,9 @@ pub enum ApiError {
     InvalidSignature,
     /// 503: a feature needs a setting that is not set (names it and the command).
     NotConfigured(String),
+    /// 500: an answer the framework made that none of ours names (the
+    /// safety net in `api::json_errors`; a bug if it is ever seen).
+    Internal,
     /// A notifications request refused, with its own status and code
     /// (`bad_address`, `wrong_code`, `code_limit`, …) for the window to act on.
     Notify {
@@ -87,6 +90,7 @@ impl ApiError {
             Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
             Self::InvalidSignature => StatusCode::FORBIDDEN,
             Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Notify { status, .. } => *status,
         }
     }
@@ -106,6 +110,7 @@ impl ApiError {
             Self::UpstreamRejected(_) => "chat_error",
             Self::InvalidSignature => "invalid_signature",
             Self::NotConfigured(_) => "not_configured",
+            Self::Internal => "internal_error",
             Self::Notify { code, .. } => code,
         }
     }
@@ -128,6 +133,7 @@ impl ApiError {
             Self::UpstreamRejected(_) => "the chat service refused the request".into(),
             Self::InvalidSignature => "the request does not carry Twilio's signature (X-Twilio-Signature)".into(),
             Self::NotConfigured(what) => what.clone(),
+            Self::Internal => "something went wrong on our side; try again shortly".into(),
             Self::Notify { message, .. } => message.clone(),
         }
     }
@@ -240,4 +246,80 @@ fn notify_error(e: NotifyError) -> ApiError {
         NotifyError::Store(e) => ApiError::UpstreamUnavailable(e.to_string()),
         NotifyError::Chat(e) => ApiError::UpstreamUnavailable(e.0),
     }
+}
+
+/// One of each error the API can answer, each made the way the service
+/// makes it (through `From<AppError>` where it comes from the service):
+/// the README's table of codes is checked against this list. The `match`
+/// below does not compile until a new `AppError` variant has its sample.
+pub fn every_error() -> Vec<ApiError> {
+    use crate::notifier::ViewError;
+    use crate::notify_store::StoreError;
+    let detail = String::new;
+    let from_app = [
+        AppError::InvalidValue(crate::domain::InvalidValue {
+            what: "context",
+            reason: "is empty",
+        }),
+        AppError::InvalidToken(crate::host_jwt::HostTokenError::UnknownKid),
+        AppError::ContextNotAllowed,
+        AppError::RateLimited { retry_after_secs: 1 },
+        AppError::KeysUnavailable(crate::jwks::JwksUnavailable(detail())),
+        AppError::Chat(RestError::Unavailable(detail())),
+        AppError::Chat(RestError::Rejected(detail())),
+        AppError::LocalRooms(detail()),
+        AppError::NoTwilio,
+        AppError::WebhooksNotConfigured(detail()),
+        AppError::InvalidSignature,
+        AppError::NotificationsOff(detail()),
+        AppError::BadUnsubscribeLink,
+        AppError::BadInboundKey,
+        AppError::Notify(NotifyError::ContextNotAllowed),
+        AppError::Notify(NotifyError::BadAddress(detail())),
+        AppError::Notify(NotifyError::CodeRefused(CodeRefusal::TooManyForYou)),
+        AppError::Notify(NotifyError::CodeRefused(CodeRefusal::TooManyForAddress)),
+        AppError::Notify(NotifyError::CodeRefused(CodeRefusal::NoRandomness)),
+        AppError::Notify(NotifyError::Code(CodeOutcome::Wrong { tries_left: 1 })),
+        AppError::Notify(NotifyError::Code(CodeOutcome::Malformed)),
+        AppError::Notify(NotifyError::Code(CodeOutcome::LockedOut)),
+        AppError::Notify(NotifyError::Code(CodeOutcome::Expired)),
+        AppError::Notify(NotifyError::Code(CodeOutcome::AlreadyUsed)),
+        AppError::Notify(NotifyError::NoCode),
+        AppError::Notify(NotifyError::Mail(SendError::Unavailable(detail()))),
+        AppError::Notify(NotifyError::Mail(SendError::Rejected(detail()))),
+        AppError::Notify(NotifyError::Store(StoreError(detail()))),
+        AppError::Notify(NotifyError::Chat(ViewError(detail()))),
+    ];
+    for e in &from_app {
+        // a new variant needs a sample above
+        match e {
+            AppError::InvalidValue(_)
+            | AppError::InvalidToken(_)
+            | AppError::ContextNotAllowed
+            | AppError::RateLimited { .. }
+            | AppError::KeysUnavailable(_)
+            | AppError::Chat(_)
+            | AppError::LocalRooms(_)
+            | AppError::NoTwilio
+            | AppError::WebhooksNotConfigured(_)
+            | AppError::InvalidSignature
+            | AppError::NotificationsOff(_)
+            | AppError::Notify(_)
+            | AppError::BadUnsubscribeLink
+            | AppError::BadInboundKey => {}
+        }
+    }
+    let mut errors: Vec<ApiError> = from_app.into_iter().map(ApiError::from).collect();
+    // made by the HTTP layer itself
+    errors.extend([
+        ApiError::BadRequest(detail()),
+        ApiError::InvalidToken(detail()),
+        ApiError::NotFound,
+        ApiError::MethodNotAllowed,
+        ApiError::PayloadTooLarge,
+        ApiError::UnsupportedMediaType,
+        ApiError::TooManyInvalidTokens { retry_after_secs: 1 },
+        ApiError::Internal,
+    ]);
+    errors
 }

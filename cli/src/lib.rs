@@ -383,7 +383,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let mut router = api::router(Arc::new(state), options);
     if let Some(local) = &local {
-        router = local.router().merge(router);
+        // the chat socket's refusals (not a WebSocket upgrade…) in our JSON too
+        let socket = local.router().layer(axum::middleware::from_fn(api::json_errors));
+        router = socket.merge(router);
     }
     {
         let n = &notifications;

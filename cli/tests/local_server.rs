@@ -253,6 +253,26 @@ async fn an_acknowledged_message_survives_kill_9() {
 }
 
 #[tokio::test]
+async fn the_chat_socket_refuses_what_is_not_a_socket_in_the_apis_json() {
+    let (keys, data) = keys_and_data("socketjson");
+    let server = serve(&keys, &data, free_port().unwrap()).await;
+    let http = reqwest::Client::new();
+    for query in ["", "?token=a&token=b", "?token=%zz"] {
+        let answer = http
+            .get(format!("http://{}/v1/local/ws{query}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_client_error(), "{query}: {}", answer.status());
+        let body: Value = answer.json().await.unwrap();
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{query}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_client_spraying_bad_tokens_gets_429_from_the_real_server() {
     let (keys, data) = keys_and_data("junk");
     let server = serve(&keys, &data, free_port().unwrap()).await;

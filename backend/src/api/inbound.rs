@@ -7,13 +7,13 @@
 //! when the store or the chat provider failed, so it does.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Shared;
+use super::{ApiQuery, Shared};
 use crate::error::ApiError;
 use crate::inbound::MAX_INBOUND_BYTES;
 use crate::notifier::ReplyOutcome;
@@ -33,7 +33,7 @@ pub(super) struct KeyQuery {
 
 pub(super) async fn sendgrid(
     State(app): State<Shared>,
-    Query(query): Query<KeyQuery>,
+    ApiQuery(query): ApiQuery<KeyQuery>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let mut form = form.map_err(|_| ApiError::BadRequest("SendGrid posts multipart/form-data".into()))?;

@@ -137,29 +137,16 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
         app,
         published_jwks: PublishedJwks(options.published_jwks.map(Arc::new)),
     };
-    let mut router = Router::new()
-        .route("/v1/session", post(session))
-        .route("/v1/token", post(token))
-        .route("/v1/me", get(me))
-        .route("/healthz", get(healthz))
-        .route(crate::app::TWILIO_WEBHOOK_PATH, post(twilio_webhook))
-        .route("/v1/notifications", get(notify::state))
-        .route("/v1/notifications/subscribe", post(notify::subscribe))
-        .route("/v1/notifications/confirm", post(notify::confirm))
-        .route("/v1/notifications/off", post(notify::off))
-        .route(
-            "/v1/inbound/sendgrid",
-            post(inbound::sendgrid).layer(DefaultBodyLimit::max(inbound::MAX_REQUEST_BYTES)),
-        )
-        .route(
-            crate::unsubscribe_link::PATH,
-            get(notify::unsubscribe_page).post(notify::unsubscribe_now),
-        )
-        .route("/.well-known/jwks.json", get(published_jwks))
+    let mut router = Router::new();
+    for (route, handler) in routes() {
+        router = router.route(route.path, handler);
+    }
+    let router = router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state);
+        .layer(middleware::from_fn(json_errors));
+    let mut router = router.with_state(state);
     if let Some(guard) = guard {
         router = router.layer(middleware::from_fn_with_state(guard, limit_failed_auth));
     }
@@ -167,6 +154,167 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
         router = router.layer(cors);
     }
     router.layer(middleware::from_fn(log_errors))
+}
+
+/// What a route takes, for the route-walking test and the docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// Nothing in the body (a GET).
+    Nothing,
+    /// A JSON object ([`JsonBody`]).
+    Json,
+    /// Twilio's signed form (or JSON) webhook.
+    TwilioWebhook,
+    /// SendGrid Inbound Parse's multipart form.
+    Multipart,
+    /// A one-click unsubscribe link: answers HTML pages, not JSON.
+    UnsubscribeLink,
+}
+
+/// One route of the API, as the router is built from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static [Method],
+    pub takes: Takes,
+    /// The query parameters it reads.
+    pub query: &'static [&'static str],
+    /// The largest body it takes.
+    pub max_body: usize,
+}
+
+impl Route {
+    const fn new(path: &'static str, methods: &'static [Method], takes: Takes) -> Self {
+        Self {
+            path,
+            methods,
+            takes,
+            query: &[],
+            max_body: MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// Every route with its handler: the one list the router is built from,
+/// so [`route_table`] (which the route-walking test walks) cannot miss one.
+fn routes() -> Vec<(Route, axum::routing::MethodRouter<ApiState>)> {
+    const GET: &[Method] = &[Method::GET];
+    const POST: &[Method] = &[Method::POST];
+    const BOTH: &[Method] = &[Method::GET, Method::POST];
+    vec![
+        (Route::new("/v1/session", POST, Takes::Json), post(session)),
+        (Route::new("/v1/token", POST, Takes::Json), post(token)),
+        (Route::new("/v1/me", GET, Takes::Nothing), get(me)),
+        (Route::new("/healthz", GET, Takes::Nothing), get(healthz)),
+        (
+            Route::new(crate::app::TWILIO_WEBHOOK_PATH, POST, Takes::TwilioWebhook),
+            post(twilio_webhook),
+        ),
+        (Route::new("/v1/notifications", GET, Takes::Nothing), get(notify::state)),
+        (
+            Route::new("/v1/notifications/subscribe", POST, Takes::Json),
+            post(notify::subscribe),
+        ),
+        (
+            Route::new("/v1/notifications/confirm", POST, Takes::Json),
+            post(notify::confirm),
+        ),
+        (
+            Route::new("/v1/notifications/off", POST, Takes::Json),
+            post(notify::off),
+        ),
+        (
+            Route {
+                query: &["key"],
+                max_body: inbound::MAX_REQUEST_BYTES,
+                ..Route::new("/v1/inbound/sendgrid", POST, Takes::Multipart)
+            },
+            post(inbound::sendgrid).layer(DefaultBodyLimit::max(inbound::MAX_REQUEST_BYTES)),
+        ),
+        (
+            Route {
+                query: &["u", "c", "s"],
+                ..Route::new(crate::unsubscribe_link::PATH, BOTH, Takes::UnsubscribeLink)
+            },
+            get(notify::unsubscribe_page).post(notify::unsubscribe_now),
+        ),
+        (
+            Route::new("/.well-known/jwks.json", GET, Takes::Nothing),
+            get(published_jwks),
+        ),
+    ]
+}
+
+/// Every route of [`router`], in order.
+pub fn route_table() -> Vec<Route> {
+    routes().into_iter().map(|(route, _)| route).collect()
+}
+
+/// A query string read into `T`; a query that does not read is our 400
+/// (axum's own rejection is plain text). Like [`JsonBody`], the message
+/// names the problem without echoing the input.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query).map(ApiQuery).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the query string cannot be read: {}",
+                describe_serde(&e.to_string())
+            ))
+        })
+    }
+}
+
+/// serde's message about input of the wrong shape, keeping field names
+/// (`duplicate field `key``) but never the values it quotes.
+fn describe_serde(text: &str) -> String {
+    let what = text.split(" at line ").next().unwrap_or("unexpected shape");
+    if what.starts_with("duplicate field") || what.starts_with("missing field") {
+        what.to_owned()
+    } else {
+        "a value is not of the expected kind".to_owned()
+    }
+}
+
+/// The safety net under every route: an error answer that is not ours
+/// (an extractor's rejection, a layer's refusal: axum answers those in
+/// plain text) becomes our small JSON body with the same status, so a
+/// client always gets `{error, message}`. Our own errors carry
+/// [`ErrorDetail`]; the unsubscribe link's HTML pages are left alone.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let ours = response.extensions().get::<ErrorDetail>().is_some();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || ours || html {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        status if status.is_client_error() => ApiError::BadRequest("the request cannot be read".into()),
+        _ => ApiError::Internal,
+    };
+    let mut answer = error.into_response();
+    let said = answer
+        .extensions()
+        .get::<ErrorDetail>()
+        .map(|d| d.0.clone())
+        .unwrap_or_default();
+    answer
+        .extensions_mut()
+        .insert(ErrorDetail(format!("{said} (answered {status} by the framework)")));
+    answer
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
@@ -214,19 +362,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !is_json(request.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection: BytesRejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::BadRequest("request body could not be read".into())
-                }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(body_rejection)?;
         protocol::shape::check_object(&bytes).map_err(|e| ApiError::BadRequest(format!("request body {e}")))?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::BadRequest(describe_json_error(&e)))
+    }
+}
+
+/// A body that could not be read: over the limit, or cut off.
+fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::BadRequest("request body could not be read".into())
     }
 }
 
@@ -327,8 +476,9 @@ async fn twilio_webhook(
     State(app): State<Shared>,
     headers: HeaderMap,
     uri: axum::http::Uri,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let body = body.map_err(body_rejection)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(HeaderValue::as_bytes)

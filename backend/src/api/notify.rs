@@ -6,6 +6,7 @@
 //! page's button) unsubscribes.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -132,8 +133,8 @@ fn bad_link() -> Response {
 }
 
 /// `GET` of a one-click link: a confirmation page; nothing changes.
-pub(super) async fn unsubscribe_page(State(app): State<Shared>, Query(link): Query<Link>) -> Response {
-    let Ok(target) = target(&app, &link) else {
+pub(super) async fn unsubscribe_page(State(app): State<Shared>, link: Result<Query<Link>, QueryRejection>) -> Response {
+    let Some(target) = link.ok().and_then(|Query(link)| target(&app, &link).ok()) else {
         return bad_link();
     };
     page(
@@ -149,8 +150,8 @@ pub(super) async fn unsubscribe_page(State(app): State<Shared>, Query(link): Que
 }
 
 /// `POST` of a one-click link (RFC 8058): unsubscribes.
-pub(super) async fn unsubscribe_now(State(app): State<Shared>, Query(link): Query<Link>) -> Response {
-    let Ok(target) = target(&app, &link) else {
+pub(super) async fn unsubscribe_now(State(app): State<Shared>, link: Result<Query<Link>, QueryRejection>) -> Response {
+    let Some(target) = link.ok().and_then(|Query(link)| target(&app, &link).ok()) else {
         return bad_link();
     };
     match app.unsubscribe_by_link(&target).await {

@@ -16,6 +16,7 @@ mod host_keys;
 mod lambda;
 mod logging;
 mod provisioning;
+mod routes;
 mod sendgrid_retries;
 mod sessions;
 mod spec_form_keys;
