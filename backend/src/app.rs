@@ -532,16 +532,7 @@ impl AppState {
                 crate::config::INBOUND_KEY.key
             )));
         };
-        let digest = |k: &str| ring::digest::digest(&ring::digest::SHA256, k.as_bytes());
-        let given = digest(key.unwrap_or_default());
-        let wanted = digest(expected.expose());
-        let same = given
-            .as_ref()
-            .iter()
-            .zip(wanted.as_ref())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-        if !same {
+        if !expected.matches(key.unwrap_or_default()) {
             return Err(AppError::BadInboundKey);
         }
         let notifications = self.notifications()?;

@@ -48,7 +48,14 @@ pub struct VerifyOptions {
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub leeway_secs: u64,
+    /// Take tokens of the dev-extras token API ([`DEV_TOKEN_ISSUER`]);
+    /// off unless the stage sets `chat/acceptDevTokens`.
+    pub accept_dev_tokens: bool,
 }
+
+/// The issuer of the tokens the dev-extras stack mints: refused unless
+/// the stage accepts dev tokens, whatever key signed them.
+pub const DEV_TOKEN_ISSUER: &str = "dachat-dev-extras";
 
 impl Default for VerifyOptions {
     fn default() -> Self {
@@ -56,6 +63,7 @@ impl Default for VerifyOptions {
             issuer: None,
             audience: None,
             leeway_secs: 30,
+            accept_dev_tokens: false,
         }
     }
 }
@@ -94,6 +102,8 @@ pub enum HostTokenError {
     NotYetValid,
     IssuedInFuture,
     WrongIssuer,
+    /// A dev-extras token on a stage that does not accept them.
+    DevTokenRefused,
     WrongAudience,
     InvalidClaim(String),
 }
@@ -114,6 +124,9 @@ impl fmt::Display for HostTokenError {
             Self::NotYetValid => f.write_str("token is not valid yet"),
             Self::IssuedInFuture => f.write_str("token is issued in the future"),
             Self::WrongIssuer => f.write_str("token issuer is not accepted"),
+            Self::DevTokenRefused => {
+                f.write_str("token is a dev token (issuer dachat-dev-extras), which this stage does not accept")
+            }
             Self::WrongAudience => f.write_str("token audience is not accepted"),
             Self::InvalidClaim(what) => write!(f, "token claims are invalid: {what}"),
         }
@@ -286,7 +299,12 @@ fn check_claims(claims: Claims, options: &VerifyOptions, now: u64) -> Result<Hos
     {
         return Err(HostTokenError::IssuedInFuture);
     }
+    let dev_token = claims.iss.as_deref() == Some(DEV_TOKEN_ISSUER);
+    if dev_token && !options.accept_dev_tokens {
+        return Err(HostTokenError::DevTokenRefused);
+    }
     if let Some(expected) = &options.issuer
+        && !dev_token
         && claims.iss.as_deref() != Some(expected.as_str())
     {
         return Err(HostTokenError::WrongIssuer);
@@ -575,9 +593,24 @@ mod tests {
             issuer: Some("toolbox".into()),
             audience: Some("dachat".into()),
             leeway_secs: 0,
+            accept_dev_tokens: false,
         };
         let mut c = good_claims();
         check_claims_case(c.clone(), &o, Err(WrongIssuer));
+        // a dev-extras token: refused unless the stage accepts them, and then
+        // taken besides the host's own issuer (the audience still applies)
+        let mut dev = good_claims();
+        dev["iss"] = json!(DEV_TOKEN_ISSUER);
+        dev["aud"] = json!("dachat");
+        check_claims_case(dev.clone(), &o, Err(DevTokenRefused));
+        check_claims_case(dev.clone(), &VerifyOptions::default(), Err(DevTokenRefused));
+        let accepting = VerifyOptions {
+            accept_dev_tokens: true,
+            ..o.clone()
+        };
+        check_claims_case(dev.clone(), &accepting, Ok(()));
+        dev["aud"] = json!("other");
+        check_claims_case(dev, &accepting, Err(WrongAudience));
         c["iss"] = json!("toolbox");
         check_claims_case(c.clone(), &o, Err(WrongAudience));
         c["aud"] = json!("dachat");

@@ -3,8 +3,9 @@
 //!
 //! 1. the API answers `/healthz`;
 //! 2. a dev host token: from the dev-extras stack (`--dev-token URL`, the
-//!    seed's `POST …/token?identity=…&context=…`) or, on the local server,
-//!    its demo page's `/dev/token`;
+//!    seed's `POST …/token?identity=…&context=…`, with its API key from
+//!    `DACHAT_DEV_TOKEN_KEY`; the stage must accept dev tokens) or, on the
+//!    local server, its demo page's `/dev/token`;
 //! 3. a session for it (`/v1/session`: the JWKS was fetched and the chat
 //!    provider provisioned) and a renewal (`/v1/token`);
 //! 4. the widget's files: the loader with its short cache, and every
@@ -31,6 +32,11 @@ pub struct SmokeArgs {
     /// The dev-extras token URL (DevTokenUrl); without it, the local server's /dev/token.
     #[arg(long)]
     pub dev_token: Option<String>,
+    /// The dev-extras API key (its SSM parameter .../chat-development/apiKey),
+    /// sent with --dev-token; read from the environment so it stays out of
+    /// shell history and process lists.
+    #[arg(long, env = "DACHAT_DEV_TOKEN_KEY", hide_env_values = true)]
+    pub dev_token_key: Option<String>,
     /// The context to open a session for.
     #[arg(long, default_value = "smoke-test")]
     pub context: String,
@@ -201,8 +207,13 @@ pub async fn smoke(args: &SmokeArgs) -> anyhow::Result<()> {
 async fn dev_token(http: &reqwest::Client, api: &str, args: &SmokeArgs) -> anyhow::Result<String> {
     let body: Value = match &args.dev_token {
         Some(url) => {
+            let key = args
+                .dev_token_key
+                .as_deref()
+                .context("--dev-token needs the dev-extras API key: set DACHAT_DEV_TOKEN_KEY")?;
             let response = http
                 .post(url)
+                .bearer_auth(key)
                 .query(&[("identity", "smoke-test"), ("context", args.context.as_str())])
                 .send()
                 .await?;

@@ -1,8 +1,9 @@
 // DAChat's two stacks. `${STACK_NAME}`: the token service and the widget's
 // hosting, with the outputs an operator needs (the API URL, the widget's
 // base URL and bucket, the `<script>` tag). `${STACK_NAME}-dev-extras`
-// (optional): the seed's dev token API, for trying a stage without the
-// toolbox. Notification e-mail adds its table, and with `notifyLink` set
+// (optional, test stages only): the seed's dev token API, for trying a
+// stage without the toolbox, behind an API key and with an issuer the token
+// service refuses by default. Notification e-mail adds its table, and with `notifyLink` set
 // its one-minute sweep.
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -121,7 +122,8 @@ export class DevExtrasStack extends Stack {
 
   constructor(scope: Construct, settings: Settings, props: StackProps = {}) {
     super(scope, `${settings.stackName}-dev-extras`, {
-      description: 'DAChat dev extras: signs host JWTs with a key kept in SSM (development only)',
+      description:
+        'DAChat dev extras (test stages only): signs host JWTs for any identity and room, issuer dachat-dev-extras, for callers with its API key (SSM chat-development/apiKey)',
       ...props,
     });
     this.tokenApi = new LambdaApi(this, 'DevTokens', {
@@ -139,7 +141,8 @@ export class DevExtrasStack extends Stack {
     });
     new CfnOutput(this, 'DevTokenUrl', {
       value: `${this.tokenApi.url}/token`,
-      description: "http POST '<this>?identity=alex&context=general,random'",
+      description:
+        "curl -X POST -H 'Authorization: Bearer <apiKey>' '<this>?identity=alex&context=general,random' (the stage must set chat/acceptDevTokens=on)",
     });
   }
 }

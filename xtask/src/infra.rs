@@ -169,7 +169,9 @@ pub fn deploy(args: &[String]) -> Result<()> {
         output("ApiUrl")?
     );
     if dev_extras && let Some(url) = all[format!("{stack}-dev-extras")]["DevTokenUrl"].as_str() {
-        println!("dev tokens: http POST '{url}?identity=alex&context=general,random'");
+        println!(
+            "dev tokens (after README step 6: its key pair, apiKey, and chat/acceptDevTokens=on on this stage):\n  curl -X POST -H 'Authorization: Bearer <apiKey>' '{url}?identity=alex&context=general,random'"
+        );
     }
     Ok(())
 }

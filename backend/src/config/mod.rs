@@ -59,6 +59,7 @@ settings! {
     JWT_ISSUER = "chat/jwtIssuer", "DACHAT_JWT_ISSUER", false;
     JWT_AUDIENCE = "chat/jwtAudience", "DACHAT_JWT_AUDIENCE", false;
     JWT_LEEWAY = "chat/jwtLeewaySeconds", "DACHAT_JWT_LEEWAY", false;
+    ACCEPT_DEV_TOKENS = "chat/acceptDevTokens", "DACHAT_ACCEPT_DEV_TOKENS", false;
     FAILED_AUTH_PER_MINUTE = "chat/failedAuthPerMinute", "DACHAT_FAILED_AUTH_PER_MINUTE", false;
     NOTIFY_TABLE = "chat/notifyTable", "DACHAT_NOTIFY_TABLE", false;
     NOTIFY_SECRET = "chat/notifySecret", "DACHAT_NOTIFY_SECRET", true;
@@ -412,6 +413,7 @@ impl Settings {
             issuer: raw.get(JWT_ISSUER).map(str::to_owned),
             audience: raw.get(JWT_AUDIENCE).map(str::to_owned),
             leeway_secs,
+            accept_dev_tokens: parse_on_off(raw, ACCEPT_DEV_TOKENS)?,
         };
         Ok(Self {
             jwks_url,
@@ -478,6 +480,15 @@ fn parse_sid(raw: &RawSettings, setting: Setting, prefix: &str) -> Result<String
         Ok(value.to_owned())
     } else {
         Err(raw.error(setting, format!("must be {prefix} followed by 32 hexadecimal digits")))
+    }
+}
+
+/// `on` or `off` (the default when unset).
+fn parse_on_off(raw: &RawSettings, setting: Setting) -> Result<bool, SettingsError> {
+    match raw.get(setting).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("off") => Ok(false),
+        Some("on") => Ok(true),
+        Some(_) => Err(raw.error(setting, "must be on or off")),
     }
 }
 

@@ -91,15 +91,7 @@ pub(super) fn parse_notify(raw: &RawSettings) -> Result<NotifySettings, Settings
         product,
         smtp_url,
         mail_from: raw.get(MAIL_FROM).map(|m| m.trim().to_owned()),
-        excerpts: match raw
-            .get(NOTIFY_EXCERPTS)
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref()
-        {
-            None | Some("off") => false,
-            Some("on") => true,
-            Some(_) => return Err(raw.error(NOTIFY_EXCERPTS, "must be on or off")),
-        },
+        excerpts: parse_on_off(raw, NOTIFY_EXCERPTS)?,
         reply_domain,
         inbound_key,
         smtp_listen,
