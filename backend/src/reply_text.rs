@@ -15,12 +15,10 @@
 //!   footers.
 //!
 //! Quoted lines (`>`) are dropped wherever they are. What is left is
-//! trimmed, at most [`MAX_REPLY_BYTES`] long (the chat's own limit).
+//! trimmed, at most [`protocol::MAX_MESSAGE_UNITS`] long (the chat's own
+//! limit, which Twilio's is).
 
 use crate::mail::REPLY_MARKER;
-
-/// The longest message the chat takes (`protocol::local::MAX_BODY_BYTES`).
-pub const MAX_REPLY_BYTES: usize = 4000;
 
 /// The verbs of "… wrote:" lines, lowercase, by language.
 const WROTE: &[&str] = &[
@@ -175,15 +173,20 @@ pub fn strip(text: &str) -> String {
     )
 }
 
-/// `text` cut to [`MAX_REPLY_BYTES`] at a character boundary, with "…".
+/// `text` cut to [`protocol::MAX_MESSAGE_UNITS`] at a character boundary,
+/// with "…".
 fn bounded(text: String) -> String {
-    if text.len() <= MAX_REPLY_BYTES {
+    if protocol::message_units(&text) <= protocol::MAX_MESSAGE_UNITS {
         return text;
     }
-    let mut end = MAX_REPLY_BYTES - '…'.len_utf8();
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let mut units = 1; // the "…"
+    let end = text
+        .char_indices()
+        .find(|(_, c)| {
+            units += c.len_utf16();
+            units > protocol::MAX_MESSAGE_UNITS
+        })
+        .map_or(text.len(), |(at, _)| at);
     format!("{}…", &text[..end])
 }
 
@@ -282,10 +285,18 @@ mod tests {
     fn nothing_but_quotes_is_empty_and_long_replies_are_bounded() {
         assert_eq!(strip("> only a quote\n> more\n"), "");
         assert_eq!(strip(""), "");
-        let long = "é".repeat(3000);
-        let out = strip(&long);
-        assert!(out.len() <= MAX_REPLY_BYTES);
-        assert!(out.ends_with('…'));
+        for long in ["é".repeat(3000), "a".repeat(4000), "🚚".repeat(1000)] {
+            let out = strip(&long);
+            // as much as fits (a two-unit character may not)
+            let units = protocol::message_units(&out);
+            assert!(
+                (protocol::MAX_MESSAGE_UNITS - 1..=protocol::MAX_MESSAGE_UNITS).contains(&units),
+                "{units}"
+            );
+            assert!(out.ends_with('…'));
+        }
+        let fits = "a".repeat(protocol::MAX_MESSAGE_UNITS);
+        assert_eq!(strip(&fits), fits);
         assert!(strip("bell\u{7} and\u{0} nul").chars().all(|c| !c.is_control()));
     }
 

@@ -13,7 +13,7 @@ use axum::routing::get;
 use backend::error::ApiError;
 use futures_util::SinkExt as _;
 use protocol::local::{
-    ClientFrame, MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_MEMBERS_LISTED, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame,
+    ClientFrame, MAX_FRAME_BYTES, MAX_MEMBERS_LISTED, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame,
 };
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
@@ -395,8 +395,11 @@ fn check_body(body: &str) -> Result<&str, String> {
     let trimmed = body.trim_end();
     if trimmed.trim().is_empty() {
         Err("a message cannot be empty".into())
-    } else if trimmed.len() > MAX_BODY_BYTES {
-        Err(format!("a message is at most {MAX_BODY_BYTES} bytes"))
+    } else if protocol::message_units(trimmed) > protocol::MAX_MESSAGE_UNITS {
+        Err(format!(
+            "a message is at most {} characters",
+            protocol::MAX_MESSAGE_UNITS
+        ))
     } else {
         Ok(trimmed)
     }

@@ -328,7 +328,9 @@ async fn the_longest_message_arrives_whole() {
     let server = server().await;
     let mut alice = server.user("alice", &["general"]).await;
     let mut bob = server.user("bob", &["general"]).await;
-    let body = "é".repeat(protocol::local::MAX_BODY_BYTES / 2);
+    // the most characters, each as many bytes as one can be
+    let body = "€".repeat(protocol::MAX_MESSAGE_UNITS);
+    assert_eq!(body.len(), protocol::local::MAX_BODY_BYTES);
     alice
         .send(json!({ "type": "send", "room": "general", "clientId": "long", "body": body }))
         .await;

@@ -8,6 +8,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The longest message either provider takes, in UTF-16 code units (what a
+/// `<textarea maxlength>` and JavaScript count): Twilio's limit ("up to
+/// 1,600 characters"), counted the stricter way, and the local provider's.
+/// The composer holds no more; replies by e-mail are cut to it.
+pub const MAX_MESSAGE_UNITS: usize = 1600;
+
+/// A message's length as [`MAX_MESSAGE_UNITS`] counts it.
+pub fn message_units(body: &str) -> usize {
+    body.encode_utf16().count()
+}
+
 #[cfg(feature = "js")]
 pub mod js;
 pub mod local;

@@ -8,8 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The longest message body, in bytes.
-pub const MAX_BODY_BYTES: usize = 4000;
+/// The most bytes a message of [`crate::MAX_MESSAGE_UNITS`] can take in
+/// UTF-8 (three per UTF-16 unit at most).
+pub const MAX_BODY_BYTES: usize = 3 * crate::MAX_MESSAGE_UNITS;
 /// The longest nickname, in characters.
 pub const MAX_NICK_CHARS: usize = 32;
 /// The most messages one history page holds.

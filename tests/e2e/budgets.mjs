@@ -19,8 +19,11 @@ export const LOADER_BUDGET_GZIP = 2_880;
 // every other feature into pieces fetched when first needed. History: 203
 // KB with pulldown-cmark and serde; 134 KB with the widget's own markdown
 // parser and serde-free JSON; 138.3 KB with every feature of issues #14
-// and #15 in one file; 128.7 KB since the split (the goal is 90,000 B).
-export const CORE_BUDGET = 128_700;
+// and #15 in one file; 128.7 KB since the split (the goal is 90,000 B);
+// 129.3 KB since issue #32 capped the composer at what can be sent
+// (maxlength, the counter near the limit and the note on a cut paste:
+// +692 B, measured against the same toolchain's build of the commit before).
+export const CORE_BUDGET = 129_300;
 
 // Each piece (its own module and the chunks it shares with others),
 // fetched on first use and in the background: a budget each, so that a

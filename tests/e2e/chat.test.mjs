@@ -426,11 +426,13 @@ describe('safety', () => {
       for (let i = 0; i < 500; i++) {
         const marker = `m${i}z`;
         if (i === 250) {
-          // 100 KB in the message box: refused before sending, with a message; the text stays
-          const huge = `${'x'.repeat(100_000)} ${marker}`;
-          await composer(soak.page).fill(huge);
+          // a draft longer than a message (set by a script: a person cannot
+          // type or paste past maxlength) is refused before sending, with a
+          // message; the text stays
+          const huge = `${'x'.repeat(2_000)} ${marker}`;
+          await composer(soak.page).evaluate((box, text) => { box.value = text; }, huge);
           await composer(soak.page).press('Enter');
-          await soak.page.getByText(/This message is too long: \d+ bytes, at most 4000/).waitFor();
+          await soak.page.getByText(/This message is too long: \d+ characters, at most 1600/).waitFor();
           assert.equal((await composer(soak.page).inputValue()).length, huge.length, 'nothing typed is lost');
           await soak.page.getByRole('button', { name: 'Dismiss' }).click();
           continue;
@@ -452,6 +454,42 @@ describe('safety', () => {
       assert.deepEqual(soak.errors, []);
     } finally {
       await soak.close();
+    }
+  });
+
+  test('the box holds what can be sent: a 100 KB paste is cut to 1,600 with a note, a counter shows the length, and it sends', async () => {
+    const paster = await browser();
+    try {
+      await paster.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+      await signIn(paster.page, server, { sub: 'paster', contexts: ['group-paste'], context: 'group-paste' });
+      await openChat(paster.page);
+      const box = composer(paster.page);
+      assert.equal(await box.getAttribute('maxlength'), '1600');
+      // one long word of capitals: what froze a tab for 11 s when the box took it all
+      await paster.page.evaluate((text) => navigator.clipboard.writeText(text), 'A'.repeat(100_000));
+      await box.focus();
+      await paster.page.keyboard.press('ControlOrMeta+V');
+      await paster.page.getByText('The pasted text was cut to fit: a message holds at most 1600 characters').waitFor();
+      assert.equal((await box.inputValue()).length, 1600);
+      const count = paster.page.locator('.composer .count');
+      assert.equal(await count.textContent(), '1600/1600');
+      // typing on at the limit adds nothing
+      await paster.page.keyboard.type('zz');
+      assert.equal((await box.inputValue()).length, 1600);
+      await box.press('Enter');
+      await untilSettled(paster.page, 30_000);
+      const bodies = await paster.page.locator('.log .message:not(.pending) .body').allTextContents();
+      assert.ok(bodies.some((body) => body.trim() === 'A'.repeat(1600)), 'the 1,600 characters were sent');
+      assert.equal(await count.textContent(), '', 'the counter hides once the box is empty');
+      // below 80 % of the limit there is no counter; from there on, there is
+      await box.fill('b'.repeat(1279));
+      assert.equal(await count.textContent(), '');
+      await box.press('End');
+      await paster.page.keyboard.type('b');
+      assert.equal(await count.textContent(), '1280/1600');
+      assert.deepEqual(paster.errors, []);
+    } finally {
+      await paster.close();
     }
   });
 

@@ -413,13 +413,8 @@ impl UseChatReturn {
         let post = |body: &str| {
             let refusal = match &client {
                 Some(client) => client.refusal(body),
-                // either provider's limit may apply
-                None => crate::client::too_long(
-                    body.trim().len(),
-                    protocol::local::MAX_BODY_BYTES,
-                    i18n::Msg::ComposerTooLongBytes,
-                )
-                .or_else(|| crate::client::too_long(body.chars().count(), 1600, i18n::Msg::ComposerTooLongChars)),
+                // both providers take the same length
+                None => crate::client::too_long(body),
             };
             if let Some(why) = refusal {
                 // refused before sending: the text stays in the box

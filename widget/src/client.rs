@@ -238,11 +238,7 @@ impl ChatClient for LocalClient {
         });
     }
     fn refusal(&self, body: &str) -> Option<String> {
-        too_long(
-            body.trim().len(),
-            protocol::local::MAX_BODY_BYTES,
-            Msg::ComposerTooLongBytes,
-        )
+        too_long(body.trim_end())
     }
     fn send(&self, room: &str, client_id: &str, body: &str, _maybe_sent: bool) -> bool {
         // the local provider stores a client id once: a resend is harmless;
@@ -296,10 +292,17 @@ impl ChatClient for LocalClient {
     }
 }
 
-/// The refusal of a message of `size` over `limit` (bytes, or characters
-/// when `said` is [`Msg::ComposerTooLongChars`]).
-pub fn too_long(size: usize, limit: usize, said: Msg) -> Option<String> {
-    (size > limit).then(|| tf(said, &[("size", &size.to_string()), ("limit", &limit.to_string())]))
+/// The refusal of a message longer than either provider takes
+/// ([`protocol::MAX_MESSAGE_UNITS`]; the composer holds no more, but a
+/// draft or an edit might).
+pub fn too_long(body: &str) -> Option<String> {
+    let (size, limit) = (protocol::message_units(body), protocol::MAX_MESSAGE_UNITS);
+    (size > limit).then(|| {
+        tf(
+            Msg::ComposerTooLongChars,
+            &[("size", &size.to_string()), ("limit", &limit.to_string())],
+        )
+    })
 }
 
 #[cfg(test)]
@@ -308,11 +311,14 @@ mod tests {
 
     #[test]
     fn a_message_over_the_limit_is_refused_in_words() {
-        assert_eq!(too_long(4000, 4000, Msg::ComposerTooLongBytes), None);
+        assert_eq!(too_long(&"a".repeat(1600)), None);
+        assert_eq!(too_long(&"€".repeat(1600)), None);
         assert_eq!(
-            too_long(100_001, 4000, Msg::ComposerTooLongBytes).as_deref(),
-            Some("This message is too long: 100001 bytes, at most 4000. Shorten it or split it.")
+            too_long(&"a".repeat(100_001)).as_deref(),
+            Some("This message is too long: 100001 characters, at most 1600. Shorten it or split it.")
         );
+        // counted as the browser counts: an emoji is two
+        assert!(too_long(&"🚚".repeat(801)).is_some());
     }
 
     #[test]

@@ -445,8 +445,7 @@ impl ChatClient for TwilioClient {
         self.run("history_failed", None, |b| b.history(room, before, HISTORY_PAGE));
     }
     fn refusal(&self, body: &str) -> Option<String> {
-        // Twilio's API description: a body "can be up to 1,600 characters long"
-        crate::client::too_long(body.chars().count(), 1600, i18n::Msg::ComposerTooLongChars)
+        crate::client::too_long(body)
     }
     fn send(&self, room: &str, client_id: &str, body: &str, maybe_sent: bool) -> bool {
         if !self.inner.borrow().online || !crate::browser::online() {
