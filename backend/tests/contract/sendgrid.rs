@@ -68,3 +68,25 @@ async fn prism_refuses_what_sendgrid_would() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn every_kind_of_address_taken_here_is_one_sendgrids_description_takes() {
+    // the edges of backend::email_address: if SendGrid refused one of these,
+    // a person's valid input would get a 502 instead of a code
+    let long_local = format!("{}@example.org", "a".repeat(64));
+    let long_label = format!("x@{}.example.org", "b".repeat(63));
+    for typed in [
+        "o'neil+chat@mail.example.co.uk",
+        "a_b-c{d}~e|f=g?h^i`j@sub-domain.example",
+        "!#$%&*/@example.org",
+        "x@xn--80ak6aa92e.com",
+        "Upper.Case@EXAMPLE.ORG",
+        "1@2.example",
+        long_local.as_str(),
+        long_label.as_str(),
+    ] {
+        let address = backend::email_address::EmailAddress::parse(typed).unwrap();
+        let email = backend::mail::render_code(address.as_str(), "Distribute Aid chat", "123456").unwrap();
+        assert_eq!(client("SG.test-key").send(&[email]).await, Ok(1), "{typed}");
+    }
+}
