@@ -330,13 +330,16 @@ fn bench_widget() -> Result<()> {
         "twilio-standin",
     ]))?;
     step(
-        "widget timings in headless Chromium (tests/perf/widget.mjs; DACHAT_BASE_WIDGET_DIR: an earlier build beside)",
+        "widget timings in headless Chromium (tests/perf/widget.mjs, paste.mjs; DACHAT_BASE_WIDGET_DIR: an earlier build beside)",
     );
-    run(Command::new("node")
-        .arg("tests/perf/widget.mjs")
-        .env("DACHAT_BIN", root().join("target/release/dachat"))
-        .env("DACHAT_STANDIN_BIN", root().join("target/release/twilio-standin"))
-        .env("DACHAT_WIDGET_DIR", root().join("widget/dist")))
+    for script in ["tests/perf/widget.mjs", "tests/perf/paste.mjs"] {
+        run(Command::new("node")
+            .arg(script)
+            .env("DACHAT_BIN", root().join("target/release/dachat"))
+            .env("DACHAT_STANDIN_BIN", root().join("target/release/twilio-standin"))
+            .env("DACHAT_WIDGET_DIR", root().join("widget/dist")))?;
+    }
+    Ok(())
 }
 
 /// The Lambda binaries `dist` builds (each into `target/lambda/<bin>/`).

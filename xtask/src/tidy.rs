@@ -30,6 +30,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
         &[
             &[
                 "domain",
+                "email_address",
                 "secret",
                 "clock",
                 "limits",
@@ -61,7 +62,8 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             &["compose"],
             &["app"],
             &["error"],
-            &["api", "dev_token"],
+            &["api"],
+            &["dev_token"],
         ],
     ),
     (
