@@ -90,7 +90,7 @@ async fn limit_failed_auth(State(guard): State<Arc<FailedAuthGuard>>, request: R
     let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {
         return next.run(request).await;
     };
-    let address = peer.ip().to_canonical();
+    let address = client_of(peer.ip());
     if let Err(retry_after_secs) = guard.limiter.check(&address, guard.clock.now_ms()) {
         return ApiError::TooManyInvalidTokens { retry_after_secs }.into_response();
     }
@@ -99,6 +99,17 @@ async fn limit_failed_auth(State(guard): State<Arc<FailedAuthGuard>>, request: R
         guard.limiter.charge(&address, guard.clock.now_ms());
     }
     response
+}
+
+/// The client an address stands for, as the limit counts it: an IPv4
+/// address (also written IPv4-mapped), or an IPv6 /64, which one
+/// subscriber's link holds whole (counting its 2^64 spellings apart would
+/// give one client 2^64 budgets).
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        v4 => v4,
+    }
 }
 
 /// The router's state; each handler takes only the part it needs.
@@ -538,6 +549,16 @@ fn no_store(body: impl IntoResponse) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_failure_limit_counts_clients_not_spellings_of_their_addresses() {
+        let client = |text: &str| client_of(text.parse().unwrap()).to_string();
+        assert_eq!(client("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(client("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
+        assert_eq!(client("2001:db8:1:2:ffff::1"), client("2001:db8:1:2::9"));
+        assert_ne!(client("2001:db8:1:2::1"), client("2001:db8:1:3::1"));
+    }
 
     #[test]
     fn json_content_types() {

@@ -129,3 +129,19 @@ async fn without_a_client_address_the_limit_does_not_apply() {
         assert_eq!(f.app.get("/v1/me", Some(&junk)).await.status, 401);
     }
 }
+
+#[tokio::test]
+async fn one_ipv6_link_is_one_client_however_it_spells_its_address() {
+    let f = fixture().await;
+    let token = junk(&f);
+    // a /64 is one subscriber's: rotating through it buys no new budget
+    for n in 0..LIMIT {
+        let answer = me_from(&f.app, &format!("[2001:db8:7:7::{n:x}]:4000"), &token).await;
+        assert_eq!(answer.status.as_u16(), 401);
+    }
+    let answer = me_from(&f.app, "[2001:db8:7:7:abcd::1]:4000", &token).await;
+    assert_eq!(answer.status.as_u16(), 429, "{:?}", answer.json);
+    // the next /64 is someone else
+    let answer = me_from(&f.app, "[2001:db8:7:8::1]:4000", &token).await;
+    assert_eq!(answer.status.as_u16(), 401);
+}
