@@ -16,7 +16,8 @@
 //   worktree), click → interactive cold and warm for that build too, in
 //   the same run, against the same server binary;
 // - a soak: 500 varied hostile messages typed and sent one after another
-//   through the window (and one of 100 KB, refused before sending): the
+//   through the window (and a 100 KB fill, which the box cuts to 1,600
+//   characters since issue #32; it refused it before sending until then): the
 //   longest main-thread task (goal: none over 200 ms) and the time taken.
 // Run by `cargo xtask bench-widget`; prints `WIDGET …` lines.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
