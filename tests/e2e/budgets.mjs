@@ -22,7 +22,7 @@ export const LOADER_BUDGET_GZIP = 2_880;
 // and #15 in one file; 128.7 KB since the split (the goal is 90,000 B);
 // 129.3 KB since issue #32 capped the composer at what can be sent
 // (maxlength, the counter near the limit and the note on a cut paste:
-// +692 B, measured against the same toolchain's build of the commit before).
+// +714 B, measured against the same toolchain's build of the commit before).
 export const CORE_BUDGET = 129_300;
 
 // Each piece (its own module and the chunks it shares with others),

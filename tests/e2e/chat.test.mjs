@@ -475,7 +475,9 @@ describe('safety', () => {
       await paster.page.evaluate((text) => navigator.clipboard.writeText(text), 'A'.repeat(100_000));
       await box.focus();
       await paster.page.keyboard.press('ControlOrMeta+V');
-      await paster.page.getByText('The pasted text was cut to fit: a message holds at most 1600 characters').waitFor();
+      const note = paster.page.locator('.notice span');
+      await note.waitFor();
+      assert.equal(await note.textContent(), 'The pasted text was cut to fit: a message holds at most 1600 characters. Send the rest in another message.');
       assert.equal((await box.inputValue()).length, 1600);
       const count = paster.page.locator('.composer .count');
       assert.equal(await count.textContent(), '1600/1600');
