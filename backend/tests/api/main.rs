@@ -14,7 +14,6 @@ mod dev_token;
 mod failed_auth;
 mod host_keys;
 mod lambda;
-mod logging;
 mod provisioning;
 mod routes;
 mod sendgrid_retries;
