@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, axeViolations, browser, composer, hostile, messages, openChat, send, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
+import { artifacts, axeViolations, browser, composer, hostile, messages, openChat, send, sendCommand, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
 import { CORE_BUDGET, LOADER_BUDGET_GZIP } from './budgets.mjs';
 
 let server;
@@ -66,11 +66,11 @@ describe('chatting', () => {
       await signIn(bob.page, server, { sub: 'bob2', contexts: ['group-a', 'group-b'], context: 'group-a' });
       await openChat(alice.page);
       await openChat(bob.page);
-      await send(bob.page, '/join group-b');
+      await sendCommand(bob.page, '/join group-b');
       await bob.page.getByRole('tab', { name: 'group-b', selected: true }).waitFor();
       // back on group-a, bob sees group-b's unread count on its tab
       await bob.page.getByRole('tab', { name: 'group-a' }).click();
-      await send(alice.page, '/join group-b');
+      await sendCommand(alice.page, '/join group-b');
       await alice.page.getByRole('tab', { name: 'group-b', selected: true }).waitFor();
       await send(alice.page, 'over in b');
       await bob.page.getByRole('tab', { name: 'group-b, 1 unread' }).waitFor();
@@ -89,7 +89,7 @@ describe('chatting', () => {
       await alice.page.getByRole('button', { name: 'Delete message' }).click();
       await bob.page.getByText('message deleted').waitFor();
 
-      await send(alice.page, '/nick Ally');
+      await sendCommand(alice.page, '/nick Ally');
       await send(alice.page, 'named now');
       await bob.page.getByText('named now').waitFor();
       assert.ok((await messages(bob.page)).includes('Ally: named now'));
@@ -113,7 +113,7 @@ describe('chatting', () => {
       let release;
       const held = new Promise((resolve) => { release = resolve; });
       await lea.page.route('**/v1/session', async (route) => { await held; await route.continue(); });
-      await send(lea.page, '/join group-d');
+      await sendCommand(lea.page, '/join group-d');
       await lea.page.getByRole('tab', { name: 'group-d', selected: true }).waitFor();
       await send(lea.page, 'typed before the room was open');
       await lea.page.locator('.log .message.pending').getByText('typed before the room was open').waitFor();
@@ -206,7 +206,7 @@ describe('access', () => {
     try {
       await signIn(dave.page, server, { sub: 'dave', contexts: ['general'], context: 'general' });
       await openChat(dave.page);
-      await send(dave.page, '/join shipment-999');
+      await sendCommand(dave.page, '/join shipment-999');
       await dave.page.getByText('You don\'t have access to "shipment-999".').waitFor();
       assert.equal(await dave.page.getByRole('tab').count(), 1);
 

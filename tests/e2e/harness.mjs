@@ -199,6 +199,25 @@ export async function send(page, text) {
   await composer(page).press('Enter');
 }
 
+/** The file of `piece` (its own module, the last of its files in manifest.json). */
+export function pieceFile(piece) {
+  const { pieces } = JSON.parse(readFileSync(join(widgetDir, 'manifest.json'), 'utf8'));
+  return pieces[piece].at(-1);
+}
+
+/**
+ * Sends a slash command once the commands piece is here (typing `/` fetches
+ * it, and the window fetches it in the background too). Enter before it
+ * arrives keeps the line in the box and says so (pieces.test.mjs covers
+ * that); the tests of what a command does wait for it instead.
+ */
+export async function sendCommand(page, text) {
+  await composer(page).fill(text);
+  await page.waitForFunction((file) => performance.getEntriesByType('resource')
+    .some((e) => e.name.endsWith(`/widget/${file}`) && e.responseEnd > 0), pieceFile('commands'));
+  await composer(page).press('Enter');
+}
+
 /** The log's messages as the user reads them: "author: text". */
 export function messages(page) {
   return page.locator('.log .message:not(.pending)').evaluateAll((rows) =>

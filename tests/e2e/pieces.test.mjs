@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { browser, composer, messages, openChat, send, signIn, startServer, widgetFile } from './harness.mjs';
+import { browser, composer, messages, openChat, pieceFile, send, signIn, startServer, widgetFile } from './harness.mjs';
 
 const manifest = JSON.parse(readFileSync(join(process.env.DACHAT_WIDGET_DIR, 'manifest.json'), 'utf8'));
-const pieceFile = (piece) => manifest.pieces[piece].at(-1);
 const allPieceFiles = new Set(Object.values(manifest.pieces).flat());
 
 let server;

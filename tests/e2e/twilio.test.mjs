@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { artifacts, browser, openChat, send, signIn, startServer, startStandin, twilioSettings, widgetFile } from './harness.mjs';
+import { artifacts, browser, openChat, send, sendCommand, signIn, startServer, startStandin, twilioSettings, widgetFile } from './harness.mjs';
 
 const widgetDir = process.env.DACHAT_WIDGET_DIR;
 const SDK = widgetFile('twilio-conversations.min.js');
@@ -214,7 +214,7 @@ describe('the Twilio path', () => {
       await user.page.locator('.banner').waitFor({ state: 'detached' });
 
       // access to a room is revoked: its tab closes with a plain notice
-      await send(user.page, '/join general');
+      await sendCommand(user.page, '/join general');
       await user.page.getByRole('tab', { name: /general/ }).waitFor();
       await user.page.waitForFunction(() => window.__fake.openedBy('una').length === 2);
       await user.page.evaluate(() => window.__fake.revoke(window.__fake.openedBy('una')[1], 'una'));
