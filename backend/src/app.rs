@@ -209,6 +209,7 @@ pub struct AppState {
     provider: Provider,
     ttl: std::time::Duration,
     clock: Clock,
+    attachments: crate::config::AttachmentSettings,
 }
 
 impl std::fmt::Debug for AppState {
@@ -290,7 +291,13 @@ impl AppState {
             provider,
             ttl,
             clock,
+            attachments: settings.attachments.clone(),
         })
+    }
+
+    /// What may be attached (the operator's settings).
+    pub fn attachments(&self) -> &crate::config::AttachmentSettings {
+        &self.attachments
     }
 
     /// Checks that a webhook request carries Twilio's signature over the

@@ -50,6 +50,8 @@ pub enum ApiError {
     InvalidSignature,
     /// 503: a feature needs a setting that is not set (names it and the command).
     NotConfigured(String),
+    /// An attachment refused by the local provider's file routes.
+    File(FileRefusal),
     /// 500: an answer the framework made that none of ours names (the
     /// safety net in `api::json_errors`; a bug if it is ever seen).
     Internal,
@@ -60,6 +62,71 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+}
+
+/// Why the local provider's file routes refused an attachment: each with
+/// its status and code, and a sentence the window shows as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRefusal {
+    /// The operator turned attachments off.
+    Off,
+    /// The room is not one the user is in.
+    NotAMember,
+    /// A type the operator does not allow (`allowed`: the list).
+    TypeNotAllowed { allowed: String },
+    /// The first bytes are not what the declared type starts with.
+    TypeMismatch { declared: String },
+    /// Over the largest file (`max`: for people).
+    TooLarge { max: String },
+    /// Over the user's quota (for people).
+    QuotaExceeded { used: String, quota: String },
+    /// No bytes.
+    Empty,
+    /// The upload was sent with a message: only deleting the message removes it.
+    AlreadySent,
+}
+
+impl FileRefusal {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Off | Self::NotAMember => StatusCode::FORBIDDEN,
+            Self::TypeNotAllowed { .. } | Self::TypeMismatch { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooLarge { .. } | Self::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Empty => StatusCode::BAD_REQUEST,
+            Self::AlreadySent => StatusCode::CONFLICT,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Off => "attachments_off",
+            Self::NotAMember => "not_a_member",
+            Self::TypeNotAllowed { .. } => "type_not_allowed",
+            Self::TypeMismatch { .. } => "type_mismatch",
+            Self::TooLarge { .. } => "too_large",
+            Self::QuotaExceeded { .. } => "quota_exceeded",
+            Self::Empty => "empty_file",
+            Self::AlreadySent => "already_sent",
+        }
+    }
+}
+
+impl std::fmt::Display for FileRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Off => f.write_str("This chat does not take files."),
+            Self::NotAMember => f.write_str("You are not in this room."),
+            Self::TypeNotAllowed { allowed } => write!(f, "This chat takes only these kinds of file: {allowed}."),
+            Self::TypeMismatch { declared } => write!(f, "The file is not what its type says ({declared})."),
+            Self::TooLarge { max } => write!(f, "A file may be at most {max}."),
+            Self::QuotaExceeded { used, quota } => write!(
+                f,
+                "Your files here use {used} of {quota}. Delete some messages with files first."
+            ),
+            Self::Empty => f.write_str("The file is empty."),
+            Self::AlreadySent => f.write_str("The file was sent; delete its message instead."),
+        }
+    }
 }
 
 /// The internal detail of an error response, for the log line only.
@@ -90,6 +157,7 @@ impl ApiError {
             Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
             Self::InvalidSignature => StatusCode::FORBIDDEN,
             Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::File(refusal) => refusal.status(),
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Notify { status, .. } => *status,
         }
@@ -110,6 +178,7 @@ impl ApiError {
             Self::UpstreamRejected(_) => "chat_error",
             Self::InvalidSignature => "invalid_signature",
             Self::NotConfigured(_) => "not_configured",
+            Self::File(refusal) => refusal.code(),
             Self::Internal => "internal_error",
             Self::Notify { code, .. } => code,
         }
@@ -133,6 +202,7 @@ impl ApiError {
             Self::UpstreamRejected(_) => "the chat service refused the request".into(),
             Self::InvalidSignature => "the request does not carry Twilio's signature (X-Twilio-Signature)".into(),
             Self::NotConfigured(what) => what.clone(),
+            Self::File(refusal) => refusal.to_string(),
             Self::Internal => "something went wrong on our side; try again shortly".into(),
             Self::Notify { message, .. } => message.clone(),
         }
@@ -321,5 +391,23 @@ pub fn every_error() -> Vec<ApiError> {
         ApiError::TooManyInvalidTokens { retry_after_secs: 1 },
         ApiError::Internal,
     ]);
+    // the local provider's file routes
+    errors.extend(
+        [
+            FileRefusal::Off,
+            FileRefusal::NotAMember,
+            FileRefusal::TypeNotAllowed { allowed: detail() },
+            FileRefusal::TypeMismatch { declared: detail() },
+            FileRefusal::TooLarge { max: detail() },
+            FileRefusal::QuotaExceeded {
+                used: detail(),
+                quota: detail(),
+            },
+            FileRefusal::Empty,
+            FileRefusal::AlreadySent,
+        ]
+        .into_iter()
+        .map(ApiError::File),
+    );
     errors
 }

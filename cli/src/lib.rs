@@ -333,8 +333,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let local = match settings.provider {
         ProviderSettings::Local => {
             let path = args.data_dir.join("chat.db");
+            let files = local_chat::files::FileOptions {
+                dir: args.data_dir.join("files"),
+                settings: settings.attachments.clone(),
+            };
             Some(
-                LocalChat::open(&path, clock.clone())
+                LocalChat::open(&path, clock.clone(), Some(files))
                     .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?,
             )
         }

@@ -381,3 +381,61 @@ async fn the_widget_is_sent_precompressed_when_the_browser_takes_it() {
     assert_eq!(header(&other, "content-type"), "text/plain; charset=utf-8");
     std::fs::remove_dir_all(&widget).unwrap();
 }
+
+#[tokio::test]
+async fn the_real_server_keeps_a_file_in_its_data_folder_and_serves_it_safely() {
+    let (keys, data) = keys_and_data("files");
+    let server = serve_with(&keys, &data, free_port().unwrap(), &[]).await;
+    let host_token = String::from_utf8(dev_token(&keys, "general").stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let answer = session(&server.base, &host_token, "general").await;
+    // the window learns what it may attach
+    assert_eq!(answer["attachments"]["maxBytes"], 10 * 1024 * 1024, "{answer}");
+    let access = answer["accessToken"].as_str().unwrap();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+    let http = reqwest::Client::new();
+    let uploaded: Value = http
+        .post(format!(
+            "http://{}/v1/local/files?room=general&name=pallet.png",
+            server.base
+        ))
+        .bearer_auth(access)
+        .header("content-type", "image/png")
+        .body(png.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = uploaded["id"].as_str().unwrap();
+    let kept: Vec<_> = std::fs::read_dir(data.join("files"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .collect();
+    assert_eq!(kept.len(), 1, "one file, named by its SHA-256");
+    let fetched = http
+        .get(format!("http://{}/v1/local/files/{id}?token={access}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), png);
+    // refusals are the API's JSON on the real server too
+    let refused = http
+        .post(format!("http://{}/v1/local/files?room=general&room=x", server.base))
+        .bearer_auth(access)
+        .header("content-type", "image/png")
+        .body(png.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request", "{body}");
+    drop(server);
+}

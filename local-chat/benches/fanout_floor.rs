@@ -50,6 +50,7 @@ fn message_frame(seq: u64) -> Vec<u8> {
             created_at: (unix_micros() / 1000) as i64,
             edited_at: None,
             deleted: false,
+            attachment: None,
         },
     };
     let payload = serde_json::to_vec(&frame).unwrap();

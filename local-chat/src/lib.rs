@@ -7,12 +7,15 @@
 //! - the widget connects to `GET /v1/local/ws?token=<accessToken>` and
 //!   speaks the frames of `protocol::local`;
 //! - everything is stored in SQLite ([`store`]), fanned out by [`hub`];
+//! - attachments are uploaded to and fetched from `/v1/local/files`
+//!   ([`files`]), their bytes in the data folder;
 //! - the notifications' storage in local mode ([`notify_sqlite`]), and what
 //!   the notifier reads of this provider ([`notify_view`]: members, unread
 //!   counts, presence) and hears from it ([`LocalChat::message_events`]).
 //!
 //! Used by the local server only; the Lambda never links this crate.
 
+pub mod files;
 pub mod hub;
 pub mod notify_sqlite;
 pub mod notify_view;
@@ -45,6 +48,8 @@ struct Inner {
     hub: Hub,
     tokens: LocalTokenKey,
     clock: Clock,
+    /// Where attachments are kept; `None`: attachments are off.
+    files: Option<files::FileOptions>,
     /// Per identity: open connections, and when the last one closed (s).
     presence: Mutex<HashMap<String, (u32, u64)>>,
     /// Where new messages are announced, once someone listens.
@@ -61,17 +66,19 @@ pub struct MessageEvent {
 }
 
 impl LocalChat {
-    /// Opens (or creates) the database at `path`. A fresh token secret is
-    /// made per process, so tokens of an earlier run stop working.
-    pub fn open(path: &Path, clock: Clock) -> Result<Self, store::StoreError> {
-        Self::with_store(Store::open(path)?, clock)
+    /// Opens (or creates) the database at `path`, with attachments kept as
+    /// `files` says. A fresh token secret is made per process, so tokens of
+    /// an earlier run stop working.
+    pub fn open(path: &Path, clock: Clock, files: Option<files::FileOptions>) -> Result<Self, store::StoreError> {
+        Self::with_store(Store::open(path)?, clock, files)
     }
 
+    /// A provider that forgets everything when dropped; no attachments.
     pub fn in_memory(clock: Clock) -> Result<Self, store::StoreError> {
-        Self::with_store(Store::in_memory()?, clock)
+        Self::with_store(Store::in_memory()?, clock, None)
     }
 
-    fn with_store(store: Store, clock: Clock) -> Result<Self, store::StoreError> {
+    fn with_store(store: Store, clock: Clock, files: Option<files::FileOptions>) -> Result<Self, store::StoreError> {
         let tokens = LocalTokenKey::new(&random_secret()).map_err(|e| store::StoreError::Setup(e.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -79,6 +86,7 @@ impl LocalChat {
                 hub: Hub::default(),
                 tokens,
                 clock,
+                files,
                 presence: Mutex::new(HashMap::new()),
                 events: OnceLock::new(),
             }),
@@ -130,9 +138,9 @@ impl LocalChat {
             .map_or((false, None), |&(open, seen)| (open > 0, Some(seen)))
     }
 
-    /// The WebSocket route, to merge into the local server's router.
+    /// The WebSocket and file routes, to merge into the local server's router.
     pub fn router(&self) -> Router {
-        ws::router(self.clone())
+        ws::router(self.clone()).merge(files::router(self.clone()))
     }
 }
 

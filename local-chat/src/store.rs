@@ -1,5 +1,6 @@
 //! SQLite persistence of the local provider: messages (with edits and
-//! deletions), room membership, nicknames and read horizons.
+//! deletions), room membership, nicknames and read horizons; the
+//! attachments' metadata is in `files.rs` (the same database).
 //!
 //! WAL journal with `synchronous=NORMAL`: a committed write survives the
 //! process being killed (`kill -9`); a message is acknowledged to its sender
@@ -8,7 +9,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use protocol::local::Message;
+use protocol::local::{Attachment, Message};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Why a store operation was refused.
@@ -71,6 +72,19 @@ CREATE TABLE IF NOT EXISTS reads (
     up_to INTEGER NOT NULL,
     PRIMARY KEY (identity, room)
 );
+CREATE TABLE IF NOT EXISTS files (
+    fid TEXT PRIMARY KEY,
+    froom TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    fname TEXT NOT NULL,
+    ftype TEXT NOT NULL,
+    fsize INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL,
+    message INTEGER
+);
+CREATE INDEX IF NOT EXISTS files_by_owner ON files (owner);
+CREATE INDEX IF NOT EXISTS files_by_sha ON files (sha256);
 ";
 
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
@@ -82,10 +96,22 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         created_at: row.get(4)?,
         edited_at: row.get(5)?,
         deleted: row.get::<_, i64>(6)? != 0,
+        attachment: match row.get::<_, Option<String>>(7)? {
+            Some(id) => Some(Box::new(Attachment {
+                id,
+                name: row.get(8)?,
+                content_type: row.get(9)?,
+                size: row.get(10)?,
+            })),
+            None => None,
+        },
     })
 }
 
-const COLUMNS: &str = "id, room, author, body, created_at, edited_at, deleted";
+/// A message's columns and its attachment's (the `files` columns have
+/// their own names, so the join needs no qualifying).
+const COLUMNS: &str = "id, room, author, body, created_at, edited_at, deleted, fid, fname, ftype, fsize";
+const MESSAGES: &str = "messages LEFT JOIN files ON fid = file_id";
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -111,6 +137,13 @@ impl Store {
         if !has_client_id {
             db.execute_batch("ALTER TABLE messages ADD COLUMN client_id TEXT")?;
         }
+        // Nor do those made before attachments (issue #31).
+        let has_file_id: bool = db
+            .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'file_id'")?
+            .exists([])?;
+        if !has_file_id {
+            db.execute_batch("ALTER TABLE messages ADD COLUMN file_id TEXT")?;
+        }
         db.execute_batch(
             "CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (room, author, client_id)
              WHERE client_id IS NOT NULL",
@@ -118,7 +151,7 @@ impl Store {
         Ok(Self { db: Mutex::new(db) })
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -229,6 +262,8 @@ impl Store {
     /// Stores a message; it is durable when this returns. Idempotent per
     /// `(room, author, client_id)`: sending the same message again (a retry
     /// after a lost acknowledgement) returns the stored one and `false`.
+    /// `file` is the id of a file `author` uploaded to `room` and has not
+    /// sent yet (else [`StoreError::NotYours`]).
     pub fn insert(
         &self,
         room: &str,
@@ -236,22 +271,29 @@ impl Store {
         body: &str,
         now_ms: i64,
         client_id: Option<&str>,
+        file: Option<&str>,
     ) -> Result<(Message, bool), StoreError> {
-        let db = self.db();
-        let inserted = db.execute(
-            "INSERT INTO messages (room, author, body, created_at, client_id) VALUES (?1, ?2, ?3, ?4, ?5)
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO messages (room, author, body, created_at, client_id, file_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT DO NOTHING",
-            params![room, author, body, now_ms, client_id],
+            params![room, author, body, now_ms, client_id, file],
         )?;
         if inserted == 0 {
-            let existing = db.query_row(
-                &format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 AND author = ?2 AND client_id = ?3"),
+            let existing = tx.query_row(
+                &format!("SELECT {COLUMNS} FROM {MESSAGES} WHERE room = ?1 AND author = ?2 AND client_id = ?3"),
                 params![room, author, client_id],
                 message_from_row,
             )?;
             return Ok((existing, false));
         }
-        let id = db.last_insert_rowid();
+        let id = tx.last_insert_rowid();
+        let attachment = match file {
+            Some(file) => Some(crate::files::attach(&tx, file, room, author, id)?),
+            None => None,
+        };
+        tx.commit()?;
         let message = Message {
             id,
             room: room.to_owned(),
@@ -260,6 +302,7 @@ impl Store {
             created_at: now_ms,
             edited_at: None,
             deleted: false,
+            attachment: attachment.map(Box::new),
         };
         Ok((message, true))
     }
@@ -269,7 +312,7 @@ impl Store {
     pub fn history(&self, room: &str, before: Option<i64>, limit: u32) -> Result<(Vec<Message>, bool), StoreError> {
         let db = self.db();
         let mut stmt = db.prepare(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            "SELECT {COLUMNS} FROM {MESSAGES} WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
         ))?;
         let rows = stmt.query_map(
             params![room, before.unwrap_or(i64::MAX), i64::from(limit) + 1],
@@ -293,7 +336,7 @@ impl Store {
     fn own_message(&self, db: &Connection, room: &str, id: i64, author: &str) -> Result<Message, StoreError> {
         let message = db
             .query_row(
-                &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1 AND room = ?2"),
+                &format!("SELECT {COLUMNS} FROM {MESSAGES} WHERE id = ?1 AND room = ?2"),
                 params![id, room],
                 message_from_row,
             )
@@ -320,12 +363,23 @@ impl Store {
         Ok(message)
     }
 
-    /// Deletes a message: its text is erased, a placeholder stays in history.
-    pub fn delete(&self, room: &str, id: i64, author: &str) -> Result<(), StoreError> {
-        let db = self.db();
-        self.own_message(&db, room, id, author)?;
-        db.execute("UPDATE messages SET body = '', deleted = 1 WHERE id = ?1", params![id])?;
-        Ok(())
+    /// Deletes a message: its text and its file are erased, a placeholder
+    /// stays in history. Returns the SHA-256 of a file's bytes that nothing
+    /// else refers to any more (the caller removes them from disk).
+    pub fn delete(&self, room: &str, id: i64, author: &str) -> Result<Option<String>, StoreError> {
+        let mut db = self.db();
+        let message = self.own_message(&db, room, id, author)?;
+        let tx = db.transaction()?;
+        tx.execute(
+            "UPDATE messages SET body = '', deleted = 1, file_id = NULL WHERE id = ?1",
+            params![id],
+        )?;
+        let unused = match message.attachment {
+            Some(file) => crate::files::forget(&tx, &file.id)?,
+            None => None,
+        };
+        tx.commit()?;
+        Ok(unused)
     }
 
     pub fn nick_of(&self, identity: &str) -> Result<Option<String>, StoreError> {
@@ -421,140 +475,5 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn admission_and_revocation() {
-        let store = Store::in_memory().unwrap();
-        assert_eq!(store.grant("alice", "a", &["a", "b"]).unwrap(), Vec::<String>::new());
-        store.grant("alice", "b", &["a", "b"]).unwrap();
-        assert_eq!(store.rooms_of("alice").unwrap(), ["a", "b"]);
-        // a later token no longer lists b
-        assert_eq!(store.grant("alice", "a", &["a"]).unwrap(), ["b"]);
-        assert!(store.is_member("alice", "a").unwrap());
-        assert!(!store.is_member("alice", "b").unwrap());
-    }
-
-    #[test]
-    fn history_pages_oldest_first() {
-        let store = Store::in_memory().unwrap();
-        for i in 0..45 {
-            store.insert("general", "alice", &format!("m{i}"), i, None).unwrap();
-        }
-        store.insert("other", "alice", "elsewhere", 99, None).unwrap();
-        let (page, more) = store.history("general", None, 20).unwrap();
-        assert!(more);
-        assert_eq!(page.first().unwrap().body, "m25");
-        assert_eq!(page.last().unwrap().body, "m44");
-        let (page2, more2) = store.history("general", Some(page[0].id), 20).unwrap();
-        assert!(more2);
-        assert_eq!(page2.last().unwrap().body, "m24");
-        let (page3, more3) = store.history("general", Some(page2[0].id), 20).unwrap();
-        assert!(!more3);
-        assert_eq!(page3.len(), 5);
-    }
-
-    #[test]
-    fn a_resent_message_is_stored_once() {
-        let store = Store::in_memory().unwrap();
-        let (first, new) = store.insert("r", "alice", "hi", 1, Some("c1")).unwrap();
-        assert!(new);
-        let (again, new) = store.insert("r", "alice", "hi", 2, Some("c1")).unwrap();
-        assert!(!new);
-        assert_eq!(again.id, first.id);
-        // the same client id from someone else, or in another room, is another message
-        assert!(store.insert("r", "bob", "hi", 3, Some("c1")).unwrap().1);
-        assert!(store.insert("s", "alice", "hi", 4, Some("c1")).unwrap().1);
-        assert_eq!(store.history("r", None, 10).unwrap().0.len(), 2);
-    }
-
-    #[test]
-    fn only_authors_edit_and_delete() {
-        let store = Store::in_memory().unwrap();
-        let (m, _) = store.insert("r", "alice", "hello", 1, None).unwrap();
-        assert_eq!(store.edit("r", m.id, "bob", "x", 2), Err(StoreError::NotYours));
-        assert_eq!(store.edit("other", m.id, "alice", "x", 2), Err(StoreError::NotFound));
-        let edited = store.edit("r", m.id, "alice", "hello!", 3).unwrap();
-        assert_eq!((edited.body.as_str(), edited.edited_at), ("hello!", Some(3)));
-        assert_eq!(store.delete("r", m.id, "bob"), Err(StoreError::NotYours));
-        store.delete("r", m.id, "alice").unwrap();
-        let (page, _) = store.history("r", None, 10).unwrap();
-        assert!(page[0].deleted && page[0].body.is_empty());
-        assert_eq!(store.edit("r", m.id, "alice", "again", 4), Err(StoreError::NotFound));
-    }
-
-    #[test]
-    fn nicks_and_read_horizons() {
-        let store = Store::in_memory().unwrap();
-        store.grant("alice", "r", &["r"]).unwrap();
-        store.set_nick("alice", Some("Al")).unwrap();
-        assert_eq!(
-            store.members_of("r", 10).unwrap(),
-            [("alice".to_owned(), Some("Al".to_owned()))]
-        );
-        assert_eq!(store.members_of("r", 0).unwrap(), []);
-        assert_eq!(store.member_count("r").unwrap(), 1);
-        assert_eq!(
-            store
-                .members_among("r", &["nobody".to_owned(), "alice".to_owned()])
-                .unwrap(),
-            [("alice".to_owned(), Some("Al".to_owned()))]
-        );
-        store.set_nick("alice", None).unwrap();
-        assert_eq!(store.nick_of("alice").unwrap(), None);
-        assert_eq!(store.mark_read("alice", "r", 5).unwrap(), 5);
-        assert_eq!(store.mark_read("alice", "r", 3).unwrap(), 5, "never moves back");
-        assert_eq!(store.read_up_to("alice", "r").unwrap(), Some(5));
-    }
-
-    #[test]
-    fn unread_stops_counting_at_the_cap() {
-        let store = Store::in_memory().unwrap();
-        for i in 0..UNREAD_CAP + 5 {
-            store.insert("r", "bob", &format!("{i}"), 1, None).unwrap();
-        }
-        assert_eq!(store.unread("alice", "r").unwrap(), UNREAD_CAP);
-    }
-
-    #[test]
-    fn unread_since_tells_the_oldest_unread() {
-        let store = Store::in_memory().unwrap();
-        assert_eq!(store.unread_since("alice", "r").unwrap(), (0, None));
-        let first = store.insert("r", "bob", "one", 1_000, None).unwrap().0.id;
-        store.insert("r", "alice", "mine", 1_500, None).unwrap();
-        store.insert("r", "bob", "two", 2_000, None).unwrap();
-        assert_eq!(store.unread_since("alice", "r").unwrap(), (2, Some(1_000)));
-        store.mark_read("alice", "r", first).unwrap();
-        assert_eq!(store.unread_since("alice", "r").unwrap(), (1, Some(2_000)));
-    }
-
-    #[test]
-    fn unread_counts_others_messages_after_the_horizon() {
-        let store = Store::in_memory().unwrap();
-        let mut ids = Vec::new();
-        for (author, body) in [("bob", "1"), ("alice", "mine"), ("bob", "2"), ("bob", "3")] {
-            ids.push(store.insert("r", author, body, 1, None).unwrap().0.id);
-        }
-        store.insert("elsewhere", "bob", "other room", 1, None).unwrap();
-        assert_eq!(store.unread("alice", "r").unwrap(), 3, "nothing read yet: all of bob's");
-        store.mark_read("alice", "r", ids[2]).unwrap();
-        assert_eq!(store.unread("alice", "r").unwrap(), 1);
-        store.delete("r", ids[3], "bob").unwrap();
-        assert_eq!(store.unread("alice", "r").unwrap(), 0, "deleted messages do not count");
-    }
-
-    #[test]
-    fn messages_survive_reopening() {
-        let dir = std::env::temp_dir().join(format!("local-chat-store-{}", std::process::id()));
-        let path = dir.join("chat.db");
-        {
-            let store = Store::open(&path).unwrap();
-            store.insert("r", "alice", "kept", 1, None).unwrap();
-        }
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.history("r", None, 10).unwrap().0[0].body, "kept");
-        drop(store);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -173,6 +173,8 @@ impl Connection {
         i64::try_from(self.chat.inner.clock.now_ms()).unwrap_or(i64::MAX)
     }
 
+    // the error is the frame sent back as it is (its JSON allocates anyway)
+    #[allow(clippy::result_large_err)]
     fn member_of(&self, room: &str) -> Result<(), ServerFrame> {
         match self.chat.inner.store.is_member(&self.identity, room) {
             Ok(true) => Ok(()),
@@ -181,6 +183,8 @@ impl Connection {
         }
     }
 
+    // the error is the frame sent back as it is (its JSON allocates anyway)
+    #[allow(clippy::result_large_err)]
     fn joined(&self, room: &str) -> Result<(), ServerFrame> {
         self.member_of(room)?;
         if self.chat.inner.hub.is_joined(room, self.id) {
@@ -219,6 +223,8 @@ impl Connection {
         }
     }
 
+    // the error is the frame sent back as it is (its JSON allocates anyway)
+    #[allow(clippy::result_large_err)]
     fn dispatch(&self, frame: ClientFrame) -> Result<Option<ServerFrame>, ServerFrame> {
         let store = &self.chat.inner.store;
         let hub = &self.chat.inner.hub;
@@ -281,13 +287,35 @@ impl Connection {
                     has_more,
                 }))
             }
-            ClientFrame::Send { room, client_id, body } => {
+            ClientFrame::Send {
+                room,
+                client_id,
+                body,
+                attachment,
+            } => {
                 let fail = |code: &str, message: String| error(code, message, Some(client_id.clone()));
                 self.joined(&room).map_err(|e| with_client_id(e, &client_id))?;
-                let body = check_body(&body).map_err(|m| fail("bad_message", m))?;
+                // a file may go without a caption
+                let body = match (&attachment, body.trim().is_empty()) {
+                    (Some(_), true) => "",
+                    _ => check_body(&body).map_err(|m| fail("bad_message", m))?,
+                };
                 let (message, new) = store
-                    .insert(&room, &self.identity, body, self.now_ms(), Some(&client_id))
-                    .map_err(|e| store_error(&e, Some(client_id.clone())))?;
+                    .insert(
+                        &room,
+                        &self.identity,
+                        body,
+                        self.now_ms(),
+                        Some(&client_id),
+                        attachment.as_deref(),
+                    )
+                    .map_err(|e| match e {
+                        StoreError::NotYours => fail(
+                            "bad_attachment",
+                            "that file was not uploaded by you to this room, or was sent already".into(),
+                        ),
+                        e => store_error(&e, Some(client_id.clone())),
+                    })?;
                 let id = message.id;
                 // A resend of a stored message (its ack was lost) is acknowledged again, not re-announced.
                 if new {
@@ -312,9 +340,12 @@ impl Connection {
             }
             ClientFrame::Delete { room, id } => {
                 self.joined(&room)?;
-                store
+                let unused = store
                     .delete(&room, id, &self.identity)
                     .map_err(|e| store_error(&e, None))?;
+                if let Some(sha) = unused {
+                    self.chat.unlink(&sha);
+                }
                 hub.broadcast(&room, &encode(&ServerFrame::Deleted { room: room.clone(), id }), None);
                 Ok(None)
             }
@@ -376,7 +407,10 @@ impl LocalChat {
     pub fn post(&self, room: &str, identity: &str, body: &str, client_id: &str) -> Result<bool, StoreError> {
         let body = check_body(body).map_err(StoreError::Database)?;
         let now_ms = i64::try_from(self.inner.clock.now_ms()).unwrap_or(i64::MAX);
-        let (message, new) = self.inner.store.insert(room, identity, body, now_ms, Some(client_id))?;
+        let (message, new) = self
+            .inner
+            .store
+            .insert(room, identity, body, now_ms, Some(client_id), None)?;
         if new {
             self.announce(crate::MessageEvent {
                 room: room.to_owned(),

@@ -199,6 +199,8 @@ impl FromJs for SessionResponse {
             access_token: string(v, "accessToken")?,
             expires_at: uint(v, "expiresAt")?,
             provider: Provider::from_js(&get(v, "provider"))?,
+            // not read by the window yet: issue #31's attachment piece will
+            attachments: None,
         })
     }
 }
@@ -293,6 +295,9 @@ impl FromJs for Message {
             created_at: int(v, "createdAt")?,
             edited_at: optional(v, "editedAt", integer)?,
             deleted: optional(v, "deleted", JsValue::as_bool)?.unwrap_or(false),
+            // not read by the window yet (issue #31's attachment piece): a
+            // message with a file shows its caption, as before
+            attachment: None,
         })
     }
 }
@@ -332,7 +337,10 @@ impl ToJs for ClientFrame {
                 .set("room", room)
                 .nullable("before", before.map(|b| b as f64))
                 .nullable("limit", *limit),
-            ClientFrame::Send { room, client_id, body } => frame("send")
+            // the window attaches no file yet (issue #31's attachment piece)
+            ClientFrame::Send {
+                room, client_id, body, ..
+            } => frame("send")
                 .set("room", room)
                 .set("clientId", client_id)
                 .set("body", body),

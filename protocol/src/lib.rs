@@ -19,6 +19,7 @@ pub fn message_units(body: &str) -> usize {
     body.encode_utf16().count()
 }
 
+pub mod files;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod local;
@@ -62,6 +63,20 @@ pub struct SessionResponse {
     /// When `access_token` expires (Unix seconds).
     pub expires_at: u64,
     pub provider: Provider,
+    /// What files may be attached; absent when attachments are off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<AttachmentPolicy>,
+}
+
+/// The operator's attachment settings, as the window needs them to refuse
+/// a file before uploading it (the server checks again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentPolicy {
+    /// MIME types, a subset of `files::KNOWN_TYPES`.
+    pub types: Vec<String>,
+    /// The largest file, in bytes.
+    pub max_bytes: u64,
 }
 
 /// `POST /v1/token`: renew the provider access token (no provisioning).
@@ -183,6 +198,7 @@ mod tests {
             access_token: "x".into(),
             expires_at: 1,
             provider: Provider::Twilio,
+            attachments: None,
         };
         let json = serde_json::to_value(&response).unwrap();
         assert_eq!(json["conversationSid"], "CH1");

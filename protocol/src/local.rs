@@ -35,6 +35,24 @@ pub struct Message {
     pub edited_at: Option<i64>,
     #[serde(default)]
     pub deleted: bool,
+    /// A file sent with the message (at most one; the body is its caption).
+    /// Boxed: most messages have none, and frames and rows stay small.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Box<Attachment>>,
+}
+
+/// A file attached to a message: what the window needs to show it. The
+/// bytes are fetched from the provider by `id` (local: `GET
+/// /v1/local/files/{id}`; Twilio: the media SID, through the SDK).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub id: String,
+    /// Cleaned by `files::clean_name` when stored; shown as text only.
+    pub name: String,
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +75,10 @@ pub enum ClientFrame {
         room: String,
         client_id: String,
         body: String,
+        /// The id of a file this user uploaded to the room
+        /// (`POST /v1/local/files`) and has not sent yet.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<String>,
     },
     Edit {
         room: String,
@@ -173,7 +195,8 @@ mod tests {
             ClientFrame::Send {
                 room: "general".into(),
                 client_id: "c1".into(),
-                body: "hi".into()
+                body: "hi".into(),
+                attachment: None,
             }
         );
         let read: ClientFrame = serde_json::from_str(r#"{"type":"read","room":"general","upTo":5}"#).unwrap();

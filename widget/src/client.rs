@@ -248,6 +248,7 @@ impl ChatClient for LocalClient {
                 room: room.into(),
                 client_id: client_id.into(),
                 body: body.into(),
+                attachment: None,
             })
     }
     fn edit(&self, room: &str, id: i64, body: &str) {

@@ -459,6 +459,7 @@ impl ChatState {
                             created_at: now_ms as i64,
                             edited_at: None,
                             deleted: false,
+                            attachment: None,
                         });
                     }
                 }
@@ -634,6 +635,7 @@ mod tests {
             created_at: id,
             edited_at: None,
             deleted: false,
+            attachment: None,
         }
     }
 

@@ -81,3 +81,22 @@ fn a_missing_message_a_wrong_placeholder_or_plural_form_is_named() {
     assert!(parse("a = x\na = y\n").is_err(), "a key twice");
     assert!(parse("no separator\n").is_err());
 }
+
+#[test]
+fn the_cut_paste_note_names_the_limit_the_box_has() {
+    // written into each catalog (no placeholder: the core is smaller without
+    // formatting it), so it must follow the constant
+    let limit = protocol::MAX_MESSAGE_UNITS.to_string();
+    for lang in widget::i18n::SUPPORTED {
+        let entries = read(lang);
+        let note = entries
+            .iter()
+            .find(|e| e.key == "composer.pasted_cut")
+            .unwrap_or_else(|| panic!("{lang}: no composer.pasted_cut"));
+        assert!(
+            note.forms.iter().all(|(_, text)| text.contains(&limit)),
+            "{lang}: {:?}",
+            note.forms
+        );
+    }
+}

@@ -441,6 +441,7 @@ async fn session(
         access_token: session.token.jwt,
         expires_at: session.token.expires_at,
         provider: session.provider,
+        attachments: state.attachments().policy(),
     })))
 }
 

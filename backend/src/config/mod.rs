@@ -14,9 +14,11 @@
 //! `DACHAT_TWILIO_API_KEY`). Secrets are wrapped in [`Secret`], which never
 //! prints its value.
 
+mod attachments;
 mod notify;
 pub mod sources;
 
+pub use attachments::{AttachmentSettings, DEFAULT_QUOTA_BYTES, MAX_MAX_BYTES};
 pub use sources::{aws_config, load_from_ssm, read_ssm_folder, stack_name};
 
 use std::collections::HashMap;
@@ -73,6 +75,9 @@ settings! {
     REPLY_DOMAIN = "chat/replyDomain", "DACHAT_REPLY_DOMAIN", false;
     INBOUND_KEY = "chat/inboundKey", "DACHAT_INBOUND_KEY", true;
     SMTP_LISTEN = "chat/smtpListen", "DACHAT_SMTP_LISTEN", false;
+    ATTACHMENT_TYPES = "chat/attachmentTypes", "DACHAT_ATTACHMENT_TYPES", false;
+    ATTACHMENT_MAX_BYTES = "chat/attachmentMaxBytes", "DACHAT_ATTACHMENT_MAX_BYTES", false;
+    ATTACHMENT_QUOTA_BYTES = "chat/attachmentQuotaBytes", "DACHAT_ATTACHMENT_QUOTA_BYTES", false;
 }
 
 /// The default time away before a first e-mail.
@@ -351,6 +356,7 @@ pub struct Settings {
     /// The notifications' DynamoDB table (set by the stack); none locally.
     pub notify_table: Option<String>,
     pub notify: NotifySettings,
+    pub attachments: AttachmentSettings,
 }
 
 /// Whether Twilio settings are required (Lambda) or optional (local: without
@@ -425,6 +431,7 @@ impl Settings {
             failed_auth_per_minute,
             notify_table: raw.get(NOTIFY_TABLE).map(str::to_owned),
             notify: notify::parse_notify(raw)?,
+            attachments: attachments::parse_attachments(raw)?,
         })
     }
 }

@@ -271,3 +271,62 @@ fn notification_settings_are_checked_and_named() {
     assert_eq!(public, "https://api.example", "no trailing slash");
     assert!(settings.notify.excerpts);
 }
+
+#[test]
+fn attachments_default_to_the_known_types_and_the_operator_can_narrow_them() {
+    let settings = Settings::parse(&twilio_raw(), TwilioRequirement::Required).unwrap();
+    assert_eq!(settings.attachments.types, protocol::files::KNOWN_TYPES);
+    assert_eq!(settings.attachments.max_bytes, 10 * 1024 * 1024);
+    let policy = settings.attachments.policy().unwrap();
+    assert_eq!(policy.max_bytes, 10 * 1024 * 1024);
+
+    let mut raw = twilio_raw();
+    raw.set(ATTACHMENT_TYPES, " image/JPEG, application/pdf,image/jpeg ")
+        .set(ATTACHMENT_MAX_BYTES, "2000000")
+        .set(ATTACHMENT_QUOTA_BYTES, "5000000");
+    let narrowed = Settings::parse(&raw, TwilioRequirement::Required).unwrap().attachments;
+    assert_eq!(narrowed.types, ["image/jpeg", "application/pdf"]);
+    assert!(narrowed.allows("application/pdf") && !narrowed.allows("image/png"));
+    assert_eq!((narrowed.max_bytes, narrowed.quota_bytes), (2_000_000, 5_000_000));
+
+    raw.set(ATTACHMENT_TYPES, "off");
+    let off = Settings::parse(&raw, TwilioRequirement::Required).unwrap().attachments;
+    assert_eq!(off.policy(), None);
+}
+
+#[test]
+fn attachment_settings_refuse_what_cannot_be_checked() {
+    let cases: &[(Setting, &str, &str)] = &[
+        (
+            ATTACHMENT_TYPES,
+            "image/png,image/svg+xml",
+            "setting DACHAT_ATTACHMENT_TYPES: \"image/svg+xml\" is not a type DAChat can check",
+        ),
+        (
+            ATTACHMENT_TYPES,
+            " , ",
+            "setting DACHAT_ATTACHMENT_TYPES: lists no types",
+        ),
+        (
+            ATTACHMENT_MAX_BYTES,
+            "0",
+            "setting DACHAT_ATTACHMENT_MAX_BYTES: must be between 1 and 104857600 bytes",
+        ),
+        (
+            ATTACHMENT_MAX_BYTES,
+            "10MB",
+            "setting DACHAT_ATTACHMENT_MAX_BYTES: must be a whole number of bytes",
+        ),
+        (
+            ATTACHMENT_QUOTA_BYTES,
+            "1000",
+            "setting DACHAT_ATTACHMENT_QUOTA_BYTES: must be at least the largest file",
+        ),
+    ];
+    for (setting, value, expected) in cases {
+        let mut raw = twilio_raw();
+        raw.set(*setting, *value);
+        let error = error_of(&raw, TwilioRequirement::Required);
+        assert!(error.starts_with(expected), "{value:?}: {error}");
+    }
+}

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast as _;
 
 use crate::browser;
 use crate::chat::UseChatReturn;
-use crate::i18n::{Msg, t, tf, tn};
+use crate::i18n::{Msg, t, tn};
 
 /// The counter shows from this share of the limit on (in tenths).
 const COUNTER_FROM_TENTHS: usize = 8;
@@ -71,7 +71,7 @@ pub fn Composer(chat: UseChatReturn) -> impl IntoView {
                 .dyn_ref::<web_sys::InputEvent>()
                 .is_some_and(|e| e.input_type() == "insertFromPaste")
         {
-            chat.notice(tf(Msg::ComposerPastedCut, &[("limit", &limit.to_string())]));
+            chat.notice(t(Msg::ComposerPastedCut));
         }
         units.set(now);
         // a command on its way: its piece too ([`crate::pieces`])
