@@ -15,15 +15,17 @@ export const LOADER_BUDGET_GZIP = 2_880;
 
 // The core: what a first open in English downloads before the window is
 // usable (the glue, the core WASM, and the JS it imports: the IndexedDB
-// store and the Twilio shim), as manifest.json lists it. Issue #34 split
-// every other feature into pieces fetched when first needed. History: 203
-// KB with pulldown-cmark and serde; 134 KB with the widget's own markdown
-// parser and serde-free JSON; 138.3 KB with every feature of issues #14
-// and #15 in one file; 128.7 KB since the split (the goal is 90,000 B);
-// 129.3 KB since issue #32 capped the composer at what can be sent
-// (maxlength, the counter near the limit and the note on a cut paste:
-// +714 B, measured against the same toolchain's build of the commit before).
-export const CORE_BUDGET = 129_300;
+// store), as manifest.json lists it. Issue #34 split every other feature
+// into pieces fetched when first needed. History: 203 KB with
+// pulldown-cmark and serde; 134 KB with the widget's own markdown parser
+// and serde-free JSON; 138.3 KB with every feature of issues #14 and #15
+// in one file; 128.7 KB since the split (the goal is 90,000 B); 129.3 KB
+// since issue #32 capped the composer at what can be sent (maxlength, the
+// counter near the limit and the note on a cut paste: +714 B, measured
+// against the same toolchain's build of the commit before); 127.2 KB since
+// the Twilio shim (2,270 B) is imported with the SDK, not with the glue
+// (a local session never needs it; it counts in the Twilio piece now).
+export const CORE_BUDGET = 127_200;
 
 // Each piece (its own module and the chunks it shares with others),
 // fetched on first use and in the background: a budget each, so that a
@@ -32,5 +34,5 @@ export const PIECE_BUDGETS = {
   markdown: 15_500,
   notify: 6_500,
   commands: 1_500,
-  twilio: 4_500,
+  twilio: 6_500,
 };

@@ -185,6 +185,32 @@ describe('the Twilio path', () => {
     }
   });
 
+  test('the shim comes with the SDK, not with the window: cannot be fetched, a plain message, and "Try again" loads it', async () => {
+    const user = await browser();
+    try {
+      const shim = widgetFile('twilio.js');
+      let blocked = true;
+      let asked = 0;
+      await user.page.route(`**/widget/${shim}`, (route) => {
+        asked += 1;
+        return blocked ? route.abort('connectionfailed') : route.continue();
+      });
+      await signIn(user.page, server, { sub: 'wes', contexts: ['shipment-8'], context: 'shipment-8' });
+      await user.page.getByRole('button', { name: /^Chat/ }).click();
+      const alert = user.page.getByRole('alert');
+      await alert.getByText('The chat could not be loaded. Check your connection and try again.').waitFor();
+      assert.ok(asked >= 1, 'asked for once the session said Twilio');
+      blocked = false;
+      await alert.getByRole('button', { name: 'Try again' }).click();
+      // the failed import was forgotten: this time the shim and the SDK load
+      await user.page.locator('.banner').getByText('Cannot reach the chat service. Retrying…').waitFor();
+      assert.equal(await user.page.evaluate(() => typeof globalThis.Twilio?.Conversations?.Client), 'function');
+      assert.deepEqual(user.errors, []);
+    } finally {
+      await user.close();
+    }
+  });
+
   // The widget's own behaviour on the Twilio path, as the user sees it, with
   // the SDK replaced by the chat-client suite's scripted stand-in (real
   // sessions and token renewals from the server; Twilio itself scripted).

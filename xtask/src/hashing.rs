@@ -80,7 +80,8 @@ pub fn publish(
         &std::fs::read(work.join("widget_bg.wasm")).context("reading widget_bg.wasm")?,
     )?;
     let shim_import = format!("./{}", shim_path.strip_prefix(work)?.display());
-    let mut glue = replace_once(&read("widget.js")?, &shim_import, &format!("./{shim}"))?;
+    let glue = replace_once(&read("widget.js")?, &shim_import, &format!("./{shim}"))?;
+    let mut glue = lazy_shim(&glue, &shim, &sdk_file)?;
     for snippet in snippets {
         let logical = snippet
             .file_name()
@@ -132,7 +133,13 @@ pub fn publish(
             .iter()
             .filter_map(|path| files.get(path.file_name()?.to_str()?).cloned()),
     );
-    core.push(shim);
+    // the shim comes with the Twilio piece (see `lazy_shim`)
+    match piece_files.get_mut("twilio").and_then(serde_json::Value::as_array_mut) {
+        Some(twilio) => twilio.insert(0, shim.into()),
+        None => {
+            piece_files.insert("twilio".into(), serde_json::json!([shim]));
+        }
+    }
     let manifest = serde_json::json!({ "loader": LOADER, "files": files, "core": core, "pieces": piece_files });
     std::fs::write(
         out.join(MANIFEST),
@@ -141,6 +148,46 @@ pub fn publish(
     // the loader last: it names the glue, which must already be there
     std::fs::write(out.join(LOADER), loader)?;
     Ok(files)
+}
+
+/// The glue's static import of the Twilio shim (`TwilioBridge`, `loadSdk`,
+/// `sdkUrl`, each under the name the minifier gave it) made lazy: a local
+/// session never needs it, so it is not part of the core. `loadSdk` (a
+/// promise already) first imports the shim, which then provides the real
+/// `TwilioBridge`; the bridge is only built once the SDK is loaded, and
+/// until then its static `describe` (which names a failed load) is a
+/// stand-in that reads an error's message. `sdkUrl` is the SDK file beside
+/// the glue, as the shim itself computes it. A failed import is tried again
+/// on the next load. Any other export of the shim fails the build: making
+/// it lazy must be a decision.
+fn lazy_shim(glue: &str, shim: &str, sdk_file: &str) -> Result<String> {
+    let from = format!("}}from\"./{shim}\";");
+    let end = glue
+        .find(&from)
+        .with_context(|| format!("the glue does not import {shim}"))?;
+    let start = glue[..end]
+        .rfind("import{")
+        .with_context(|| format!("the glue's import of {shim} is not `import{{…}}from`"))?;
+    let mut names = BTreeMap::new();
+    for spec in glue[start + "import{".len()..end].split(',') {
+        let (name, local) = spec.split_once(" as ").unwrap_or((spec, spec));
+        names.insert(name.trim(), local.trim());
+    }
+    let wanted = ["TwilioBridge", "loadSdk", "sdkUrl"];
+    if names.keys().copied().ne(wanted) {
+        anyhow::bail!(
+            "the glue imports {:?} from the Twilio shim; lazy_shim knows {wanted:?}",
+            names.keys()
+        );
+    }
+    let (bridge, load, url) = (names["TwilioBridge"], names["loadSdk"], names["sdkUrl"]);
+    let lazy = format!(
+        "let {bridge}={{describe:e=>e&&\"string\"==typeof e.message?e.message:String(e)}},__dachatShim;\
+         const __dachatShimLoad=()=>__dachatShim||=import(\"./{shim}\").then(m=>({bridge}=m.TwilioBridge,m),e=>{{__dachatShim=void 0;throw e}}),\
+         {load}=(...a)=>__dachatShimLoad().then(m=>m.loadSdk(...a)),\
+         {url}=()=>new URL(\"./{sdk_file}\",import.meta.url).href;"
+    );
+    Ok(format!("{}{lazy}{}", &glue[..start], &glue[end + from.len()..]))
 }
 
 /// `text` with `old` replaced by `new`; fails unless `old` is there exactly once.
@@ -206,7 +253,7 @@ mod tests {
         ]);
         std::fs::write(
             work.join("widget.js"),
-            "import{a}from\"./snippets/widget-0123/js/twilio.js\";import{b}from\"./snippets/widget-0123/js/store.js\";new URL(\"widget_bg.wasm\",import.meta.url);f(new URL(\"./chunk_1.wasm\",import.meta.url));f(new URL(\"./split_md.wasm\",import.meta.url));f(new URL(\"./split_cmd.wasm\",import.meta.url))",
+            "import{TwilioBridge as r,loadSdk as c,sdkUrl}from\"./snippets/widget-0123/js/twilio.js\";import{b}from\"./snippets/widget-0123/js/store.js\";new URL(\"widget_bg.wasm\",import.meta.url);f(new URL(\"./chunk_1.wasm\",import.meta.url));f(new URL(\"./split_md.wasm\",import.meta.url));f(new URL(\"./split_cmd.wasm\",import.meta.url))",
         )
         .expect("write");
         std::fs::write(work.join(LOADER), "L=\"@LOCALES@\";import(base+\"widget.js\")").expect("write");
@@ -237,7 +284,15 @@ mod tests {
         let name = |logical: &str| files[logical].clone();
         let read = |file: &str| std::fs::read_to_string(out.join(file)).expect("read");
         assert_eq!(read(&name("twilio.js")), format!("export const F='{}';", name(SDK)));
-        assert!(read(&name("widget.js")).contains(&format!("from\"./{}\"", name("twilio.js"))));
+        // the shim is imported when the SDK is loaded, not with the glue
+        let glue = read(&name("widget.js"));
+        assert!(!glue.contains(&format!("from\"./{}\"", name("twilio.js"))), "{glue}");
+        assert!(glue.contains(&format!("import(\"./{}\")", name("twilio.js"))), "{glue}");
+        assert!(glue.starts_with("let r={describe:"), "{glue}");
+        assert!(
+            glue.contains(&format!("sdkUrl=()=>new URL(\"./{}\",import.meta.url)", name(SDK))),
+            "{glue}"
+        );
         assert!(read(&name("widget.js")).contains(&format!("from\"./{}\"", name("store.js"))));
         assert!(read(&name("widget.js")).contains(&format!("new URL(\"{}\"", name("widget_bg.wasm"))));
         assert_eq!(read(&name("fr.txt")), "Discussion\nEnvoyer");
@@ -272,13 +327,9 @@ mod tests {
         );
         assert_eq!(
             manifest["core"],
-            serde_json::json!([
-                name("widget.js"),
-                name("widget_bg.wasm"),
-                name("store.js"),
-                name("twilio.js")
-            ])
+            serde_json::json!([name("widget.js"), name("widget_bg.wasm"), name("store.js")])
         );
+        assert_eq!(manifest["pieces"]["twilio"], serde_json::json!([name("twilio.js")]));
         std::fs::remove_dir_all(&tmp).expect("clean up");
     }
 }
