@@ -20,7 +20,8 @@
 //! - `GET /v1/local/files/{id}` (the token as `Authorization: Bearer` or
 //!   `?token=`, as the WebSocket takes it, so an `<img>` can load it):
 //!   404 unless the file was sent to a room the user is in (or is their
-//!   own unsent upload).
+//!   own unsent upload); streamed from disk, with byte ranges (`Range`,
+//!   206), so a voice message's player can seek.
 //! - `DELETE /v1/local/files/{id}`: the owner takes back an unsent upload.
 
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use backend::config::AttachmentSettings;
@@ -40,6 +41,8 @@ use protocol::local::Attachment;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt as _;
+use tower::ServiceExt as _;
+use tower_http::services::ServeFile;
 
 use crate::LocalChat;
 use crate::store::StoreError;
@@ -294,11 +297,20 @@ async fn download(
     let Some(file) = readable(&chat, &id, &identity)? else {
         return Err(ApiError::NotFound);
     };
-    let bytes = match tokio::fs::read(files.dir.join(&file.sha256)).await {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::NotFound),
-        Err(e) => return Err(disk_failed(&e)),
-    };
+    // streamed from disk, with byte ranges (a voice message's player seeks)
+    let mut served = Request::new(Body::empty());
+    if let Some(range) = headers.get(header::RANGE) {
+        served.headers_mut().insert(header::RANGE, range.clone());
+    }
+    let Ok(served) = ServeFile::new(files.dir.join(&file.sha256)).oneshot(served).await;
+    if served.status() == StatusCode::NOT_FOUND {
+        return Err(ApiError::NotFound);
+    }
+    if served.status().is_server_error() {
+        tracing::warn!(status = %served.status(), "local file store: a file could not be read");
+        return Err(ApiError::UpstreamUnavailable("the file store failed; try again".into()));
+    }
+    let (mut parts, body) = served.into_parts();
     let disposition = if is_image(&file.attachment.content_type) {
         "inline"
     } else {
@@ -329,8 +341,9 @@ async fn download(
         })
         .collect();
     let header_value = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("attachment"));
-    let mut response = Response::new(Body::from(bytes));
-    let h = response.headers_mut();
+    let h = &mut parts.headers;
+    // the file system's guesses and validators are not ours to give out
+    h.remove(header::LAST_MODIFIED);
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_str(&file.attachment.content_type)
@@ -349,7 +362,7 @@ async fn download(
     );
     // a shared device must not keep another person's photos in its cache
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(response)
+    Ok(Response::from_parts(parts, Body::new(body)))
 }
 
 async fn remove(

@@ -247,6 +247,21 @@ async fn a_photo_is_uploaded_sent_and_fetched_by_another_member_and_cannot_run()
         fetched.header("content-disposition")
     );
     assert_eq!(fetched.header("cache-control"), "private, no-store");
+    assert!(fetched.header("last-modified").is_empty());
+    // a player seeking asks for a range of bytes, and gets those, with the same headers
+    let range = server
+        .http
+        .get(format!("http://{}/v1/local/files/{id}", server.base))
+        .bearer_auth(&bob)
+        .header("range", "bytes=8-15")
+        .send()
+        .await
+        .unwrap();
+    let range = answer(range).await;
+    assert_eq!(range.status, 206);
+    assert_eq!(range.bytes, &PNG[8..16]);
+    assert_eq!(range.header("content-range"), format!("bytes 8-15/{}", PNG.len()));
+    assert_eq!(range.header("content-security-policy"), "default-src 'none'; sandbox");
     // it is in the history too
     bobs.send(json!({ "type": "history", "room": "shipment-1" })).await;
     let history = bobs.expect("history").await;
