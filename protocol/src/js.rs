@@ -6,10 +6,11 @@
 //! names and defaults here are the serde ones above; the widget's wire test
 //! (`widget/tests/wire.rs`) checks every type both ways against serde_json.
 
-use crate::local::{ClientFrame, Member, Message, ServerFrame};
+use crate::local::{Attachment, ClientFrame, Member, Message, ServerFrame};
 use crate::{
-    ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState, Provider, SessionRequest,
-    SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse, UnsubscribeRequest,
+    AttachmentPolicy, ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState,
+    Provider, SessionRequest, SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse,
+    UnsubscribeRequest,
 };
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::JsValue;
@@ -199,8 +200,12 @@ impl FromJs for SessionResponse {
             access_token: string(v, "accessToken")?,
             expires_at: uint(v, "expiresAt")?,
             provider: Provider::from_js(&get(v, "provider"))?,
-            // not read by the window yet: issue #31's attachment piece will
-            attachments: None,
+            attachments: optional(v, "attachments", |a| {
+                Some(AttachmentPolicy {
+                    types: list(a, "types")?,
+                    max_bytes: uint(a, "maxBytes")?,
+                })
+            })?,
         })
     }
 }
@@ -295,10 +300,30 @@ impl FromJs for Message {
             created_at: int(v, "createdAt")?,
             edited_at: optional(v, "editedAt", integer)?,
             deleted: optional(v, "deleted", JsValue::as_bool)?.unwrap_or(false),
-            // not read by the window yet (issue #31's attachment piece): a
-            // message with a file shows its caption, as before
-            attachment: None,
+            attachment: optional(v, "attachment", |a| Attachment::from_js(a).map(Box::new))?,
         })
+    }
+}
+
+impl FromJs for Attachment {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Attachment {
+            id: string(v, "id")?,
+            name: string(v, "name")?,
+            content_type: string(v, "contentType")?,
+            size: uint(v, "size")?,
+        })
+    }
+}
+
+impl ToJs for Attachment {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .set("id", &self.id)
+            .set("name", &self.name)
+            .set("contentType", &self.content_type)
+            .set("size", self.size as f64)
+            .done()
     }
 }
 
@@ -314,6 +339,7 @@ impl ToJs for Message {
             .int("createdAt", self.created_at)
             .skip_none("editedAt", self.edited_at.map(|t| t as f64))
             .set("deleted", self.deleted)
+            .skip_none("attachment", self.attachment.as_deref().map(ToJs::to_js))
             .done()
     }
 }
@@ -337,13 +363,16 @@ impl ToJs for ClientFrame {
                 .set("room", room)
                 .nullable("before", before.map(|b| b as f64))
                 .nullable("limit", *limit),
-            // the window attaches no file yet (issue #31's attachment piece)
             ClientFrame::Send {
-                room, client_id, body, ..
+                room,
+                client_id,
+                body,
+                attachment,
             } => frame("send")
                 .set("room", room)
                 .set("clientId", client_id)
-                .set("body", body),
+                .set("body", body)
+                .skip_none("attachment", attachment.as_deref()),
             ClientFrame::Edit { room, id, body } => frame("edit").set("room", room).int("id", *id).set("body", body),
             ClientFrame::Delete { room, id } => frame("delete").set("room", room).int("id", *id),
             ClientFrame::Typing { room } => frame("typing").set("room", room),

@@ -24,8 +24,11 @@ export const LOADER_BUDGET_GZIP = 2_880;
 // counter near the limit and the note on a cut paste: +714 B, measured
 // against the same toolchain's build of the commit before); 127.2 KB since
 // the Twilio shim (2,270 B) is imported with the SDK, not with the glue
-// (a local session never needs it; it counts in the Twilio piece now).
-export const CORE_BUDGET = 127_200;
+// (a local session never needs it; it counts in the Twilio piece now);
+// 127.6 KB since the window reads (and its offline copy keeps) a message's
+// attachment and a session's attachment policy (issue #31: +418 B; what
+// shows and sends files is to be the attachment piece's).
+export const CORE_BUDGET = 127_600;
 
 // Each piece (its own module and the chunks it shares with others),
 // fetched on first use and in the background: a budget each, so that a

@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use protocol::js::{FromJs, ToJs, parse, stringify};
-use protocol::local::{ClientFrame, Member, Message, ServerFrame};
+use protocol::local::{Attachment, ClientFrame, Member, Message, ServerFrame};
 use protocol::{
     ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState, Provider, SessionRequest,
     SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse, UnsubscribeRequest,
@@ -29,8 +29,15 @@ fn message(edited_at: Option<i64>, deleted: bool) -> Message {
         created_at: 1_790_000_000,
         edited_at,
         deleted,
-        // the window does not read attachments yet (issue #31's piece)
-        attachment: None,
+        // every other message carries a file whose name needs escaping
+        attachment: (!deleted).then(|| {
+            Box::new(Attachment {
+                id: "f0123".into(),
+                name: "قائمة \"packing\".pdf".into(),
+                content_type: "application/pdf".into(),
+                size: 10_485_760,
+            })
+        }),
     }
 }
 
@@ -161,6 +168,12 @@ fn client_frames() -> Vec<ClientFrame> {
             body: "line one\nline \"two\" 😄".into(),
             attachment: None,
         },
+        ClientFrame::Send {
+            room: "general".into(),
+            client_id: "c-2".into(),
+            body: String::new(),
+            attachment: Some("f0123".into()),
+        },
         ClientFrame::Edit {
             room: "general".into(),
             id: 5,
@@ -256,8 +269,10 @@ fn api_bodies_match_serde() {
             access_token: "a.b.c".into(),
             expires_at: 1_790_003_600,
             provider,
-            // the window does not read the attachment policy yet (issue #31)
-            attachments: None,
+            attachments: (provider == Provider::Local).then(|| protocol::AttachmentPolicy {
+                types: vec!["image/jpeg".into(), "application/pdf".into()],
+                max_bytes: 10_485_760,
+            }),
         });
     }
     reads_as_serde_writes(TokenResponse {
