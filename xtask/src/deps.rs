@@ -21,8 +21,17 @@ pub fn check() -> Result<()> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")));
-    if cargo_home.is_some_and(|home| home.join("advisory-dbs").is_dir()) {
-        run(cargo().args(["deny", "--log-level", "error", "check", "--disable-fetch", "advisories"]))?;
+    // a database is a folder of advisories under advisory-dbs/ (a failed
+    // fetch leaves the folder with only its lock file)
+    let has_database = cargo_home
+        .and_then(|home| std::fs::read_dir(home.join("advisory-dbs")).ok())
+        .is_some_and(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|entry| entry.path().join("crates").is_dir())
+        });
+    if has_database {
+        run(cargo().args(["deny", "--log-level", "error", "--offline", "check", "advisories"]))?;
     } else {
         println!(
             "  advisories: skipped: the RustSec database is not on this machine (`cargo deny fetch` gets it from \
