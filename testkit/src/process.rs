@@ -27,6 +27,62 @@ pub fn free_port() -> io::Result<u16> {
     ))
 }
 
+/// Whether process `pid`, or a process it started (`cargo lambda watch`,
+/// `npx prism` run their servers as descendants), holds a listening TCP
+/// socket on `port` (Linux: the socket's inode in `/proc/net/tcp{,6}`
+/// among those processes' open files). Without `/proc`, any listener counts.
+fn listens_on(pid: u32, port: u16) -> bool {
+    if !Path::new("/proc/net/tcp").exists() {
+        return true;
+    }
+    let port = format!(":{port:04X}");
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in std::fs::read_to_string(table).unwrap_or_default().lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local address, state (0A: LISTEN), inode
+            if let (Some(local), Some(&"0A"), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9))
+                && local.ends_with(&port)
+            {
+                inodes.insert(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    process_tree(pid).into_iter().any(|pid| {
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.filter_map(Result::ok).any(|fd| {
+                std::fs::read_link(fd.path()).is_ok_and(|target| inodes.contains(target.to_string_lossy().as_ref()))
+            })
+        })
+    })
+}
+
+/// `pid` and its descendants, from each process's parent in `/proc/<pid>/stat`.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut children: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().filter_map(Result::ok) {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        // "pid (comm) state ppid …": the command may hold spaces and parentheses
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if let Some(parent) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            children.entry(parent).or_default().push(child);
+        }
+    }
+    let mut tree = vec![pid];
+    let mut next = 0;
+    while next < tree.len() {
+        tree.extend(children.get(&tree[next]).into_iter().flatten().copied());
+        next += 1;
+    }
+    tree
+}
+
 /// A running child process, stopped when dropped: SIGTERM first (so servers
 /// shut down as in production), SIGKILL if it is still there after 5 s.
 #[derive(Debug)]
@@ -82,7 +138,9 @@ impl Supervised {
             let accepted =
                 TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok();
             let exited = self.child.try_wait()?;
-            if accepted && exited.is_none() {
+            // the port must be our process's: another one that took it between
+            // `free_port` and our bind would answer while ours fails and exits
+            if accepted && exited.is_none() && listens_on(self.child.id(), port) {
                 return Ok(());
             }
             // (a port that accepts while our process has exited is someone else's)
@@ -161,6 +219,43 @@ mod tests {
         assert!(message.starts_with("early exited (exit status: 3)"), "{message}");
         assert!(message.contains("broken config"), "{message}");
         std::fs::remove_file(&log).unwrap();
+    }
+
+    #[test]
+    fn a_port_someone_else_holds_is_not_taken_for_our_process_being_ready() {
+        // this test process holds the port; the child cannot bind it and exits
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let log = std::env::temp_dir().join(format!("testkit-held-{}.log", std::process::id()));
+        let mut child = Supervised::spawn(
+            "late",
+            Command::new("python3").args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()]),
+            Some(&log),
+        )
+        .unwrap();
+        let err = child.wait_for_port(port, Duration::from_secs(30)).unwrap_err();
+        assert!(err.to_string().starts_with("late exited"), "{err}");
+        assert!(
+            listens_on(std::process::id(), port),
+            "the holder is found by its socket"
+        );
+        std::fs::remove_file(&log).unwrap();
+    }
+
+    #[test]
+    fn a_server_started_through_a_wrapper_is_found_in_its_process_tree() {
+        let port = free_port().unwrap();
+        let mut child = Supervised::spawn(
+            "wrapped",
+            Command::new("sh").args(["-c", &format!("python3 -m http.server --bind 127.0.0.1 {port}; exit 1")]),
+            None,
+        )
+        .unwrap();
+        child.wait_for_port(port, Duration::from_secs(30)).unwrap();
+        // the server is the shell's child: stop it too
+        for pid in process_tree(child.id()).into_iter().rev() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
     }
 
     #[test]
