@@ -38,7 +38,7 @@ use backend::error::{ApiError, FileRefusal};
 use futures_util::StreamExt as _;
 use protocol::files::{HEAD_BYTES, clean_name, head_matches, human_size, is_image};
 use protocol::local::Attachment;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt as _;
 use tower::ServiceExt as _;
@@ -453,49 +453,6 @@ fn usage(store: &crate::store::Store, owner: &str) -> Result<u64, StoreError> {
     )?)
 }
 
-/// Ties the upload `file` to the new message `message` (inside its insert).
-pub(crate) fn attach(
-    tx: &Transaction<'_>,
-    file: &str,
-    room: &str,
-    author: &str,
-    message: i64,
-) -> Result<Attachment, StoreError> {
-    let updated = tx.execute(
-        "UPDATE files SET message = ?1 WHERE fid = ?2 AND froom = ?3 AND owner = ?4 AND message IS NULL",
-        params![message, file, room, author],
-    )?;
-    if updated == 0 {
-        return Err(StoreError::NotYours);
-    }
-    Ok(tx.query_row(
-        "SELECT fid, fname, ftype, fsize FROM files WHERE fid = ?1",
-        params![file],
-        |r| {
-            Ok(Attachment {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                content_type: r.get(2)?,
-                size: r.get(3)?,
-            })
-        },
-    )?)
-}
-
-/// Removes the row of `file`; the SHA-256 of its bytes when no other row
-/// refers to them.
-pub(crate) fn forget(tx: &Transaction<'_>, file: &str) -> Result<Option<String>, StoreError> {
-    let sha: Option<String> = tx
-        .query_row("SELECT sha256 FROM files WHERE fid = ?1", params![file], |r| r.get(0))
-        .optional()?;
-    let Some(sha) = sha else { return Ok(None) };
-    tx.execute("DELETE FROM files WHERE fid = ?1", params![file])?;
-    let still_used: bool = tx
-        .prepare("SELECT 1 FROM files WHERE sha256 = ?1")?
-        .exists(params![sha])?;
-    Ok((!still_used).then_some(sha))
-}
-
 enum TakeBack {
     Removed(Option<String>),
     Sent,
@@ -515,7 +472,7 @@ fn take_back(store: &crate::store::Store, file: &str, owner: &str) -> Result<Tak
     let outcome = match row {
         None => TakeBack::NotFound,
         Some(Some(_)) => TakeBack::Sent,
-        Some(None) => TakeBack::Removed(forget(&tx, file)?),
+        Some(None) => TakeBack::Removed(crate::store::forget(&tx, file)?),
     };
     tx.commit()?;
     Ok(outcome)
@@ -532,7 +489,7 @@ fn unsent_before(store: &crate::store::Store, before_ms: i64) -> Result<Vec<Stri
         .collect::<Result<_, _>>()?;
     let mut unused = Vec::new();
     for fid in stale {
-        unused.extend(forget(&tx, &fid)?);
+        unused.extend(crate::store::forget(&tx, &fid)?);
     }
     tx.commit()?;
     Ok(unused)

@@ -1,6 +1,8 @@
 //! SQLite persistence of the local provider: messages (with edits and
 //! deletions), room membership, nicknames and read horizons; the
-//! attachments' metadata is in `files.rs` (the same database).
+//! attachments' table (its schema, and tying a file to its message
+//! or forgetting it, inside the message's transaction); `files.rs` holds
+//! the file routes.
 //!
 //! WAL journal with `synchronous=NORMAL`: a committed write survives the
 //! process being killed (`kill -9`); a message is acknowledged to its sender
@@ -10,7 +12,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use protocol::local::{Attachment, Message};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 /// Why a store operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,7 +292,7 @@ impl Store {
         }
         let id = tx.last_insert_rowid();
         let attachment = match file {
-            Some(file) => Some(crate::files::attach(&tx, file, room, author, id)?),
+            Some(file) => Some(attach(&tx, file, room, author, id)?),
             None => None,
         };
         tx.commit()?;
@@ -375,7 +377,7 @@ impl Store {
             params![id],
         )?;
         let unused = match message.attachment {
-            Some(file) => crate::files::forget(&tx, &file.id)?,
+            Some(file) => forget(&tx, &file.id)?,
             None => None,
         };
         tx.commit()?;
@@ -472,6 +474,49 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+/// Ties the upload `file` to the new message `message` (inside its insert).
+pub(crate) fn attach(
+    tx: &Transaction<'_>,
+    file: &str,
+    room: &str,
+    author: &str,
+    message: i64,
+) -> Result<Attachment, StoreError> {
+    let updated = tx.execute(
+        "UPDATE files SET message = ?1 WHERE fid = ?2 AND froom = ?3 AND owner = ?4 AND message IS NULL",
+        params![message, file, room, author],
+    )?;
+    if updated == 0 {
+        return Err(StoreError::NotYours);
+    }
+    Ok(tx.query_row(
+        "SELECT fid, fname, ftype, fsize FROM files WHERE fid = ?1",
+        params![file],
+        |r| {
+            Ok(Attachment {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                content_type: r.get(2)?,
+                size: r.get(3)?,
+            })
+        },
+    )?)
+}
+
+/// Removes the row of `file`; the SHA-256 of its bytes when no other row
+/// refers to them.
+pub(crate) fn forget(tx: &Transaction<'_>, file: &str) -> Result<Option<String>, StoreError> {
+    let sha: Option<String> = tx
+        .query_row("SELECT sha256 FROM files WHERE fid = ?1", params![file], |r| r.get(0))
+        .optional()?;
+    let Some(sha) = sha else { return Ok(None) };
+    tx.execute("DELETE FROM files WHERE fid = ?1", params![file])?;
+    let still_used: bool = tx
+        .prepare("SELECT 1 FROM files WHERE sha256 = ?1")?
+        .exists(params![sha])?;
+    Ok((!still_used).then_some(sha))
 }
 
 #[cfg(test)]
