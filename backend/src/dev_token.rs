@@ -129,12 +129,7 @@ async fn token(
     query: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     // the credential first: without it, nothing about the request is looked at
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    if !presented.is_some_and(|key| state.key.api_key.matches(key)) {
+    if !crate::api::bearer_token(&headers).is_some_and(|key| state.key.api_key.matches(key)) {
         return ApiError::InvalidToken(
             "send the dev-extras API key as Authorization: Bearer <key> (SSM parameter .../chat-development/apiKey)"
                 .into(),

@@ -29,10 +29,11 @@ use std::path::{Path, PathBuf};
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use backend::api::ApiQuery;
 use backend::config::AttachmentSettings;
 use backend::error::{ApiError, FileRefusal};
 use futures_util::StreamExt as _;
@@ -90,11 +91,7 @@ struct TokenQuery {
 impl LocalChat {
     /// The identity a request's chat token names (bearer header, else `?token=`).
     fn caller(&self, headers: &HeaderMap, query: Option<&str>) -> Result<String, ApiError> {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        bearer
+        backend::api::bearer_token(headers)
             .or(query)
             .and_then(|t| self.inner.tokens.verify(t, self.inner.clock.now_secs()))
             .map(|identity| identity.as_str().to_owned())
@@ -172,7 +169,7 @@ fn random_id() -> String {
 
 async fn upload(
     State(chat): State<LocalChat>,
-    Query(query): Query<UploadQuery>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -289,7 +286,7 @@ async fn upload(
 async fn download(
     State(chat): State<LocalChat>,
     UrlPath(id): UrlPath<String>,
-    Query(query): Query<TokenQuery>,
+    ApiQuery(query): ApiQuery<TokenQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let identity = chat.caller(&headers, query.token.as_deref())?;

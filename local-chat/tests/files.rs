@@ -10,16 +10,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use backend::api::HttpOptions;
-use backend::app::{AppState, Deps};
 use backend::clock::Clock;
-use backend::config::{self, RawSettings, Settings, TwilioRequirement};
-use backend::keys::{KeySet, SigningKey};
-use backend::{host_jwt, http_client};
+use backend::config;
+use backend::keys::SigningKey;
 use local_chat::LocalChat;
 use local_chat::files::FileOptions;
 use serde_json::{Value, json};
@@ -29,6 +25,9 @@ use tower::ServiceExt as _;
 /// A PNG's first bytes and a little more: what a PNG starts with.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+
+#[path = "support/mod.rs"]
+mod support;
 
 struct Server {
     base: String,
@@ -48,46 +47,25 @@ fn temp_dir(name: &str) -> PathBuf {
 /// A server whose settings are `extra` (attachment limits), its data in a
 /// fresh folder.
 async fn server(name: &str, extra: &[(config::Setting, &str)]) -> Server {
-    let key = SigningKey::generate().unwrap();
-    let mut keys = KeySet::default();
-    keys.insert("k1", key.public_key());
-    let mut raw = RawSettings::env_named();
-    raw.set(config::JWKS_URL, "http://127.0.0.1:9/unused");
-    for (setting, value) in extra {
-        raw.set(*setting, *value);
-    }
-    let settings = Settings::parse(&raw, TwilioRequirement::Optional).unwrap();
     let data = temp_dir(name);
     let files = data.join("files");
-    let chat = LocalChat::open(
-        &data.join("chat.db"),
-        Clock::system(),
-        Some(FileOptions {
-            dir: files.clone(),
-            settings: settings.attachments.clone(),
-        }),
-    )
-    .unwrap();
-    let mut deps = Deps::new(http_client::build().unwrap());
-    deps.fixed_keys = Some(keys);
-    deps.local = Some(chat.provider());
-    let state = AppState::new(&settings, deps).unwrap();
-    let router = chat
-        .router()
-        .layer(axum::middleware::from_fn(backend::api::json_errors))
-        .merge(backend::api::router(
-            Arc::new(state),
-            HttpOptions::from_settings(&settings),
-        ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let serving = router.clone();
-    tokio::spawn(async move { axum::serve(listener, serving).await.unwrap() });
+    let served = support::serve(extra, |settings| {
+        LocalChat::open(
+            &data.join("chat.db"),
+            Clock::system(),
+            Some(FileOptions {
+                dir: files.clone(),
+                settings: settings.attachments.clone(),
+            }),
+        )
+        .unwrap()
+    })
+    .await;
     Server {
-        base,
-        key,
+        base: served.base,
+        key: served.key,
         http: reqwest::Client::new(),
-        router,
+        router: served.router,
         files,
     }
 }
@@ -110,16 +88,7 @@ impl Answer {
 
 impl Server {
     fn host_token(&self, sub: &str, contexts: &[&str]) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        host_jwt::sign(
-            &self.key,
-            "k1",
-            &json!({ "sub": sub, "contexts": contexts, "exp": now + 600 }),
-        )
-        .unwrap()
+        support::host_token(&self.key, sub, contexts)
     }
 
     /// A session for each of `contexts`; the chat token.

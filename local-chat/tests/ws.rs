@@ -5,18 +5,15 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
-use backend::api::HttpOptions;
-use backend::app::{AppState, Deps};
 use backend::clock::Clock;
-use backend::config::{self, RawSettings, Settings, TwilioRequirement};
-use backend::keys::{KeySet, SigningKey};
-use backend::{host_jwt, http_client};
+use backend::keys::SigningKey;
 use local_chat::LocalChat;
 use serde_json::{Value, json};
 use testkit::ws::WsClient;
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "support/mod.rs"]
+mod support;
 
 struct Server {
     base: String,
@@ -25,27 +22,10 @@ struct Server {
 }
 
 async fn server() -> Server {
-    let key = SigningKey::generate().unwrap();
-    let mut keys = KeySet::default();
-    keys.insert("k1", key.public_key());
-    let mut raw = RawSettings::env_named();
-    raw.set(config::JWKS_URL, "http://127.0.0.1:9/unused");
-    let settings = Settings::parse(&raw, TwilioRequirement::Optional).unwrap();
-    let chat = LocalChat::in_memory(Clock::system()).unwrap();
-    let mut deps = Deps::new(http_client::build().unwrap());
-    deps.fixed_keys = Some(keys);
-    deps.local = Some(chat.provider());
-    let state = AppState::new(&settings, deps).unwrap();
-    let router = chat.router().merge(backend::api::router(
-        Arc::new(state),
-        HttpOptions::from_settings(&settings),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let served = support::serve(&[], |_| LocalChat::in_memory(Clock::system()).unwrap()).await;
     Server {
-        base,
-        key,
+        base: served.base,
+        key: served.key,
         http: reqwest::Client::new(),
     }
 }
@@ -54,16 +34,7 @@ type Client = WsClient;
 
 impl Server {
     fn host_token(&self, sub: &str, contexts: &[&str]) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        host_jwt::sign(
-            &self.key,
-            "k1",
-            &json!({ "sub": sub, "contexts": contexts, "exp": now + 600 }),
-        )
-        .unwrap()
+        support::host_token(&self.key, sub, contexts)
     }
 
     /// POSTs `body` to the token service's `path`; the JSON answer.

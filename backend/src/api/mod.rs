@@ -150,12 +150,12 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
     };
     let mut router = Router::new();
     for (route, handler) in routes() {
-        router = router.route(route.path, handler);
+        // each route's body limit is the one its table entry states
+        router = router.route(route.path, handler.layer(DefaultBodyLimit::max(route.max_body)));
     }
     let router = router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(json_errors));
     let mut router = router.with_state(state);
     if let Some(guard) = guard {
@@ -240,7 +240,7 @@ fn routes() -> Vec<(Route, axum::routing::MethodRouter<ApiState>)> {
                 max_body: inbound::MAX_REQUEST_BYTES,
                 ..Route::new("/v1/inbound/sendgrid", POST, Takes::Multipart)
             },
-            post(inbound::sendgrid).layer(DefaultBodyLimit::max(inbound::MAX_REQUEST_BYTES)),
+            post(inbound::sendgrid),
         ),
         (
             Route {
@@ -461,13 +461,19 @@ async fn token(
 
 /// The host token of a GET: `Authorization: Bearer <token>`.
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    bearer_token(headers)
+        .ok_or_else(|| ApiError::InvalidToken("send the host token as Authorization: Bearer <token>".into()))
+}
+
+/// The credential of `Authorization: Bearer <credential>`, if one is there
+/// (the host token here; the dev-extras API key; the local chat token).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::InvalidToken("send the host token as Authorization: Bearer <token>".into()))
 }
 
 async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {

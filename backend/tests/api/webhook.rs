@@ -40,6 +40,15 @@ async fn post(app: &TestApp, headers: &[(&str, &str)], content_type: &str, param
     .await
 }
 
+/// A Twilio app whose settings lack `setting` (with the servers it talks to).
+async fn twilio_app_without(setting: backend::config::Setting) -> (TestApp, JwksServer, StandinServer) {
+    let jwks = JwksServer::start(vec![]).await;
+    let standin = StandinServer::start().await;
+    let mut raw = twilio_settings(&jwks.url, &standin.url);
+    raw.remove(setting);
+    (TestApp::new(&raw, fast_policies()), jwks, standin)
+}
+
 #[tokio::test]
 async fn only_requests_signed_by_twilio_for_the_registered_url_are_taken() {
     let (app, _key, _jwks, _standin) = twilio_app().await;
@@ -117,11 +126,7 @@ async fn a_webhook_signed_for_another_endpoint_of_the_account_is_refused_whateve
 
 #[tokio::test]
 async fn without_the_public_url_the_answer_names_the_setting() {
-    let jwks = JwksServer::start(vec![]).await;
-    let standin = StandinServer::start().await;
-    let mut raw = twilio_settings(&jwks.url, &standin.url);
-    raw.remove(backend::config::PUBLIC_URL);
-    let app = TestApp::new(&raw, fast_policies());
+    let (app, _jwks, _standin) = twilio_app_without(backend::config::PUBLIC_URL).await;
     let token = Secret::new(AUTH_TOKEN.into());
     let url = format!("{PUBLIC_URL}/v1/webhooks/twilio?source=conversations");
     let signature = backend::twilio_signature::sign(&token, &url, &event());
@@ -167,11 +172,7 @@ async fn a_json_webhook_is_covered_by_the_body_hash_in_its_signed_url() {
 
 #[tokio::test]
 async fn without_the_auth_token_the_answer_names_the_setting() {
-    let jwks = JwksServer::start(vec![]).await;
-    let standin = StandinServer::start().await;
-    let mut raw = twilio_settings(&jwks.url, &standin.url);
-    raw.remove(backend::config::TWILIO_AUTH_TOKEN);
-    let app = TestApp::new(&raw, fast_policies());
+    let (app, _jwks, _standin) = twilio_app_without(backend::config::TWILIO_AUTH_TOKEN).await;
     // tokens and sessions do not need it: the service starts
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
     let answer = post(&app, &[("host", "api.example")], FORM, &event()).await;
