@@ -15,7 +15,7 @@
 //! | `POST /v1/inbound/sendgrid?key=` | SendGrid Inbound Parse's form | `{outcome: "posted" or "repeat" or "dropped", reason?}` |
 //! | `GET /.well-known/jwks.json` | | the local dev key's JWKS (local mode only) |
 //!
-//! Bodies are JSON objects of at most [`MAX_BODY_BYTES`], nested at most
+//! Bodies are JSON objects of at most [`MAX_BODY_BYTES`](crate::limits::MAX_BODY_BYTES), nested at most
 //! [`protocol::shape::MAX_DEPTH`] deep (JWT headers and claims too). A
 //! client address whose requests were answered 401 more than
 //! [`HttpOptions::failed_auth_per_minute`] times in a minute gets 429 with
@@ -32,7 +32,6 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequest, Request
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -41,11 +40,14 @@ use crate::app::{AppState, WebhookBody};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorDetail};
-use crate::limits::MAX_BODY_BYTES;
 use crate::rate_limit::WindowLimiter;
 
 mod inbound;
 mod notify;
+mod routes;
+
+use routes::routes;
+pub use routes::{Route, Takes, route_table};
 
 /// What the HTTP layer adds to the service: who may call it from a
 /// browser, the JWKS it publishes itself (local mode with a dev key), and
@@ -167,100 +169,6 @@ pub fn router(app: Shared, options: HttpOptions) -> Router {
     router.layer(middleware::from_fn(log_errors))
 }
 
-/// What a route takes, for the route-walking test and the docs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Takes {
-    /// Nothing in the body (a GET).
-    Nothing,
-    /// A JSON object ([`JsonBody`]).
-    Json,
-    /// Twilio's signed form (or JSON) webhook.
-    TwilioWebhook,
-    /// SendGrid Inbound Parse's multipart form.
-    Multipart,
-    /// A one-click unsubscribe link: answers HTML pages, not JSON.
-    UnsubscribeLink,
-}
-
-/// One route of the API, as the router is built from it.
-#[derive(Debug, Clone, Copy)]
-pub struct Route {
-    pub path: &'static str,
-    pub methods: &'static [Method],
-    pub takes: Takes,
-    /// The query parameters it reads.
-    pub query: &'static [&'static str],
-    /// The largest body it takes.
-    pub max_body: usize,
-}
-
-impl Route {
-    const fn new(path: &'static str, methods: &'static [Method], takes: Takes) -> Self {
-        Self {
-            path,
-            methods,
-            takes,
-            query: &[],
-            max_body: MAX_BODY_BYTES,
-        }
-    }
-}
-
-/// Every route with its handler: the one list the router is built from,
-/// so [`route_table`] (which the route-walking test walks) cannot miss one.
-fn routes() -> Vec<(Route, axum::routing::MethodRouter<ApiState>)> {
-    const GET: &[Method] = &[Method::GET];
-    const POST: &[Method] = &[Method::POST];
-    const BOTH: &[Method] = &[Method::GET, Method::POST];
-    vec![
-        (Route::new("/v1/session", POST, Takes::Json), post(session)),
-        (Route::new("/v1/token", POST, Takes::Json), post(token)),
-        (Route::new("/v1/me", GET, Takes::Nothing), get(me)),
-        (Route::new("/healthz", GET, Takes::Nothing), get(healthz)),
-        (
-            Route::new(crate::app::TWILIO_WEBHOOK_PATH, POST, Takes::TwilioWebhook),
-            post(twilio_webhook),
-        ),
-        (Route::new("/v1/notifications", GET, Takes::Nothing), get(notify::state)),
-        (
-            Route::new("/v1/notifications/subscribe", POST, Takes::Json),
-            post(notify::subscribe),
-        ),
-        (
-            Route::new("/v1/notifications/confirm", POST, Takes::Json),
-            post(notify::confirm),
-        ),
-        (
-            Route::new("/v1/notifications/off", POST, Takes::Json),
-            post(notify::off),
-        ),
-        (
-            Route {
-                query: &["key"],
-                max_body: inbound::MAX_REQUEST_BYTES,
-                ..Route::new("/v1/inbound/sendgrid", POST, Takes::Multipart)
-            },
-            post(inbound::sendgrid),
-        ),
-        (
-            Route {
-                query: &["u", "c", "s"],
-                ..Route::new(crate::unsubscribe_link::PATH, BOTH, Takes::UnsubscribeLink)
-            },
-            get(notify::unsubscribe_page).post(notify::unsubscribe_now),
-        ),
-        (
-            Route::new("/.well-known/jwks.json", GET, Takes::Nothing),
-            get(published_jwks),
-        ),
-    ]
-}
-
-/// Every route of [`router`], in order.
-pub fn route_table() -> Vec<Route> {
-    routes().into_iter().map(|(route, _)| route).collect()
-}
-
 /// A query string read into `T`; a query that does not read is our 400
 /// (axum's own rejection is plain text). Like [`JsonBody`], the message
 /// names the problem without echoing the input.
@@ -360,7 +268,7 @@ async fn log_errors(request: Request, next: Next) -> Response {
 }
 
 /// A JSON body: `Content-Type: application/json`, at most
-/// [`MAX_BODY_BYTES`], one JSON object (never an array a struct could be
+/// [`MAX_BODY_BYTES`](crate::limits::MAX_BODY_BYTES), one JSON object (never an array a struct could be
 /// read from) nested at most [`protocol::shape::MAX_DEPTH`] deep, of the
 /// expected shape, and nothing after it.
 #[derive(Debug)]
