@@ -36,6 +36,18 @@ fn main() {
     let english = i18n_catalog::parse(&source).unwrap_or_else(|e| panic!("locales/en.txt: {e}"));
     let problems = i18n_catalog::problems("en", &english, &english);
     assert!(problems.is_empty(), "locales/en.txt: {problems:?}");
+    // a piece's words come last, a section per piece, and are compiled
+    // into that piece ([`PIECE_WORDS`])
+    let piece_of = |key: &str| PIECE_WORDS.iter().position(|p| key.split('.').next() == Some(*p));
+    let sections: Vec<Option<usize>> = english.iter().map(|e| piece_of(&e.key)).collect();
+    assert!(
+        sections.windows(2).all(|w| match (w[0], w[1]) {
+            (Some(a), Some(b)) => a <= b,
+            (Some(_), None) => false,
+            (None, _) => true,
+        }),
+        "locales/en.txt: a piece's words come after every core message, one section per piece, in the order of PIECE_WORDS"
+    );
     let mut code = String::from(
         "/// A message of the catalog (`locales/en.txt`), by its key.\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n#[allow(dead_code)]\npub enum Msg {\n",
@@ -43,13 +55,51 @@ fn main() {
     for entry in &english {
         let _ = writeln!(code, "    /// `{}`\n    {},", entry.key, variant(&entry.key));
     }
-    code.push_str("}\n\n/// The English lines, one per [`Msg`].\npub const EN: &[&str] = &[\n");
-    for entry in &english {
+    let _ = writeln!(
+        code,
+        "}}\n\n/// How many messages the catalog has (the core's and the pieces')."
+    );
+    let _ = writeln!(code, "pub const MSG_COUNT: usize = {};\n", english.len());
+    code.push_str("/// The English lines of the core's messages, one per [`Msg`] up to the pieces' words.\n");
+    code.push_str("pub const EN: &[&str] = &[\n");
+    for (entry, _) in english.iter().zip(&sections).filter(|(_, s)| s.is_none()) {
         let _ = writeln!(code, "    {:?},", entry.compiled());
     }
     code.push_str("];\n");
+    for (index, piece) in PIECE_WORDS.iter().enumerate() {
+        let start = sections.iter().position(|s| *s == Some(index)).unwrap_or(english.len());
+        let _ = writeln!(
+            code,
+            "\n/// The English words of the `{piece}` piece: its first message's index and its lines\n\
+             /// (referenced only from the piece, so they are downloaded with it).\n\
+             pub const EN_{}: Words = ({start}, &[",
+            piece.to_uppercase()
+        );
+        for (entry, _) in english.iter().zip(&sections).filter(|(_, s)| **s == Some(index)) {
+            let _ = writeln!(code, "    {:?},", entry.compiled());
+        }
+        code.push_str("]);\n");
+    }
+    let plural: Vec<String> = english
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.is_plural())
+        .map(|(i, _)| i.to_string())
+        .collect();
+    let _ = writeln!(
+        code,
+        "\n/// The messages that count (a plural line), by index.\npub const PLURAL: &[u16] = &[{}];",
+        plural.join(", ")
+    );
     std::fs::write(out.join("messages.rs"), code).expect("writing the message table");
 }
+
+/// The pieces of the window with words of their own, by key prefix:
+/// `notify.*` is the notification panel's, `attach.*` the attachment
+/// piece's. Their English lines are not in the core's table but in the
+/// piece ([`i18n::speak`](../src/i18n.rs)); other locales' catalogs hold
+/// every line, in the same order.
+const PIECE_WORDS: [&str; 2] = ["notify", "attach"];
 
 /// `notify.code_sent` → `NotifyCodeSent`.
 fn variant(key: &str) -> String {

@@ -38,4 +38,5 @@ export const PIECE_BUDGETS = {
   notify: 6_500,
   commands: 1_500,
   twilio: 6_500,
+  attach: 28_000,
 };

@@ -118,6 +118,7 @@ export async function startServer({ env = {}, widgets = widgetDir } = {}) {
   await start();
   return {
     url,
+    dataDir: join(dir, 'data'),
     restart: async () => { await stop('SIGKILL'); await start(); },
     close: async () => { await stop('SIGTERM'); rmSync(dir, { recursive: true, force: true }); },
   };

@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 
 use protocol::js::{FromJs, ToJs};
-use protocol::local::Message;
+use protocol::local::{Attachment, Message};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -58,6 +58,8 @@ pub struct Queued {
     pub room: String,
     pub client_id: String,
     pub body: String,
+    /// An uploaded file it carries (its metadata; never the bytes).
+    pub attachment: Option<Box<Attachment>>,
 }
 
 /// What the device had for an identity.
@@ -132,6 +134,10 @@ pub async fn load(identity: &str, rooms: &[String], enabled: bool) -> Option<Sav
                         room: field(&q, "room")?,
                         client_id: field(&q, "clientId")?,
                         body: field(&q, "body")?,
+                        attachment: js_sys::Reflect::get(&q, &JsValue::from_str("attachment"))
+                            .ok()
+                            .and_then(|a| Attachment::from_js(&a))
+                            .map(Box::new),
                     })
                 })
                 .collect();
@@ -186,6 +192,9 @@ pub fn save_outbox(outbox: Vec<Queued>) {
                 let item = js_sys::Object::new();
                 for (key, value) in [("room", &q.room), ("clientId", &q.client_id), ("body", &q.body)] {
                     let _ = js_sys::Reflect::set(&item, &JsValue::from_str(key), &JsValue::from_str(value));
+                }
+                if let Some(attachment) = &q.attachment {
+                    let _ = js_sys::Reflect::set(&item, &JsValue::from_str("attachment"), &attachment.to_js());
                 }
                 JsValue::from(item)
             })

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use protocol::Provider;
 use protocol::js as json;
-use protocol::local::ServerFrame;
+use protocol::local::{Attachment, ServerFrame};
 use wasm_bindgen::JsValue;
 
 use crate::browser;
@@ -218,6 +218,13 @@ impl UseChatReturn {
                     &session.context,
                 )));
             }
+            // Twilio carries files through its own media service, which
+            // this window does not use yet: no attach button there
+            let files = session
+                .attachments
+                .clone()
+                .filter(|_| session.provider == Provider::Local);
+            self.update(|s| s.attachments = files);
             self.keep_saving();
             if session.provider == Provider::Twilio {
                 crate::twilio::Sdk::start();
@@ -336,9 +343,13 @@ impl UseChatReturn {
             let unsent = self
                 .state
                 .with_untracked(|s| s.as_ref().map(|s| s.unsent(room)).unwrap_or_default());
-            for (id, body, maybe_sent) in unsent {
-                if client.send(room, &id, &body, maybe_sent) {
-                    self.update(|s| s.mark_sent(&id));
+            for p in unsent {
+                let sent = match &p.attachment {
+                    Some(file) => client.send_file(room, &p.client_id, &p.body, file),
+                    None => client.send(room, &p.client_id, &p.body, p.maybe_sent),
+                };
+                if sent {
+                    self.update(|s| s.mark_sent(&p.client_id));
                 }
             }
         }
@@ -408,28 +419,7 @@ impl UseChatReturn {
         if room.is_empty() {
             return false;
         }
-        // no client yet (the service not reached): messages wait in the outbox
-        let client = self.client();
-        let post = |body: &str| {
-            let refusal = match &client {
-                Some(client) => client.refusal(body),
-                // both providers take the same length
-                None => crate::client::too_long(body),
-            };
-            if let Some(why) = refusal {
-                // refused before sending: the text stays in the box
-                self.notice(why);
-                return false;
-            }
-            let id = browser::new_client_id();
-            // a room not joined yet (its session still on the way) gets it after the join
-            let joined = self
-                .state
-                .with_untracked(|s| s.as_ref().is_some_and(|s| s.can_send(&room)));
-            let sent = joined && client.as_ref().is_some_and(|c| c.send(&room, &id, body, false));
-            self.update(|s| s.add_pending(&room, &id, body, sent));
-            true
-        };
+        let post = |body: &str| self.post(&room, body, None);
         let parsed = match commands::plain(line) {
             Some(input) => input,
             None => match pieces::parse_command(line) {
@@ -444,7 +434,7 @@ impl UseChatReturn {
             Input::Action(action) => return post(&format!("_{action}_")),
             _ => {}
         }
-        let Some(client) = client else {
+        let Some(client) = self.client() else {
             return false;
         };
         match parsed {
@@ -454,6 +444,37 @@ impl UseChatReturn {
             Input::Unknown(name) => self.notice(i18n::tf(i18n::Msg::ComposerUnknownCommand, &[("name", &name)])),
             Input::Empty | Input::Message(_) | Input::Action(_) => {}
         }
+        true
+    }
+
+    /// Posts `body` (and `file`, uploaded already) to `room`, through the
+    /// outbox: it waits there while there is no connection or the room is
+    /// not joined yet. `false` when refused before sending (too long), with
+    /// a notice.
+    pub fn post(self, room: &str, body: &str, file: Option<Box<Attachment>>) -> bool {
+        // no client yet (the service not reached): messages wait in the outbox
+        let client = self.client();
+        let refusal = match &client {
+            Some(client) => client.refusal(body),
+            // both providers take the same length
+            None => crate::client::too_long(body),
+        };
+        if let Some(why) = refusal {
+            // refused before sending: the text stays in the box
+            self.notice(why);
+            return false;
+        }
+        let id = browser::new_client_id();
+        // a room not joined yet (its session still on the way) gets it after the join
+        let joined = self
+            .state
+            .with_untracked(|s| s.as_ref().is_some_and(|s| s.can_send(room)));
+        let sent = joined
+            && client.as_ref().is_some_and(|c| match &file {
+                Some(file) => c.send_file(room, &id, body, file),
+                None => c.send(room, &id, body, false),
+            });
+        self.update(|s| s.add_pending(room, &id, body, sent, file));
         true
     }
 
@@ -498,7 +519,8 @@ impl UseChatReturn {
         }
     }
 
-    fn active_room_name(self) -> String {
+    /// The room on screen (empty before the first session).
+    pub fn active_room_name(self) -> String {
         self.state.with_untracked(|s| {
             s.as_ref()
                 .and_then(|s| s.active_room().map(|r| r.name.clone()))

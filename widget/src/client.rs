@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use protocol::local::{ClientFrame, ServerFrame};
+use protocol::local::{Attachment, ClientFrame, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -45,6 +45,18 @@ pub trait ChatClient {
     /// connection, or a reload); a provider that does not deduplicate on
     /// the client id looks for it before posting.
     fn send(&self, room: &str, client_id: &str, body: &str, maybe_sent: bool) -> bool;
+    /// Posts a message carrying `file`, which the provider has already
+    /// (uploaded through [`ChatClient::file_endpoint`]); like
+    /// [`ChatClient::send`] otherwise. `false` from a provider that cannot
+    /// carry files yet.
+    fn send_file(&self, _room: &str, _client_id: &str, _body: &str, _file: &Attachment) -> bool {
+        false
+    }
+    /// Where files are uploaded and fetched, and the token that opens it
+    /// (`None`: this provider carries no files through DAChat's API).
+    fn file_endpoint(&self) -> Option<(String, String)> {
+        None
+    }
     /// Why the provider would refuse `body` (its length limit), in words
     /// for the user; checked before anything is sent, so a message too big
     /// for the connection never reaches it.
@@ -62,6 +74,8 @@ pub trait ChatClient {
 }
 
 struct Inner {
+    /// The API's base URL.
+    api: String,
     ws_url: String,
     token: String,
     socket: Option<web_sys::WebSocket>,
@@ -100,6 +114,7 @@ impl LocalClient {
     pub fn connect(api: &str, token: &str, listener: Listener) -> Self {
         let ws_base = api.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
         let inner = Inner {
+            api: api.to_owned(),
             ws_url: format!("{ws_base}/v1/local/ws"),
             token: token.to_owned(),
             socket: None,
@@ -250,6 +265,19 @@ impl ChatClient for LocalClient {
                 body: body.into(),
                 attachment: None,
             })
+    }
+    fn send_file(&self, room: &str, client_id: &str, body: &str, file: &Attachment) -> bool {
+        browser::online()
+            && self.send_frame(&ClientFrame::Send {
+                room: room.into(),
+                client_id: client_id.into(),
+                body: body.into(),
+                attachment: Some(file.id.clone()),
+            })
+    }
+    fn file_endpoint(&self) -> Option<(String, String)> {
+        let inner = self.inner.borrow();
+        Some((format!("{}/v1/local/files", inner.api), inner.token.clone()))
     }
     fn edit(&self, room: &str, id: i64, body: &str) {
         self.send_frame(&ClientFrame::Edit {

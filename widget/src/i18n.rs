@@ -1,7 +1,10 @@
 //! The window's words in the user's language.
 //!
 //! English is compiled in ([`Msg`], [`EN`], made by `build.rs` from
-//! `locales/en.txt`); another locale's catalog is a small file the loader
+//! `locales/en.txt`): the core's lines in the core, a piece's own words
+//! (`notify.*`, `attach.*`: [`EN_NOTIFY`], [`EN_ATTACH`]) in that piece,
+//! which hands them over with [`speak`] when it arrives. Another locale's
+//! catalog is a small file the loader
 //! fetches beside the widget and hands over with `open` or `setLocale`
 //! (one line per message, see `i18n_catalog.rs`). A catalog that does not
 //! fit this build (a truncated download, another release's file) is
@@ -19,6 +22,9 @@ include!(concat!(env!("OUT_DIR"), "/messages.rs"));
 /// The separator of a compiled plural line (`i18n_catalog::SEP`).
 const SEP: char = '\u{1f}';
 
+/// A piece's English lines: the index of its first message, and the lines.
+pub type Words = (usize, &'static [&'static str]);
+
 /// The locales the window speaks (catalogs in `locales/`).
 pub const SUPPORTED: [&str; 8] = ["en", "fr", "es", "de", "el", "uk", "ar", "fa"];
 
@@ -31,6 +37,8 @@ struct Catalog {
 }
 
 thread_local! {
+    /// The English words of the pieces that have arrived.
+    static PIECE_WORDS: RefCell<Vec<Words>> = const { RefCell::new(Vec::new()) };
     static CATALOG: RefCell<Catalog> = RefCell::new(Catalog {
         lang: "en".into(),
         lines: Vec::new(),
@@ -46,11 +54,11 @@ pub fn set(lang: &str, text: &str) -> bool {
     let lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
     let fits = SUPPORTED.contains(&lang)
         && lang != "en"
-        && lines.len() == EN.len()
+        && lines.len() == MSG_COUNT
         && lines
             .iter()
-            .zip(EN)
-            .all(|(line, en)| !line.is_empty() && line.contains(SEP) == en.contains(SEP));
+            .zip(0u16..)
+            .all(|(line, i)| !line.is_empty() && line.contains(SEP) == PLURAL.contains(&i));
     let spoken = fits || lang == "en";
     let (lang, lines) = if fits { (lang, lines) } else { ("en", Vec::new()) };
     CATALOG.with(|c| {
@@ -83,11 +91,30 @@ pub fn dir() -> &'static str {
     }
 }
 
+/// A piece has arrived with its English `words` ([`EN_NOTIFY`], …).
+pub fn speak(words: Words) {
+    PIECE_WORDS.with(|w| {
+        let mut w = w.borrow_mut();
+        if !w.iter().any(|(start, _)| *start == words.0) {
+            w.push(words);
+        }
+    });
+}
+
 fn line(message: Msg) -> String {
     let index = message as usize;
     CATALOG
         .with(|c| c.borrow().lines.get(index).cloned())
-        .unwrap_or_else(|| EN[index].to_owned())
+        .or_else(|| EN.get(index).map(|l| (*l).to_owned()))
+        .or_else(|| {
+            PIECE_WORDS.with(|w| {
+                w.borrow()
+                    .iter()
+                    .find_map(|(start, lines)| lines.get(index.checked_sub(*start)?))
+                    .map(|l| (*l).to_owned())
+            })
+        })
+        .unwrap_or_default()
 }
 
 /// A message without placeholders.
@@ -209,6 +236,20 @@ pub fn refusal(code: &str, message: &str, room: Option<&str>) -> String {
 mod tests {
     use super::*;
 
+    /// Every English line, the core's and the pieces'.
+    fn all_english() -> impl Iterator<Item = &'static str> {
+        EN.iter().chain(EN_NOTIFY.1).chain(EN_ATTACH.1).copied()
+    }
+
+    #[test]
+    fn a_pieces_words_are_spoken_once_it_has_arrived() {
+        assert_eq!(EN.len() + EN_NOTIFY.1.len() + EN_ATTACH.1.len(), MSG_COUNT);
+        assert_eq!(EN_NOTIFY.0, EN.len());
+        speak(EN_NOTIFY);
+        assert_eq!(t(Msg::NotifyOff), "Off");
+        assert_eq!(t(Msg::NotifyToggleLabel), "E-mail me about messages I miss");
+    }
+
     #[test]
     fn placeholders_are_filled_and_unknown_ones_kept() {
         assert_eq!(fill("{a} and {b}", &[("a", "1"), ("b", "{a}")]), "1 and {a}");
@@ -222,16 +263,18 @@ mod tests {
         assert_eq!(lang(), "en");
         assert_eq!(t(Msg::ComposerSend), "Send");
         // the right number of lines, but a plural message where a plain one belongs
-        let mut lines: Vec<String> = EN.iter().map(|l| format!("fr {l}")).collect();
+        let mut lines: Vec<String> = all_english().map(|l| format!("fr {l}")).collect();
         lines[0] = format!("one{SEP}x{SEP}other{SEP}y");
         assert!(!set("fr", &lines.join("\n")));
-        assert!(!set("xx", &EN.join("\n")), "a locale we do not ship");
+        assert!(
+            !set("xx", &all_english().collect::<Vec<_>>().join("\n")),
+            "a locale we do not ship"
+        );
     }
 
     #[test]
     fn a_fitting_catalog_is_spoken_with_its_plurals_and_direction() {
-        let lines: Vec<String> = EN
-            .iter()
+        let lines: Vec<String> = all_english()
             .map(|l| {
                 if l.contains(SEP) {
                     format!("one{SEP}{{names}} ONE{SEP}other{SEP}{{names}} ({{n}}) OTHER")

@@ -9,6 +9,7 @@
 //! fetched later, in pieces ([`pieces`]).
 
 pub mod api;
+mod attach;
 mod browser;
 mod cache;
 mod chat;

@@ -11,7 +11,8 @@
 //! fetches the module first. The functions live beside their callers, in
 //! `view/pieces.rs` ([`Piece::Markdown`]: the markdown parser and the
 //! DOM builder of message bodies; [`Piece::Notify`]: the e-mail
-//! notification panel) and `chat/pieces.rs` ([`Piece::Commands`]: what a
+//! notification panel; [`Piece::Attach`]: sending and showing files) and
+//! `chat/pieces.rs` ([`Piece::Commands`]: what a
 //! line starting with `/` means; [`Piece::Twilio`]: the Rust half of the
 //! Twilio bridge, for Twilio sessions only). This module is what they
 //! share, and knows none of them: each registers its loader at mount
@@ -51,12 +52,13 @@ pub enum Piece {
     Notify,
     Commands,
     Twilio,
+    Attach,
 }
 
 impl Piece {
     /// The pieces every session may use, in the order the background
     /// fetches them (Twilio's only for Twilio sessions, when they connect).
-    const BACKGROUND: [Piece; 3] = [Piece::Markdown, Piece::Commands, Piece::Notify];
+    const BACKGROUND: [Piece; 4] = [Piece::Markdown, Piece::Attach, Piece::Commands, Piece::Notify];
 
     fn bit(self) -> u8 {
         1 << self as u8
@@ -69,7 +71,7 @@ pub type Loader = fn() -> Pin<Box<dyn Future<Output = bool>>>;
 
 thread_local! {
     /// Each piece's loader, by `Piece as usize`.
-    static LOADERS: RefCell<[Option<Loader>; 4]> = const { RefCell::new([None; 4]) };
+    static LOADERS: RefCell<[Option<Loader>; 5]> = const { RefCell::new([None; 5]) };
     /// Loaded pieces, by [`Piece::bit`].
     static LOADED: Cell<u8> = const { Cell::new(0) };
     /// Pieces being fetched (or waiting to be tried again).

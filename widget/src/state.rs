@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use protocol::local::{Member, Message, ServerFrame};
+use protocol::AttachmentPolicy;
+use protocol::local::{Attachment, Member, Message, ServerFrame};
 
 use crate::i18n;
 
@@ -82,6 +83,9 @@ pub struct Pending {
     /// Twilio does not deduplicate, so the window looks for it first.
     pub maybe_sent: bool,
     pub failed: Option<String>,
+    /// The file it carries (uploaded already: the attachment piece sends
+    /// a message only once its file is at the provider).
+    pub attachment: Option<Box<Attachment>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -160,6 +164,8 @@ pub struct ChatState {
     pub was_online: bool,
     /// A notice for the user (e.g. a refused command), shown until dismissed.
     pub notice: Option<String>,
+    /// What files may be attached (the session's answer; `None`: none).
+    pub attachments: Option<AttachmentPolicy>,
 }
 
 impl ChatState {
@@ -186,6 +192,7 @@ impl ChatState {
             connection: Connection::Connecting,
             was_online: false,
             notice: None,
+            attachments: None,
         }
     }
 
@@ -263,7 +270,14 @@ impl ChatState {
         self.nicks.get(identity).map(String::as_str).unwrap_or(identity)
     }
 
-    pub fn add_pending(&mut self, room: &str, client_id: &str, body: &str, sent: bool) {
+    pub fn add_pending(
+        &mut self,
+        room: &str,
+        client_id: &str,
+        body: &str,
+        sent: bool,
+        attachment: Option<Box<Attachment>>,
+    ) {
         if let Some(room) = self.room_mut(room) {
             room.pending.push(Pending {
                 client_id: client_id.to_owned(),
@@ -271,6 +285,7 @@ impl ChatState {
                 sent,
                 maybe_sent: false,
                 failed: None,
+                attachment,
             });
         }
     }
@@ -297,7 +312,7 @@ impl ChatState {
         }
         for queued in saved.outbox {
             if self.open_tab(&queued.room).is_ok() {
-                self.add_pending(&queued.room, &queued.client_id, &queued.body, false);
+                self.add_pending(&queued.room, &queued.client_id, &queued.body, false, queued.attachment);
                 if let Some(p) = self.room_mut(&queued.room).and_then(|r| r.pending.last_mut()) {
                     p.maybe_sent = true;
                 }
@@ -318,6 +333,7 @@ impl ChatState {
                         room: r.name.clone(),
                         client_id: p.client_id.clone(),
                         body: p.body.clone(),
+                        attachment: p.attachment.clone(),
                     })
             })
             .collect()
@@ -338,18 +354,22 @@ impl ChatState {
         }
     }
 
-    /// Messages of `room` to send once it is joined on a connection:
-    /// (client id, body, whether it may have reached the provider). That is
-    /// every pending one: unsent, or sent without an acknowledgement (which
-    /// may have been lost with the connection; the local provider stores a
-    /// resend once, and for Twilio the window looks for it first).
-    pub fn unsent(&self, room: &str) -> Vec<(String, String, bool)> {
+    /// Messages of `room` to send once it is joined on a connection, in
+    /// order, each with `maybe_sent` set when it may have reached the
+    /// provider. That is every pending one: unsent, or sent without an
+    /// acknowledgement (which may have been lost with the connection; the
+    /// local provider stores a resend once, and for Twilio the window looks
+    /// for it first).
+    pub fn unsent(&self, room: &str) -> Vec<Pending> {
         self.room(room)
             .map(|r| {
                 r.pending
                     .iter()
                     .filter(|p| p.failed.is_none())
-                    .map(|p| (p.client_id.clone(), p.body.clone(), p.sent || p.maybe_sent))
+                    .map(|p| Pending {
+                        maybe_sent: p.sent || p.maybe_sent,
+                        ..p.clone()
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -459,7 +479,7 @@ impl ChatState {
                             created_at: now_ms as i64,
                             edited_at: None,
                             deleted: false,
-                            attachment: None,
+                            attachment: p.attachment,
                         });
                     }
                 }
@@ -655,6 +675,14 @@ mod tests {
         ChatState::new("alice", vec!["shipment-1".into(), "general".into()], "shipment-1")
     }
 
+    /// What goes out after a join: (client id, body, may have reached the provider).
+    fn unsent(s: &ChatState, room: &str) -> Vec<(String, String, bool)> {
+        s.unsent(room)
+            .into_iter()
+            .map(|p| (p.client_id, p.body, p.maybe_sent))
+            .collect()
+    }
+
     #[test]
     fn messages_are_ordered_and_never_duplicated() {
         let mut s = state();
@@ -743,9 +771,15 @@ mod tests {
     #[test]
     fn acks_turn_pending_into_messages_and_errors_mark_them() {
         let mut s = state();
-        s.add_pending("shipment-1", "c1", "hello", true);
-        s.add_pending("shipment-1", "c2", "too long", true);
-        s.add_pending("shipment-1", "c3", "while offline", false);
+        let photo = Attachment {
+            id: "f1".into(),
+            name: "pallet.jpg".into(),
+            content_type: "image/jpeg".into(),
+            size: 1234,
+        };
+        s.add_pending("shipment-1", "c1", "hello", true, Some(Box::new(photo.clone())));
+        s.add_pending("shipment-1", "c2", "too long", true, None);
+        s.add_pending("shipment-1", "c3", "while offline", false, None);
         // every pending message goes again on a new connection
         assert_eq!(s.unsent("shipment-1").len(), 3);
         s.mark_sent("c3");
@@ -769,12 +803,17 @@ mod tests {
         );
         let room = s.room("shipment-1").unwrap();
         assert_eq!(room.messages[&9].body, "hello");
+        assert_eq!(
+            room.messages[&9].attachment.as_deref(),
+            Some(&photo),
+            "its file stays with it"
+        );
         assert_eq!(room.pending.len(), 2);
         assert_eq!(room.pending[0].failed.as_deref(), Some("too long"));
         // the refused one is not sent again; the unacknowledged one is, as one
         // that may have reached the provider (it was written to a connection)
         assert_eq!(
-            s.unsent("shipment-1"),
+            unsent(&s, "shipment-1"),
             [("c3".to_owned(), "while offline".to_owned(), true)]
         );
         assert!(s.unsent("general").is_empty());
@@ -798,6 +837,7 @@ mod tests {
                     room: "general".into(),
                     client_id: format!("c-{body}"),
                     body: body.into(),
+                    attachment: None,
                 })
                 .to_vec(),
         });
@@ -808,7 +848,7 @@ mod tests {
         assert_eq!(general.unread, 0, "what was saved is not news");
         // in order, and to be looked for at the provider before posting
         assert_eq!(
-            s.unsent("general"),
+            unsent(&s, "general"),
             [
                 ("c-one".into(), "one".into(), true),
                 ("c-two".into(), "two".into(), true)

@@ -77,6 +77,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             &["pieces"],
             &["twilio"],
             &["chat"],
+            &["attach"],
             &["view"],
         ],
     ),

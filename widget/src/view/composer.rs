@@ -1,6 +1,12 @@
 //! The message box (Enter sends, Shift+Enter breaks the line; slash
 //! commands go through `chat.submit`) and the "… is typing" line above it.
 //!
+//! Files picked with the attach button (a native file input, so the
+//! picker opens even while the attachment piece is still on its way),
+//! pasted or dropped on the composer go to that piece's tray
+//! ([`super::pieces::take_files`]); with files in the tray, what is typed
+//! goes with them.
+//!
 //! The box holds at most what can be sent ([`protocol::MAX_MESSAGE_UNITS`],
 //! as `maxlength`, so the browser never lays out more: a 100 KB paste of
 //! one long word froze a tab for seconds); a counter shows the length as
@@ -54,7 +60,7 @@ pub fn Composer(chat: UseChatReturn) -> impl IntoView {
     let units = RwSignal::new(DRAFT.with(|d| protocol::message_units(&d.borrow())));
     let submit = move || {
         if let Some(textarea) = composer.get_untracked()
-            && chat.submit(&textarea.value())
+            && (super::pieces::submit_files(chat, &textarea.value()) || chat.submit(&textarea.value()))
         {
             textarea.set_value("");
             units.set(0);
@@ -88,7 +94,8 @@ pub fn Composer(chat: UseChatReturn) -> impl IntoView {
         }
     };
     view! {
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }
+            node_ref=super::pieces::FileHooks(chat)>
             <textarea aria-label=t(Msg::ComposerLabel) placeholder=t(Msg::ComposerPlaceholder) rows="2" dir="auto"
                 maxlength=MAXLENGTH prop:value=DRAFT.with(|d| d.borrow().clone())
                 node_ref=composer on:input=on_input on:keydown=on_keydown></textarea>

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use protocol::local::Message;
 
-use super::message::MessageRow;
+use super::message::{MessageRow, PendingBody};
 use crate::browser;
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t, tf};
@@ -133,7 +133,7 @@ pub fn Log(chat: UseChatReturn) -> impl IntoView {
                     view! {
                         <div class="message pending">
                             <span class="author">{t(Msg::LogYou)}</span>
-                            <span class="body" dir="auto">{p.body}</span>
+                            <span class="body" dir="auto" node_ref=PendingBody(p.body, p.attachment.map(|f| (chat, f)))></span>
                             <span class="status">{status}</span>
                             <button type="button" class="cancel" aria-label=t(Msg::LogCancelLabel)
                                 on:click=move |_| chat.cancel(&id)>{t(Msg::LogCancel)}</button>

@@ -2,7 +2,7 @@
 //! (or "message deleted"), "(edited)", and Edit/Delete on one's own.
 
 use leptos::prelude::*;
-use protocol::local::Message;
+use protocol::local::{Attachment, Message};
 
 use crate::browser;
 use crate::chat::UseChatReturn;
@@ -12,13 +12,41 @@ use crate::state::hue_of;
 /// A message body: drawn into the body's `<div>` when Leptos creates it
 /// (a node-ref container, so no effect or signal per row), as markdown
 /// once that piece is here, as plain text until then
-/// ([`super::pieces::render_body`]).
+/// ([`super::pieces::render_body`]); its attachment, if any, in a
+/// `<div class="file">` at its end, drawn by the attachment piece
+/// ([`super::pieces::show_file`]; by hand: another element in `view!`
+/// cost the core ~1 KB).
 #[derive(Clone)]
-pub struct MarkdownBody(pub String);
+pub struct MarkdownBody(pub String, pub Option<(UseChatReturn, Box<Attachment>)>);
 
 impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::html::Div> for MarkdownBody {
     fn load(self, el: &web_sys::Element) {
         super::pieces::render_body(&self.0, el);
+        file_after(self.1, el);
+    }
+}
+
+/// A pending message's body: its plain text, and its attachment as above.
+#[derive(Clone)]
+pub struct PendingBody(pub String, pub Option<(UseChatReturn, Box<Attachment>)>);
+
+impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::html::Span> for PendingBody {
+    fn load(self, el: &web_sys::Element) {
+        el.set_text_content(Some(&self.0));
+        file_after(self.1, el);
+    }
+}
+
+/// The attachment's element, at the end of the body's (which has no
+/// parent yet when Leptos hands it over).
+fn file_after(file: Option<(UseChatReturn, Box<Attachment>)>, el: &web_sys::Element) {
+    if let (Some((chat, file)), Some(document)) = (file, el.owner_document())
+        && let Ok(slot) = document.create_element("div")
+    {
+        slot.set_class_name("file");
+        if el.append_child(&slot).is_ok() {
+            super::pieces::show_file(chat, &file, &slot);
+        }
     }
 }
 
@@ -52,7 +80,8 @@ pub fn MessageRow(message: Message, name: String, mine: bool, chat: UseChatRetur
             {if deleted {
                 view! { <span class="body deleted">{t(Msg::MessageDeleted)}</span> }.into_any()
             } else {
-                view! { <div class="body" dir="auto" node_ref=MarkdownBody(message.body.clone())></div> }.into_any()
+                let file = message.attachment.clone().map(|f| (chat, f));
+                view! { <div class="body" dir="auto" node_ref=MarkdownBody(message.body.clone(), file)></div> }.into_any()
             }}
             {message.edited_at.filter(|_| !deleted).map(|_| view! { <span class="edited">{t(Msg::MessageEdited)}</span> })}
             {(mine && !deleted).then(|| view! {

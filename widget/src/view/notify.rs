@@ -354,6 +354,7 @@ impl Switches {
 /// core calls on a click of the toggle and when the room on screen
 /// changes.
 pub fn attach(chat: UseChatReturn, root: web_sys::Element, toggle: web_sys::HtmlElement) -> NotifyPanel {
+    crate::i18n::speak(crate::i18n::EN_NOTIFY);
     let switches = Switches(Rc::new(Inner {
         chat,
         state: RefCell::new(State::default()),
@@ -418,6 +419,8 @@ mod tests {
 
     #[test]
     fn each_switch_says_off_waiting_or_on() {
+        // the panel's words come with its piece
+        crate::i18n::speak(crate::i18n::EN_NOTIFY);
         let all = answer(&[(None, Some("a@example.org"))]);
         assert_eq!(
             describe(Some(&all), None, None),

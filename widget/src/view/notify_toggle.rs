@@ -63,7 +63,7 @@ pub fn Panel(chat: UseChatReturn) -> impl IntoView {
     view! {
         <div class="notify" node_ref=root>
             <button type="button" class="notify-toggle" aria-expanded="false" node_ref=toggle on:click=click>
-                {t(Msg::NotifyToggle)}
+                {t(Msg::NotifyToggleLabel)}
             </button>
         </div>
     }

@@ -1,9 +1,12 @@
 //! The view's pieces ([`crate::pieces`]): the markdown renderer of
-//! message bodies and the e-mail notification panel, each a
-//! `#[wasm_split]` function whose code the core never holds.
+//! message bodies, the e-mail notification panel and the attachment code
+//! ([`crate::attach`]), each a `#[wasm_split]` function whose code the
+//! core never holds.
 //!
 //! Until markdown arrives a body is its plain text (marked `plain`); when
 //! it arrives every plain body in the window is drawn again in place.
+//! Until the attachment piece arrives an attachment is its file name; files
+//! the user picks, pastes or drops meanwhile wait for it.
 //! This module and `chat/pieces.rs` are the only ones that allow
 //! `unsafe_code`: the macro's expansion declares the loader functions the
 //! split adds (an `extern` block) and their loaders' statics.
@@ -12,13 +15,20 @@
 
 use std::cell::{Cell, RefCell};
 
+use leptos::prelude::WithUntracked;
 use leptos::wasm_split::SplitLoaderError;
 #[cfg(feature = "split")]
 use leptos::wasm_split::wasm_split;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use protocol::local::Attachment;
 
 use super::notify::NotifyPanel;
+use crate::attach::Attach;
 use crate::chat::UseChatReturn;
+use crate::i18n::{Msg, t};
 use crate::pieces::{self, Piece};
 
 /// Draws a message body into its element.
@@ -42,8 +52,18 @@ fn notify_panel(
     Ok(super::notify::attach(chat, root, toggle))
 }
 
+#[cfg_attr(feature = "split", wasm_split(attach, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn attach_piece() -> Result<Attach, SplitLoaderError> {
+    Ok(crate::attach::piece())
+}
+
+/// An attachment shown before its piece arrived, drawn again when it does.
+type Waiting = (UseChatReturn, Attachment, web_sys::Element);
+
 thread_local! {
     static MARKDOWN: Cell<Option<Render>> = const { Cell::new(None) };
+    static ATTACH: Cell<Option<Attach>> = const { Cell::new(None) };
+    static WAITING: RefCell<Vec<Waiting>> = const { RefCell::new(Vec::new()) };
     /// The element the window is mounted in (plain bodies are drawn again there).
     static ROOT: RefCell<Option<web_sys::Element>> = const { RefCell::new(None) };
 }
@@ -58,6 +78,20 @@ pub fn register(root: web_sys::Element) {
             };
             MARKDOWN.set(Some(render));
             draw_plain_bodies(render);
+            true
+        })
+    });
+    pieces::register(Piece::Attach, || {
+        Box::pin(async {
+            let Ok(attach) = crate::pieces::entry!(attach_piece()) else {
+                return false;
+            };
+            ATTACH.set(Some(attach));
+            for (chat, file, el) in WAITING.take() {
+                if el.is_connected() {
+                    (attach.show)(chat, &file, &el);
+                }
+            }
             true
         })
     });
@@ -89,6 +123,81 @@ pub fn render_body(text: &str, el: &web_sys::Element) {
     }
 }
 
+/// An attachment in the log: drawn by the attachment piece; until it
+/// arrives, the file's name (shown as text), and the piece is needed.
+pub fn show_file(chat: UseChatReturn, file: &Attachment, el: &web_sys::Element) {
+    match ATTACH.get() {
+        Some(attach) => (attach.show)(chat, file, el),
+        None => {
+            el.set_text_content(Some(&file.name));
+            WAITING.with(|w| w.borrow_mut().push((chat, file.clone(), el.clone())));
+            pieces::needed(Piece::Attach);
+        }
+    }
+}
+
+/// Files the user picked, pasted or dropped on the composer `form`: to
+/// the attachment piece's tray, once it is here (the window says it is
+/// coming meanwhile).
+pub fn take_files(chat: UseChatReturn, form: web_sys::Element, files: js_sys::Array) {
+    pieces::waiting(Piece::Attach);
+    leptos::task::spawn_local(async move {
+        if pieces::ensure(Piece::Attach).await
+            && let Some(attach) = ATTACH.get()
+        {
+            (attach.take)(chat, &form, files);
+        }
+    });
+}
+
+/// The composer's file hooks, made by hand when its form is created (a
+/// `view!` of the same cost the core ~1 KB): the attach button (a native
+/// file input in a label, so the picker opens at once, whether the piece
+/// is here yet or not; shown when the session allows files) and the
+/// form's `paste` and `drop` of files, all handed to [`take_files`]; a
+/// file dropped elsewhere on the form is never opened by the browser in
+/// the host's tab.
+#[derive(Clone, Copy)]
+pub struct FileHooks(pub UseChatReturn);
+
+impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::html::Form> for FileHooks {
+    fn load(self, form: &web_sys::Element) {
+        hook_files(self.0, form);
+    }
+}
+
+type Hook = Closure<dyn FnMut(js_sys::Array)>;
+
+thread_local! {
+    /// The composer's file listener (one; replaced when it is drawn again).
+    static HOOK: RefCell<Option<Hook>> = const { RefCell::new(None) };
+}
+
+#[wasm_bindgen(module = "/js/files.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = hookFiles)]
+    fn hook_files_js(form: &web_sys::Element, accept: &str, label: &str, take: &js_sys::Function);
+}
+
+fn hook_files(chat: UseChatReturn, form: &web_sys::Element) {
+    let Some(accept) = chat.state.with_untracked(|s| {
+        s.as_ref()
+            .and_then(|s| s.attachments.as_ref().map(|a| a.types.join(",")))
+    }) else {
+        return;
+    };
+    let form_el = form.clone();
+    let hook = Hook::new(move |files| take_files(chat, form_el.clone(), files));
+    hook_files_js(form, &accept, &t(Msg::ComposerAttach), hook.as_ref().unchecked_ref());
+    HOOK.with(|h| *h.borrow_mut() = Some(hook));
+}
+
+/// The composer's text is submitted: with the files waiting in the tray,
+/// if there are any (`true`: the piece took the text).
+pub fn submit_files(chat: UseChatReturn, text: &str) -> bool {
+    ATTACH.get().is_some_and(|attach| (attach.submit)(chat, text))
+}
+
 /// Draws every body still shown as plain text as markdown, in place (the
 /// rows stay, and with them focus); a log scrolled to its end stays there.
 fn draw_plain_bodies(render: Render) {
@@ -106,9 +215,17 @@ fn draw_plain_bodies(render: Render) {
         .is_some_and(|log| log.scroll_height() - log.scroll_top() - log.client_height() < 120);
     for index in 0..plain.length() {
         if let Some(el) = plain.item(index).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+            // an attachment at the body's end is kept, not read as text
+            let file = el.query_selector(":scope > .file").ok().flatten();
+            if let Some(file) = &file {
+                file.remove();
+            }
             let text = el.text_content().unwrap_or_default();
             let _ = el.class_list().remove_1("plain");
             render(&text, &el);
+            if let Some(file) = file {
+                let _ = el.append_child(&file);
+            }
         }
     }
     if let (true, Some(log)) = (at_end, log) {

@@ -80,6 +80,7 @@ pub fn Missing() -> impl IntoView {
             (Piece::Commands, Msg::PiecesCommandsMissing),
             (Piece::Notify, Msg::PiecesNotifyMissing),
             (Piece::Twilio, Msg::PiecesTwilioMissing),
+            (Piece::Attach, Msg::PiecesAttachMissing),
         ]
         .into_iter()
         .filter(|(piece, _)| pieces::is_missing(flags, *piece))

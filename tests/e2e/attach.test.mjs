@@ -1,0 +1,268 @@
+// Attachments on the local provider (issue #31): photos and documents
+// picked, pasted or dropped, checked before a byte is sent, re-encoded or
+// stripped of their location, uploaded with progress and Cancel, and shown
+// to the room: a photo as a thumbnail that opens large, anything else as a
+// chip to download. The server's own refusals (the client is not trusted)
+// are covered by local-chat/tests/files.rs.
+import assert from 'node:assert/strict';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { artifacts, browser, composer, openChat, pieceFile, signIn, startServer } from './harness.mjs';
+
+let server;
+before(async () => { server = await startServer(); });
+after(async () => { await server?.close(); });
+
+/** The attach button's file input (the piece is not needed to pick). */
+const picker = (page) => page.getByLabel('Attach photos or files');
+
+/** A JPEG made by the browser (`width` × `height`, a gradient), as bytes. */
+async function jpeg(page, width, height) {
+  const bytes = await page.evaluate(async ([w, h]) => {
+    const canvas = new OffscreenCanvas(w, h);
+    const context = canvas.getContext('2d');
+    const gradient = context.createLinearGradient(0, 0, w, h);
+    gradient.addColorStop(0, '#c33');
+    gradient.addColorStop(1, '#33c');
+    context.fillStyle = gradient;
+    context.fillRect(0, 0, w, h);
+    // noise, so that the encoder has something to keep
+    for (let i = 0; i < 4000; i += 1) {
+      context.fillStyle = `hsl(${i % 360} 60% 50%)`;
+      context.fillRect((i * 7919) % w, (i * 104729) % h, 3, 3);
+    }
+    const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.95 });
+    return [...new Uint8Array(await blob.arrayBuffer())];
+  }, [width, height]);
+  return Buffer.from(bytes);
+}
+
+/**
+ * An Exif segment (APP1, big-endian) with an orientation and a GPS IFD
+ * holding a latitude: what a phone writes into a photo.
+ */
+function exifWithGps() {
+  const tiff = Buffer.from([
+    0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08,
+    0x00, 0x02,
+    // Orientation = 1
+    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+    // GPSInfo → offset 38
+    0x88, 0x25, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x26,
+    0x00, 0x00, 0x00, 0x00,
+    // GPS IFD: GPSLatitudeRef "N"
+    0x00, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x4e, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00,
+  ]);
+  const data = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff, Buffer.from('GPSLatitude 51.5074', 'latin1')]);
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(data.length + 2);
+  return Buffer.concat([Buffer.from([0xff, 0xe1]), length, data]);
+}
+
+/** `photo` with the Exif segment right after its SOI marker. */
+const withGps = (photo) => Buffer.concat([photo.subarray(0, 2), exifWithGps(), photo.subarray(2)]);
+
+/** The bytes the server serves for the attachment drawn in `row` (fetched by the page, with its token). */
+async function served(row) {
+  const url = await row.locator('img, a.chip').first().evaluate((el) => el.getAttribute('src') || el.getAttribute('href'));
+  return row.page().evaluate(async (u) => {
+    const response = await fetch(u);
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      disposition: response.headers.get('content-disposition'),
+      nosniff: response.headers.get('x-content-type-options'),
+      csp: response.headers.get('content-security-policy'),
+      bytes: [...new Uint8Array(await response.arrayBuffer())],
+    };
+  }, url);
+}
+
+const has = (bytes, text) => Buffer.from(bytes).includes(Buffer.from(text, 'latin1'));
+
+/** Two people in `room`, each with the window open. */
+async function pair(room) {
+  const amal = await browser();
+  const bilal = await browser();
+  for (const [who, sub] of [[amal, `amal-${room}`], [bilal, `bilal-${room}`]]) {
+    await signIn(who.page, server, { sub, contexts: [room], context: room });
+    await openChat(who.page);
+  }
+  return [amal, bilal];
+}
+
+describe('attachments (local provider)', () => {
+  test('a photo goes re-encoded, without its GPS position, and opens large for the other person', async () => {
+    const [amal, bilal] = await pair('photos-1');
+    try {
+      const original = withGps(await jpeg(amal.page, 3000, 2000));
+      assert.ok(has(original, 'GPSLatitude'), 'the test photo carries a position');
+      await picker(amal.page).setInputFiles({ name: 'pallet.jpg', mimeType: 'image/jpeg', buffer: original });
+      const tray = amal.page.getByRole('region', { name: 'Files to send' });
+      await tray.getByText(/^pallet\.jpg · /).waitFor();
+      await composer(amal.page).fill('damaged pallet, bay 4');
+      await composer(amal.page).press('Enter');
+      await tray.waitFor({ state: 'detached' });
+
+      const row = bilal.page.locator('.log .message:not(.pending)').filter({ hasText: 'damaged pallet, bay 4' });
+      const thumb = row.getByRole('button', { name: 'Open the photo pallet.jpg' });
+      await thumb.waitFor();
+      await row.locator('img').evaluate((img) => img.decode());
+      const file = await served(row);
+      assert.equal(file.status, 200);
+      assert.equal(file.type, 'image/jpeg');
+      assert.equal(file.nosniff, 'nosniff');
+      assert.match(file.csp, /default-src 'none'; sandbox/);
+      assert.ok(!has(file.bytes, 'GPS') && !has(file.bytes, 'Exif'), 'a re-encoded photo keeps no metadata');
+      assert.ok(file.bytes.length < original.length, `re-encoded: ${file.bytes.length} B, sent ${original.length} B`);
+      const size = await row.locator('img').evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+      assert.deepEqual(size, [1600, 1067], 'scaled to 1600 px on its longest edge');
+
+      await thumb.click();
+      const viewer = bilal.page.getByRole('dialog', { name: 'pallet.jpg' });
+      await viewer.locator('img').evaluate((img) => img.decode());
+      await bilal.page.screenshot({ path: join(artifacts, 'attach-viewer.png') });
+      await bilal.page.keyboard.press('Escape');
+      await viewer.waitFor({ state: 'detached' });
+      assert.equal(await thumb.evaluate((el) => el.getRootNode().activeElement === el), true, 'focus goes back to the photo');
+      // the sender sees it too, once sent
+      await amal.page.locator('.log .message:not(.pending)').filter({ hasText: 'damaged pallet, bay 4' })
+        .getByRole('button', { name: 'Open the photo pallet.jpg' }).locator('img').evaluate((img) => img.decode());
+      await amal.page.screenshot({ path: join(artifacts, 'attach-sent.png') });
+      assert.deepEqual([...amal.errors, ...bilal.errors], []);
+    } finally {
+      await amal.close();
+      await bilal.close();
+    }
+  });
+
+  test('an original keeps its pixels and loses its position; a PDF is a chip to download', async () => {
+    const [amal, bilal] = await pair('docs-1');
+    try {
+      const original = withGps(await jpeg(amal.page, 400, 300));
+      const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n', 'latin1');
+      await picker(amal.page).setInputFiles([
+        { name: 'stamp.jpg', mimeType: 'image/jpeg', buffer: original },
+        { name: 'packing list.pdf', mimeType: 'application/pdf', buffer: pdf },
+      ]);
+      const tray = amal.page.getByRole('region', { name: 'Files to send' });
+      await tray.getByText(/^packing list\.pdf · /).waitFor();
+      await tray.getByLabel(/^Send photos as they are/).check();
+      await amal.page.screenshot({ path: join(artifacts, 'attach-tray.png') });
+      await tray.getByRole('button', { name: 'Send files' }).click();
+      await tray.waitFor({ state: 'detached' });
+
+      const photo = bilal.page.locator('.log .message:not(.pending)').filter({ has: bilal.page.getByRole('button', { name: 'Open the photo stamp.jpg' }) });
+      await photo.waitFor();
+      const file = await served(photo);
+      assert.ok(!has(file.bytes, 'GPS'), 'the position is gone');
+      // the picture itself is the original's, byte for byte from its first table on
+      const tables = original.indexOf(Buffer.from([0xff, 0xdb]));
+      assert.ok(Buffer.from(file.bytes).includes(original.subarray(tables)), 'not re-encoded');
+
+      const chip = bilal.page.getByRole('link', { name: /^Download packing list\.pdf · PDF · / });
+      await chip.waitFor();
+      const row = bilal.page.locator('.log .message:not(.pending)').filter({ has: chip });
+      const document = await served(row);
+      assert.equal(document.type, 'application/pdf');
+      assert.match(document.disposition, /^attachment/);
+      assert.deepEqual(Buffer.from(document.bytes), pdf);
+    } finally {
+      await amal.close();
+      await bilal.close();
+    }
+  });
+
+  test('a wrong type, a type mismatch and a hostile name are refused or neutralised before anything is sent', async () => {
+    const [amal, bilal] = await pair('refusals-1');
+    try {
+      await picker(amal.page).setInputFiles([
+        { name: 'tool.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ\x90\0', 'latin1') },
+        { name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg onload="alert(1)"/>') },
+        { name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('<!doctype html><script>alert(1)</script>') },
+        { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) },
+      ]);
+      const notice = amal.page.locator('.notice');
+      await notice.getByText(/photo\.png is not the kind of file its name says/).waitFor();
+      const said = await notice.textContent();
+      assert.match(said, /tool\.exe cannot be sent: only JPEG, PNG, WebP, GIF, PDF, TXT, CSV, voice message files/);
+      assert.match(said, /logo\.svg cannot be sent/);
+      assert.match(said, /empty\.txt is empty/);
+      assert.equal(await amal.page.getByRole('region', { name: 'Files to send' }).count(), 0, 'nothing waits to go');
+
+      // a name that would read as another type, with path separators
+      const hostile = 'a/../..\\evil\u202Egpj.exe.txt';
+      await picker(amal.page).setInputFiles({ name: hostile, mimeType: 'text/plain', buffer: Buffer.from('stock: 40 pallets\n') });
+      await amal.page.getByRole('button', { name: 'Send files' }).click();
+      const chip = bilal.page.getByRole('link', { name: /^Download / });
+      await chip.waitFor();
+      const text = await chip.textContent();
+      assert.ok(!text.includes('\u202E') && !text.includes('/') && !text.includes('\\'), `shown as ${JSON.stringify(text)}`);
+      assert.match(text, /evilgpj\.exe\.txt · TXT · 18 B$/);
+      assert.equal(await bilal.page.locator('.log').evaluate((log) => log.querySelectorAll('script, svg').length), 0);
+    } finally {
+      await amal.close();
+      await bilal.close();
+    }
+  });
+
+  test('a cancelled upload leaves nothing behind and sends nothing', async () => {
+    const [amal, bilal] = await pair('cancel-1');
+    try {
+      const cdp = await amal.context.newCDPSession(amal.page);
+      await cdp.send('Network.enable');
+      // 20 kbps up: a 300 KB file takes two minutes, time enough to cancel
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 50, downloadThroughput: 1e6, uploadThroughput: 2500 });
+      // what the server keeps before: the other tests' files
+      const files = join(server.dataDir, 'files');
+      const kept = () => (existsSync(files) ? readdirSync(files, { recursive: true }).map(String).sort() : []);
+      const before = kept();
+      const big = Buffer.alloc(300_000, 'pallets, boxes, crates\n');
+      await picker(amal.page).setInputFiles({ name: 'manifest.csv', mimeType: 'text/csv', buffer: big });
+      await amal.page.getByRole('button', { name: 'Send files' }).click();
+      const item = amal.page.getByRole('region', { name: 'Files to send' }).locator('li');
+      await item.getByText(/^Sending: \d+ KB of 300 KB$/).waitFor();
+      await amal.page.screenshot({ path: join(artifacts, 'attach-uploading.png') });
+      await item.getByRole('button', { name: 'Cancel sending manifest.csv' }).click();
+      await amal.page.getByRole('region', { name: 'Files to send' }).waitFor({ state: 'detached' });
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+
+      // the server drops the bytes it had received when the connection goes
+      const deadline = Date.now() + 20_000;
+      const same = () => JSON.stringify(kept().filter((f) => f !== 'tmp')) === JSON.stringify(before.filter((f) => f !== 'tmp'));
+      while (!same() && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(kept().filter((f) => f !== 'tmp'), before.filter((f) => f !== 'tmp'), 'no file, finished or partial, is left');
+      // and the room got no message: a text sent after it is the room's only message
+      await composer(amal.page).fill('after the cancel');
+      await composer(amal.page).press('Enter');
+      const rows = bilal.page.locator('.log .message:not(.pending)');
+      await rows.filter({ hasText: 'after the cancel' }).waitFor();
+      assert.equal(await rows.count(), 1);
+    } finally {
+      await amal.close();
+      await bilal.close();
+    }
+  });
+
+  test('the attachment code is a piece: fetched when first needed, not with the core', async () => {
+    const nour = await browser();
+    try {
+      const fetched = [];
+      nour.page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+      await signIn(nour.page, server, { sub: 'nour-piece', contexts: ['piece-1'], context: 'piece-1' });
+      await nour.page.getByRole('button', { name: /^Chat/ }).click();
+      await composer(nour.page).waitFor();
+      const file = pieceFile('attach');
+      // the window is usable before the piece; the background fetch brings it after
+      await nour.page.waitForFunction((f) => performance.getEntriesByType('resource')
+        .some((e) => e.name.endsWith(`/widget/${f}`) && e.responseEnd > 0), file);
+      const core = fetched.indexOf(fetched.find((p) => /widget_bg\./.test(p)));
+      const piece = fetched.indexOf(`/widget/${file}`);
+      assert.ok(core >= 0 && piece > core, 'fetched after the core');
+    } finally {
+      await nour.close();
+    }
+  });
+});
