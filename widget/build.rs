@@ -2,7 +2,9 @@
 //!
 //! - `$OUT_DIR/widget.css`: `src/widget.css` minified (comments dropped,
 //!   whitespace collapsed and removed where CSS ignores it; quoted strings
-//!   kept). The WASM carries 1 KB less (0.26 KB brotli).
+//!   kept). The WASM carries 1 KB less (0.26 KB brotli). Likewise each
+//!   piece's own styles (`notify.css`, `markdown.css`, `attach.css`),
+//!   which come with their piece ([`crate::view::pieces::add_style`]).
 //! - `$OUT_DIR/messages.rs`: the English catalog `locales/en.txt` as an
 //!   `enum Msg` (one variant per message, in the catalog's order) and the
 //!   table `EN` of its compiled lines ([`i18n_catalog`]); other locales are
@@ -27,9 +29,13 @@ fn main() {
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
         println!("cargo::rustc-link-arg-cdylib=--emit-relocs");
     }
-    println!("cargo::rerun-if-changed=src/widget.css");
-    let css = std::fs::read_to_string("src/widget.css").expect("src/widget.css");
-    std::fs::write(out.join("widget.css"), css_minify::minify(&css)).expect("writing the minified CSS");
+    // the core's styles, and each piece's (which come with their piece)
+    for source in ["src/widget.css", "src/view/notify.css", "src/view/markdown.css", "src/attach/attach.css"] {
+        println!("cargo::rerun-if-changed={source}");
+        let css = std::fs::read_to_string(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        let name = source.rsplit('/').next().unwrap_or(source);
+        std::fs::write(out.join(name), css_minify::minify(&css)).expect("writing the minified CSS");
+    }
 
     println!("cargo::rerun-if-changed=locales/en.txt");
     let source = std::fs::read_to_string("locales/en.txt").expect("locales/en.txt");
@@ -95,11 +101,11 @@ fn main() {
 }
 
 /// The pieces of the window with words of their own, by key prefix:
-/// `notify.*` is the notification panel's, `attach.*` the attachment
-/// piece's. Their English lines are not in the core's table but in the
+/// `commands.*` the slash commands', `notify.*` the notification panel's,
+/// `attach.*` the attachment piece's. Their English lines are not in the core's table but in the
 /// piece ([`i18n::speak`](../src/i18n.rs)); other locales' catalogs hold
 /// every line, in the same order.
-const PIECE_WORDS: [&str; 2] = ["notify", "attach"];
+const PIECE_WORDS: [&str; 3] = ["commands", "notify", "attach"];
 
 /// `notify.code_sent` → `NotifyCodeSent`.
 fn variant(key: &str) -> String {

@@ -199,3 +199,24 @@ pub fn confirm(message: &str) -> bool {
         .and_then(|w| w.confirm_with_message(message).ok())
         .unwrap_or(false)
 }
+
+/// Adds a piece's styles (`css`, known as `name`) to the shadow root `near`
+/// is in, once: a piece brings its own styles, so the core does not carry
+/// them. Only pieces call it (it is in their shared code, not the core).
+pub fn add_style(near: &web_sys::Node, name: &str, css: &str) {
+    let Ok(root) = near.get_root_node().dyn_into::<web_sys::DocumentFragment>() else {
+        return;
+    };
+    let present = root
+        .query_selector(&format!("style[data-piece={name}]"))
+        .ok()
+        .flatten()
+        .is_some();
+    if let (false, Some(document)) = (present, near.owner_document())
+        && let Ok(style) = document.create_element("style")
+    {
+        let _ = style.set_attribute("data-piece", name);
+        style.set_text_content(Some(css));
+        let _ = root.append_child(&style);
+    }
+}

@@ -440,8 +440,8 @@ impl UseChatReturn {
         match parsed {
             Input::Join(target) => self.join(target),
             Input::Nick(nick) => client.nick(nick.as_deref()),
-            Input::Help => self.notice(i18n::t(i18n::Msg::ComposerHelp)),
-            Input::Unknown(name) => self.notice(i18n::tf(i18n::Msg::ComposerUnknownCommand, &[("name", &name)])),
+            Input::Help => self.notice(i18n::t(i18n::Msg::CommandsHelp)),
+            Input::Unknown(name) => self.notice(i18n::tf(i18n::Msg::CommandsUnknown, &[("name", &name)])),
             Input::Empty | Input::Message(_) | Input::Action(_) => {}
         }
         true

@@ -61,44 +61,12 @@ pub fn piece() -> Attach {
     }
 }
 
-/// The piece's styles (added once to the window's shadow root).
-const STYLE: &str = ".chat .file{margin-top:4px}\
-.chat .thumb{display:block;width:220px;max-width:100%;height:160px;padding:0;border:1px solid var(--border);border-radius:8px;overflow:hidden;background:var(--mine)}\
-.chat .thumb img{width:100%;height:100%;object-fit:cover;display:block}\
-.chat .chip{display:inline-flex;gap:6px;align-items:center;max-width:100%;padding:4px 8px;border:1px solid var(--border);border-radius:8px;color:var(--fg);text-decoration:none;overflow-wrap:anywhere}\
-.chat a.chip{text-decoration:underline}\
-.chat .voice{display:flex;gap:6px;align-items:center;flex-wrap:wrap}\
-.chat .voice audio{max-width:100%;height:36px}\
-.chat .viewer{position:absolute;inset:0;z-index:5;display:flex;flex-direction:column;background:rgba(0,0,0,.88);padding:8px;gap:8px}\
-.chat .viewer img{flex:1;min-height:0;object-fit:contain}\
-.chat .viewer button{align-self:flex-end;background:var(--bg)}\
-.chat .tray{border-top:1px solid var(--border);padding:6px 8px;display:flex;flex-direction:column;gap:6px}\
-.chat .tray ul{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:4px}\
-.chat .tray li{display:flex;gap:8px;align-items:center}\
-.chat .tray li img,.chat .tray .kind{flex:none;width:48px;height:48px;object-fit:cover;border-radius:4px}\
-.chat .tray .kind{display:grid;place-items:center;border:1px solid var(--border);font-size:11px}\
-.chat .tray .info{flex:1;min-width:0;display:flex;flex-direction:column;overflow-wrap:anywhere}\
-.chat .tray .info span:empty,.chat [hidden]{display:none}\
-.chat .tray progress{width:100%}\
-.chat .tray .failed{color:#b3261e}\
-.chat .tray .row{display:flex;gap:8px;align-items:center;justify-content:space-between;flex-wrap:wrap;font-size:12px}";
+/// The piece's styles (`attach.css`, minified by `build.rs`).
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/attach.css"));
 
-/// Adds [`STYLE`] to the shadow root (or document) `el` is in, once.
+/// Adds [`STYLE`] to the window's shadow root, once.
 fn style(el: &web_sys::Element) {
-    let root = el.get_root_node();
-    let Ok(root) = root.dyn_into::<web_sys::DocumentFragment>() else {
-        return;
-    };
-    if root.query_selector("style.attach").ok().flatten().is_some() {
-        return;
-    }
-    if let Some(document) = el.owner_document()
-        && let Ok(style) = document.create_element("style")
-    {
-        style.set_class_name("attach");
-        style.set_text_content(Some(STYLE));
-        let _ = root.append_child(&style);
-    }
+    crate::browser::add_style(el, "attach", STYLE);
 }
 
 /// A new element in `parent`, with a class and a text (each if not empty).

@@ -28,6 +28,7 @@ pub type Connecting = std::pin::Pin<Box<dyn std::future::Future<Output = Result<
 
 #[cfg_attr(feature = "split", wasm_split(commands, wasm_split_path = ::leptos::wasm_split, fallible))]
 fn commands_parser() -> Result<Parse, SplitLoaderError> {
+    crate::i18n::speak(crate::i18n::EN_COMMANDS);
     Ok(crate::commands::parse)
 }
 

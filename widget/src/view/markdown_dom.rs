@@ -7,6 +7,10 @@ use wasm_bindgen::JsValue;
 
 use crate::markdown::{self, Block, Inline};
 
+/// The styles of bodies drawn as markdown (`markdown.css`, minified by
+/// `build.rs`), added with the piece.
+pub const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/markdown.css"));
+
 /// Draws `text` (the markdown subset) into a message body's element, as
 /// DOM nodes: every piece of user text is a text node; links go only to
 /// http, https and mailto (the parser drops others). Built by hand rather

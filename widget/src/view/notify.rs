@@ -74,6 +74,9 @@ pub fn describe(
     (format!("{label} {what}"), on)
 }
 
+/// The panel's styles (`notify.css`, minified by `build.rs`).
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/notify.css"));
+
 /// An event listener kept alive with the panel.
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
@@ -355,6 +358,7 @@ impl Switches {
 /// changes.
 pub fn attach(chat: UseChatReturn, root: web_sys::Element, toggle: web_sys::HtmlElement) -> NotifyPanel {
     crate::i18n::speak(crate::i18n::EN_NOTIFY);
+    crate::browser::add_style(&root, "notify", STYLE);
     let switches = Switches(Rc::new(Inner {
         chat,
         state: RefCell::new(State::default()),

@@ -36,6 +36,11 @@ pub type Render = fn(&str, &web_sys::Element);
 
 #[cfg_attr(feature = "split", wasm_split(markdown, wasm_split_path = ::leptos::wasm_split, fallible))]
 fn markdown_renderer() -> Result<Render, SplitLoaderError> {
+    ROOT.with(|r| {
+        if let Some(root) = r.borrow().as_ref() {
+            crate::browser::add_style(root, "markdown", super::markdown_dom::STYLE);
+        }
+    });
     Ok(super::markdown_dom::render)
 }
 
