@@ -30,7 +30,12 @@ fn main() {
         println!("cargo::rustc-link-arg-cdylib=--emit-relocs");
     }
     // the core's styles, and each piece's (which come with their piece)
-    for source in ["src/widget.css", "src/view/notify.css", "src/view/markdown.css", "src/attach/attach.css"] {
+    for source in [
+        "src/widget.css",
+        "src/view/notify.css",
+        "src/view/markdown.css",
+        "src/attach/attach.css",
+    ] {
         println!("cargo::rerun-if-changed={source}");
         let css = std::fs::read_to_string(source).unwrap_or_else(|e| panic!("{source}: {e}"));
         let name = source.rsplit('/').next().unwrap_or(source);

@@ -9,6 +9,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { artifacts, browser, composer, openChat, pieceFile, signIn, startServer } from './harness.mjs';
+import { jpeg, withGps } from './photos.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -17,56 +18,9 @@ after(async () => { await server?.close(); });
 /** The attach button's file input (the piece is not needed to pick). */
 const picker = (page) => page.getByLabel('Attach photos or files');
 
-/** A JPEG made by the browser (`width` × `height`, a gradient), as bytes. */
-async function jpeg(page, width, height) {
-  const bytes = await page.evaluate(async ([w, h]) => {
-    const canvas = new OffscreenCanvas(w, h);
-    const context = canvas.getContext('2d');
-    const gradient = context.createLinearGradient(0, 0, w, h);
-    gradient.addColorStop(0, '#c33');
-    gradient.addColorStop(1, '#33c');
-    context.fillStyle = gradient;
-    context.fillRect(0, 0, w, h);
-    // noise, so that the encoder has something to keep
-    for (let i = 0; i < 4000; i += 1) {
-      context.fillStyle = `hsl(${i % 360} 60% 50%)`;
-      context.fillRect((i * 7919) % w, (i * 104729) % h, 3, 3);
-    }
-    const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.95 });
-    return [...new Uint8Array(await blob.arrayBuffer())];
-  }, [width, height]);
-  return Buffer.from(bytes);
-}
-
-/**
- * An Exif segment (APP1, big-endian) with an orientation and a GPS IFD
- * holding a latitude: what a phone writes into a photo.
- */
-function exifWithGps() {
-  const tiff = Buffer.from([
-    0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08,
-    0x00, 0x02,
-    // Orientation = 1
-    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
-    // GPSInfo → offset 38
-    0x88, 0x25, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x26,
-    0x00, 0x00, 0x00, 0x00,
-    // GPS IFD: GPSLatitudeRef "N"
-    0x00, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x4e, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00,
-  ]);
-  const data = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff, Buffer.from('GPSLatitude 51.5074', 'latin1')]);
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(data.length + 2);
-  return Buffer.concat([Buffer.from([0xff, 0xe1]), length, data]);
-}
-
-/** `photo` with the Exif segment right after its SOI marker. */
-const withGps = (photo) => Buffer.concat([photo.subarray(0, 2), exifWithGps(), photo.subarray(2)]);
-
 /** The bytes the server serves for the attachment drawn in `row` (fetched by the page, with its token). */
 async function served(row) {
-  const url = await row.locator('img, a.chip').first().evaluate((el) => el.getAttribute('src') || el.getAttribute('href'));
+  const url = await row.locator('img, a.chip, audio').first().evaluate((el) => el.getAttribute('src') || el.getAttribute('href'));
   return row.page().evaluate(async (u) => {
     const response = await fetch(u);
     return {
@@ -82,10 +36,10 @@ async function served(row) {
 
 const has = (bytes, text) => Buffer.from(bytes).includes(Buffer.from(text, 'latin1'));
 
-/** Two people in `room`, each with the window open. */
-async function pair(room) {
-  const amal = await browser();
-  const bilal = await browser();
+/** Two people in `room`, each with the window open (`options` for both browsers). */
+async function pair(room, options = {}) {
+  const amal = await browser(options);
+  const bilal = await browser(options);
   for (const [who, sub] of [[amal, `amal-${room}`], [bilal, `bilal-${room}`]]) {
     await signIn(who.page, server, { sub, contexts: [room], context: room });
     await openChat(who.page);
@@ -240,6 +194,50 @@ describe('attachments (local provider)', () => {
       const rows = bilal.page.locator('.log .message:not(.pending)');
       await rows.filter({ hasText: 'after the cancel' }).waitFor();
       assert.equal(await rows.count(), 1);
+    } finally {
+      await amal.close();
+      await bilal.close();
+    }
+  });
+
+  test('a voice message is recorded, heard back, sent, and played by the other person', async () => {
+    // Chromium's fake microphone (a beep), its permission granted; playback without a gesture
+    const [amal, bilal] = await pair('voice-1', {
+      extraArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+    });
+    try {
+      await amal.page.getByRole('button', { name: 'Record a voice message' }).click();
+      const recorder = amal.page.getByRole('status').filter({ hasText: /^Recording / });
+      await recorder.getByText('Recording 0:02').waitFor();
+      await amal.page.screenshot({ path: join(artifacts, 'attach-recording.png') });
+      await amal.page.getByRole('button', { name: 'Stop and listen' }).click();
+      const tray = amal.page.getByRole('region', { name: 'Files to send' });
+      const item = tray.locator('li');
+      await item.getByText(/^voice 0:0\d\.webm · \d+ (B|KB)$/).waitFor();
+      // heard back before it goes
+      assert.equal(await item.locator('audio').evaluate((a) => a.src.startsWith('blob:')), true);
+      await composer(amal.page).press('Enter');
+      await tray.waitFor({ state: 'detached' });
+
+      const player = bilal.page.locator('.log .voice');
+      await player.waitFor();
+      const audio = player.locator('audio');
+      assert.match(await audio.getAttribute('aria-label'), /^voice message · voice 0:0\d\.webm$/);
+      const row = bilal.page.locator('.log .message:not(.pending)').filter({ has: bilal.page.locator('.voice') });
+      const file = await served(row);
+      assert.equal(file.type, 'audio/webm');
+      assert.deepEqual(file.bytes.slice(0, 4), [0x1a, 0x45, 0xdf, 0xa3], 'a WebM file');
+      const speed = player.getByRole('button', { name: 'Playback speed' });
+      await speed.click();
+      assert.equal(await speed.textContent(), '×1.5');
+      assert.equal(await audio.evaluate((a) => a.playbackRate), 1.5);
+      const played = await audio.evaluate((a) => new Promise((resolve, reject) => {
+        a.ontimeupdate = () => { if (a.currentTime > 0.3) resolve(a.currentTime); };
+        a.onerror = () => reject(new Error(`cannot play: ${a.error?.message}`));
+        a.play().catch(reject);
+      }));
+      assert.ok(played > 0.3);
+      assert.deepEqual([...amal.errors, ...bilal.errors], []);
     } finally {
       await amal.close();
       await bilal.close();

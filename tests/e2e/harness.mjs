@@ -133,11 +133,13 @@ const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-f
  * A browser profile of its own (one user); collects uncaught page errors
  * (`errors`) and what the page logs as console errors (`consoleErrors`:
  * some tests cause them on purpose, e.g. with the API unreachable).
+ * `extraArgs` are Chromium switches beside the harness's own (e.g. a fake
+ * microphone).
  */
-export async function browser(options = {}) {
+export async function browser({ extraArgs = [], ...options } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'dachat-browser-'));
   const context = await chromium.launchPersistentContext(dir, {
-    executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs, ...options,
+    executablePath: '/usr/bin/chromium', headless: true, args: [...chromiumArgs, ...extraArgs], ...options,
   });
   const page = context.pages()[0] || (await context.newPage());
   const errors = [];

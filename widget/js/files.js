@@ -1,8 +1,9 @@
 // @ts-check
 // The composer's file hooks (`src/view/pieces.rs`): the attach button (a
 // native file input in a label, so the picker opens at once, whether the
-// attachment piece has arrived or not) and the form's paste and drop of
-// files, each handed to `take`. A file dropped on the composer is never
+// attachment piece has arrived or not), the microphone button (when the
+// browser can record), and the form's paste and drop of files, each handed
+// to `take`. A file dropped on the composer is never
 // opened by the browser in the host's tab. In JS because these few lines
 // cost the core WASM 1 KB brotli through web-sys (measured).
 
@@ -12,8 +13,10 @@
  * @param {string} accept the allowed types, as the input's `accept`
  * @param {string} label the button's name
  * @param {(files: File[]) => void} take gets the files picked, pasted or dropped
+ * @param {string} micLabel the microphone button's name (empty: no button)
+ * @param {() => void} record starts a voice message
  */
-export function hookFiles(form, accept, label, take) {
+export function hookFiles(form, accept, label, take, micLabel, record) {
   const button = document.createElement('label');
   button.className = 'attach';
   button.title = label;
@@ -25,6 +28,18 @@ export function hookFiles(form, accept, label, take) {
   // a plus, not an emoji: every font has one
   button.append('+');
   form.prepend(button);
+  if (micLabel && window.MediaRecorder && navigator.mediaDevices) {
+    const mic = document.createElement('button');
+    mic.type = 'button';
+    mic.className = 'mic';
+    mic.setAttribute('aria-label', micLabel);
+    mic.title = micLabel;
+    // a drawn microphone (an emoji needs a font many machines lack)
+    mic.innerHTML = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="currentColor" '
+      + 'd="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 6-6.9z"/></svg>';
+    mic.onclick = record;
+    button.after(mic);
+  }
   /** @param {Event} event */
   const hook = (event) => {
     // allows the drop, which then never opens a file in the tab

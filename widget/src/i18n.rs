@@ -239,12 +239,19 @@ mod tests {
 
     /// Every English line, the core's and the pieces'.
     fn all_english() -> impl Iterator<Item = &'static str> {
-        EN.iter().chain(EN_COMMANDS.1).chain(EN_NOTIFY.1).chain(EN_ATTACH.1).copied()
+        EN.iter()
+            .chain(EN_COMMANDS.1)
+            .chain(EN_NOTIFY.1)
+            .chain(EN_ATTACH.1)
+            .copied()
     }
 
     #[test]
     fn a_pieces_words_are_spoken_once_it_has_arrived() {
-        assert_eq!(EN.len() + EN_COMMANDS.1.len() + EN_NOTIFY.1.len() + EN_ATTACH.1.len(), MSG_COUNT);
+        assert_eq!(
+            EN.len() + EN_COMMANDS.1.len() + EN_NOTIFY.1.len() + EN_ATTACH.1.len(),
+            MSG_COUNT
+        );
         assert_eq!(EN_COMMANDS.0, EN.len());
         speak(EN_NOTIFY);
         assert_eq!(t(Msg::NotifyOff), "Off");

@@ -330,9 +330,9 @@ fn bench_widget() -> Result<()> {
         "twilio-standin",
     ]))?;
     step(
-        "widget timings in headless Chromium (tests/perf/widget.mjs, paste.mjs; DACHAT_BASE_WIDGET_DIR: an earlier build beside)",
+        "widget timings in headless Chromium (tests/perf/widget.mjs, paste.mjs, photo.mjs; DACHAT_BASE_WIDGET_DIR: an earlier build beside)",
     );
-    for script in ["tests/perf/widget.mjs", "tests/perf/paste.mjs"] {
+    for script in ["tests/perf/widget.mjs", "tests/perf/paste.mjs", "tests/perf/photo.mjs"] {
         run(Command::new("node")
             .arg(script)
             .env("DACHAT_BIN", root().join("target/release/dachat"))

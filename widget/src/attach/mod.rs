@@ -31,6 +31,7 @@ mod show;
 pub mod strip;
 mod tray;
 mod upload;
+mod voice;
 
 use protocol::local::Attachment;
 use wasm_bindgen::JsCast;
@@ -49,6 +50,8 @@ pub struct Attach {
     /// The composer's text was submitted: `true` when files were waiting
     /// in the tray and go now, with the text.
     pub submit: fn(UseChatReturn, &str) -> bool,
+    /// The microphone button was pressed on the composer `form`.
+    pub record: fn(UseChatReturn, &web_sys::Element),
 }
 
 /// The piece, as its loader hands it to the core.
@@ -58,6 +61,7 @@ pub fn piece() -> Attach {
         show: show::show,
         take: tray::take,
         submit: tray::submit,
+        record: voice::record,
     }
 }
 

@@ -228,6 +228,12 @@ fn write(textarea: &web_sys::Element, value: &str) {
     }
 }
 
+/// A voice message just recorded, into the tray (to be heard back, then
+/// sent like any file).
+pub fn add_recording(chat: UseChatReturn, form: &web_sys::Element, file: JsValue, name: String, content_type: String) {
+    add(chat, form, file, name, content_type);
+}
+
 /// Puts a checked file in the tray.
 fn add(chat: UseChatReturn, form: &web_sys::Element, file: JsValue, name: String, content_type: String) {
     if tray_for(chat, form).is_none() {
@@ -241,7 +247,7 @@ fn add(chat: UseChatReturn, form: &web_sys::Element, file: JsValue, name: String
         let Some(li) = element(&tray.list, "li", "", "") else {
             return;
         };
-        let preview = if is_image(&content_type) {
+        let preview = if is_image(&content_type) || content_type.starts_with("audio/") {
             call(&get(&js_sys::global(), "URL"), "createObjectURL", &[&file])
                 .ok()
                 .and_then(|u| u.as_string())
@@ -250,6 +256,12 @@ fn add(chat: UseChatReturn, form: &web_sys::Element, file: JsValue, name: String
         };
         // a photo's own preview; anything else its type, in the same box
         let shown = match &preview {
+            // a voice message, to be heard back before it goes
+            Some(url) if content_type.starts_with("audio/") => element(&li, "audio", "", "").map(|audio| {
+                let _ = audio.set_attribute("controls", "");
+                let _ = audio.set_attribute("src", url);
+                let _ = audio.set_attribute("aria-label", &name);
+            }),
             Some(url) => element(&li, "img", "", "").map(|img| {
                 let _ = img.set_attribute("src", url);
                 let _ = img.set_attribute("alt", "");

@@ -172,16 +172,24 @@ impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::html::Form> for Fi
 }
 
 type Hook = Closure<dyn FnMut(js_sys::Array)>;
+type Mic = Closure<dyn FnMut()>;
 
 thread_local! {
-    /// The composer's file listener (one; replaced when it is drawn again).
-    static HOOK: RefCell<Option<Hook>> = const { RefCell::new(None) };
+    /// The composer's file listeners (replaced when it is drawn again).
+    static HOOK: RefCell<Option<(Hook, Mic)>> = const { RefCell::new(None) };
 }
 
 #[wasm_bindgen(module = "/js/files.js")]
 extern "C" {
     #[wasm_bindgen(js_name = hookFiles)]
-    fn hook_files_js(form: &web_sys::Element, accept: &str, label: &str, take: &js_sys::Function);
+    fn hook_files_js(
+        form: &web_sys::Element,
+        accept: &str,
+        label: &str,
+        take: &js_sys::Function,
+        mic_label: &str,
+        record: &js_sys::Function,
+    );
 }
 
 fn hook_files(chat: UseChatReturn, form: &web_sys::Element) {
@@ -193,8 +201,36 @@ fn hook_files(chat: UseChatReturn, form: &web_sys::Element) {
     };
     let form_el = form.clone();
     let hook = Hook::new(move |files| take_files(chat, form_el.clone(), files));
-    hook_files_js(form, &accept, &t(Msg::ComposerAttach), hook.as_ref().unchecked_ref());
-    HOOK.with(|h| *h.borrow_mut() = Some(hook));
+    let form_el = form.clone();
+    let mic = Mic::new(move || record_voice(chat, form_el.clone()));
+    // a voice message needs a type the browsers record
+    let voice = if accept.contains("audio/") {
+        t(Msg::ComposerRecord)
+    } else {
+        String::new()
+    };
+    hook_files_js(
+        form,
+        &accept,
+        &t(Msg::ComposerAttach),
+        hook.as_ref().unchecked_ref(),
+        &voice,
+        mic.as_ref().unchecked_ref(),
+    );
+    HOOK.with(|h| *h.borrow_mut() = Some((hook, mic)));
+}
+
+/// The microphone button: a voice message is recorded by the attachment
+/// piece, once it is here.
+fn record_voice(chat: UseChatReturn, form: web_sys::Element) {
+    pieces::waiting(Piece::Attach);
+    leptos::task::spawn_local(async move {
+        if pieces::ensure(Piece::Attach).await
+            && let Some(attach) = ATTACH.get()
+        {
+            (attach.record)(chat, &form);
+        }
+    });
 }
 
 /// The composer's text is submitted: with the files waiting in the tray,
