@@ -34,9 +34,8 @@ export function hookFiles(form, accept, label, take, micLabel, record) {
     mic.className = 'mic';
     mic.setAttribute('aria-label', micLabel);
     mic.title = micLabel;
-    // a drawn microphone (an emoji needs a font many machines lack)
-    mic.innerHTML = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="currentColor" '
-      + 'd="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 6-6.9z"/></svg>';
+    // the record sign (a microphone emoji needs a font many machines lack)
+    mic.textContent = '●';
     mic.onclick = record;
     button.after(mic);
   }
