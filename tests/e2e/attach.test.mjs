@@ -5,7 +5,7 @@
 // chip to download. The server's own refusals (the client is not trusted)
 // are covered by local-chat/tests/files.rs.
 import assert from 'node:assert/strict';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { artifacts, browser, composer, openChat, pieceFile, signIn, startServer } from './harness.mjs';
@@ -183,11 +183,24 @@ describe('attachments (local provider)', () => {
       await amal.page.getByRole('region', { name: 'Files to send' }).waitFor({ state: 'detached' });
       await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 
-      // the server drops the bytes it had received when the connection goes
-      const deadline = Date.now() + 20_000;
-      const same = () => JSON.stringify(kept().filter((f) => f !== 'tmp')) === JSON.stringify(before.filter((f) => f !== 'tmp'));
-      while (!same() && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-      assert.deepEqual(kept().filter((f) => f !== 'tmp'), before.filter((f) => f !== 'tmp'), 'no file, finished or partial, is left');
+      // the server drops the bytes it had received when the connection
+      // goes: waited for by watching its folders (a change wakes the check)
+      const now = () => JSON.stringify(kept().filter((f) => f !== 'tmp'));
+      const was = JSON.stringify(before.filter((f) => f !== 'tmp'));
+      if (now() !== was) {
+        const watchers = [];
+        try {
+          await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`files left after 60 s: ${now()}`)), 60_000);
+            const check = () => { if (now() === was) { clearTimeout(timer); resolve(); } };
+            for (const dir of [files, join(files, 'tmp')]) if (existsSync(dir)) watchers.push(watch(dir, check));
+            check();
+          });
+        } finally {
+          for (const w of watchers) w.close();
+        }
+      }
+      assert.equal(now(), was, 'no file, finished or partial, is left');
       // and the room got no message: a text sent after it is the room's only message
       await composer(amal.page).fill('after the cancel');
       await composer(amal.page).press('Enter');

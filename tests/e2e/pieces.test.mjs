@@ -20,7 +20,8 @@ function recordWidgetRequests(page) {
   page.on('requestfinished', async (request) => {
     const url = request.url();
     if (!url.includes('/widget/')) return;
-    const response = await request.response();
+    // (a background piece may finish as the test closes the page: its answer is then not ours to read)
+    const response = await request.response().catch(() => null);
     requested.push({ file: url.split('/widget/')[1], status: response?.status() });
   });
   page.on('requestfailed', (request) => {

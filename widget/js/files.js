@@ -12,11 +12,11 @@
  * @param {HTMLFormElement} form the composer
  * @param {string} accept the allowed types, as the input's `accept`
  * @param {string} label the button's name
- * @param {(files: File[]) => void} take gets the files picked, pasted or dropped
+ * @param {(files: File[]) => void} take gets the files picked, pasted or
+ *   dropped; none when the microphone button is pressed (record a voice message)
  * @param {string} micLabel the microphone button's name (empty: no button)
- * @param {() => void} record starts a voice message
  */
-export function hookFiles(form, accept, label, take, micLabel, record) {
+export function hookFiles(form, accept, label, take, micLabel) {
   const button = document.createElement('label');
   button.className = 'attach';
   button.title = label;
@@ -36,7 +36,7 @@ export function hookFiles(form, accept, label, take, micLabel, record) {
     mic.title = micLabel;
     // the record sign (a microphone emoji needs a font many machines lack)
     mic.textContent = '●';
-    mic.onclick = record;
+    mic.onclick = () => take([]);
     button.after(mic);
   }
   /** @param {Event} event */

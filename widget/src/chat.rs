@@ -194,11 +194,18 @@ impl UseChatReturn {
                 }
             };
             // the saved copy was this identity's: it stays, brought up to date
+            // Twilio carries files through its own media service, which
+            // this window does not use yet: no attach button there
+            let files = session
+                .attachments
+                .clone()
+                .filter(|_| session.provider == Provider::Local);
             let kept = self
                 .state
                 .try_update(|s| match s {
                     Some(s) if s.identity == session.identity => {
                         s.allowed = session.contexts.clone();
+                        s.attachments = files.clone();
                         true
                     }
                     _ => false,
@@ -212,19 +219,10 @@ impl UseChatReturn {
                 if self.state.is_disposed() {
                     return;
                 }
-                self.state.set(Some(ChatState::new(
-                    &session.identity,
-                    session.contexts.clone(),
-                    &session.context,
-                )));
+                let mut fresh = ChatState::new(&session.identity, session.contexts.clone(), &session.context);
+                fresh.attachments = files;
+                self.state.set(Some(fresh));
             }
-            // Twilio carries files through its own media service, which
-            // this window does not use yet: no attach button there
-            let files = session
-                .attachments
-                .clone()
-                .filter(|_| session.provider == Provider::Local);
-            self.update(|s| s.attachments = files);
             self.keep_saving();
             if session.provider == Provider::Twilio {
                 crate::twilio::Sdk::start();

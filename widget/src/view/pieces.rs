@@ -143,14 +143,18 @@ pub fn show_file(chat: UseChatReturn, file: &Attachment, el: &web_sys::Element) 
 
 /// Files the user picked, pasted or dropped on the composer `form`: to
 /// the attachment piece's tray, once it is here (the window says it is
-/// coming meanwhile).
+/// coming meanwhile); no files: the microphone button, a voice message to
+/// record.
 pub fn take_files(chat: UseChatReturn, form: web_sys::Element, files: js_sys::Array) {
     pieces::waiting(Piece::Attach);
     leptos::task::spawn_local(async move {
         if pieces::ensure(Piece::Attach).await
             && let Some(attach) = ATTACH.get()
         {
-            (attach.take)(chat, &form, files);
+            match files.length() {
+                0 => (attach.record)(chat, &form),
+                _ => (attach.take)(chat, &form, files),
+            }
         }
     });
 }
@@ -172,24 +176,16 @@ impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::html::Form> for Fi
 }
 
 type Hook = Closure<dyn FnMut(js_sys::Array)>;
-type Mic = Closure<dyn FnMut()>;
 
 thread_local! {
-    /// The composer's file listeners (replaced when it is drawn again).
-    static HOOK: RefCell<Option<(Hook, Mic)>> = const { RefCell::new(None) };
+    /// The composer's file listener (replaced when it is drawn again).
+    static HOOK: RefCell<Option<Hook>> = const { RefCell::new(None) };
 }
 
 #[wasm_bindgen(module = "/js/files.js")]
 extern "C" {
     #[wasm_bindgen(js_name = hookFiles)]
-    fn hook_files_js(
-        form: &web_sys::Element,
-        accept: &str,
-        label: &str,
-        take: &js_sys::Function,
-        mic_label: &str,
-        record: &js_sys::Function,
-    );
+    fn hook_files_js(form: &web_sys::Element, accept: &str, label: &str, take: &js_sys::Function, mic_label: &str);
 }
 
 fn hook_files(chat: UseChatReturn, form: &web_sys::Element) {
@@ -201,8 +197,6 @@ fn hook_files(chat: UseChatReturn, form: &web_sys::Element) {
     };
     let form_el = form.clone();
     let hook = Hook::new(move |files| take_files(chat, form_el.clone(), files));
-    let form_el = form.clone();
-    let mic = Mic::new(move || record_voice(chat, form_el.clone()));
     // a voice message needs a type the browsers record
     let voice = if accept.contains("audio/") {
         t(Msg::ComposerRecord)
@@ -215,22 +209,8 @@ fn hook_files(chat: UseChatReturn, form: &web_sys::Element) {
         &t(Msg::ComposerAttach),
         hook.as_ref().unchecked_ref(),
         &voice,
-        mic.as_ref().unchecked_ref(),
     );
-    HOOK.with(|h| *h.borrow_mut() = Some((hook, mic)));
-}
-
-/// The microphone button: a voice message is recorded by the attachment
-/// piece, once it is here.
-fn record_voice(chat: UseChatReturn, form: web_sys::Element) {
-    pieces::waiting(Piece::Attach);
-    leptos::task::spawn_local(async move {
-        if pieces::ensure(Piece::Attach).await
-            && let Some(attach) = ATTACH.get()
-        {
-            (attach.record)(chat, &form);
-        }
-    });
+    HOOK.with(|h| *h.borrow_mut() = Some(hook));
 }
 
 /// The composer's text is submitted: with the files waiting in the tray,
