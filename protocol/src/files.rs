@@ -93,16 +93,23 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// `name` without what could make it read as something else when shown:
+/// control and bidirectional formatting characters are dropped, path
+/// separators become `_` (for a file of a type DAChat does not know, whose
+/// extension [`clean_name`] would change).
+pub fn safe_text(name: &str) -> String {
+    name.chars()
+        .filter(|&c| !c.is_control() && !is_bidi_control(c))
+        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
+        .collect()
+}
+
 /// `name` made safe to show as text and to save: path separators become
 /// `_`, control and bidirectional formatting characters are dropped,
 /// leading dots and surrounding spaces go, it is cut to
 /// [`MAX_NAME_CHARS`], and it ends in an extension of `content_type`.
 pub fn clean_name(name: &str, content_type: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .filter(|&c| !c.is_control() && !is_bidi_control(c))
-        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
-        .collect();
+    let cleaned = safe_text(name);
     let cleaned = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']);
     let allowed = extensions(content_type);
     let has_extension = cleaned

@@ -257,6 +257,36 @@ describe('attachments (local provider)', () => {
     }
   });
 
+  test('a file is served only to the people of its room', async () => {
+    const [amal, bilal] = await pair('private-1');
+    const eve = await browser();
+    try {
+      await picker(amal.page).setInputFiles({ name: 'invoice.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') });
+      await amal.page.getByRole('button', { name: 'Send files' }).click();
+      const chip = bilal.page.getByRole('link', { name: /^Download invoice\.pdf/ });
+      await chip.waitFor();
+      const href = new URL(await chip.getAttribute('href'));
+      // Eve is in another room, where she sends a file of her own: her token is in its address
+      await signIn(eve.page, server, { sub: 'eve-private', contexts: ['elsewhere-1'], context: 'elsewhere-1' });
+      await openChat(eve.page);
+      await picker(eve.page).setInputFiles({ name: 'mine.txt', mimeType: 'text/plain', buffer: Buffer.from('hello\n') });
+      await eve.page.getByRole('button', { name: 'Send files' }).click();
+      const own = eve.page.getByRole('link', { name: /^Download mine\.txt/ });
+      await own.waitFor();
+      const evesToken = new URL(await own.getAttribute('href')).searchParams.get('token');
+      const status = (url) => eve.page.evaluate(async (u) => (await fetch(u)).status, url);
+      assert.equal(await status(href.href), 200, "the room's own address works");
+      href.searchParams.set('token', evesToken);
+      assert.equal(await status(href.href), 404, "with Eve's token, Amal's file does not exist");
+      href.searchParams.delete('token');
+      assert.equal(await status(href.href), 401, 'without a token, nothing');
+    } finally {
+      await amal.close();
+      await bilal.close();
+      await eve.close();
+    }
+  });
+
   test('the attachment code is a piece: fetched when first needed, not with the core', async () => {
     const nour = await browser();
     try {

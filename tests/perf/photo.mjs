@@ -6,7 +6,7 @@
 // thumbnail), and the bytes are what the server stored. Re-encoded (the
 // default: 1600 px, JPEG 0.8) RUNS times, and sent as it is once (it takes
 // minutes). The photo is made by the browser: 4000 × 3000 px with texture,
-// ~3 MB at JPEG 0.88, with a phone's Exif position block; a real photo has
+// ~3 MB at JPEG 0.9, with a phone's Exif position block; a real photo has
 // smoother areas and re-encodes smaller. Run by `cargo xtask bench-widget`;
 // prints `WIDGET …` lines.
 import { browser, composer, openChat, signIn, startServer } from '../e2e/harness.mjs';
@@ -18,7 +18,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function send(server, photo, original, i) {
   const user = await browser();
   try {
-    await signIn(user.page, server, { sub: `photographer-${original ? 'o' : 'r'}${i}`, contexts: ['photos'], context: 'photos' });
+    // a room each: the log shows only this run's photo
+    const room = `photos-${original ? 'o' : 'r'}${i}`;
+    await signIn(user.page, server, { sub: `photographer-${room}`, contexts: [room], context: room });
     await openChat(user.page);
     const cdp = await user.context.newCDPSession(user.page);
     await cdp.send('Network.enable');
@@ -28,6 +30,8 @@ async function send(server, photo, original, i) {
     const t0 = Date.now();
     await user.page.getByLabel('Attach photos or files').setInputFiles({ name: 'IMG_2041.jpg', mimeType: 'image/jpeg', buffer: photo });
     const tray = user.page.getByRole('region', { name: 'Files to send' });
+    // in the tray (checked, its preview drawn) before Enter can send it
+    await tray.getByText(/^IMG_2041\.jpg · /).waitFor();
     if (original) await tray.getByLabel(/^Send photos as they are/).check();
     await composer(user.page).press('Enter');
     const sent = user.page.locator('.log .message:not(.pending) .thumb img');
@@ -43,7 +47,7 @@ async function send(server, photo, original, i) {
 
 const server = await startServer();
 const maker = await browser();
-const photo = withGps(await jpeg(maker.page, 4000, 3000, { quality: 0.88, shapes: 40_000 }));
+const photo = withGps(await jpeg(maker.page, 4000, 3000, { quality: 0.9, shapes: 40_000 }));
 await maker.close();
 const reencoded = [];
 for (let i = 0; i < runs; i++) reencoded.push(await send(server, photo, false, i));

@@ -12,12 +12,17 @@
 /** @typedef {import('@twilio/conversations').Client} Client */
 /** @typedef {import('@twilio/conversations').Conversation} Conversation */
 /** @typedef {import('@twilio/conversations').Message} Message */
+/** @typedef {import('@twilio/conversations').Media} Media */
 /** @typedef {import('@twilio/conversations').Participant} Participant */
 /** @typedef {import('@twilio/conversations').User} User */
 /** @typedef {import('@twilio/conversations').ConnectionState} ConnectionState */
 /**
  * A message as the widget's frames carry it (`protocol::local::Message`).
- * @typedef {{ id: number, room: string, author: string, body: string, createdAt: number, editedAt?: number | undefined, deleted: boolean }} WireMessage
+ * @typedef {{ id: number, room: string, author: string, body: string, createdAt: number, editedAt?: number | undefined, deleted: boolean, attachment?: WireAttachment | undefined }} WireMessage
+ */
+/**
+ * A message's file (`protocol::local::Attachment`): its media SID as the id.
+ * @typedef {{ id: string, name: string, contentType: string, size: number }} WireAttachment
  */
 /** @typedef {{ Client: typeof import('@twilio/conversations').Client }} Sdk */
 /**
@@ -41,7 +46,7 @@ export const SDK_FILE = 'twilio-conversations.min.js';
  * @template T
  * @typedef {{ methods: (keyof T)[], getters: (keyof T)[], fields: (keyof T)[], events: never[] }} Uses
  */
-/** @type {{ Client: Omit<Uses<Client>, 'events'> & { events: Parameters<Client['on']>[0][] }, Conversation: Uses<Conversation>, Message: Uses<Message>, Participant: Uses<Participant>, User: Uses<User> }} */
+/** @type {{ Client: Omit<Uses<Client>, 'events'> & { events: Parameters<Client['on']>[0][] }, Conversation: Uses<Conversation>, Message: Uses<Message>, Media: Uses<Media>, Participant: Uses<Participant>, User: Uses<User> }} */
 export const USES = {
   Client: {
     methods: ['getConversationBySid', 'getUser', 'updateToken', 'shutdown'],
@@ -82,10 +87,11 @@ export const USES = {
   },
   Message: {
     methods: ['updateBody', 'remove'],
-    getters: ['index', 'author', 'body', 'dateCreated', 'dateUpdated', 'attributes'],
+    getters: ['index', 'author', 'body', 'dateCreated', 'dateUpdated', 'attributes', 'attachedMedia'],
     fields: ['conversation'],
     events: [],
   },
+  Media: { methods: ['getContentTemporaryUrl'], getters: ['sid', 'filename', 'contentType', 'size'], fields: [], events: [] },
   Participant: { methods: [], getters: ['identity'], fields: ['conversation'], events: [] },
   User: { methods: ['updateFriendlyName'], getters: ['identity', 'friendlyName', 'isOnline'], fields: [], events: [] },
 };
@@ -183,6 +189,8 @@ export class TwilioBridge {
     this.roomOf = new Map();
     /** identities whose nick we follow */
     this.followed = new Set();
+    /** @type {Map<string, Media>} the files of the messages shown, by media SID (`mediaUrl`) */
+    this.media = new Map();
     this.everConnected = false;
     this.closed = false;
     this.client = this.create(token);
@@ -295,16 +303,34 @@ export class TwilioBridge {
     const created = ms(message.dateCreated);
     const updated = ms(message.dateUpdated);
     const room = this.room(message.conversation);
+    // the first file, if any (the window shows one per message); its
+    // temporary address is asked for when it is shown (`mediaUrl`)
+    const media = message.attachedMedia?.[0];
+    if (media) this.media.set(media.sid, media);
     return {
       id: message.index,
       room,
       author: message.author || '',
-      // no body: media or a content template, which the window does not show
-      body: message.body === null ? '(an attachment this chat window cannot show)' : message.body,
+      // no body and no file: a content template, which the window does not show
+      body: message.body ?? (media ? '' : '(an attachment this chat window cannot show)'),
       createdAt: created === undefined ? Date.now() : created,
       editedAt: updated !== undefined && created !== undefined && updated > created ? updated : undefined,
       deleted: false,
+      attachment: media
+        ? { id: media.sid, name: media.filename || 'file', contentType: media.contentType, size: media.size }
+        : undefined,
     };
+  }
+
+  /**
+   * A temporary address of the file `sid` of a message shown (Twilio's
+   * media service; `null` for a file the bridge has not seen).
+   * @param {string} sid
+   * @returns {Promise<string | null>}
+   */
+  mediaUrl(sid) {
+    const media = this.media.get(sid);
+    return media ? media.getContentTemporaryUrl() : Promise.resolve(null);
   }
 
   /** @param {Client} client */

@@ -57,6 +57,12 @@ pub trait ChatClient {
     fn file_endpoint(&self) -> Option<(String, String)> {
         None
     }
+    /// A promise of a temporary address of the file `id` of a message
+    /// shown, from a provider that keeps files itself (Twilio's media
+    /// service); `None` from one whose files are at [`ChatClient::file_endpoint`].
+    fn file_url(&self, _id: &str) -> Option<js_sys::Promise> {
+        None
+    }
     /// Why the provider would refuse `body` (its length limit), in words
     /// for the user; checked before anything is sent, so a message too big
     /// for the connection never reaches it.

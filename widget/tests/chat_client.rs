@@ -20,7 +20,7 @@ use std::future::{Future, poll_fn};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
-use protocol::local::ServerFrame;
+use protocol::local::{Attachment, ServerFrame};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 use widget::client::{ChatClient, Event, Listener, LocalClient};
@@ -58,6 +58,8 @@ extern "C" {
     fn open_clients_of(identity: &str) -> u32;
     #[wasm_bindgen(js_name = tokensSeen)]
     fn tokens_seen() -> String;
+    #[wasm_bindgen(js_name = postFile)]
+    fn post_file(sid: &str, author: &str, media: &str, filename: &str, content_type: &str, size: f64, url: &str);
 }
 
 /// Every event a client reported, and a way to wait for one.
@@ -598,6 +600,56 @@ async fn twilio_revocation_and_removal_close_the_room() {
         })
         .await;
     assert!(message.contains("removed"), "{message}");
+    a.client.shutdown();
+    b.client.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn twilio_a_file_from_another_client_comes_with_its_metadata_and_address() {
+    let (a, b, _room) = two_in_room(&Twilio, 27).await;
+    let url = "https://media.example/ME0123";
+    post_file(
+        &Twilio.sid(27),
+        "carol",
+        "ME0123",
+        "pallet.jpg",
+        "image/jpeg",
+        48_213.0,
+        url,
+    );
+    let message = b
+        .inbox
+        .frame(|f| match f {
+            ServerFrame::Message { message } if message.attachment.is_some() => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    // no text: a file alone, not "an attachment this window cannot show"
+    assert_eq!((message.author.as_str(), message.body.as_str()), ("carol", ""));
+    assert_eq!(
+        message.attachment.as_deref(),
+        Some(&Attachment {
+            id: "ME0123".into(),
+            name: "pallet.jpg".into(),
+            content_type: "image/jpeg".into(),
+            size: 48_213,
+        })
+    );
+    // its address is asked of Twilio's media service when it is shown
+    let asked = b
+        .client
+        .file_url("ME0123")
+        .expect("a Twilio client gives files' addresses");
+    let got = wasm_bindgen_futures::JsFuture::from(asked).await.expect("the address");
+    assert_eq!(got.as_string().as_deref(), Some(url));
+    let unknown = wasm_bindgen_futures::JsFuture::from(b.client.file_url("ME-never-shown").expect("asked"))
+        .await
+        .expect("an answer");
+    assert!(unknown.is_null(), "a file the bridge has not seen has no address");
+    assert!(
+        b.client.file_endpoint().is_none(),
+        "nothing is uploaded through DAChat's API"
+    );
     a.client.shutdown();
     b.client.shutdown();
 }

@@ -96,6 +96,7 @@ class FakeMessage {
   get dateCreated() { return new Date(this.record.created); }
   get dateUpdated() { return new Date(this.record.updated); }
   get attributes() { return this.record.attributes; }
+  get attachedMedia() { return this.record.media ? [new FakeMedia(this.record.media)] : null; }
   async updateBody(body) {
     const client = this.conversation.client;
     client.ready();
@@ -114,6 +115,18 @@ class FakeMessage {
     broadcast(this.conversation.sid, (c, conv) => c.emit('messageRemoved', new FakeMessage(conv, this.record)));
     return this;
   }
+}
+
+/** A file a message carries (Twilio's media service keeps the bytes). */
+class FakeMedia {
+  constructor(record) {
+    this.record = record;
+  }
+  get sid() { return this.record.sid; }
+  get filename() { return this.record.filename; }
+  get contentType() { return this.record.contentType; }
+  get size() { return this.record.size; }
+  async getContentTemporaryUrl() { return this.record.url; }
 }
 
 class FakeConversation {
@@ -284,6 +297,22 @@ export function install() {
 /** A conversation with these participants. */
 export function addConversation(sid, identities) {
   world.conversations.set(sid, { sid, messages: [], participants: new Set(identities), read: new Map() });
+}
+
+/**
+ * A message with a file and no body from `author`, posted by another
+ * Twilio client (one this page does not run): every open client hears it.
+ */
+export function postFile(sid, author, sidOfMedia, filename, contentType, size, url) {
+  const data = world.conversations.get(sid);
+  const last = data.messages[data.messages.length - 1];
+  const index = last ? last.index + 1 : data.nextIndex || 0;
+  data.nextIndex = index + 1;
+  const created = Date.now();
+  const media = { sid: sidOfMedia, filename, contentType, size, url };
+  const record = { index, author, body: null, created, updated: created, attributes: {}, media };
+  data.messages.push(record);
+  broadcast(sid, (c, conv) => c.emit('messageAdded', new FakeMessage(conv, record)));
 }
 
 /** Adds a participant; the others' clients hear `participantJoined`. */

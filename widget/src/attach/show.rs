@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 
-use protocol::files::{human_size, is_image};
+use protocol::files::{KNOWN_TYPES, clean_name, human_size, is_image, safe_text};
 use protocol::local::Attachment;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -55,18 +55,51 @@ pub fn show(chat: UseChatReturn, file: &Attachment, el: &web_sys::Element) {
         listen(&slot);
     });
     CHAT.set(Some(chat));
+    // a name from another Twilio client was never cleaned by our server
+    let file = &Attachment {
+        name: if KNOWN_TYPES.contains(&file.content_type.as_str()) {
+            clean_name(&file.name, &file.content_type)
+        } else {
+            safe_text(&file.name)
+        },
+        ..file.clone()
+    };
+    if let Some(url) = address(chat, &file.id) {
+        draw(el, Some(&url), file);
+        return;
+    }
+    draw(el, None, file);
+    match chat.client().and_then(|c| c.file_url(&file.id)) {
+        // Twilio: a temporary address from its media service
+        Some(asked) => {
+            let (el, file) = (el.clone(), file.clone());
+            leptos::task::spawn_local(async move {
+                if let Ok(url) = wasm_bindgen_futures::JsFuture::from(asked).await
+                    && let Some(url) = url.as_string()
+                {
+                    draw(&el, Some(&url), &file);
+                }
+            });
+        }
+        // the local client, not connected yet
+        None => {
+            UNLINKED.with(|u| u.borrow_mut().push((chat, file.clone(), el.clone())));
+            watch_connection();
+        }
+    }
+}
+
+/// Draws `file` into `el`, from `url` if there is one yet: a photo, a
+/// voice message, or a chip (a download only for the types DAChat
+/// checks; another Twilio client may have sent anything).
+fn draw(el: &web_sys::Element, url: Option<&str>, file: &Attachment) {
     el.set_text_content(None);
-    let url = address(chat, &file.id);
     let kind = file.content_type.as_str();
     let _ = match url {
-        Some(url) if is_image(kind) => thumbnail(el, &url, file),
-        Some(url) if kind.starts_with("audio/") => player(el, &url, file),
-        url => chip(el, url.as_deref(), file),
+        Some(url) if is_image(kind) => thumbnail(el, url, file),
+        Some(url) if kind.starts_with("audio/") && KNOWN_TYPES.contains(&kind) => player(el, url, file),
+        url => chip(el, url.filter(|_| KNOWN_TYPES.contains(&kind)), file),
     };
-    if address(chat, &file.id).is_none() {
-        UNLINKED.with(|u| u.borrow_mut().push((chat, file.clone(), el.clone())));
-        watch_connection();
-    }
 }
 
 /// Sets each attribute of `el`.
