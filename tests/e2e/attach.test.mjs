@@ -129,7 +129,7 @@ describe('attachments (local provider)', () => {
     }
   });
 
-  test('a wrong type, a type mismatch and a hostile name are refused or neutralised before anything is sent', async () => {
+  test('a wrong type, a type mismatch, an empty or oversized file and a hostile name are refused or neutralised before anything is sent', async () => {
     const [amal, bilal] = await pair('refusals-1');
     try {
       await picker(amal.page).setInputFiles([
@@ -137,6 +137,8 @@ describe('attachments (local provider)', () => {
         { name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg onload="alert(1)"/>') },
         { name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('<!doctype html><script>alert(1)</script>') },
         { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) },
+        // over the default 10 MiB
+        { name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(11_000_000 - 9)]) },
       ]);
       const notice = amal.page.locator('.notice');
       await notice.getByText(/photo\.png is not the kind of file its name says/).waitFor();
@@ -144,6 +146,7 @@ describe('attachments (local provider)', () => {
       assert.match(said, /tool\.exe cannot be sent: only JPEG, PNG, WebP, GIF, PDF, TXT, CSV, voice message files/);
       assert.match(said, /logo\.svg cannot be sent/);
       assert.match(said, /empty\.txt is empty/);
+      assert.match(said, /scan\.pdf is 11\.0 MB: files can be at most 10\.5 MB\./);
       assert.equal(await amal.page.getByRole('region', { name: 'Files to send' }).count(), 0, 'nothing waits to go');
 
       // a name that would read as another type, with path separators

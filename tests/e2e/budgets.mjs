@@ -27,7 +27,7 @@ export const LOADER_BUDGET_GZIP = 2_880;
 // (a local session never needs it; it counts in the Twilio piece now);
 // 127.6 KB since the window reads (and its offline copy keeps) a message's
 // attachment and a session's attachment policy (issue #31: +418 B; what
-// shows and sends files is to be the attachment piece's). 130.4 KB since
+// shows and sends files is to be the attachment piece's). 130.6 KB since
 // the window sends and shows files and records voice messages (issue #31):
 // what the core must hold for a piece it does not carry, each part
 // measured (BENCHMARKS.md), the rest of the feature in the attachment
@@ -35,24 +35,27 @@ export const LOADER_BUDGET_GZIP = 2_880;
 // hooks (`js/files.js`, 361 B, and its Rust side ~0.5 KB: without them a
 // file dropped before the piece arrives would replace the host's page,
 // and the picker could not open at once), the outbox carrying an uploaded
-// file, the slot that draws an attachment, the piece's loader; less the
+// file, the slot that draws an attachment, the piece's loader, asking a
+// Twilio client for a file's address (`file_url`, +194 B); less the
 // styles and words the notification, markdown and commands pieces now
 // bring themselves (−0.7 KB). This broke issue #31's rule that the core's
-// budget does not change (+2.7 KB): the conflict is reported on the
+// budget does not change (+3.0 KB): the conflict is reported on the
 // issue, for its owners to decide.
-export const CORE_BUDGET = 130_400;
+export const CORE_BUDGET = 130_600;
 
 // Each piece (its own module and the chunks it shares with others),
 // fetched on first use and in the background: a budget each, so that a
 // feature grows its own piece and never the core.
 // Markdown, notify and commands grew by the styles and words that moved
 // out of the core with issue #31 (markdown.css, notify.css, the panel's
-// and the commands' catalog lines). The attachment piece's goal is
-// 16,000 B (issue #31); this is what it reached.
+// and the commands' catalog lines); Twilio by showing the files other
+// Twilio clients send (+648 B: the shim's media, the address asked of
+// Twilio's media service). The attachment piece's goal is 16,000 B
+// (issue #31); this is what it reached.
 export const PIECE_BUDGETS = {
   markdown: 16_000,
   notify: 7_300,
   commands: 1_900,
-  twilio: 6_500,
-  attach: 32_400,
+  twilio: 7_000,
+  attach: 33_000,
 };
