@@ -36,10 +36,11 @@ export const LOADER_BUDGET_GZIP = 2_880;
 // file dropped before the piece arrives would replace the host's page,
 // and the picker could not open at once), the outbox carrying an uploaded
 // file, the slot that draws an attachment, the piece's loader, asking a
-// Twilio client for a file's address (`file_url`, +194 B); less the
+// Twilio client for a file's address and sending one through it
+// (`file_url`, `send_media`: +231 B); less the
 // styles and words the notification, markdown and commands pieces now
 // bring themselves (−0.7 KB). This broke issue #31's rule that the core's
-// budget does not change (+3.0 KB): the conflict is reported on the
+// budget does not change (+3.0 KB, 130,590 B): the conflict is reported on the
 // issue, for its owners to decide.
 export const CORE_BUDGET = 130_600;
 
@@ -48,14 +49,14 @@ export const CORE_BUDGET = 130_600;
 // feature grows its own piece and never the core.
 // Markdown, notify and commands grew by the styles and words that moved
 // out of the core with issue #31 (markdown.css, notify.css, the panel's
-// and the commands' catalog lines); Twilio by showing the files other
-// Twilio clients send (+648 B: the shim's media, the address asked of
-// Twilio's media service). The attachment piece's goal is 16,000 B
+// and the commands' catalog lines); Twilio by files (+1,033 B: the shim
+// maps media and sends files through the SDK's media API, and asks
+// Twilio's media service for a file's address). The attachment piece's goal is 16,000 B
 // (issue #31); this is what it reached.
 export const PIECE_BUDGETS = {
   markdown: 16_000,
   notify: 7_300,
   commands: 1_900,
-  twilio: 7_000,
-  attach: 33_000,
+  twilio: 7_400,
+  attach: 33_600,
 };

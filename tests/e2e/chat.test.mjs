@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, axeViolations, browser, composer, hostile, messages, openChat, send, sendCommand, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
+import { artifacts, axeViolations, browser, composer, hostile, messages, openChat, pieceFile, send, sendCommand, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
 import { CORE_BUDGET, LOADER_BUDGET_GZIP } from './budgets.mjs';
 
 let server;
@@ -668,6 +668,9 @@ describe('keyboard and accessibility', () => {
       await composer(ivan.page).waitFor();
       await composer(ivan.page).focus();
       await ivan.page.keyboard.type('/join general');
+      // (Enter before the commands piece arrives keeps the line and says so: pieces.test.mjs)
+      await ivan.page.waitForFunction((file) => performance.getEntriesByType('resource')
+        .some((e) => e.name.endsWith(`/widget/${file}`) && e.responseEnd > 0), pieceFile('commands'));
       await ivan.page.keyboard.press('Enter');
       await ivan.page.getByRole('tab', { name: 'general' }).waitFor();
       // back to the first tab with the keyboard

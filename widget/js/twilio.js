@@ -13,6 +13,8 @@
 /** @typedef {import('@twilio/conversations').Conversation} Conversation */
 /** @typedef {import('@twilio/conversations').Message} Message */
 /** @typedef {import('@twilio/conversations').Media} Media */
+/** @typedef {import('@twilio/conversations').MessageBuilder} MessageBuilder */
+/** @typedef {import('@twilio/conversations').UnsentMessage} UnsentMessage */
 /** @typedef {import('@twilio/conversations').Participant} Participant */
 /** @typedef {import('@twilio/conversations').User} User */
 /** @typedef {import('@twilio/conversations').ConnectionState} ConnectionState */
@@ -46,7 +48,7 @@ export const SDK_FILE = 'twilio-conversations.min.js';
  * @template T
  * @typedef {{ methods: (keyof T)[], getters: (keyof T)[], fields: (keyof T)[], events: never[] }} Uses
  */
-/** @type {{ Client: Omit<Uses<Client>, 'events'> & { events: Parameters<Client['on']>[0][] }, Conversation: Uses<Conversation>, Message: Uses<Message>, Media: Uses<Media>, Participant: Uses<Participant>, User: Uses<User> }} */
+/** @type {{ Client: Omit<Uses<Client>, 'events'> & { events: Parameters<Client['on']>[0][] }, Conversation: Uses<Conversation>, Message: Uses<Message>, Media: Uses<Media>, MessageBuilder: Uses<MessageBuilder>, UnsentMessage: Uses<UnsentMessage>, Participant: Uses<Participant>, User: Uses<User> }} */
 export const USES = {
   Client: {
     methods: ['getConversationBySid', 'getUser', 'updateToken', 'shutdown'],
@@ -74,6 +76,7 @@ export const USES = {
     methods: [
       'getMessages',
       'sendMessage',
+      'prepareMessage',
       'typing',
       'advanceLastReadMessageIndex',
       'getParticipants',
@@ -92,6 +95,8 @@ export const USES = {
     events: [],
   },
   Media: { methods: ['getContentTemporaryUrl'], getters: ['sid', 'filename', 'contentType', 'size'], fields: [], events: [] },
+  MessageBuilder: { methods: ['setBody', 'setAttributes', 'addMedia', 'build'], getters: [], fields: [], events: [] },
+  UnsentMessage: { methods: ['send'], getters: [], fields: [], events: [] },
   Participant: { methods: [], getters: ['identity'], fields: ['conversation'], events: [] },
   User: { methods: ['updateFriendlyName'], getters: ['identity', 'friendlyName', 'isOnline'], fields: [], events: [] },
 };
@@ -397,6 +402,28 @@ export class TwilioBridge {
     const conversation = this.rooms.get(room);
     if (!conversation) throw new Error(`not in ${room}`);
     return conversation;
+  }
+
+  /**
+   * Sends a message carrying a file through Twilio's media service (the
+   * SDK uploads it); an `ack` frame follows once Twilio has it. Returns the
+   * SDK's cancellable promise: `cancel()` stops the upload.
+   * @param {string} room
+   * @param {string} clientId
+   * @param {string} body
+   * @param {Blob} media
+   * @param {string} contentType
+   * @param {string} filename
+   */
+  sendMedia(room, clientId, body, media, contentType, filename) {
+    const client = this.client;
+    const builder = this.conversation(room).prepareMessage()
+      .setAttributes({ clientId })
+      .addMedia({ contentType, filename, media });
+    if (body) builder.setBody(body);
+    const sending = builder.build().send();
+    sending.then((id) => { if (typeof id === 'number') this.frame(client, { type: 'ack', clientId, id }); }, () => {});
+    return sending;
   }
 
   /**

@@ -194,12 +194,7 @@ impl UseChatReturn {
                 }
             };
             // the saved copy was this identity's: it stays, brought up to date
-            // Twilio carries files through its own media service, which
-            // this window does not use yet: no attach button there
-            let files = session
-                .attachments
-                .clone()
-                .filter(|_| session.provider == Provider::Local);
+            let files = session.attachments.clone();
             let kept = self
                 .state
                 .try_update(|s| match s {

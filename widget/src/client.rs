@@ -63,6 +63,22 @@ pub trait ChatClient {
     fn file_url(&self, _id: &str) -> Option<js_sys::Promise> {
         None
     }
+    /// Posts a message carrying `media` (a `Blob` of `content_type`, named
+    /// `name`) through a provider that takes files with the message
+    /// (Twilio's media service); a cancellable promise (`cancel()`) that
+    /// resolves once the provider has it. `None`: files go through
+    /// [`ChatClient::file_endpoint`] first, or this provider takes none.
+    fn send_media(
+        &self,
+        _room: &str,
+        _client_id: &str,
+        _body: &str,
+        _media: &wasm_bindgen::JsValue,
+        _content_type: &str,
+        _name: &str,
+    ) -> Option<js_sys::Promise> {
+        None
+    }
     /// Why the provider would refuse `body` (its length limit), in words
     /// for the user; checked before anything is sent, so a message too big
     /// for the connection never reaches it.

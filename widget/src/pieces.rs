@@ -57,8 +57,10 @@ pub enum Piece {
 
 impl Piece {
     /// The pieces every session may use, in the order the background
-    /// fetches them (Twilio's only for Twilio sessions, when they connect).
-    const BACKGROUND: [Piece; 4] = [Piece::Markdown, Piece::Attach, Piece::Commands, Piece::Notify];
+    /// fetches them (Twilio's only for Twilio sessions, when they connect):
+    /// what every message needs first, then the small ones, the
+    /// attachments last (the largest, and waited for only by a file).
+    const BACKGROUND: [Piece; 4] = [Piece::Markdown, Piece::Commands, Piece::Notify, Piece::Attach];
 
     fn bit(self) -> u8 {
         1 << self as u8

@@ -292,15 +292,43 @@ impl Bridge {
     /// binding's shim would sit in the core's glue for the attachment
     /// piece's sake.
     pub fn media_url(&self, sid: &str) -> Option<js_sys::Promise> {
+        self.by_name("mediaUrl", &[&JsValue::from_str(sid)])
+    }
+
+    /// Sends a message carrying a file (see `sendMedia` in the shim); by
+    /// name, like [`Bridge::media_url`].
+    pub fn send_media(
+        &self,
+        room: &str,
+        client_id: &str,
+        body: &str,
+        media: &JsValue,
+        content_type: &str,
+        name: &str,
+    ) -> Option<js_sys::Promise> {
+        let text = |s: &str| JsValue::from_str(s);
+        self.by_name(
+            "sendMedia",
+            &[
+                &text(room),
+                &text(client_id),
+                &text(body),
+                media,
+                &text(content_type),
+                &text(name),
+            ],
+        )
+    }
+
+    /// The promise the shim's `method` returns for `args`.
+    fn by_name(&self, method: &str, args: &[&JsValue]) -> Option<js_sys::Promise> {
         let raw: &JsValue = self.raw.as_ref();
-        let method: js_sys::Function = js_sys::Reflect::get(raw, &JsValue::from_str("mediaUrl"))
+        let function: js_sys::Function = js_sys::Reflect::get(raw, &JsValue::from_str(method))
             .ok()?
             .dyn_into()
             .ok()?;
-        js_sys::Reflect::apply(&method, raw, &js_sys::Array::of1(&JsValue::from_str(sid)))
-            .ok()?
-            .dyn_into()
-            .ok()
+        let args: js_sys::Array = args.iter().copied().collect();
+        js_sys::Reflect::apply(&function, raw, &args).ok()?.dyn_into().ok()
     }
 }
 
@@ -447,6 +475,21 @@ fn explain(code: &str, error: &BridgeError) -> String {
 impl ChatClient for TwilioClient {
     fn file_url(&self, id: &str) -> Option<js_sys::Promise> {
         self.inner.borrow().bridge.as_ref()?.media_url(id)
+    }
+    fn send_media(
+        &self,
+        room: &str,
+        client_id: &str,
+        body: &str,
+        media: &JsValue,
+        content_type: &str,
+        name: &str,
+    ) -> Option<js_sys::Promise> {
+        self.inner
+            .borrow()
+            .bridge
+            .as_ref()?
+            .send_media(room, client_id, body, media, content_type, name)
     }
     fn set_conversation(&self, room: &str, conversation_sid: &str) {
         self.inner

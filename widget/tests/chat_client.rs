@@ -655,6 +655,46 @@ async fn twilio_a_file_from_another_client_comes_with_its_metadata_and_address()
 }
 
 #[wasm_bindgen_test]
+async fn twilio_a_file_goes_with_its_message_through_the_sdk() {
+    let (a, b, room) = two_in_room(&Twilio, 28).await;
+    let bytes = js_sys::Uint8Array::from(&b"\x89PNG\r\n\x1a\nstamp"[..]);
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&bytes)).expect("a blob");
+    let sending = a
+        .client
+        .send_media(&room, "c-file", "the customs stamp", &blob, "image/png", "stamp.png")
+        .expect("a Twilio client takes files with the message");
+    wasm_bindgen_futures::JsFuture::from(sending)
+        .await
+        .expect("Twilio has it");
+    let acked = a
+        .inbox
+        .frame(|f| match f {
+            ServerFrame::Ack { client_id, id } if client_id == "c-file" => Some(*id),
+            _ => None,
+        })
+        .await;
+    let got = b
+        .inbox
+        .frame(|f| match f {
+            ServerFrame::Message { message } if message.attachment.is_some() => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!((got.id, got.body.as_str()), (acked, "the customs stamp"));
+    let file = got.attachment.expect("its file");
+    assert_eq!(
+        (file.name.as_str(), file.content_type.as_str(), file.size),
+        ("stamp.png", "image/png", 13)
+    );
+    let url = wasm_bindgen_futures::JsFuture::from(b.client.file_url(&file.id).expect("asked"))
+        .await
+        .expect("an address");
+    assert!(url.as_string().is_some_and(|u| u.starts_with("blob:")), "{url:?}");
+    a.client.shutdown();
+    b.client.shutdown();
+}
+
+#[wasm_bindgen_test]
 async fn twilio_joining_members_are_announced() {
     let (a, b, _room) = two_in_room(&Twilio, 21).await;
     add_participant(&Twilio.sid(21), "dave");

@@ -180,6 +180,50 @@ class FakeConversation {
     });
     return index;
   }
+  prepareMessage() {
+    const conversation = this;
+    const message = { body: null, attributes: {}, media: null };
+    const builder = {
+      setBody(body) { message.body = body; return builder; },
+      setAttributes(attributes) { message.attributes = attributes; return builder; },
+      addMedia({ contentType, filename, media }) {
+        world.mediaCount = (world.mediaCount || 0) + 1;
+        message.media = { sid: `ME${world.mediaCount}`, filename, contentType, size: media.size, url: URL.createObjectURL(media) };
+        return builder;
+      },
+      build() {
+        return {
+          send() {
+            let cancelled = false;
+            const sending = Promise.resolve().then(() => {
+              if (cancelled) throw new Error('Cancelled');
+              return conversation.post(message.body, message.attributes, message.media);
+            });
+            sending.cancel = () => { cancelled = true; };
+            return sending;
+          },
+        };
+      },
+    };
+    return builder;
+  }
+  post(body, attributes, media) {
+    this.client.ready();
+    if (world.failSends > 0) {
+      world.failSends -= 1;
+      throw new Error('Message rejected');
+    }
+    const data = this.data;
+    if (!data.participants.has(this.client.identity)) throw new Error('Forbidden');
+    const last = data.messages[data.messages.length - 1];
+    const index = last ? last.index + 1 : data.nextIndex || 0;
+    data.nextIndex = index + 1;
+    const created = Date.now();
+    const record = { index, author: this.client.identity, body, created, updated: created, attributes, media };
+    data.messages.push(record);
+    broadcast(this.sid, (c, conv) => c.emit('messageAdded', new FakeMessage(conv, record)));
+    return index;
+  }
   async typing() {
     this.client.ready();
     const me = this.client.identity;

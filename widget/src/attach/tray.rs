@@ -486,10 +486,27 @@ async fn send_one(
             &[("name", name), ("size", &human_size(size)), ("max", &human_size(max))],
         )));
     }
-    let endpoint = chat
-        .client()
-        .and_then(|c| c.file_endpoint())
-        .ok_or_else(|| refused(t(Msg::AttachNotHere)))?;
+    let client = chat.client().ok_or_else(|| refused(t(Msg::AttachNotHere)))?;
+    let Some(endpoint) = client.file_endpoint() else {
+        // Twilio: the file goes with its message, through the SDK (which
+        // reports no progress), and the provider's events bring it back
+        set_phase(key, Phase::Uploading, &t(Msg::LogSending));
+        let caption = TRAY.with(|tray_cell| tray_cell.borrow_mut().as_mut().map(|t| std::mem::take(&mut t.caption)));
+        let caption = caption.unwrap_or_default();
+        let id = crate::browser::new_client_id();
+        let sent = super::upload::send_media(&*client, room, &id, &caption, &prepared, cancel)
+            .await
+            .unwrap_or_else(|| Err(refused(t(Msg::AttachNotHere))));
+        if sent.is_err() {
+            // the text waits for the next file that goes
+            TRAY.with(|tray_cell| {
+                if let Some(t) = tray_cell.borrow_mut().as_mut() {
+                    t.caption = caption;
+                }
+            });
+        }
+        return sent;
+    };
     set_phase(key, Phase::Uploading, "");
     let progress = move |sent: f64, total: f64| {
         TRAY.with(|tray_cell| {

@@ -37,16 +37,44 @@ impl Failure {
     }
 }
 
-/// Stops an upload in progress (the request, while there is one).
+/// Stops an upload in progress: the request (`abort`), or the SDK's
+/// sending (`cancel`), while there is one.
 #[derive(Clone, Default)]
-pub struct Cancel(Rc<RefCell<Option<JsValue>>>);
+pub struct Cancel(Rc<RefCell<Option<(JsValue, &'static str)>>>);
 
 impl Cancel {
     pub fn cancel(&self) {
-        if let Some(request) = self.0.borrow_mut().take() {
-            let _ = call(&request, "abort", &[]);
+        if let Some((target, method)) = self.0.borrow_mut().take() {
+            let _ = call(&target, method, &[]);
         }
     }
+
+    /// Whether the user cancelled what was given to it (it is taken back
+    /// here when it ends on its own).
+    fn cancelled(&self) -> bool {
+        self.0.borrow_mut().take().is_none()
+    }
+}
+
+/// Sends `file` to `room` with its message through a provider that takes
+/// files with the message (Twilio's media service, through the SDK): no
+/// progress is reported there; `cancel` stops it.
+pub async fn send_media(
+    client: &dyn crate::client::ChatClient,
+    room: &str,
+    client_id: &str,
+    body: &str,
+    file: &Prepared,
+    cancel: &Cancel,
+) -> Option<Result<(), Failure>> {
+    let sending = client.send_media(room, client_id, body, &file.blob, &file.content_type, &file.name)?;
+    *cancel.0.borrow_mut() = Some((sending.clone().into(), "cancel"));
+    let answer = JsFuture::from(sending).await;
+    Some(match (cancel.cancelled(), answer) {
+        (true, _) => Err(Failure::Cancelled),
+        (false, Ok(_)) => Ok(()),
+        (false, Err(e)) => Err(Failure::said(text(&e, "message"))),
+    })
 }
 
 /// Sends `file` to `room` through `endpoint` with `token`, telling
@@ -73,11 +101,10 @@ pub async fn upload(
     });
     set(&get(&request, "upload"), "onprogress", on_progress.as_ref());
     let ended = js_sys::Promise::new(&mut |resolve, _| set(&request, "onloadend", &resolve));
-    *cancel.0.borrow_mut() = Some(request.clone());
+    *cancel.0.borrow_mut() = Some((request.clone(), "abort"));
     call(&request, "send", &[&file.blob]).map_err(|_| Failure::Network)?;
     let _ = JsFuture::from(ended).await;
-    // taken back by `Cancel::cancel`: the user stopped it
-    let cancelled = cancel.0.borrow_mut().take().is_none();
+    let cancelled = cancel.cancelled();
     drop(on_progress);
     let answer = text(&request, "responseText");
     match number(&request, "status") as u16 {
