@@ -223,7 +223,7 @@ describe('attachments (local provider)', () => {
     });
     try {
       await amal.page.getByRole('button', { name: 'Record a voice message' }).click();
-      const recorder = amal.page.getByRole('status').filter({ hasText: /^Recording / });
+      const recorder = amal.page.getByRole('timer').filter({ hasText: /^Recording / });
       await recorder.getByText('Recording 0:02').waitFor();
       await amal.page.screenshot({ path: join(artifacts, 'attach-recording.png') });
       await amal.page.getByRole('button', { name: 'Stop and listen' }).click();

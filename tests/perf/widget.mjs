@@ -196,7 +196,7 @@ try {
   // none is still arriving during the repeat visit (a real one comes later)
   const { pieces } = JSON.parse(readFileSync(join(process.env.DACHAT_WIDGET_DIR, 'manifest.json'), 'utf8'));
   await weak.page.waitForFunction((files) => files.every((f) => performance.getEntriesByType('resource')
-    .some((e) => e.name.endsWith(`/widget/${f}`))), [...pieces.markdown, ...pieces.commands, ...pieces.notify], { timeout: 120_000 });
+    .some((e) => e.name.endsWith(`/widget/${f}`) && e.responseEnd > 0)), [...pieces.markdown, ...pieces.commands, ...pieces.notify, ...pieces.attach], { timeout: 120_000 });
   await weak.page.keyboard.press('Escape');
   bytes = 0;
   fetched.length = 0;

@@ -113,7 +113,8 @@ fn start(
     form.parent_node()?.insert_before(&panel, Some(form)).ok()?;
     super::style(form);
     let status = element(&panel, "span", "", &tf(Msg::AttachRecording, &[("time", &clock(0))]))?;
-    status.set_attribute("role", "status").ok()?;
+    // a timer: read when asked, not announced every second
+    status.set_attribute("role", "timer").ok()?;
     let stop = element(&panel, "button", "", &t(Msg::AttachStop))?;
     let cancel = element(&panel, "button", "", &t(Msg::LogCancel))?;
     for button in [&stop, &cancel] {
