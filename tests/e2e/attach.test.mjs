@@ -260,6 +260,32 @@ describe('attachments (local provider)', () => {
     }
   });
 
+  test('a file dropped anywhere on the window joins the tray, and the host page stays', async () => {
+    const nour = await browser();
+    try {
+      await signIn(nour.page, server, { sub: 'nour-drop', contexts: ['drop-1'], context: 'drop-1' });
+      await openChat(nour.page);
+      const before = nour.page.url();
+      // what a drag from the desktop delivers: dragover, then drop, on the message log
+      await nour.page.locator('.log').evaluate((log) => {
+        const data = new DataTransfer();
+        data.items.add(new File(['rice,40\nflour,12\n'], 'stock.csv', { type: 'text/csv' }));
+        const over = new DragEvent('dragover', { bubbles: true, cancelable: true, composed: true, dataTransfer: data });
+        log.dispatchEvent(over);
+        if (!over.defaultPrevented) throw new Error('the window did not take the drag');
+        const drop = new DragEvent('drop', { bubbles: true, cancelable: true, composed: true, dataTransfer: data });
+        log.dispatchEvent(drop);
+        if (!drop.defaultPrevented) throw new Error('the browser would have opened the file');
+      });
+      const tray = nour.page.getByRole('region', { name: 'Files to send' });
+      await tray.getByText(/^stock\.csv · 17 B$/).waitFor();
+      assert.equal(await tray.locator('li').count(), 1, 'taken once');
+      assert.equal(nour.page.url(), before);
+    } finally {
+      await nour.close();
+    }
+  });
+
   test('a file is served only to the people of its room', async () => {
     const [amal, bilal] = await pair('private-1');
     const eve = await browser();

@@ -27,22 +27,23 @@ export const LOADER_BUDGET_GZIP = 2_880;
 // (a local session never needs it; it counts in the Twilio piece now);
 // 127.6 KB since the window reads (and its offline copy keeps) a message's
 // attachment and a session's attachment policy (issue #31: +418 B; what
-// shows and sends files is to be the attachment piece's). 130.5 KB since
+// shows and sends files is to be the attachment piece's). 130.6 KB since
 // the window sends and shows files and records voice messages (issue #31):
 // what the core must hold for a piece it does not carry, each part
 // measured (BENCHMARKS.md), the rest of the feature in the attachment
-// piece: the composer's attach and microphone buttons and paste/drop
-// hooks (`js/files.js`, 361 B, and its Rust side ~0.5 KB: without them a
-// file dropped before the piece arrives would replace the host's page,
+// piece: the composer's attach and microphone buttons, paste on the
+// composer and drop on the window (`js/files.js`, 444 B, and its Rust side
+// ~0.4 KB: without them a file dropped before the piece arrives would
+// replace the host's page,
 // and the picker could not open at once), the outbox carrying an uploaded
 // file, the slot that draws an attachment, the piece's loader, asking a
 // Twilio client for a file's address and sending one through it
 // (`file_url`, `send_media`: +231 B); less the
 // styles and words the notification, markdown and commands pieces now
 // bring themselves (−0.7 KB). This broke issue #31's rule that the core's
-// budget does not change (+2.9 KB, 130,439 B): the conflict is reported on the
+// budget does not change (+3.0 KB, 130,527 B): the conflict is reported on the
 // issue, for its owners to decide.
-export const CORE_BUDGET = 130_500;
+export const CORE_BUDGET = 130_600;
 
 // Each piece (its own module and the chunks it shares with others),
 // fetched on first use and in the background: a budget each, so that a

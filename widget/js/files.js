@@ -2,10 +2,13 @@
 // The composer's file hooks (`src/view/pieces.rs`): the attach button (a
 // native file input in a label, so the picker opens at once, whether the
 // attachment piece has arrived or not), the microphone button (when the
-// browser can record), and the form's paste and drop of files, each handed
-// to `take`. A file dropped on the composer is never
+// browser can record), the form's paste and the window's drop of files,
+// each handed to `take`. A file dropped anywhere on the window is never
 // opened by the browser in the host's tab. In JS because these few lines
 // cost the core WASM 1 KB brotli through web-sys (measured).
+
+/** The window's drop handler, by its root (the latest composer's). */
+const drops = new WeakMap();
 
 /**
  * Adds the attach button to the composer `form` and listens for files.
@@ -41,8 +44,12 @@ export function hookFiles(form, accept, label, take, micLabel) {
   }
   /** @param {Event} event */
   const hook = (event) => {
-    // allows the drop, which then never opens a file in the tab
-    if (event.type === 'dragover') event.preventDefault();
+    // allows the drop, which then never opens a file in the tab (the files
+    // themselves come with the drop)
+    if (event.type === 'dragover') {
+      event.preventDefault();
+      return;
+    }
     const files = [
       ...((event instanceof DragEvent && event.dataTransfer?.files)
         || (event instanceof ClipboardEvent && event.clipboardData?.files)
@@ -57,5 +64,16 @@ export function hookFiles(form, accept, label, take, micLabel) {
     // the same file can be picked again
     if (event.target === input) input.value = '';
   };
-  for (const type of ['change', 'paste', 'dragover', 'drop']) form.addEventListener(type, hook);
+  for (const type of ['change', 'paste']) form.addEventListener(type, hook);
+  // drops anywhere on the window, once the form is in it (it is handed
+  // over before it is placed); a window drawn again keeps one listener
+  queueMicrotask(() => {
+    const root = form.closest('.chat') || form;
+    if (!drops.has(root)) {
+      /** @param {Event} event */
+      const dropped = (event) => drops.get(root)?.(event);
+      for (const type of ['dragover', 'drop']) root.addEventListener(type, dropped);
+    }
+    drops.set(root, hook);
+  });
 }
