@@ -10,7 +10,8 @@
 //! Remove button. Send (the tray's, or Enter in the composer) sends them
 //! one after another, the composer's text with the first: each is
 //! prepared (`photo.rs`), uploaded with a progress bar and Cancel, then
-//! posted through the outbox. A file that fails says why and offers "Try
+//! posted through the outbox (on Twilio: sent with its message through the
+//! SDK, `upload::send_media`). A file that fails says why and offers "Try
 //! again"; the text waits for the first file that goes.
 
 use std::cell::RefCell;

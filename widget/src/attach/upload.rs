@@ -1,7 +1,10 @@
-//! One upload to the local provider's file endpoint
-//! (`POST /v1/local/files?room=R&name=N`, the chat token as bearer), with
-//! `XMLHttpRequest`: `fetch` reports no upload progress and a weak link
-//! needs a progress bar and a way to stop.
+//! A file on its way to the provider. The local provider's: one upload to
+//! its file endpoint (`POST /v1/local/files?room=R&name=N`, the chat token
+//! as bearer) with `XMLHttpRequest`, since `fetch` reports no upload
+//! progress and a weak link needs a progress bar and a way to stop; the
+//! message follows through the outbox. Twilio's: the file goes with its
+//! message through the SDK's media API ([`send_media`]), cancellable, with
+//! no progress to report.
 
 use std::cell::RefCell;
 use std::rc::Rc;
