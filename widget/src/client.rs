@@ -249,6 +249,19 @@ impl LocalClient {
         }
     }
 
+    /// A `send` frame, with the id of an uploaded file or none. The local
+    /// provider stores a client id once: a resend is harmless; a browser
+    /// that says it is offline keeps it (the socket may not know yet).
+    fn post(&self, room: &str, client_id: &str, body: &str, attachment: Option<String>) -> bool {
+        browser::online()
+            && self.send_frame(&ClientFrame::Send {
+                room: room.into(),
+                client_id: client_id.into(),
+                body: body.into(),
+                attachment,
+            })
+    }
+
     /// Writes a frame on the open connection; `false` if there is none.
     fn send_frame(&self, frame: &ClientFrame) -> bool {
         let inner = self.inner.borrow();
@@ -278,24 +291,10 @@ impl ChatClient for LocalClient {
         too_long(body.trim_end())
     }
     fn send(&self, room: &str, client_id: &str, body: &str, _maybe_sent: bool) -> bool {
-        // the local provider stores a client id once: a resend is harmless;
-        // a browser that says it is offline keeps it (the socket may not know yet)
-        browser::online()
-            && self.send_frame(&ClientFrame::Send {
-                room: room.into(),
-                client_id: client_id.into(),
-                body: body.into(),
-                attachment: None,
-            })
+        self.post(room, client_id, body, None)
     }
     fn send_file(&self, room: &str, client_id: &str, body: &str, file: &Attachment) -> bool {
-        browser::online()
-            && self.send_frame(&ClientFrame::Send {
-                room: room.into(),
-                client_id: client_id.into(),
-                body: body.into(),
-                attachment: Some(file.id.clone()),
-            })
+        self.post(room, client_id, body, Some(file.id.clone()))
     }
     fn file_endpoint(&self) -> Option<(String, String)> {
         let inner = self.inner.borrow();

@@ -56,6 +56,17 @@ function identityOf(token) {
   throw new Error('Access token is malformed');
 }
 
+/** Adds a message (`fields`: author, body, attributes, media) to a conversation's data, at the next index. */
+function append(data, fields) {
+  const last = data.messages[data.messages.length - 1];
+  const index = last ? last.index + 1 : data.nextIndex || 0;
+  data.nextIndex = index + 1;
+  const created = Date.now();
+  const record = { index, created, updated: created, ...fields };
+  data.messages.push(record);
+  return record;
+}
+
 class FakeUser {
   constructor(client, identity) {
     this.client = client;
@@ -161,24 +172,7 @@ class FakeConversation {
     };
   }
   async sendMessage(body, attributes) {
-    this.client.ready();
-    if (world.failSends > 0) {
-      world.failSends -= 1;
-      throw new Error('Message rejected');
-    }
-    const data = this.data;
-    if (!data.participants.has(this.client.identity)) throw new Error('Forbidden');
-    const last = data.messages[data.messages.length - 1];
-    const index = last ? last.index + 1 : data.nextIndex || 0;
-    data.nextIndex = index + 1;
-    const created = Date.now();
-    const record = { index, author: this.client.identity, body, created, updated: created, attributes };
-    data.messages.push(record);
-    if (world.echoFirst) this.client.emit('messageAdded', new FakeMessage(this, record));
-    broadcast(this.sid, (c, conv) => {
-      if (!world.echoFirst || c !== this.client) c.emit('messageAdded', new FakeMessage(conv, record));
-    });
-    return index;
+    return this.post(body, attributes, null);
   }
   prepareMessage() {
     const conversation = this;
@@ -207,6 +201,7 @@ class FakeConversation {
     };
     return builder;
   }
+  /** A message from this client (`sendMessage`, or a prepared one with media); its index. */
   post(body, attributes, media) {
     this.client.ready();
     if (world.failSends > 0) {
@@ -215,14 +210,12 @@ class FakeConversation {
     }
     const data = this.data;
     if (!data.participants.has(this.client.identity)) throw new Error('Forbidden');
-    const last = data.messages[data.messages.length - 1];
-    const index = last ? last.index + 1 : data.nextIndex || 0;
-    data.nextIndex = index + 1;
-    const created = Date.now();
-    const record = { index, author: this.client.identity, body, created, updated: created, attributes, media };
-    data.messages.push(record);
-    broadcast(this.sid, (c, conv) => c.emit('messageAdded', new FakeMessage(conv, record)));
-    return index;
+    const record = append(data, { author: this.client.identity, body, attributes, media });
+    if (world.echoFirst) this.client.emit('messageAdded', new FakeMessage(this, record));
+    broadcast(this.sid, (c, conv) => {
+      if (!world.echoFirst || c !== this.client) c.emit('messageAdded', new FakeMessage(conv, record));
+    });
+    return record.index;
   }
   async typing() {
     this.client.ready();
@@ -348,14 +341,8 @@ export function addConversation(sid, identities) {
  * Twilio client (one this page does not run): every open client hears it.
  */
 export function postFile(sid, author, sidOfMedia, filename, contentType, size, url) {
-  const data = world.conversations.get(sid);
-  const last = data.messages[data.messages.length - 1];
-  const index = last ? last.index + 1 : data.nextIndex || 0;
-  data.nextIndex = index + 1;
-  const created = Date.now();
   const media = { sid: sidOfMedia, filename, contentType, size, url };
-  const record = { index, author, body: null, created, updated: created, attributes: {}, media };
-  data.messages.push(record);
+  const record = append(world.conversations.get(sid), { author, body: null, attributes: {}, media });
   broadcast(sid, (c, conv) => c.emit('messageAdded', new FakeMessage(conv, record)));
 }
 

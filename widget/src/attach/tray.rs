@@ -229,14 +229,9 @@ fn write(textarea: &web_sys::Element, value: &str) {
     }
 }
 
-/// A voice message just recorded, into the tray (to be heard back, then
-/// sent like any file).
-pub fn add_recording(chat: UseChatReturn, form: &web_sys::Element, file: JsValue, name: String, content_type: String) {
-    add(chat, form, file, name, content_type);
-}
-
-/// Puts a checked file in the tray.
-fn add(chat: UseChatReturn, form: &web_sys::Element, file: JsValue, name: String, content_type: String) {
+/// Puts a checked file in the tray (one picked, pasted or dropped, or a
+/// voice message just recorded, to be heard back before it goes).
+pub fn add(chat: UseChatReturn, form: &web_sys::Element, file: JsValue, name: String, content_type: String) {
     if tray_for(chat, form).is_none() {
         return;
     }

@@ -144,7 +144,7 @@ fn start(
         if let Ok(file) = new("File", &[&chunks, &name.clone().into(), &options])
             && number(&file, "size") > 0.0
         {
-            super::tray::add_recording(chat, &form_el, file, name, sent.to_owned());
+            super::tray::add(chat, &form_el, file, name, sent.to_owned());
         }
     });
     let on_tick = Closure::<dyn FnMut(JsValue)>::new(move |_| {

@@ -159,13 +159,13 @@ pub fn take_files(chat: UseChatReturn, form: web_sys::Element, files: js_sys::Ar
     });
 }
 
-/// The composer's file hooks, made by hand when its form is created (a
-/// `view!` of the same cost the core ~1 KB): the attach button (a native
-/// file input in a label, so the picker opens at once, whether the piece
-/// is here yet or not; shown when the session allows files) and the
-/// form's `paste` and `drop` of files, all handed to [`take_files`]; a
-/// file dropped elsewhere on the form is never opened by the browser in
-/// the host's tab.
+/// The composer's file hooks, added when its form is created, when the
+/// session allows files (`js/files.js`: in Rust through web-sys they cost
+/// the core more): the attach button (a native file input in a label, so
+/// the picker opens at once, whether the piece is here yet or not), the
+/// microphone button, the composer's `paste` and drops anywhere on the
+/// window, all handed to [`take_files`]; a dropped file is never opened by
+/// the browser in the host's tab.
 #[derive(Clone, Copy)]
 pub struct FileHooks(pub UseChatReturn);
 
