@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use backend::app::{AppState, Deps};
 use backend::config::{self, RawSettings, Settings, TwilioRequirement};
 use backend::domain::{DeviceId, Identity};
-use backend::host_jwt::{self, VerifyOptions};
-use backend::keys::{KeySet, SigningKey};
 use backend::secret::Secret;
-use backend::twilio_token::Minter;
+use backend::tokens::es256::{KeySet, SigningKey};
+use backend::tokens::host_jwt::{self, VerifyOptions};
+use backend::tokens::twilio_token::Minter;
 
 fn measure(name: &str, mut op: impl FnMut()) {
     // calibrate a batch of about 100 ms

@@ -9,16 +9,17 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::{ProviderSettings, Settings, SettingsError};
 use crate::domain::{AccessToken, ContextName, DeviceId, Identity, InvalidValue};
-use crate::host_jwt::{self, HostClaims, HostTokenError, VerifyOptions};
-use crate::jwks::{JwksCache, JwksPolicy, JwksUnavailable};
-use crate::keys::KeySet;
-use crate::local_token::LocalTokenKey;
-use crate::notifier::{Notifications, NotifyError, Stop, Subscribed};
-use crate::notify_store::Subscription;
-use crate::provision::{ProvisionError, ProvisionPolicy, Provisioner};
-use crate::twilio_rest::{ConversationsClient, RestError, RetryPolicy};
-use crate::twilio_token::Minter;
-use crate::unsubscribe_link::Target;
+use crate::http_client::RetryPolicy;
+use crate::notify::store::Subscription;
+use crate::notify::unsubscribe_link::Target;
+use crate::notify::{Notify, NotifyError, Requester, Stop, Subscribed};
+use crate::tokens::es256::KeySet;
+use crate::tokens::host_jwt::{self, HostClaims, HostTokenError, VerifyOptions};
+use crate::tokens::jwks::{JwksCache, JwksPolicy, JwksUnavailable};
+use crate::tokens::local_token::LocalTokenKey;
+use crate::tokens::twilio_token::Minter;
+use crate::twilio::provision::{ProvisionError, ProvisionPolicy, Provisioner};
+use crate::twilio::rest::{ConversationsClient, RestError};
 
 /// A session's answer, before it is rendered as JSON.
 #[derive(Debug, Clone)]
@@ -153,7 +154,7 @@ pub struct Deps {
     /// Notification e-mails (built by the composition: store, provider
     /// view and mailer differ between the Lambda and the local server), or
     /// why there are none.
-    pub notifications: Result<Arc<dyn Notifications>, String>,
+    pub notify: Result<Arc<dyn Notify>, String>,
 }
 
 impl Deps {
@@ -165,7 +166,7 @@ impl Deps {
             clock: Clock::system(),
             fixed_keys: None,
             local: None,
-            notifications: Err("notification e-mails are not set up on this server".into()),
+            notify: Err("notification e-mails are not set up on this server".into()),
         }
     }
 }
@@ -199,7 +200,7 @@ enum WebhookKey {
 }
 
 pub struct AppState {
-    notifications: Result<Arc<dyn Notifications>, String>,
+    notify: Result<Arc<dyn Notify>, String>,
     /// What SendGrid Inbound Parse's URL must carry; `None`: replies by
     /// e-mail do not come in over HTTP here.
     inbound_key: Option<crate::secret::Secret>,
@@ -232,7 +233,7 @@ impl AppState {
             clock,
             fixed_keys,
             local,
-            notifications,
+            notify,
         } = deps;
         let jwks = match fixed_keys {
             Some(keys) => JwksCache::fixed(keys),
@@ -283,7 +284,7 @@ impl AppState {
             ProviderSettings::Local => WebhookKey::NoTwilio,
         };
         Ok(Self {
-            notifications,
+            notify,
             inbound_key: settings.notify.inbound_key.clone(),
             webhook_key,
             verify: settings.verify.clone(),
@@ -323,8 +324,8 @@ impl AppState {
             None => registered.clone(),
         };
         let signed = match body {
-            WebhookBody::Form(params) => crate::twilio_signature::verify(token, &url, params, signature),
-            WebhookBody::Json(bytes) => crate::twilio_signature::verify_json(token, &url, bytes, signature),
+            WebhookBody::Form(params) => crate::twilio::signature::verify(token, &url, params, signature),
+            WebhookBody::Json(bytes) => crate::twilio::signature::verify_json(token, &url, bytes, signature),
         };
         if signed {
             Ok(())
@@ -404,11 +405,20 @@ impl AppState {
     }
 }
 
+/// What the notifier is told of a verified host token.
+fn requester(claims: &HostClaims) -> Requester<'_> {
+    Requester {
+        identity: claims.identity.as_str(),
+        rooms: &claims.contexts,
+        vouched_address: claims.verified_email.as_deref(),
+    }
+}
+
 /// The notification operations, behind the host token.
 impl AppState {
     /// The notifier (the webhook and the sweep use it), or why there is none.
-    pub fn notifications(&self) -> Result<&Arc<dyn Notifications>, AppError> {
-        self.notifications
+    pub fn notify(&self) -> Result<&Arc<dyn Notify>, AppError> {
+        self.notify
             .as_ref()
             .map_err(|why| AppError::NotificationsOff(why.clone()))
     }
@@ -422,9 +432,9 @@ impl AppState {
     /// `GET /v1/notifications`: the person's subscriptions, and the address
     /// the host vouches for.
     pub async fn notification_state(&self, token: &str) -> Result<(HostClaims, Vec<Subscription>), AppError> {
-        let notifications = self.notifications()?;
+        let notify = self.notify()?;
         let claims = self.verify_host_token(token).await?;
-        let subscriptions = notifications.subscriptions(claims.identity.as_str()).await?;
+        let subscriptions = notify.subscriptions(claims.identity.as_str()).await?;
         Ok((claims, subscriptions))
     }
 
@@ -437,10 +447,10 @@ impl AppState {
         context: Option<&str>,
         address: Option<&str>,
     ) -> Result<Subscribed, AppError> {
-        let notifications = self.notifications()?;
+        let notify = self.notify()?;
         let context = Self::room(context)?;
         let claims = self.verify_host_token(token).await?;
-        Ok(notifications.subscribe(&claims, context.as_ref(), address).await?)
+        Ok(notify.subscribe(requester(&claims), context.as_ref(), address).await?)
     }
 
     /// Confirms an address with the code sent to it, and turns e-mail on.
@@ -451,22 +461,24 @@ impl AppState {
         address: &str,
         code: &str,
     ) -> Result<Subscribed, AppError> {
-        let notifications = self.notifications()?;
+        let notify = self.notify()?;
         let context = Self::room(context)?;
         let claims = self.verify_host_token(token).await?;
-        Ok(notifications.confirm(&claims, context.as_ref(), address, code).await?)
+        Ok(notify
+            .confirm(requester(&claims), context.as_ref(), address, code)
+            .await?)
     }
 
     /// Turns e-mail off for `context` (`None`: the all-rooms switch).
     pub async fn unsubscribe(&self, token: &str, context: Option<&str>) -> Result<(), AppError> {
-        let notifications = self.notifications()?;
+        let notify = self.notify()?;
         let context = Self::room(context)?;
         let claims = self.verify_host_token(token).await?;
         let stop = match &context {
             Some(room) => Stop::Room(room.as_str()),
             None => Stop::AllRooms,
         };
-        Ok(notifications.unsubscribe(claims.identity.as_str(), stop).await?)
+        Ok(notify.unsubscribe(claims.identity.as_str(), stop).await?)
     }
 
     /// A verified Twilio post-event webhook: `onMessageAdded` watches the
@@ -477,7 +489,7 @@ impl AppState {
         if param("EventType") != Some("onMessageAdded") {
             return Ok(());
         }
-        let Ok(notifications) = self.notifications() else {
+        let Ok(notify) = self.notify() else {
             return Ok(());
         };
         let (Some(message), Some(conversation)) = (param("MessageSid"), param("ConversationSid")) else {
@@ -487,10 +499,10 @@ impl AppState {
             }));
         };
         let at = param("DateCreated")
-            .and_then(crate::notify_twilio::unix_seconds)
+            .and_then(crate::clock::unix_seconds)
             .unwrap_or_else(|| self.clock.now_secs());
         let author = param("Author").unwrap_or_default();
-        match notifications
+        match notify
             .on_event(&format!("twilio#{message}"), conversation, author, at)
             .await?
         {
@@ -502,7 +514,7 @@ impl AppState {
 
     /// What a one-click link stops, if it is ours.
     pub fn unsubscribe_target(&self, identity: &str, room: &str, signature: &str) -> Result<Target, AppError> {
-        self.notifications()?
+        self.notify()?
             .link_target(identity, room, signature)
             .ok_or(AppError::BadUnsubscribeLink)
     }
@@ -513,7 +525,7 @@ impl AppState {
             Some(room) => Stop::Room(room),
             None => Stop::Everything,
         };
-        Ok(self.notifications()?.unsubscribe(&target.identity, stop).await?)
+        Ok(self.notify()?.unsubscribe(&target.identity, stop).await?)
     }
 }
 
@@ -532,7 +544,7 @@ impl AppState {
         &self,
         key: Option<&str>,
         fields: &[(String, String)],
-    ) -> Result<crate::notifier::ReplyOutcome, AppError> {
+    ) -> Result<crate::notify::ReplyOutcome, AppError> {
         let Some(expected) = &self.inbound_key else {
             return Err(AppError::NotificationsOff(format!(
                 "replies by e-mail are not set up here ({} is not set)",
@@ -542,15 +554,13 @@ impl AppState {
         if !expected.matches(key.unwrap_or_default()) {
             return Err(AppError::BadInboundKey);
         }
-        let notifications = self.notifications()?;
-        match crate::inbound::from_sendgrid(fields) {
-            Ok(inbound) => Ok(notifications.on_reply(&inbound).await?),
+        let notify = self.notify()?;
+        match crate::notify::inbound_mail::from_sendgrid(fields) {
+            Ok(inbound) => Ok(notify.on_reply(&inbound).await?),
             Err(e) => {
                 // a retry would bring the same e-mail: answered, not retried
                 tracing::info!(error = %e, "an inbound e-mail was dropped");
-                Ok(crate::notifier::ReplyOutcome::Dropped(
-                    crate::notifier::Dropped::Unreadable,
-                ))
+                Ok(crate::notify::ReplyOutcome::Dropped(crate::notify::Dropped::Unreadable))
             }
         }
     }

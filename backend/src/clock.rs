@@ -58,6 +58,29 @@ pub fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Unix seconds of an RFC 3339 UTC time as Twilio writes it
+/// (`2020-01-02T03:04:05Z`, fractions allowed).
+pub fn unix_seconds(text: &str) -> Option<u64> {
+    let (date, time) = text.trim().split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.strip_suffix('Z')?;
+    let mut t = time.splitn(3, ':');
+    let (h, min) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
+    let s = t.next()?.split('.').next()?.parse::<i64>().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 60 {
+        return None;
+    }
+    // days from the civil date (Howard Hinnant's algorithm)
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +104,15 @@ mod tests {
     #[test]
     fn the_system_clock_is_after_2020() {
         assert!(Clock::system().now_secs() > 1_577_836_800);
+    }
+
+    #[test]
+    fn twilio_times() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2015-12-16T22:18:37Z"), Some(1_450_304_317));
+        assert_eq!(unix_seconds("2024-02-29T12:00:00.123Z"), Some(1_709_208_000));
+        assert_eq!(unix_seconds("2024-02-29 12:00:00"), None);
+        assert_eq!(unix_seconds("2024-13-01T00:00:00Z"), None);
+        assert_eq!(unix_seconds("yesterday"), None);
     }
 }

@@ -10,8 +10,8 @@
 #![allow(clippy::unwrap_used)]
 
 use backend::domain::{ContextName, Identity};
-use backend::host_jwt::{self, VerifyOptions};
-use backend::keys::{KeySet, SigningKey};
+use backend::tokens::es256::{KeySet, SigningKey};
+use backend::tokens::host_jwt::{self, VerifyOptions};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use proptest::collection::vec;

@@ -140,7 +140,7 @@ async fn main() {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
-            let signature = backend::twilio_signature::sign(&token, &url, &params);
+            let signature = backend::twilio::signature::sign(&token, &url, &params);
             (params, signature)
         })
         .collect();

@@ -27,7 +27,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use backend::config::{self, RawSettings};
-use backend::twilio_rest::{ConversationsClient, RetryPolicy, Role, ServiceConfiguration, ServiceWebhooks};
+use backend::http_client::RetryPolicy;
+use backend::twilio::rest::{ConversationsClient, Role, ServiceConfiguration, ServiceWebhooks};
 
 #[derive(Debug, clap::Args)]
 pub struct ConfigureArgs {

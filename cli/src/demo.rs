@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use backend::api::JsonBody;
-use backend::error::ApiError;
+use backend::api::error::ApiError;
 use serde::Deserialize;
 use serde_json::json;
 

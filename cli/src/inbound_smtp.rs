@@ -17,9 +17,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use backend::inbound::{self, MAX_INBOUND_BYTES};
-use backend::notifier::{Dropped, Notifications, ReplyOutcome};
-use backend::reply_address;
+use backend::notify::inbound_mail::{self, MAX_INBOUND_BYTES};
+use backend::notify::reply_address;
+use backend::notify::{Dropped, Notify, ReplyOutcome};
 use mailin::{Action, Handler, Response, SessionBuilder, response};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -88,7 +88,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Binds `addr` and serves replies until the runtime ends; returns the
 /// bound address (port 0 picks one).
-pub async fn listen(addr: SocketAddr, domain: String, notifier: Arc<dyn Notifications>) -> anyhow::Result<SocketAddr> {
+pub async fn listen(addr: SocketAddr, domain: String, notifier: Arc<dyn Notify>) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("DACHAT_SMTP_LISTEN: cannot listen on {addr}: {e}"))?;
@@ -118,12 +118,7 @@ pub async fn listen(addr: SocketAddr, domain: String, notifier: Arc<dyn Notifica
     Ok(bound)
 }
 
-async fn session(
-    stream: TcpStream,
-    peer: IpAddr,
-    domain: String,
-    notifier: Arc<dyn Notifications>,
-) -> std::io::Result<()> {
+async fn session(stream: TcpStream, peer: IpAddr, domain: String, notifier: Arc<dyn Notify>) -> std::io::Result<()> {
     let finished = Arc::new(Mutex::new(None));
     let collector = Collector {
         domain: domain.clone(),
@@ -168,11 +163,11 @@ async fn session(
 }
 
 /// The answer to a finished mail.
-async fn answer(mail: Mail, notifier: &dyn Notifications) -> Response {
+async fn answer(mail: Mail, notifier: &dyn Notify) -> Response {
     if mail.too_big {
         return response::NO_STORAGE;
     }
-    let inbound = match inbound::from_mime(&mail.data, &mail.to) {
+    let inbound = match inbound_mail::from_mime(&mail.data, &mail.to) {
         Ok(inbound) => inbound,
         Err(e) => return Response::custom(554, format!("5.6.0 {e}")),
     };

@@ -22,8 +22,9 @@ use backend::app::{AppState, Deps};
 use backend::clock::Clock;
 use backend::config::{self, ProviderSettings, RawSettings, Settings, TwilioRequirement};
 use backend::domain::{ContextName, Identity, MAX_CONTEXTS};
-use backend::keys::{KeySet, SigningKey, legacy_jwk, standard_jwk};
-use backend::{host_jwt, http_client};
+use backend::http_client;
+use backend::tokens::es256::{KeySet, SigningKey, legacy_jwk, standard_jwk};
+use backend::tokens::host_jwt;
 use local_chat::LocalChat;
 
 pub mod configure;
@@ -272,7 +273,8 @@ impl DevKeys {
             claims["aud"] = aud.into();
         }
         if let Some(email) = email {
-            backend::mail::address(email).map_err(|_| anyhow::anyhow!("email: {email:?} is not an e-mail address"))?;
+            backend::notify::digest_mail::address(email)
+                .map_err(|_| anyhow::anyhow!("email: {email:?} is not an e-mail address"))?;
             claims["email"] = email.into();
             claims["email_verified"] = true.into();
         }
@@ -345,10 +347,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ProviderSettings::Twilio(_) => None,
     };
     let mut deps = Deps::new(http_client::build()?);
-    let chat_view: Arc<dyn backend::notifier::ChatView> = match (&local, &settings.provider) {
+    let chat_view: Arc<dyn backend::notify::ChatView> = match (&local, &settings.provider) {
         (Some(chat), _) => Arc::new(chat.clone()),
-        (None, ProviderSettings::Twilio(twilio)) => Arc::new(backend::notify_twilio::TwilioView::new(
-            backend::twilio_rest::ConversationsClient::new(deps.http.clone(), twilio, Default::default()),
+        (None, ProviderSettings::Twilio(twilio)) => Arc::new(backend::notify::twilio_view::TwilioView::new(
+            backend::twilio::rest::ConversationsClient::new(deps.http.clone(), twilio, Default::default()),
         )),
         (None, ProviderSettings::Local) => bail!("the local provider did not open"),
     };
@@ -359,7 +361,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.listen,
         clock.clone(),
     )?;
-    deps.notifications = Ok(notifications.notifier.clone() as Arc<dyn backend::notifier::Notifications>);
+    deps.notify = Ok(notifications.notifier.clone() as Arc<dyn backend::notify::Notify>);
     deps.clock = clock;
     deps.local = local.as_ref().map(LocalChat::provider);
     if let (Some(keys), true) = (&dev_keys, trust_dev_key_directly) {
@@ -394,7 +396,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         let n = &notifications;
         n.spawn(local.as_ref().map(LocalChat::message_events));
-        let replies = n.notifier.clone() as Arc<dyn backend::notifier::Notifications>;
+        let replies = n.notifier.clone() as Arc<dyn backend::notify::Notify>;
         if let (Some(addr), Some(domain)) = (settings.notify.smtp_listen, &n.reply_domain) {
             let bound = inbound_smtp::listen(addr, domain.clone(), Arc::clone(&replies)).await?;
             tracing::info!(address = %bound, domain = %domain, "replies by e-mail: SMTP listener");

@@ -1,5 +1,5 @@
 //! Where the local server's notification e-mail goes
-//! ([`backend::notifier::Mailer`]): an SMTP server (`DACHAT_SMTP_URL`,
+//! ([`backend::notify::Mailer`]): an SMTP server (`DACHAT_SMTP_URL`,
 //! through lettre), or, with none configured, the dev inbox: mail kept in
 //! memory (the latest [`INBOX_KEEP`]) and shown at `/dev/inbox`, so
 //! `cargo xtask dev` shows the whole loop without a mail server. The inbox
@@ -13,9 +13,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use backend::mail::{Email, escape_html};
-use backend::notifier::{BoxFuture, Mailer, Notifications, ReplyOutcome};
-use backend::sendgrid::SendError;
+use backend::notify::SendError;
+use backend::notify::digest_mail::{Email, escape_html};
+use backend::notify::{BoxFuture, Mailer, Notify, ReplyOutcome};
 use lettre::message::header::{HeaderName, HeaderValue as MailHeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
@@ -119,7 +119,7 @@ impl DevInbox {
     /// and `POST /dev/inbox/reply`: a reply to a digest, written on the
     /// page, as if it came back by e-mail (the same path as the SMTP
     /// listener's).
-    pub fn router(&self, replies: Arc<dyn Notifications>) -> Router {
+    pub fn router(&self, replies: Arc<dyn Notify>) -> Router {
         Router::new()
             .route("/dev/inbox", get(page))
             .route("/dev/inbox.json", get(json))
@@ -134,7 +134,7 @@ impl DevInbox {
 #[derive(Clone)]
 struct InboxState {
     inbox: DevInbox,
-    replies: Arc<dyn Notifications>,
+    replies: Arc<dyn Notify>,
 }
 
 impl axum::extract::FromRef<InboxState> for DevInbox {
@@ -154,7 +154,10 @@ pub fn reply_addresses(email: &Email) -> Vec<String> {
         .collect();
     for word in email.text.split_whitespace() {
         let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | '<' | '>' | ','));
-        if word.starts_with(backend::reply_address::PREFIX) && word.contains('@') && !found.iter().any(|f| f == word) {
+        if word.starts_with(backend::notify::reply_address::PREFIX)
+            && word.contains('@')
+            && !found.iter().any(|f| f == word)
+        {
             found.push(word.to_owned());
         }
     }
@@ -179,7 +182,10 @@ async fn reply(State(state): State<InboxState>, axum::Form(form): axum::Form<Rep
         );
         no_store((status, Html(body)).into_response())
     };
-    let (Ok(from), Ok(to)) = (backend::mail::address(&form.from), backend::mail::address(&form.to)) else {
+    let (Ok(from), Ok(to)) = (
+        backend::notify::digest_mail::address(&form.from),
+        backend::notify::digest_mail::address(&form.to),
+    ) else {
         return page(
             StatusCode::BAD_REQUEST,
             "Not sent: the addresses are not e-mail addresses.",
@@ -195,7 +201,7 @@ async fn reply(State(state): State<InboxState>, axum::Form(form): axum::Form<Rep
          Content-Type: text/plain; charset=utf-8\r\n\r\n{}",
         form.text.replace("\r\n", "\n").replace('\n', "\r\n")
     );
-    let inbound = match backend::inbound::from_mime(raw.as_bytes(), std::slice::from_ref(&to)) {
+    let inbound = match backend::notify::inbound_mail::from_mime(raw.as_bytes(), std::slice::from_ref(&to)) {
         Ok(inbound) => inbound,
         Err(e) => return page(StatusCode::BAD_REQUEST, &format!("Not sent: {e}")),
     };
@@ -296,7 +302,7 @@ async fn page(State(inbox): State<DevInbox>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use backend::email_address::EmailAddress;
+    use backend::notify::email_address::EmailAddress;
     use lettre::message::Mailbox;
     use proptest::prelude::*;
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use backend::clock::Clock;
 use backend::config::NotifySettings;
-use backend::notifier::{ChatView, Mailer, Notifications, Notifier, NotifyConfig};
+use backend::notify::{ChatView, Mailer, Notifier, Notify, NotifyConfig};
 use backend::secret::Secret;
 use local_chat::MessageEvent;
 use local_chat::notify_sqlite::SqliteNotifyStore;

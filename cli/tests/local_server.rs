@@ -152,11 +152,12 @@ fn a_key_made_with_the_seeds_openssl_commands_signs_tokens() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap();
-    let key = backend::keys::PublicKey::from_pem(&std::fs::read_to_string(dir.join(&public)).unwrap()).unwrap();
-    let jwks = serde_json::json!({ "keys": [backend::keys::legacy_jwk(kid, &key)] }).to_string();
-    let keys = backend::keys::KeySet::from_jwks_json(jwks.as_bytes()).unwrap();
+    let key =
+        backend::tokens::es256::PublicKey::from_pem(&std::fs::read_to_string(dir.join(&public)).unwrap()).unwrap();
+    let jwks = serde_json::json!({ "keys": [backend::tokens::es256::legacy_jwk(kid, &key)] }).to_string();
+    let keys = backend::tokens::es256::KeySet::from_jwks_json(jwks.as_bytes()).unwrap();
     let now = backend::clock::Clock::system().now_secs();
-    let claims = backend::host_jwt::verify(token.trim(), &keys, &Default::default(), now).unwrap();
+    let claims = backend::tokens::host_jwt::verify(token.trim(), &keys, &Default::default(), now).unwrap();
     assert_eq!(claims.identity.as_str(), "alex");
     let contexts: Vec<&str> = claims.contexts.iter().map(|c| c.as_str()).collect();
     assert_eq!(contexts, ["general", "random"], "the seed's default contexts");

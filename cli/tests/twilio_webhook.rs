@@ -94,7 +94,7 @@ async fn signed_message_events_are_noted_once_and_forged_ones_refused() {
         }
     };
     let token = Secret::new(AUTH_TOKEN.into());
-    let signed = |params: &Vec<(String, String)>| Some(backend::twilio_signature::sign(&token, &url, params));
+    let signed = |params: &Vec<(String, String)>| Some(backend::twilio::signature::sign(&token, &url, params));
     let noted = "its room's followers are watched";
     let repeat = "a message delivered again";
 
@@ -148,7 +148,7 @@ async fn twilio_message(
     let url = format!("{}/v1/webhooks/twilio", server.base);
     let mut params = event(&sid, &conversation_sid, author);
     params.retain(|(k, _)| k != "DateCreated");
-    let signature = backend::twilio_signature::sign(&Secret::new(AUTH_TOKEN.into()), &url, &params);
+    let signature = backend::twilio::signature::sign(&Secret::new(AUTH_TOKEN.into()), &url, &params);
     let status = server
         .http
         .post(&url)

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use backend::host_jwt;
-use backend::keys::SigningKey;
+use backend::tokens::es256::SigningKey;
+use backend::tokens::host_jwt;
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use testkit::Supervised;

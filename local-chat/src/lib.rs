@@ -3,7 +3,7 @@
 //!
 //! - `/v1/session` (in `backend`) grants a user a room through
 //!   [`LocalRooms`] and answers with a local access token
-//!   (`backend::local_token`) signed with this provider's key;
+//!   (`backend::tokens::local_token`) signed with this provider's key;
 //! - the widget connects to `GET /v1/local/ws?token=<accessToken>` and
 //!   speaks the frames of `protocol::local`;
 //! - everything is stored in SQLite ([`store`]), fanned out by [`hub`];
@@ -30,8 +30,8 @@ use axum::Router;
 use backend::app::{LocalProvider, LocalRooms};
 use backend::clock::Clock;
 use backend::domain::{ContextName, Identity};
-use backend::local_token::LocalTokenKey;
 use backend::secret::Secret;
+use backend::tokens::local_token::LocalTokenKey;
 
 use crate::hub::Hub;
 use crate::store::Store;

@@ -1,12 +1,12 @@
-//! The notifications' storage in local mode ([`backend::notify_store`]):
+//! The notifications' storage in local mode ([`backend::notify::store`]):
 //! SQLite, in its own file beside the chat's (`notify.db`), WAL journal.
 //! Held to the same suite as the DynamoDB store.
 
 use std::path::Path;
 use std::sync::Mutex;
 
-use backend::codes::{PendingCode, RecentCodes};
-use backend::notify_store::{
+use backend::notify::address_codes::{PendingCode, RecentCodes};
+use backend::notify::store::{
     CLAIM_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
 };
 use rusqlite::{Connection, OptionalExtension, params};
@@ -350,7 +350,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("notify.db");
         let store = SqliteNotifyStore::open(&path).expect("opens");
-        backend::notify_store::suite::run_all(&store, "local").await;
+        backend::notify::store::suite::run_all(&store, "local").await;
         let claimed = store.claim("kept-IM9", 5).await.expect("claims");
         assert!(claimed);
         drop(store);

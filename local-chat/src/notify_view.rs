@@ -1,10 +1,10 @@
 //! What the notifier reads of the local provider
-//! ([`backend::notifier::ChatView`]): members and rooms from the store,
+//! ([`backend::notify::ChatView`]): members and rooms from the store,
 //! unread counts and read horizons (message ids) from the store, presence
 //! from the open WebSocket connections. The local provider has no muting:
 //! a room's own subscription switch is the way to quiet it.
 
-use backend::notifier::{BoxFuture, ChatView, PersonView, RoomView, ViewError};
+use backend::notify::{BoxFuture, ChatView, PersonView, RoomView, ViewError};
 
 use crate::LocalChat;
 

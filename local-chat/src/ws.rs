@@ -10,7 +10,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use backend::error::ApiError;
+use backend::api::error::ApiError;
 use futures_util::SinkExt as _;
 use protocol::local::{
     ClientFrame, MAX_FRAME_BYTES, MAX_MEMBERS_LISTED, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame,

@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use backend::clock::Clock;
 use backend::config;
-use backend::keys::SigningKey;
+use backend::tokens::es256::SigningKey;
 use local_chat::LocalChat;
 use local_chat::files::FileOptions;
 use serde_json::{Value, json};

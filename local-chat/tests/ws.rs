@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use backend::clock::Clock;
-use backend::keys::SigningKey;
+use backend::tokens::es256::SigningKey;
 use local_chat::LocalChat;
 use serde_json::{Value, json};
 use testkit::ws::WsClient;

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiQuery, Shared};
-use crate::error::ApiError;
-use crate::inbound::MAX_INBOUND_BYTES;
-use crate::notifier::ReplyOutcome;
+use crate::api::error::ApiError;
+use crate::notify::ReplyOutcome;
+use crate::notify::inbound_mail::MAX_INBOUND_BYTES;
 
 /// The form fields read; the rest (attachments, spam reports) are skipped.
 const FIELDS: &[&str] = &[

@@ -15,7 +15,7 @@
 //! | `POST /v1/inbound/sendgrid?key=` | SendGrid Inbound Parse's form | `{outcome: "posted" or "repeat" or "dropped", reason?}` |
 //! | `GET /.well-known/jwks.json` | | the local dev key's JWKS (local mode only) |
 //!
-//! Bodies are JSON objects of at most [`MAX_BODY_BYTES`](crate::limits::MAX_BODY_BYTES), nested at most
+//! Bodies are JSON objects of at most [`MAX_BODY_BYTES`], nested at most
 //! [`protocol::shape::MAX_DEPTH`] deep (JWT headers and claims too). A
 //! client address whose requests were answered 401 more than
 //! [`HttpOptions::failed_auth_per_minute`] times in a minute gets 429 with
@@ -39,12 +39,18 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::app::{AppState, WebhookBody};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::error::{ApiError, ErrorDetail};
 use crate::rate_limit::WindowLimiter;
+use error::{ApiError, ErrorDetail};
 
+pub mod dev_token;
+pub mod error;
 mod inbound;
 mod notify;
 mod routes;
+
+/// The largest request body accepted (the request reader, the error
+/// messages and the docs read this one value).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 use routes::routes;
 pub use routes::{Route, Takes, route_table};
@@ -268,7 +274,7 @@ async fn log_errors(request: Request, next: Next) -> Response {
 }
 
 /// A JSON body: `Content-Type: application/json`, at most
-/// [`MAX_BODY_BYTES`](crate::limits::MAX_BODY_BYTES), one JSON object (never an array a struct could be
+/// [`MAX_BODY_BYTES`], one JSON object (never an array a struct could be
 /// read from) nested at most [`protocol::shape::MAX_DEPTH`] deep, of the
 /// expected shape, and nothing after it.
 #[derive(Debug)]

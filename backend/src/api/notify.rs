@@ -17,10 +17,10 @@ use protocol::{
 use serde::Deserialize;
 
 use super::{JsonBody, Shared, bearer, no_store};
-use crate::error::ApiError;
-use crate::mail::escape_html;
-use crate::notifier::{MUTED, Subscribed};
-use crate::unsubscribe_link::Target;
+use crate::api::error::ApiError;
+use crate::notify::digest_mail::escape_html;
+use crate::notify::unsubscribe_link::Target;
+use crate::notify::{MUTED, Subscribed};
 
 fn state_of(subscribed: Subscribed) -> SubscriptionState {
     match subscribed {
@@ -39,7 +39,9 @@ pub(super) async fn state(State(app): State<Shared>, headers: HeaderMap) -> Resu
     let token = bearer(&headers)?;
     let (claims, subscriptions) = app.notification_state(token).await?;
     Ok(no_store(Json(NotificationsResponse {
-        vouched_address: claims.verified_email.filter(|e| crate::mail::address(e).is_ok()),
+        vouched_address: claims
+            .verified_email
+            .filter(|e| crate::notify::digest_mail::address(e).is_ok()),
         subscriptions: subscriptions
             .into_iter()
             .map(|s| NotificationSubscription {

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 
 use super::{ApiState, inbound, notify};
 use super::{healthz, me, published_jwks, session, token, twilio_webhook};
-use crate::limits::MAX_BODY_BYTES;
+use crate::api::MAX_BODY_BYTES;
 
 /// What a route takes, for the route-walking test and the docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub(super) fn routes() -> Vec<(Route, axum::routing::MethodRouter<ApiState>)> {
         (
             Route {
                 query: &["u", "c", "s"],
-                ..Route::new(crate::unsubscribe_link::PATH, BOTH, Takes::UnsubscribeLink)
+                ..Route::new(crate::notify::unsubscribe_link::PATH, BOTH, Takes::UnsubscribeLink)
             },
             get(notify::unsubscribe_page).post(notify::unsubscribe_now),
         ),

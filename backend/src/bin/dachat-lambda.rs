@@ -2,7 +2,7 @@
 //! the local server, behind API Gateway (HTTP API, payload v2).
 //!
 //! Notification e-mail (subscriptions, the Twilio webhook's events) is on
-//! when its settings are there (`backend::compose`); otherwise the start
+//! when its settings are there (`backend::notify::production`); otherwise the start
 //! logs why it is off and those routes answer 503 saying so.
 //!
 //! A setting that is missing or wrong stops the start with one log line
@@ -39,9 +39,9 @@ async fn main() -> ExitCode {
         Err(e) => return cannot_start(&e),
     };
     let mut deps = Deps::new(http.clone());
-    deps.notifications = backend::compose::production(&settings, &http, &aws, deps.clock.clone(), None)
-        .map(|n| n as Arc<dyn backend::notifier::Notifications>);
-    if let Err(why) = &deps.notifications {
+    deps.notify = backend::notify::production::production(&settings, &http, &aws, deps.clock.clone(), None)
+        .map(|n| n as Arc<dyn backend::notify::Notify>);
+    if let Err(why) = &deps.notify {
         tracing::info!("{why}");
     }
     let state = match AppState::new(&settings, deps) {

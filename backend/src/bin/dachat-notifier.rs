@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use backend::config::{self, Settings, TwilioRequirement};
-use backend::notifier::Notifications as _;
+use backend::notify::Notify as _;
 use lambda_http::{LambdaEvent, service_fn};
 
 /// How long one sweep may work; the rest stays due for the next minute.
@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
         Err(e) => return cannot_start(&e),
     };
     let clock = backend::clock::Clock::system();
-    let notifier = match backend::compose::production(&settings, &http, &aws, clock, Some(SWEEP_BUDGET)) {
+    let notifier = match backend::notify::production::production(&settings, &http, &aws, clock, Some(SWEEP_BUDGET)) {
         Ok(notifier) => notifier,
         Err(why) => return cannot_start(&why),
     };

@@ -25,9 +25,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::host_jwt::{MAX_LEEWAY_SECS, VerifyOptions};
 use crate::secret::Secret;
-use crate::twilio_token::{MAX_TTL, MIN_TTL};
+use crate::tokens::host_jwt::{MAX_LEEWAY_SECS, VerifyOptions};
+use crate::tokens::twilio_token::{MAX_TTL, MIN_TTL};
 
 /// One setting: its key (SSM name), environment name, and whether it is secret.
 #[derive(Debug, Clone, Copy)]

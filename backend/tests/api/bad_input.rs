@@ -1,8 +1,8 @@
 //! Malformed and hostile tokens and requests, as one table: each must get
 //! the right 4xx with a small JSON error body that echoes nothing back.
 
-use backend::host_jwt;
-use backend::keys::SigningKey;
+use backend::tokens::es256::SigningKey;
+use backend::tokens::host_jwt;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};

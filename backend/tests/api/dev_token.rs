@@ -6,9 +6,9 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use backend::api::dev_token::{self, DevTokenKey};
 use backend::clock::Clock;
-use backend::dev_token::{self, DevTokenKey};
-use backend::keys::{KeySet, SigningKey};
+use backend::tokens::es256::{KeySet, SigningKey};
 use http_body_util::BodyExt as _;
 use serde_json::Value;
 use tower::ServiceExt as _;
@@ -59,23 +59,23 @@ async fn the_seeds_request_with_the_api_key_gets_a_dev_token() {
     let mut keys = KeySet::default();
     keys.insert("kid-1".to_owned(), public);
     let now = Clock::system().now_secs();
-    let accepting = backend::host_jwt::VerifyOptions {
+    let accepting = backend::tokens::host_jwt::VerifyOptions {
         accept_dev_tokens: true,
         ..Default::default()
     };
     let token = body["token"].as_str().unwrap();
-    let claims = backend::host_jwt::verify(token, &keys, &accepting, now).unwrap();
+    let claims = backend::tokens::host_jwt::verify(token, &keys, &accepting, now).unwrap();
     assert_eq!(claims.identity.as_str(), "alex");
     assert_eq!(
         claims.contexts.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         ["general", "random"]
     );
-    assert_eq!(jwt_payload(token)["iss"], backend::host_jwt::DEV_TOKEN_ISSUER);
+    assert_eq!(jwt_payload(token)["iss"], backend::tokens::host_jwt::DEV_TOKEN_ISSUER);
     assert_eq!(body["expiresAt"].as_u64().unwrap(), now + dev_token::TTL_SECS);
     // by default a verifier refuses it, whatever key signed it
     assert_eq!(
-        backend::host_jwt::verify(token, &keys, &Default::default(), now).unwrap_err(),
-        backend::host_jwt::HostTokenError::DevTokenRefused
+        backend::tokens::host_jwt::verify(token, &keys, &Default::default(), now).unwrap_err(),
+        backend::tokens::host_jwt::HostTokenError::DevTokenRefused
     );
 
     for (uri, field) in [

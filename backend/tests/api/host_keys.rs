@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use backend::jwks::JwksPolicy;
+use backend::tokens::jwks::JwksPolicy;
 use serde_json::json;
 
 use crate::support::*;

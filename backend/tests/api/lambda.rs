@@ -92,7 +92,7 @@ async fn a_webhook_event_is_checked_against_the_public_url_as_on_the_local_serve
     let token = backend::secret::Secret::new(AUTH_TOKEN.into());
     let params = vec![("EventType".to_owned(), "onConversationUpdated".to_owned())];
     let form = serde_urlencoded::to_string(&params).unwrap();
-    let ours = backend::twilio_signature::sign(
+    let ours = backend::twilio::signature::sign(
         &token,
         &format!("{PUBLIC_URL}/v1/webhooks/twilio?source=conversations"),
         &params,
@@ -101,7 +101,7 @@ async fn a_webhook_event_is_checked_against_the_public_url_as_on_the_local_serve
     let (status, body) = serve_event(&app, &webhook_event(host, &ours, &form)).await;
     assert_eq!(status, 200, "{body}");
     // a webhook the account signed for another host, sent with that Host
-    let theirs = backend::twilio_signature::sign(
+    let theirs = backend::twilio::signature::sign(
         &token,
         "https://other.example/v1/webhooks/twilio?source=conversations",
         &params,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::support::*;
-use backend::provision::ProvisionPolicy;
+use backend::twilio::provision::ProvisionPolicy;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_first_sessions_for_a_new_context_both_succeed() {

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use backend::api::error::every_error;
 use backend::api::{Takes, route_table};
-use backend::error::every_error;
 
 use crate::support::*;
 

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use backend::config::SendgridSettings;
-use backend::mail::Email;
+use backend::http_client::RetryPolicy;
+use backend::notify::SendError;
+use backend::notify::digest_mail::Email;
+use backend::notify::sendgrid::SendgridClient;
 use backend::secret::Secret;
-use backend::sendgrid::{SendError, SendgridClient};
-use backend::twilio_rest::RetryPolicy;
 
 /// Answers each request with the next status of its script (202 when the
 /// script is used up) and counts them.

@@ -2,8 +2,8 @@
 
 use backend::app::{AppState, Deps, LocalProvider, LocalRooms};
 use backend::domain::{ContextName, Identity};
-use backend::local_token::LocalTokenKey;
 use backend::secret::Secret;
+use backend::tokens::local_token::LocalTokenKey;
 use serde_json::json;
 
 use crate::support::*;

@@ -2,7 +2,7 @@
 //! operation's request schema in Twilio's own OpenAPI description (Prism
 //! drops unknown form keys silently, so it cannot catch a misspelt one).
 
-use backend::twilio_rest::FORM_KEYS;
+use backend::twilio::rest::FORM_KEYS;
 use serde_json::Value;
 
 #[test]

@@ -55,7 +55,7 @@ async fn only_requests_signed_by_twilio_for_the_registered_url_are_taken() {
     let token = Secret::new(AUTH_TOKEN.into());
     // Twilio signs the URL it was given: chat/publicUrl + the path, with the query
     let url = format!("{PUBLIC_URL}/v1/webhooks/twilio?source=conversations");
-    let signature = backend::twilio_signature::sign(&token, &url, &event());
+    let signature = backend::twilio::signature::sign(&token, &url, &event());
     // what the request's headers say about its URL does not matter
     for headers in [
         vec![("x-twilio-signature", signature.as_str())],
@@ -71,7 +71,7 @@ async fn only_requests_signed_by_twilio_for_the_registered_url_are_taken() {
     }
     // Twilio's validators take the URL with and without the default port
     let with_port = format!("{PUBLIC_URL}:443/v1/webhooks/twilio?source=conversations");
-    let port_signature = backend::twilio_signature::sign(&token, &with_port, &event());
+    let port_signature = backend::twilio::signature::sign(&token, &with_port, &event());
     let taken = post(&app, &[("x-twilio-signature", port_signature.as_str())], FORM, &event()).await;
     assert_eq!(taken.status, StatusCode::OK);
 
@@ -112,7 +112,7 @@ async fn a_webhook_signed_for_another_endpoint_of_the_account_is_refused_whateve
             "https",
         ),
     ] {
-        let signature = backend::twilio_signature::sign(&token, other, &event());
+        let signature = backend::twilio::signature::sign(&token, other, &event());
         let headers = [
             ("host", host),
             ("x-forwarded-proto", proto),
@@ -129,7 +129,7 @@ async fn without_the_public_url_the_answer_names_the_setting() {
     let (app, _jwks, _standin) = twilio_app_without(backend::config::PUBLIC_URL).await;
     let token = Secret::new(AUTH_TOKEN.into());
     let url = format!("{PUBLIC_URL}/v1/webhooks/twilio?source=conversations");
-    let signature = backend::twilio_signature::sign(&token, &url, &event());
+    let signature = backend::twilio::signature::sign(&token, &url, &event());
     let answer = post(&app, &[("x-twilio-signature", signature.as_str())], FORM, &event()).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.json["error"], "not_configured");
@@ -148,9 +148,9 @@ async fn a_json_webhook_is_covered_by_the_body_hash_in_its_signed_url() {
     let (app, _key, _jwks, _standin) = twilio_app().await;
     let token = Secret::new(AUTH_TOKEN.into());
     let body = br#"{"EventType":"onMessageAdded","Body":"hello"}"#;
-    let hash = backend::twilio_signature::body_sha256(body);
+    let hash = backend::twilio::signature::body_sha256(body);
     let path = format!("/v1/webhooks/twilio?bodySHA256={hash}");
-    let signature = backend::twilio_signature::sign(&token, &format!("{PUBLIC_URL}{path}"), &[]);
+    let signature = backend::twilio::signature::sign(&token, &format!("{PUBLIC_URL}{path}"), &[]);
     let send = |body: &'static [u8]| {
         let request = Request::builder()
             .method(Method::POST)
@@ -195,7 +195,7 @@ async fn the_local_provider_has_no_twilio_webhook() {
     raw.set(backend::config::JWKS_URL, jwks.url.clone());
     let provider = backend::app::LocalProvider {
         rooms: std::sync::Arc::new(crate::sessions::RecordingRooms::default()),
-        tokens: backend::local_token::LocalTokenKey::new(&Secret::new("local-secret".into())).unwrap(),
+        tokens: backend::tokens::local_token::LocalTokenKey::new(&Secret::new("local-secret".into())).unwrap(),
     };
     let app = TestApp::with_local(&raw, fast_policies(), Some(provider));
     let answer = post(&app, &[("host", "127.0.0.1")], FORM, &event()).await;

@@ -2,7 +2,7 @@
 //! SQLite store (claims, codes and their counts, subscriptions).
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-use backend::notify_dynamo::DynamoNotifyStore;
+use backend::notify::dynamo_store::DynamoNotifyStore;
 
 #[tokio::test]
 async fn the_dynamodb_store_passes_the_shared_suite() {
@@ -36,5 +36,5 @@ async fn the_dynamodb_store_passes_the_shared_suite() {
         .await
         .unwrap();
     let store = DynamoNotifyStore::new(client, table);
-    backend::notify_store::suite::run_all(&store, "dynamo").await;
+    backend::notify::store::suite::run_all(&store, "dynamo").await;
 }

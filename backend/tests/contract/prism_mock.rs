@@ -4,8 +4,9 @@
 
 use backend::config::TwilioSettings;
 use backend::domain::{ContextName, Identity};
+use backend::http_client::RetryPolicy;
 use backend::secret::Secret;
-use backend::twilio_rest::{ConversationsClient, Created, RestError, RetryPolicy};
+use backend::twilio::rest::{ConversationsClient, Created, RestError};
 
 use crate::support::*;
 
@@ -97,8 +98,8 @@ async fn prism_refuses_what_twilio_would() {
 /// answers read into rooms, members and unread state.
 #[tokio::test]
 async fn the_notifiers_reads_are_valid_requests_and_read_twilios_examples() {
-    use backend::notifier::ChatView;
-    use backend::notify_twilio::TwilioView;
+    use backend::notify::ChatView;
+    use backend::notify::twilio_view::TwilioView;
 
     let twilio = client(SERVICE_SID);
     let conversation = "CH00000000000000000000000000000001";

@@ -5,8 +5,9 @@
 
 use backend::config::TwilioSettings;
 use backend::domain::Identity;
+use backend::http_client::RetryPolicy;
 use backend::secret::Secret;
-use backend::twilio_rest::{ConversationsClient, RetryPolicy};
+use backend::twilio::rest::ConversationsClient;
 use serde_json::json;
 
 use crate::support::*;

@@ -5,10 +5,11 @@
 
 use backend::config::SendgridSettings;
 use backend::domain::ContextName;
-use backend::mail::{Digest, RoomLine, render};
+use backend::http_client::RetryPolicy;
+use backend::notify::SendError;
+use backend::notify::digest_mail::{Digest, RoomLine, render};
+use backend::notify::sendgrid::SendgridClient;
 use backend::secret::Secret;
-use backend::sendgrid::{SendError, SendgridClient};
-use backend::twilio_rest::RetryPolicy;
 
 fn client(api_key: &str) -> SendgridClient {
     let settings = SendgridSettings {
@@ -50,8 +51,8 @@ async fn a_batch_of_digests_is_one_valid_mail_send_request() {
     emails.push(render(&answerable).unwrap());
     assert_eq!(client("SG.test-key").send(&emails).await, Ok(1));
     // alone (no substitutions) is valid too
-    let big = backend::mail::Email {
-        text: "x".repeat(backend::sendgrid::MAX_SUBSTITUTION_BYTES),
+    let big = backend::notify::digest_mail::Email {
+        text: "x".repeat(backend::notify::sendgrid::MAX_SUBSTITUTION_BYTES),
         ..emails[0].clone()
     };
     assert_eq!(client("SG.test-key").send(&[big]).await, Ok(1));
@@ -71,7 +72,7 @@ async fn prism_refuses_what_sendgrid_would() {
 
 #[tokio::test]
 async fn every_kind_of_address_taken_here_is_one_sendgrids_description_takes() {
-    // the edges of backend::email_address: if SendGrid refused one of these,
+    // the edges of backend::notify::email_address: if SendGrid refused one of these,
     // a person's valid input would get a 502 instead of a code
     let long_local = format!("{}@example.org", "a".repeat(64));
     let long_label = format!("x@{}.example.org", "b".repeat(63));
@@ -85,8 +86,9 @@ async fn every_kind_of_address_taken_here_is_one_sendgrids_description_takes() {
         long_local.as_str(),
         long_label.as_str(),
     ] {
-        let address = backend::email_address::EmailAddress::parse(typed).unwrap();
-        let email = backend::mail::render_code(address.as_str(), "Distribute Aid chat", "123456").unwrap();
+        let address = backend::notify::email_address::EmailAddress::parse(typed).unwrap();
+        let email =
+            backend::notify::digest_mail::render_code(address.as_str(), "Distribute Aid chat", "123456").unwrap();
         assert_eq!(client("SG.test-key").send(&[email]).await, Ok(1), "{typed}");
     }
 }

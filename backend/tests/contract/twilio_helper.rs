@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use backend::domain::{DeviceId, Identity};
 use backend::secret::Secret;
-use backend::twilio_token::Minter;
+use backend::tokens::twilio_token::Minter;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -112,12 +112,12 @@ fn our_webhook_signatures_match_the_helper_library() {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let ours = backend::twilio_signature::sign(&token, url, &params);
+    let ours = backend::twilio::signature::sign(&token, url, &params);
     let case = json!({ "token": AUTH_TOKEN, "url": url, "params": params, "ours": ours });
     let library = python(&["-c", SCRIPT], &case);
     assert_eq!(library["signature"], ours.as_str());
     assert_eq!(library["accepts"], true);
-    assert!(backend::twilio_signature::verify(
+    assert!(backend::twilio::signature::verify(
         &token,
         url,
         &params,
@@ -136,9 +136,9 @@ fn json_webhooks_and_default_ports_are_judged_as_the_helper_library_judges_them(
         print(json.dumps([v.validate(url, body, sig) for url, body, sig in case['cases']]))\n";
     let token = Secret::new(AUTH_TOKEN.into());
     let body = r#"{"EventType":"onMessageAdded","Body":"hello"}"#;
-    let hash = backend::twilio_signature::body_sha256(body.as_bytes());
+    let hash = backend::twilio::signature::body_sha256(body.as_bytes());
     let url = format!("https://api.example/v1/webhooks/twilio?bodySHA256={hash}");
-    let signed = backend::twilio_signature::sign(&token, &url, &[]);
+    let signed = backend::twilio::signature::sign(&token, &url, &[]);
     let with_port = format!("https://api.example:443/v1/webhooks/twilio?bodySHA256={hash}");
     let cases = [
         (url.clone(), body.to_owned(), signed.clone()),
@@ -153,7 +153,7 @@ fn json_webhooks_and_default_ports_are_judged_as_the_helper_library_judges_them(
     let library = python(&["-c", SCRIPT], &json!({ "token": AUTH_TOKEN, "cases": cases }));
     let ours: Vec<bool> = cases
         .iter()
-        .map(|(url, body, sig)| backend::twilio_signature::verify_json(&token, url, body.as_bytes(), sig))
+        .map(|(url, body, sig)| backend::twilio::signature::verify_json(&token, url, body.as_bytes(), sig))
         .collect();
     assert_eq!(library, json!(ours), "the library and we agree case by case");
     assert_eq!(ours, [true, false, true, false]);

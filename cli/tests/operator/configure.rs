@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use backend::domain::{DeviceId, Identity};
 use backend::secret::Secret;
-use backend::twilio_token::Minter;
+use backend::tokens::twilio_token::Minter;
 use serde_json::json;
 use tokio::process::Command;
 

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use backend::api::HttpOptions;
 use backend::app::{AppState, Deps};
 use backend::config::{self, RawSettings, Settings, TwilioRequirement};
-use backend::keys::{KeySet, SigningKey};
-use backend::{host_jwt, http_client};
+use backend::http_client;
+use backend::tokens::es256::{KeySet, SigningKey};
+use backend::tokens::host_jwt;
 use local_chat::LocalChat;
 use serde_json::json;
 

@@ -18,9 +18,9 @@ use jsonwebtoken::{Algorithm, Header};
 use serde::Serialize;
 
 use crate::domain::{AccessToken, DeviceId, Identity};
-use crate::hs256;
-use crate::keys::KeyError;
 use crate::secret::Secret;
+use crate::tokens::es256::KeyError;
+use crate::tokens::hs256;
 
 /// Twilio accepts access tokens that live 3 minutes to 24 hours.
 pub const MIN_TTL: Duration = Duration::from_secs(3 * 60);

@@ -1,6 +1,6 @@
 //! Reply by e-mail: an answer to a digest lands in the room as the person
 //! it was sent to. The reply address names (identity, room) through a
-//! signed tag ([`crate::reply_address`]) whose route the sweep kept when
+//! signed tag ([`crate::notify::reply_address`]) whose route the sweep kept when
 //! the digest went out. A reply is dropped, never half-posted, when:
 //! it is not addressed to a reply address of ours, a program wrote it, the
 //! receiving side saw its sender unauthenticated, the tag has no (or a
@@ -12,9 +12,9 @@
 //! the claim back and is an error, so the sender's side retries.
 
 use super::{Notifier, NotifyError, follows};
-use crate::inbound::{Authentication, Inbound};
-use crate::notify_store::{NotifyStore, ReplyRoute};
-use crate::reply_address;
+use crate::notify::inbound_mail::{Authentication, Inbound};
+use crate::notify::reply_address;
+use crate::notify::store::{NotifyStore, ReplyRoute};
 
 /// Replies one person may post by e-mail in an hour.
 pub const REPLIES_PER_HOUR: u32 = 20;

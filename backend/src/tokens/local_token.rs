@@ -17,9 +17,9 @@ use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AccessToken, DeviceId, Identity};
-use crate::hs256;
-use crate::keys::KeyError;
 use crate::secret::Secret;
+use crate::tokens::es256::KeyError;
+use crate::tokens::hs256;
 
 /// `base64url({"typ":"JWT","alg":"HS256"})`, as `jsonwebtoken` writes it.
 const HEADER_B64: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";

@@ -25,13 +25,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 
+use crate::api::error::ApiError;
 use crate::clock::Clock;
 use crate::config::SettingsError;
 use crate::domain::{ContextName, Identity, MAX_CONTEXTS};
-use crate::error::ApiError;
-use crate::host_jwt::{self, DEV_TOKEN_ISSUER};
-use crate::keys::SigningKey;
 use crate::secret::Secret;
+use crate::tokens::es256::SigningKey;
+use crate::tokens::host_jwt::{self, DEV_TOKEN_ISSUER};
 
 /// How long a dev token is valid.
 pub const TTL_SECS: u64 = 3600;

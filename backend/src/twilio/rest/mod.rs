@@ -12,8 +12,6 @@
 
 mod reads;
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 pub use reads::{MessageSummary, UserConversation};
@@ -21,30 +19,12 @@ pub use reads::{MessageSummary, UserConversation};
 use crate::config::TwilioSettings;
 use crate::domain::{ContextName, Identity};
 use crate::http_client;
+
+use crate::http_client::RetryPolicy;
 use crate::secret::Secret;
 
 /// The largest response body read (a page of 50 participations is ~50 KB).
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
-
-/// How requests are timed and retried.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub first_backoff: Duration,
-    pub max_backoff: Duration,
-    pub timeout: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 3,
-            first_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(2),
-            timeout: Duration::from_secs(5),
-        }
-    }
-}
 
 /// Why a call failed, once retries are used up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +163,12 @@ pub struct ConversationsClient {
     retry: RetryPolicy,
 }
 
+/// An answer to use: its status and its whole body.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
 /// Percent-encodes one path segment (our identities and context names are
 /// already restricted to safe characters; this keeps it so for any input).
 fn segment(value: &str) -> String {
@@ -195,11 +181,6 @@ fn segment(value: &str) -> String {
         }
     }
     out
-}
-
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
 }
 
 impl ConversationsClient {
@@ -232,50 +213,26 @@ impl ConversationsClient {
         headers: &[(&str, &str)],
     ) -> Result<Answer, RestError> {
         let url = format!("{}{}", self.base_url, path_and_query);
-        let mut backoff = self.retry.first_backoff;
-        let mut last_problem = String::new();
-        for attempt in 1..=self.retry.attempts.max(1) {
+        let answer = http_client::send_with_retry(&self.retry, "Twilio", MAX_RESPONSE_BYTES, || {
             let mut request = self
                 .http
                 .request(method.clone(), &url)
-                .basic_auth(&self.api_key_sid, Some(self.api_key_secret.expose()))
-                .timeout(self.retry.timeout);
+                .basic_auth(&self.api_key_sid, Some(self.api_key_secret.expose()));
             if !form.is_empty() {
                 request = request.form(form);
             }
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
-            let mut wait = backoff;
-            match request.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    if status == 429 || status >= 500 {
-                        last_problem = format!("HTTP {status} from {}", method.as_str());
-                        if let Some(retry_after) = response
-                            .headers()
-                            .get(http::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().parse::<u64>().ok())
-                        {
-                            wait = Duration::from_secs(retry_after).min(self.retry.max_backoff);
-                        }
-                    } else {
-                        let body = http_client::read_body(response, MAX_RESPONSE_BYTES)
-                            .await
-                            .map_err(RestError::Unavailable)?;
-                        return Ok(Answer { status, body });
-                    }
-                }
-                Err(e) => last_problem = http_client::describe_error(&e),
-            }
-            if attempt < self.retry.attempts {
-                tracing::debug!(attempt, problem = %last_problem, "retrying Twilio request");
-                tokio::time::sleep(wait).await;
-                backoff = (backoff * 2).min(self.retry.max_backoff);
-            }
-        }
-        Err(RestError::Unavailable(last_problem))
+            request
+        })
+        .await
+        .map_err(RestError::Unavailable)?;
+        let body = answer.body.map_err(RestError::Unavailable)?;
+        Ok(Answer {
+            status: answer.status,
+            body,
+        })
     }
 
     fn parse<T: for<'de> Deserialize<'de>>(answer: &Answer, what: &str) -> Result<T, RestError> {

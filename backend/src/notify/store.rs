@@ -7,7 +7,7 @@
 //!   Twilio retries it (an atomic first-writer-wins claim);
 //! - confirmation codes: the pending code of (identity, address) and the
 //!   log of codes sent, counted per identity and per address over the last
-//!   hour ([`crate::codes`] decides with those counts);
+//!   hour ([`crate::notify::address_codes`] decides with those counts);
 //! - subscriptions: who wants e-mail about which room (or all rooms), at
 //!   which confirmed address;
 //! - watches: people to look at again at a time (a message arrived in a
@@ -23,7 +23,7 @@
 
 use std::future::Future;
 
-use crate::codes::{PendingCode, RecentCodes};
+use crate::notify::address_codes::{PendingCode, RecentCodes};
 
 /// A subscription: `context` `None` means every room the person is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,7 @@ pub trait NotifyStore: Send + Sync {
 
     /// Keeps `code` as the pending code of its (identity, address),
     /// replacing any earlier one, and logs that a code was sent to
-    /// `mailbox` ([`crate::email_address::EmailAddress::mailbox`], which
+    /// `mailbox` ([`crate::notify::email_address::EmailAddress::mailbox`], which
     /// the per-address limit counts by) at `code.issued_at`.
     fn put_code(&self, code: &PendingCode, mailbox: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -1,4 +1,4 @@
-//! What the notifier reads of Twilio ([`crate::notifier::ChatView`]), over
+//! What the notifier reads of Twilio ([`crate::notify::ChatView`]), over
 //! [`ConversationsClient`]: a room is the conversation whose unique name is
 //! its context; a person's unread state comes from their user
 //! conversations (read horizon, notification level `muted`) and the
@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::notifier::{BoxFuture, ChatView, PersonView, RoomView, ViewError};
-use crate::twilio_rest::{ConversationsClient, RestError};
+use crate::notify::{BoxFuture, ChatView, PersonView, RoomView, ViewError};
+use crate::twilio::rest::{ConversationsClient, RestError};
 
 /// The notifier's view of one Twilio Conversations service.
 pub struct TwilioView {
@@ -29,29 +29,6 @@ impl std::fmt::Debug for TwilioView {
 
 fn failed(e: RestError) -> ViewError {
     ViewError(e.to_string())
-}
-
-/// Unix seconds of an RFC 3339 UTC time as Twilio writes it
-/// (`2020-01-02T03:04:05Z`, fractions allowed).
-pub fn unix_seconds(text: &str) -> Option<u64> {
-    let (date, time) = text.trim().split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.strip_suffix('Z')?;
-    let mut t = time.splitn(3, ':');
-    let (h, min) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
-    let s = t.next()?.split('.').next()?.parse::<i64>().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 60 {
-        return None;
-    }
-    // days from the civil date (Howard Hinnant's algorithm)
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok()
 }
 
 impl TwilioView {
@@ -85,7 +62,7 @@ impl TwilioView {
             unread_from_others: u32::try_from(unread.len()).unwrap_or(u32::MAX),
             oldest_unread_at: unread
                 .iter()
-                .filter_map(|m| m.date_created.as_deref().and_then(unix_seconds))
+                .filter_map(|m| m.date_created.as_deref().and_then(crate::clock::unix_seconds))
                 .min(),
             horizon,
             muted,
@@ -183,20 +160,5 @@ impl ChatView for TwilioView {
                 rooms,
             })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn twilio_times() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("2015-12-16T22:18:37Z"), Some(1_450_304_317));
-        assert_eq!(unix_seconds("2024-02-29T12:00:00.123Z"), Some(1_709_208_000));
-        assert_eq!(unix_seconds("2024-02-29 12:00:00"), None);
-        assert_eq!(unix_seconds("2024-13-01T00:00:00Z"), None);
-        assert_eq!(unix_seconds("yesterday"), None);
     }
 }

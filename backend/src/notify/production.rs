@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::config::{ProviderSettings, SENDGRID_API_KEY, Settings};
-use crate::notifier::{Notifier, NotifyConfig};
-use crate::notify_dynamo::DynamoNotifyStore;
-use crate::notify_twilio::TwilioView;
-use crate::sendgrid::SendgridClient;
-use crate::twilio_rest::{ConversationsClient, RetryPolicy};
+use crate::http_client::RetryPolicy;
+use crate::notify::dynamo_store::DynamoNotifyStore;
+use crate::notify::sendgrid::SendgridClient;
+use crate::notify::twilio_view::TwilioView;
+use crate::notify::{Notifier, NotifyConfig};
+use crate::twilio::rest::ConversationsClient;
 
 /// The production notifier, or why notification e-mail is off.
 pub fn production(

@@ -29,7 +29,7 @@ use serde::de::IgnoredAny;
 use protocol::shape::{ShapeError, check_object};
 
 use crate::domain::{ContextName, Identity, MAX_CONTEXTS};
-use crate::keys::{KeySet, PublicKey, SigningKey};
+use crate::tokens::es256::{KeySet, PublicKey, SigningKey};
 
 /// The longest token accepted, in bytes.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -359,13 +359,13 @@ pub fn verify(token: &str, keys: &KeySet, options: &VerifyOptions, now: u64) -> 
 
 /// Signs a host token (the CLI's dev tokens, tests, benchmarks): header
 /// `{alg: ES256, typ: JWT, kid}` over the given claims object.
-pub fn sign(key: &SigningKey, kid: &str, claims: &serde_json::Value) -> Result<String, crate::keys::KeyError> {
+pub fn sign(key: &SigningKey, kid: &str, claims: &serde_json::Value) -> Result<String, crate::tokens::es256::KeyError> {
     let header = serde_json::json!({ "alg": "ES256", "typ": "JWT", "kid": kid });
     sign_raw(key, header.to_string().as_bytes(), claims.to_string().as_bytes())
 }
 
 /// Signs arbitrary header and payload bytes (tests use it to build hostile tokens).
-pub fn sign_raw(key: &SigningKey, header: &[u8], payload: &[u8]) -> Result<String, crate::keys::KeyError> {
+pub fn sign_raw(key: &SigningKey, header: &[u8], payload: &[u8]) -> Result<String, crate::tokens::es256::KeyError> {
     let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
     let signature = key.sign(signing_input.as_bytes())?;
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))

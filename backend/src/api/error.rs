@@ -11,12 +11,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::api::MAX_BODY_BYTES;
 use crate::app::AppError;
-use crate::codes::{CodeOutcome, CodeRefusal};
-use crate::limits::MAX_BODY_BYTES;
-use crate::notifier::NotifyError;
-use crate::sendgrid::SendError;
-use crate::twilio_rest::RestError;
+use crate::notify::NotifyError;
+use crate::notify::SendError;
+use crate::notify::address_codes::{CodeOutcome, CodeRefusal};
+use crate::twilio::rest::RestError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -323,18 +323,18 @@ fn notify_error(e: NotifyError) -> ApiError {
 /// the README's table of codes is checked against this list. The `match`
 /// below does not compile until a new `AppError` variant has its sample.
 pub fn every_error() -> Vec<ApiError> {
-    use crate::notifier::ViewError;
-    use crate::notify_store::StoreError;
+    use crate::notify::ViewError;
+    use crate::notify::store::StoreError;
     let detail = String::new;
     let from_app = [
         AppError::InvalidValue(crate::domain::InvalidValue {
             what: "context",
             reason: "is empty",
         }),
-        AppError::InvalidToken(crate::host_jwt::HostTokenError::UnknownKid),
+        AppError::InvalidToken(crate::tokens::host_jwt::HostTokenError::UnknownKid),
         AppError::ContextNotAllowed,
         AppError::RateLimited { retry_after_secs: 1 },
-        AppError::KeysUnavailable(crate::jwks::JwksUnavailable(detail())),
+        AppError::KeysUnavailable(crate::tokens::jwks::JwksUnavailable(detail())),
         AppError::Chat(RestError::Unavailable(detail())),
         AppError::Chat(RestError::Rejected(detail())),
         AppError::LocalRooms(detail()),

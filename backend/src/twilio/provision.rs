@@ -31,7 +31,7 @@ use std::time::Duration;
 use crate::clock::{Clock, millis};
 use crate::domain::{ContextName, Identity};
 use crate::rate_limit::WindowLimiter;
-use crate::twilio_rest::{ConversationsClient, RestError};
+use crate::twilio::rest::{ConversationsClient, RestError};
 
 #[derive(Debug, Clone)]
 pub struct ProvisionPolicy {

@@ -19,7 +19,7 @@
 use mail_parser::{Address, MessageParser};
 use ring::digest;
 
-use crate::reply_text;
+use crate::notify::reply_text;
 
 /// The largest mail taken (bytes): replies are short; attachments are not
 /// carried into the chat.

@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 
 use crate::domain::ContextName;
-use crate::email_address::EmailAddress;
+use crate::notify::email_address::EmailAddress;
 
 /// At most this many rooms are listed; the rest are counted together.
 pub const MAX_ROOMS_LISTED: usize = 20;
@@ -39,7 +39,7 @@ pub struct RoomLine {
 }
 
 /// The line above which a reply goes: a digest that can be answered starts
-/// with it, and [`crate::reply_text`] cuts a reply there.
+/// with it, and [`crate::notify::reply_text`] cuts a reply there.
 pub const REPLY_MARKER: &str = "Write your reply above this line";
 
 /// The most of a message an excerpt shows (characters).

@@ -1,5 +1,5 @@
 //! Compact HS256 JWTs: the one signer and checker the token modules share
-//! ([`crate::twilio_token`], [`crate::local_token`]). The JWS work (header,
+//! ([`crate::tokens::twilio_token`], [`crate::tokens::local_token`]). The JWS work (header,
 //! base64url, HMAC-SHA256 on aws-lc) is `jsonwebtoken`'s; in front of it
 //! this module holds the project's own rules: a size cap before anything
 //! is decoded, and a header that must be exactly the one its minter writes.
@@ -11,8 +11,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::keys::KeyError;
 use crate::secret::Secret;
+use crate::tokens::es256::KeyError;
 
 /// An HMAC-SHA256 key, both ways.
 #[derive(Clone)]

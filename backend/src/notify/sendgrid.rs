@@ -17,15 +17,14 @@
 //! exponential backoff (honouring a short `Retry-After`); any other 4xx is
 //! reported at once with SendGrid's own message, never retried.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::config::SendgridSettings;
-use crate::http_client;
-use crate::mail::Email;
+use crate::http_client::{self, RetryPolicy};
+use crate::notify::digest_mail::Email;
+use crate::notify::chat_view::BoxFuture;
+use crate::notify::mailer::{Mailer, SendError};
 use crate::secret::Secret;
-use crate::twilio_rest::RetryPolicy;
 
 /// SendGrid's limit of personalizations per request.
 pub const MAX_BATCH: usize = 1000;
@@ -35,27 +34,6 @@ pub const MAX_SUBSTITUTION_BYTES: usize = 10_000;
 /// Substitution keys: characters no context name, count or URL we write contains.
 const TEXT_KEY: &str = "[%dachat-text%]";
 const HTML_KEY: &str = "[%dachat-html%]";
-
-/// Why a send failed, once retries are used up (SendGrid's, and every
-/// [`crate::notifier::Mailer`]'s).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// SendGrid could not be reached or kept answering 429/5xx.
-    Unavailable(String),
-    /// SendGrid refused the request (4xx): retrying would not help.
-    Rejected(String),
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unavailable(why) => write!(f, "the mail provider is unavailable: {why}"),
-            Self::Rejected(why) => write!(f, "the mail provider refused the mail: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for SendError {}
 
 #[derive(Debug, Clone)]
 pub struct SendgridClient {
@@ -148,51 +126,29 @@ impl SendgridClient {
     }
 
     async fn post(&self, body: &Value) -> Result<(), SendError> {
-        let mut backoff = self.retry.first_backoff;
-        let mut last = String::new();
-        for attempt in 1..=self.retry.attempts.max(1) {
-            let sent = self
-                .http
-                .post(&self.url)
-                .bearer_auth(self.api_key.expose())
-                .json(body)
-                .timeout(self.retry.timeout)
-                .send()
-                .await;
-            let mut wait = backoff;
-            match sent {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    if (200..300).contains(&status) {
-                        return Ok(());
-                    }
-                    let retry_after = response
-                        .headers()
-                        .get(http::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
-                    let text = http_client::read_body(response, 64 * 1024).await.unwrap_or_default();
-                    if status == 429 || status >= 500 {
-                        last = format!("SendGrid answered HTTP {status}");
-                        if let Some(secs) = retry_after {
-                            wait = Duration::from_secs(secs).min(self.retry.max_backoff);
-                        }
-                    } else {
-                        return Err(SendError::Rejected(format!(
-                            "SendGrid answered HTTP {status}: {}",
-                            sendgrid_messages(&text)
-                        )));
-                    }
-                }
-                Err(e) => last = format!("SendGrid: {}", http_client::describe_error(&e)),
-            }
-            if attempt < self.retry.attempts {
-                tracing::debug!(attempt, problem = %last, "retrying SendGrid");
-                tokio::time::sleep(wait).await;
-                backoff = (backoff * 2).min(self.retry.max_backoff);
-            }
+        let answer = http_client::send_with_retry(&self.retry, "SendGrid", 64 * 1024, || {
+            self.http.post(&self.url).bearer_auth(self.api_key.expose()).json(body)
+        })
+        .await
+        .map_err(SendError::Unavailable)?;
+        if (200..300).contains(&answer.status) {
+            return Ok(());
         }
-        Err(SendError::Unavailable(last))
+        Err(SendError::Rejected(format!(
+            "SendGrid answered HTTP {}: {}",
+            answer.status,
+            sendgrid_messages(&answer.body.unwrap_or_default())
+        )))
+    }
+}
+
+impl Mailer for SendgridClient {
+    fn batch_size(&self) -> usize {
+        MAX_BATCH
+    }
+
+    fn send<'a>(&'a self, emails: &'a [Email]) -> BoxFuture<'a, Result<usize, SendError>> {
+        Box::pin(SendgridClient::send(self, emails))
     }
 }
 

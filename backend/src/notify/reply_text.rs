@@ -4,7 +4,7 @@
 //! Mail programs quote in their own ways, and in their users' languages;
 //! the cut goes at the first line that starts the quoted or appended part:
 //!
-//! - the line the digest itself carries ([`crate::mail::REPLY_MARKER`]), quoted
+//! - the line the digest itself carries ([`crate::notify::digest_mail::REPLY_MARKER`]), quoted
 //!   or not: the surest sign, whatever the program;
 //! - an attribution line: "On (date), (name) wrote:", in the languages the
 //!   aid workers' mail programs speak (also wrapped over two lines, as
@@ -18,7 +18,7 @@
 //! trimmed, at most [`protocol::MAX_MESSAGE_UNITS`] long (the chat's own
 //! limit, which Twilio's is).
 
-use crate::mail::REPLY_MARKER;
+use crate::notify::digest_mail::REPLY_MARKER;
 
 /// The verbs of "… wrote:" lines, lowercase, by language.
 const WROTE: &[&str] = &[

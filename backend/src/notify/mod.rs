@@ -1,4 +1,43 @@
-//! The notifications feature's operations (issue #14), over the storage
+//! Notify: e-mail about missed messages (issue #14), confirmation codes for
+//! addresses, one-click unsubscribe and replies by e-mail. The one feature
+//! folder of the backend that `cli` and `local-chat` build on as well.
+//!
+//! Where each part lives:
+//!
+//! | file | holds |
+//! | --- | --- |
+//! | `mod.rs` | [`Notifier`]: subscribe, confirm, unsubscribe, one-click links, messages in |
+//! | [`sweep`] | the sweep: due people planned, rendered, sent, throttled |
+//! | [`reply`] | a reply by e-mail posted into its room |
+//! | [`digest_plan`] | who gets a digest when (pure) |
+//! | [`digest_mail`] | digests and code mails as e-mails, text and HTML (pure) |
+//! | [`address_codes`] | 6-digit confirmation codes and their limits (pure) |
+//! | [`email_address`] | the one definition of an address DAChat takes (pure) |
+//! | [`unsubscribe_link`] | signed one-click unsubscribe links (pure) |
+//! | [`reply_address`] | signed per-person, per-room reply addresses (pure) |
+//! | [`reply_text`] | the reply's own words out of a reply e-mail (pure) |
+//! | [`inbound_mail`] | an incoming e-mail, from raw MIME or SendGrid's form |
+//! | [`store`] | what the feature keeps (the trait and its shared test suite) |
+//! | [`dynamo_store`] | that store on DynamoDB (SQLite is in `local-chat`) |
+//! | [`chat_view`] | the chat provider as the notifier reads it (the trait) |
+//! | [`twilio_view`] | that view over Twilio's REST API |
+//! | [`mailer`] | where mail goes out (the trait) and its one error type |
+//! | [`sendgrid`] | SendGrid's Mail Send |
+//! | [`production`] | the Lambdas' notifier (DynamoDB, Twilio, SendGrid) or why it is off |
+//!
+//! Invariants: nothing is recorded as sent that was not; no digest goes
+//! twice for the same unread messages; digests say nothing of what was
+//! written unless the operator turns excerpts on; an address the host did
+//! not vouch for gets mail only after its code is confirmed.
+//!
+//! Imports: the shared base (`domain`, `secret`, `clock`, `http_client`),
+//! `config` (its settings) and `twilio::rest` (for [`twilio_view`] and
+//! [`production`] only); never `tokens` or the HTTP layer: a caller hands
+//! in who asks as a [`Requester`].
+//!
+//! # The operations
+//!
+//! The operations, over the storage
 //! ([`NotifyStore`]), the chat provider as the notifier sees it
 //! ([`ChatView`]) and a mail provider ([`Mailer`]): the window's
 //! subscribe / confirm / unsubscribe, the one-click links, and the two
@@ -11,7 +50,7 @@
 //!   EventBridge schedule in production, a task of `dachat serve`
 //!   locally). For each due watch it reads the person's rooms from the
 //!   provider *now* (so a room read since is not named), plans with
-//!   [`crate::digest_plan`], sends every digest of the sweep in as few
+//!   [`crate::notify::digest_plan`], sends every digest of the sweep in as few
 //!   provider requests as the provider allows, records what went out
 //!   (the throttle) and moves the watch to the next moment something
 //!   could be due, or drops it.
@@ -21,110 +60,54 @@
 //! provider refuses (4xx) is logged and counted as sent, so a broken
 //! address or template cannot make every sweep retry it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ring::hmac;
 
 use crate::clock::Clock;
-use crate::codes::{CodeKey, CodeOutcome, CodeRefusal};
 use crate::domain::ContextName;
-use crate::email_address::{AddressError, EmailAddress};
-use crate::host_jwt::HostClaims;
-use crate::inbound::Inbound;
-use crate::mail::{self, Email, MailError};
-use crate::notify_store::{NotifyStore, StoreError, Subscription};
-use crate::reply_address::ReplyKey;
 use crate::secret::Secret;
-use crate::sendgrid::{MAX_BATCH, SendError, SendgridClient};
-use crate::unsubscribe_link::{Target, UnsubscribeKey, percent};
 
+pub mod address_codes;
+pub mod chat_view;
+pub mod digest_mail;
+pub mod digest_plan;
+pub mod dynamo_store;
+pub mod email_address;
+pub mod inbound_mail;
+pub mod mailer;
+pub mod production;
 mod reply;
+pub mod reply_address;
+pub mod reply_text;
+pub mod sendgrid;
+pub mod store;
 mod sweep;
+pub mod twilio_view;
+pub mod unsubscribe_link;
 
+use address_codes::{CodeKey, CodeOutcome, CodeRefusal};
+use digest_mail::MailError;
+use email_address::{AddressError, EmailAddress};
+use inbound_mail::Inbound;
+use reply_address::ReplyKey;
+use store::{NotifyStore, StoreError, Subscription};
+use unsubscribe_link::{Target, UnsubscribeKey, percent};
+
+pub use chat_view::{BoxFuture, ChatView, PersonView, RoomView, ViewError};
+pub use mailer::{Mailer, SendError};
 pub use reply::{Dropped, REPLIES_PER_HOUR, ReplyOutcome};
 
-/// A boxed future, for the traits that are used as objects.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The chat provider failed (log-safe description).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ViewError(pub String);
-
-/// One room of one person, as the provider sees it now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomView {
-    pub context: String,
-    pub unread_from_others: u32,
-    /// When the oldest of those was written (Unix seconds).
-    pub oldest_unread_at: Option<u64>,
-    /// The person's read horizon (message index or id).
-    pub horizon: Option<i64>,
-    /// The person muted the room in the provider.
-    pub muted: bool,
-    /// The newest unread messages by others (author, text), oldest first,
-    /// at most the number asked for (none unless excerpts are on).
-    pub latest: Vec<(String, String)>,
-}
-
-/// A person's presence and rooms, as the provider sees them now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PersonView {
-    pub online: bool,
-    pub last_seen_at: Option<u64>,
-    pub rooms: Vec<RoomView>,
-}
-
-/// What the notifier reads of the chat provider (Twilio REST or the local
-/// provider's store).
-pub trait ChatView: Send + Sync {
-    /// The context (room name) of the provider's `conversation` (a Twilio
-    /// conversation SID; the local provider's rooms are their names).
-    fn context_of<'a>(&'a self, conversation: &'a str) -> BoxFuture<'a, Result<Option<String>, ViewError>>;
-    /// Who is in `context`.
-    fn members<'a>(&'a self, context: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
-    /// The rooms `identity` is in.
-    fn rooms_of<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<String>, ViewError>>;
-    /// Writes `body` into `context` as `identity` (a reply by e-mail), so
-    /// the room and its notifications see it as any message; `key` stands
-    /// for the e-mail, so a provider that can tell a repeat drops it.
-    fn post<'a>(
-        &'a self,
-        context: &'a str,
-        identity: &'a str,
-        body: &'a str,
-        key: &'a str,
-    ) -> BoxFuture<'a, Result<(), ViewError>>;
-    /// Presence and the state of each of `contexts` (`None`: every room
-    /// they are in, read in the same call; rooms they are not in are left
-    /// out), with up to `excerpts` of each room's newest unread messages
-    /// by others.
-    fn person<'a>(
-        &'a self,
-        identity: &'a str,
-        contexts: Option<&'a [String]>,
-        excerpts: usize,
-    ) -> BoxFuture<'a, Result<PersonView, ViewError>>;
-}
-
-/// Where e-mail goes out (SendGrid, SMTP, the dev inbox).
-pub trait Mailer: Send + Sync {
-    /// How many e-mails one call may carry and still be one request.
-    fn batch_size(&self) -> usize;
-    /// Sends `emails`; returns how many provider requests it took.
-    fn send<'a>(&'a self, emails: &'a [Email]) -> BoxFuture<'a, Result<usize, SendError>>;
-}
-
-impl Mailer for SendgridClient {
-    fn batch_size(&self) -> usize {
-        MAX_BATCH
-    }
-
-    fn send<'a>(&'a self, emails: &'a [Email]) -> BoxFuture<'a, Result<usize, SendError>> {
-        Box::pin(SendgridClient::send(self, emails))
-    }
+/// Who asks for e-mail, as the notifier needs them: what a verified host
+/// token says (the HTTP layer reads the token; the notifier never does).
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    pub identity: &'a str,
+    /// The rooms the host lets them enter.
+    pub rooms: &'a [ContextName],
+    /// The address the host vouches for, if any (not yet checked to be one).
+    pub vouched_address: Option<&'a str>,
 }
 
 /// How notifications behave (settings).
@@ -229,17 +212,17 @@ pub struct SweepReport {
 }
 
 /// The feature's operations, as the HTTP layer and the schedulers use them.
-pub trait Notifications: Send + Sync + std::fmt::Debug {
+pub trait Notify: Send + Sync + std::fmt::Debug {
     fn subscriptions<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<Subscription>, NotifyError>>;
     fn subscribe<'a>(
         &'a self,
-        claims: &'a HostClaims,
+        who: Requester<'a>,
         context: Option<&'a ContextName>,
         address: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Subscribed, NotifyError>>;
     fn confirm<'a>(
         &'a self,
-        claims: &'a HostClaims,
+        who: Requester<'a>,
         context: Option<&'a ContextName>,
         address: &'a str,
         code: &'a str,
@@ -343,9 +326,9 @@ impl<S: NotifyStore> Notifier<S> {
         &self.store
     }
 
-    fn allowed(claims: &HostClaims, context: Option<&ContextName>) -> Result<(), NotifyError> {
+    fn allowed(who: Requester<'_>, context: Option<&ContextName>) -> Result<(), NotifyError> {
         match context {
-            Some(c) if !claims.allows(c) => Err(NotifyError::ContextNotAllowed),
+            Some(c) if !who.rooms.contains(c) => Err(NotifyError::ContextNotAllowed),
             _ => Ok(()),
         }
     }
@@ -369,22 +352,19 @@ impl<S: NotifyStore> Notifier<S> {
 
     async fn do_subscribe(
         &self,
-        claims: &HostClaims,
+        who: Requester<'_>,
         context: Option<&ContextName>,
         address: Option<&str>,
     ) -> Result<Subscribed, NotifyError> {
-        Self::allowed(claims, context)?;
+        Self::allowed(who, context)?;
         // one definition of an address, checked before anything is counted
-        let vouched = claims
-            .verified_email
-            .as_deref()
-            .and_then(|e| EmailAddress::parse(e).ok());
+        let vouched = who.vouched_address.and_then(|e| EmailAddress::parse(e).ok());
         let address = match (address, &vouched) {
             (Some(typed), _) => EmailAddress::parse(typed).map_err(|e| NotifyError::BadAddress(e.to_string()))?,
             (None, Some(vouched)) => vouched.clone(),
             (None, None) => return Err(NotifyError::BadAddress(AddressError::Empty.to_string())),
         };
-        let identity = claims.identity.as_str();
+        let identity = who.identity;
         if vouched.as_ref() == Some(&address) {
             return self.turn_on(identity, context, address.into_string()).await;
         }
@@ -409,7 +389,7 @@ impl<S: NotifyStore> Notifier<S> {
             .codes
             .issue(identity, address.as_str(), now, recent)
             .map_err(NotifyError::CodeRefused)?;
-        let email = mail::render_code(address.as_str(), &self.config.product, &code)
+        let email = digest_mail::render_code(address.as_str(), &self.config.product, &code)
             .map_err(|e: MailError| NotifyError::BadAddress(e.to_string()))?;
         self.store.put_code(&pending, &mailbox).await?;
         self.mailer.send(std::slice::from_ref(&email)).await.map_err(|e| {
@@ -422,16 +402,16 @@ impl<S: NotifyStore> Notifier<S> {
 
     async fn do_confirm(
         &self,
-        claims: &HostClaims,
+        who: Requester<'_>,
         context: Option<&ContextName>,
         address: &str,
         code: &str,
     ) -> Result<Subscribed, NotifyError> {
-        Self::allowed(claims, context)?;
+        Self::allowed(who, context)?;
         let address = EmailAddress::parse(address)
             .map_err(|e| NotifyError::BadAddress(e.to_string()))?
             .into_string();
-        let identity = claims.identity.as_str();
+        let identity = who.identity;
         let mut pending = self.store.code(identity, &address).await?.ok_or(NotifyError::NoCode)?;
         let outcome = self.codes.check(&mut pending, code, self.clock.now_secs());
         if outcome != CodeOutcome::Malformed {
@@ -516,28 +496,28 @@ impl<S: NotifyStore> Notifier<S> {
     }
 }
 
-impl<S: NotifyStore + 'static> Notifications for Notifier<S> {
+impl<S: NotifyStore + 'static> Notify for Notifier<S> {
     fn subscriptions<'a>(&'a self, identity: &'a str) -> BoxFuture<'a, Result<Vec<Subscription>, NotifyError>> {
         Box::pin(async move { Ok(self.store.subscriptions(identity).await?) })
     }
 
     fn subscribe<'a>(
         &'a self,
-        claims: &'a HostClaims,
+        who: Requester<'a>,
         context: Option<&'a ContextName>,
         address: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Subscribed, NotifyError>> {
-        Box::pin(self.do_subscribe(claims, context, address))
+        Box::pin(self.do_subscribe(who, context, address))
     }
 
     fn confirm<'a>(
         &'a self,
-        claims: &'a HostClaims,
+        who: Requester<'a>,
         context: Option<&'a ContextName>,
         address: &'a str,
         code: &'a str,
     ) -> BoxFuture<'a, Result<Subscribed, NotifyError>> {
-        Box::pin(self.do_confirm(claims, context, address, code))
+        Box::pin(self.do_confirm(who, context, address, code))
     }
 
     fn unsubscribe<'a>(&'a self, identity: &'a str, stop: Stop<'a>) -> BoxFuture<'a, Result<(), NotifyError>> {

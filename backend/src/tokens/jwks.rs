@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, millis};
 use crate::http_client;
-use crate::keys::{KeySet, PublicKey};
+use crate::tokens::es256::{KeySet, PublicKey};
 
 /// The largest JWKS body accepted.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;

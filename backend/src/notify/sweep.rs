@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use super::{
     EXCERPTS_PER_ROOM, MUTED, Notifier, NotifyError, PersonView, SWEEP_LIMIT, SendError, SweepReport, follows,
 };
-use crate::digest_plan::{self, PersonState, RoomState};
 use crate::domain::ContextName;
-use crate::mail::{self, Digest, Email, MailError, RoomLine};
-use crate::notify_store::{NotifyStore, RoomMail, Watch};
-use crate::unsubscribe_link::Target;
+use crate::notify::digest_mail::{self, Digest, Email, MailError, RoomLine};
+use crate::notify::digest_plan::{self, PersonState, RoomState};
+use crate::notify::store::{NotifyStore, RoomMail, Watch};
+use crate::notify::unsubscribe_link::Target;
 
 /// A due e-mail and the rooms it names.
 type Outgoing = (Email, Vec<String>);
@@ -121,7 +121,7 @@ impl<S: NotifyStore> Notifier<S> {
                 })
             })
             .collect();
-        mail::render(&Digest {
+        digest_mail::render(&Digest {
             to: planned.address.clone(),
             product: self.config.product.clone(),
             rooms,

@@ -1,4 +1,4 @@
-//! The notifications' storage in production ([`crate::notify_store`]): one
+//! The notifications' storage in production ([`crate::notify::store`]): one
 //! DynamoDB table (on-demand, point-in-time recovery, TTL on `expires`;
 //! defined in `infra/`), keys `pk` and `sk` (strings):
 //!
@@ -26,8 +26,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, Select, TransactWriteItem, WriteRequest};
 
-use crate::codes::{PendingCode, RecentCodes};
-use crate::notify_store::{
+use crate::notify::address_codes::{PendingCode, RecentCodes};
+use crate::notify::store::{
     CLAIM_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
 };
 
