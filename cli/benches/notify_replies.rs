@@ -122,9 +122,8 @@ async fn main() {
             ("DACHAT_SMTP_LISTEN", format!("127.0.0.1:{smtp_port}")),
             ("RUST_LOG", "warn".to_owned()),
         ],
-        None,
     );
-    let (base, pid) = (server.base.clone(), server.pid);
+    let (base, pid) = (server.base.clone(), server.pid());
     let http = reqwest::Client::new();
 
     // 200 people, each following a room of their own with one writer in it

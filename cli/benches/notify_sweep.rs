@@ -41,7 +41,6 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 #[tokio::main]
 async fn main() {
-    let log = std::env::temp_dir().join(format!("dachat-bench-sweep-{}.log", std::process::id()));
     let server = bench_server::serve(
         "sweep",
         &[
@@ -49,9 +48,9 @@ async fn main() {
             ("DACHAT_NOTIFY_DELAY", DELAY_SECS.to_string()),
             ("RUST_LOG", "info".to_owned()),
         ],
-        Some(&log),
     );
-    let (base, pid) = (server.base.clone(), server.pid);
+    let log = server.log.clone();
+    let (base, pid) = (server.base.clone(), server.pid());
     let http = reqwest::Client::new();
 
     // 10,000 subscribers: a token, a session (membership), e-mail on
@@ -189,5 +188,4 @@ async fn main() {
         peak_rss_kib(pid) as f64 / 1024.0
     );
     drop(server);
-    let _ = std::fs::remove_file(&log);
 }

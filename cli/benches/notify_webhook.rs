@@ -90,9 +90,8 @@ async fn main() {
             ("DACHAT_TWILIO_BASE_URL", twilio),
             ("RUST_LOG", "warn".to_owned()),
         ],
-        None,
     );
-    let (base, pid) = (server.base.clone(), server.pid);
+    let (base, pid) = (server.base.clone(), server.pid());
     let http = reqwest::Client::new();
 
     // a room of 10 members; the first 5 follow it

@@ -19,6 +19,7 @@ use backend::tokens::es256::SigningKey;
 use local_chat::LocalChat;
 use local_chat::files::FileOptions;
 use serde_json::{Value, json};
+use testkit::http::post_json;
 use testkit::ws::WsClient;
 use tower::ServiceExt as _;
 
@@ -95,16 +96,9 @@ impl Server {
     async fn token(&self, sub: &str, contexts: &[&str]) -> String {
         let mut token = String::new();
         for context in contexts {
-            let answer: Value = self
-                .http
-                .post(format!("http://{}/v1/session", self.base))
-                .json(&json!({ "token": self.host_token(sub, contexts), "context": context }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let url = format!("http://{}/v1/session", self.base);
+            let body = json!({ "token": self.host_token(sub, contexts), "context": context });
+            let (_, answer) = post_json(&self.http, &url, &body).await.unwrap();
             token = answer["accessToken"].as_str().unwrap().to_owned();
         }
         token

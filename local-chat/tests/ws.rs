@@ -9,6 +9,7 @@ use backend::clock::Clock;
 use backend::tokens::es256::SigningKey;
 use local_chat::LocalChat;
 use serde_json::{Value, json};
+use testkit::http::post_json;
 use testkit::ws::WsClient;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -39,15 +40,8 @@ impl Server {
 
     /// POSTs `body` to the token service's `path`; the JSON answer.
     async fn post(&self, path: &str, body: Value) -> Value {
-        self.http
-            .post(format!("http://{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        let url = format!("http://{}{path}", self.base);
+        post_json(&self.http, &url, &body).await.unwrap().1
     }
 
     /// Opens a session for `context` and returns the chat access token.

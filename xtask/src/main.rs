@@ -293,12 +293,8 @@ fn browser_tests() -> Result<()> {
     step("the chat-client suite in headless Chromium: local provider, and Twilio's SDK replaced by a stand-in");
     suite::run_suite(&root().join("target/debug/dachat"))?;
     step("smoke test of the local server (dachat smoke: API, dev token, session, renewal, widget files and headers)");
-    let (server, port) = services::Stack::local_server(&root().join("target/debug/dachat"))?;
-    let smoke = run(Command::new(root().join("target/debug/dachat")).args([
-        "smoke",
-        "--api",
-        &format!("http://127.0.0.1:{port}"),
-    ]));
+    let server = services::local_server(&root().join("target/debug/dachat"))?;
+    let smoke = run(Command::new(root().join("target/debug/dachat")).args(["smoke", "--api", &server.base]));
     drop(server);
     smoke?;
     step("end-to-end tests in headless Chromium (node --test tests/e2e/)");

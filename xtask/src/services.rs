@@ -11,7 +11,6 @@
 //!
 //! Their output goes to `target/test-services/*.log`.
 
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -148,29 +147,6 @@ impl Stack {
         Ok(stack)
     }
 
-    /// The local server (`dachat serve` with fresh dev keys and data under
-    /// `target/test-services/local`); returns its port.
-    pub fn local_server(dachat: &Path) -> Result<(Self, u16)> {
-        let dir = root().join("target/test-services/local");
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
-        let keys = dir.join("keys");
-        crate::run(Command::new(dachat).args(["keygen", "--out-dir"]).arg(&keys))?;
-        let mut stack = Stack::default();
-        let port = free_port()?;
-        stack.spawn(
-            "dachat-serve",
-            Command::new(dachat)
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--dev-keys"])
-                .arg(&keys)
-                .arg("--data-dir")
-                .arg(dir.join("data")),
-        )?;
-        stack.wait_ready("dachat-serve", port)?;
-        Ok((stack, port))
-    }
-
     pub fn env(&self) -> &[(String, String)] {
         &self.env
     }
@@ -194,27 +170,35 @@ impl Stack {
     }
 }
 
-/// POSTs JSON to a loopback server and returns the response's JSON body
-/// (HTTP/1.1, `Connection: close`; enough for the test setup's few calls).
-pub fn post_json(port: u16, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-    use std::io::{Read as _, Write as _};
-    let body = body.to_string();
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, payload) = response
-        .split_once("\r\n\r\n")
-        .with_context(|| format!("POST {path}: no HTTP response"))?;
-    if !head.starts_with("HTTP/1.1 200") {
-        bail!("POST {path}: {}: {payload}", head.lines().next().unwrap_or_default());
+/// The local server (`dachat serve` with fresh dev keys and data under
+/// `target/test-services/local`, started the one way tests start it).
+pub fn local_server(dachat: &Path) -> Result<testkit::serve::Server> {
+    let dir = root().join("target/test-services/local");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
     }
-    serde_json::from_str(payload).with_context(|| format!("POST {path}: the body is not JSON"))
+    let keys = dir.join("keys");
+    testkit::serve::keygen(dachat, &keys)?;
+    let server = testkit::serve::Serve::new(dachat, "local")
+        .folders(&keys, &dir.join("data"))
+        .start()?;
+    println!("  dachat serve: pid {}, log {}", server.pid(), server.log.display());
+    Ok(server)
+}
+
+/// POSTs JSON to the local server (testkit's `post_json`, on a runtime of
+/// its own): the JSON answer, which must be a 200.
+pub fn post_json(base: &str, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (status, answer) = runtime.block_on(testkit::http::post_json(
+        &reqwest::Client::new(),
+        &format!("{base}{path}"),
+        body,
+    ))?;
+    if status != 200 {
+        bail!("POST {path}: HTTP {status}: {answer}");
+    }
+    Ok(answer)
 }
 
 impl Drop for Stack {

@@ -11,26 +11,26 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use serde_json::json;
 
-use crate::services::{Stack, post_json};
+use crate::services::{local_server, post_json};
 use crate::{cargo, root, run};
 
 /// The rooms the suite's local tests use (`Local::room` in the suite).
 const ROOMS: u32 = 9;
 
 pub fn run_suite(dachat: &Path) -> Result<()> {
-    let (server, port) = Stack::local_server(dachat)?;
+    let server = local_server(dachat)?;
     let rooms: Vec<String> = (1..=ROOMS).map(|n| format!("suite-{n}")).collect();
     let mut tokens = Vec::new();
     for user in ["alice", "bob"] {
         let host = post_json(
-            port,
+            &server.base,
             "/dev/token",
             &json!({ "sub": user, "contexts": rooms, "ttl": 3600 }),
         )?;
         let host = host["token"].as_str().context("/dev/token: no token")?.to_owned();
         let mut access = String::new();
         for room in &rooms {
-            let session = post_json(port, "/v1/session", &json!({ "token": host, "context": room }))?;
+            let session = post_json(&server.base, "/v1/session", &json!({ "token": host, "context": room }))?;
             access = session["accessToken"]
                 .as_str()
                 .context("/v1/session: no accessToken")?
@@ -68,7 +68,7 @@ pub fn run_suite(dachat: &Path) -> Result<()> {
         ])
         .env(
             "DACHAT_SUITE_LOCAL",
-            format!("http://127.0.0.1:{port} {} {}", tokens[0], tokens[1]),
+            format!("{} {} {}", server.base, tokens[0], tokens[1]),
         )
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")

@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 
 use crate::config::SendgridSettings;
 use crate::http_client::{self, RetryPolicy};
-use crate::notify::digest_mail::Email;
 use crate::notify::chat_view::BoxFuture;
+use crate::notify::digest_mail::Email;
 use crate::notify::mailer::{Mailer, SendError};
 use crate::secret::Secret;
 

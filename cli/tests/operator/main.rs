@@ -9,11 +9,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod configure;
-#[path = "../support/notify_server.rs"]
-mod notify_server;
 mod proxy;
 mod publish;
 mod smtp;
+#[path = "../support/mod.rs"]
+mod support;
 
 /// The address of a service `cargo xtask test` started.
 pub fn service(var: &str) -> String {
@@ -22,13 +22,9 @@ pub fn service(var: &str) -> String {
     })
 }
 
-/// The `dachat` binary under test.
-pub const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
+pub use support::DACHAT;
 
 /// A fresh, empty temporary folder.
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("dachat-operator-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    testkit::serve::temp_dir(&format!("operator-{name}")).unwrap()
 }

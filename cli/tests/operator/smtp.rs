@@ -11,8 +11,9 @@ use std::time::Duration;
 use serde_json::json;
 use testkit::{Supervised, free_port};
 
-use crate::notify_server::{Server, code_in, say, serve, temp_dir, until};
 use crate::service;
+use crate::support::{Server, code_in, say, serve, until};
+use crate::temp_dir;
 
 struct Smtpd {
     _process: Supervised,

@@ -4,15 +4,9 @@
 //! (lettre as the sending mail server) and on the dev inbox page, and the
 //! replies that must not land.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-#[path = "support/notify_server.rs"]
-mod notify_server;
-
+use crate::support::{Server, header, say, serve};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
-use notify_server::{Server, header, say, serve};
 use serde_json::{Value, json};
 use testkit::free_port;
 use testkit::ws::WsClient;

@@ -4,14 +4,8 @@
 //! again is recognised and does nothing, a forged one is refused before
 //! anything is noted, and events that arrive out of order are each noted.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-#[path = "support/notify_server.rs"]
-mod notify_server;
-
+use crate::support::serve;
 use backend::secret::Secret;
-use notify_server::serve;
 use serde_json::json;
 
 const AUTH_TOKEN: &str = "webhook-test-auth-token";
@@ -30,7 +24,7 @@ async fn standin() -> String {
 
 /// `dachat serve` with Twilio settings whose REST API is the stand-in at
 /// `twilio`, and `extra` settings.
-fn twilio_server_with(name: &str, twilio: &str, extra: &[(&str, &str)]) -> notify_server::Server {
+fn twilio_server_with(name: &str, twilio: &str, extra: &[(&str, &str)]) -> crate::support::Server {
     let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
     let mut env = vec![
         ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
@@ -44,7 +38,7 @@ fn twilio_server_with(name: &str, twilio: &str, extra: &[(&str, &str)]) -> notif
     serve(name, &env)
 }
 
-fn twilio_server(name: &str, twilio: &str) -> notify_server::Server {
+fn twilio_server(name: &str, twilio: &str) -> crate::support::Server {
     twilio_server_with(name, twilio, &[])
 }
 
@@ -128,7 +122,7 @@ async fn signed_message_events_are_noted_once_and_forged_ones_refused() {
 /// Posts a message into the stand-in as Twilio's SDK would have, and
 /// delivers Twilio's signed webhook for it.
 async fn twilio_message(
-    server: &notify_server::Server,
+    server: &crate::support::Server,
     twilio: &str,
     conversation: &str,
     author: &str,
@@ -244,7 +238,7 @@ async fn on_twilio_a_reply_through_sendgrid_inbound_parse_lands_in_the_conversat
     assert_eq!(on["state"], "on");
     twilio_message(&server, &twilio, "shipment-1", "bob").await;
     let digest = server.inbox_of(1).await.remove(0);
-    let reply_to = notify_server::header(&digest, "Reply-To").to_owned();
+    let reply_to = crate::support::header(&digest, "Reply-To").to_owned();
 
     let inbound = |key: &str, fields: Vec<(&str, String)>| {
         let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();

@@ -1,66 +1,42 @@
-//! A local server for the notification tests (`cli/tests/notifications.rs`
-//! and the SMTP tests among the operator tests): `dachat serve --dev-keys`
-//! with a 1-second notification delay, and the requests people make.
+//! What the `cli` tests share (the `server` tests and the operator tests):
+//! the real `dachat serve` started through [`testkit::serve`] with a
+//! 1-second notification delay, and the requests people make of it.
 
 // Each test binary that includes this uses a part of it.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use testkit::http::post_json;
+use testkit::serve::Serve;
 use testkit::ws::WsClient;
-use testkit::{Supervised, free_port};
 
 pub const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
 
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dachat-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
+/// A running `dachat serve` and a client for it.
 pub struct Server {
-    _process: Supervised,
+    pub server: testkit::serve::Server,
+    /// `http://127.0.0.1:<port>`.
     pub base: String,
     pub http: reqwest::Client,
-    /// What the server logged.
-    pub log: PathBuf,
 }
 
-/// `dachat serve --dev-keys` with a 1-second notification delay.
+/// `dachat serve --dev-keys` with a 1-second notification delay and `env`.
 pub fn serve(name: &str, env: &[(&str, &str)]) -> Server {
-    let keys = temp_dir(&format!("notify-keys-{name}"));
-    let data = temp_dir(&format!("notify-data-{name}"));
-    let made = Command::new(DACHAT)
-        .args(["keygen", "--out-dir", keys.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let port = free_port().unwrap();
-    let base = format!("127.0.0.1:{port}");
-    let mut command = Command::new(DACHAT);
-    command
-        .args(["serve", "--listen", &base, "--dev-keys"])
-        .arg(&keys)
-        .arg("--data-dir")
-        .arg(&data)
-        .env_remove("DACHAT_JWKS_URL")
-        .env_remove("DACHAT_SMTP_URL")
-        .env("DACHAT_NOTIFY_DELAY", "1");
+    let mut serve = Serve::new(DACHAT, name).env("DACHAT_NOTIFY_DELAY", "1");
     for (name, value) in env {
-        command.env(name, value);
+        serve = serve.env(name, *value);
     }
-    let log = data.join("serve.log");
-    let mut process = Supervised::spawn("dachat serve", &mut command, Some(&log)).unwrap();
-    process.wait_for_port(port, Duration::from_secs(30)).unwrap();
+    client(serve.start().unwrap())
+}
+
+/// A client for a server started otherwise.
+pub fn client(server: testkit::serve::Server) -> Server {
     Server {
-        _process: process,
-        base: format!("http://{base}"),
+        base: server.base.clone(),
+        server,
         http: reqwest::Client::new(),
-        log,
     }
 }
 
@@ -79,45 +55,30 @@ pub async fn until<T, F: std::future::Future<Output = Option<T>>>(what: &str, mu
 impl Server {
     /// How many lines of the server's log contain `text` now.
     pub fn log_count(&self, text: &str) -> usize {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .matches(text)
-            .count()
+        self.server.log_text().matches(text).count()
     }
 
     /// Waits until the server's log has a line containing `text`, `n` times.
     pub async fn logged(&self, text: &str, n: usize) {
         until(&format!("{n} log lines with {text:?}"), || async {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            (log.matches(text).count() >= n).then_some(())
+            (self.log_count(text) >= n).then_some(())
         })
         .await;
     }
 
+    /// A host token from the demo page's `/dev/token`, for both rooms.
     pub async fn token(&self, sub: &str, email: Option<&str>) -> String {
-        let answer: Value = self
-            .http
-            .post(format!("{}/dev/token", self.base))
-            .json(&json!({ "sub": sub, "contexts": ["general", "shipment-1"], "email": email }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = json!({ "sub": sub, "contexts": ["general", "shipment-1"], "email": email });
+        let (status, answer) = self.post("/dev/token", body).await;
+        assert_eq!(status, 200, "{answer}");
         answer["token"].as_str().unwrap().to_owned()
     }
 
+    /// POSTs JSON to `path`: the status and the JSON answer.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
+        post_json(&self.http, &format!("{}{path}", self.base), &body)
             .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
+            .unwrap()
     }
 
     pub async fn subscriptions(&self, token: &str) -> Value {

@@ -3,13 +3,7 @@
 //! the dev inbox, a 1-second delay), people subscribing, confirming,
 //! chatting, reading and unsubscribing.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-#[path = "support/notify_server.rs"]
-mod notify_server;
-
-use notify_server::{code_in, header, say, serve};
+use crate::support::{code_in, header, say, serve};
 use serde_json::{Value, json};
 
 #[tokio::test]

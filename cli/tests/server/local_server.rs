@@ -2,24 +2,19 @@
 //! local chat's durability: a message acknowledged to its sender survives
 //! `kill -9` of the server.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::{Value, json};
+use testkit::free_port;
+use testkit::http::post_json;
+use testkit::serve::{Serve, Server};
 use testkit::ws::WsClient;
-use testkit::{Supervised, free_port};
 
-const DACHAT: &str = env!("CARGO_BIN_EXE_dachat");
+use crate::support::DACHAT;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dachat-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    testkit::serve::temp_dir(name).unwrap()
 }
 
 fn dachat(args: &[&str]) -> std::process::Output {
@@ -37,44 +32,25 @@ fn keys_and_data(name: &str) -> (PathBuf, PathBuf) {
     (keys, data)
 }
 
-struct Server {
-    process: Supervised,
-    base: String,
-}
-
-/// Starts `dachat serve` and waits until it accepts connections.
+/// Starts `dachat serve` on these keys and data (kept, so a test can
+/// start it again on them) and waits until it accepts connections.
 async fn serve(keys: &Path, data: &Path, port: u16) -> Server {
     serve_with(keys, data, port, &[]).await
 }
 
 async fn serve_with(keys: &Path, data: &Path, port: u16, extra: &[&str]) -> Server {
-    let base = format!("127.0.0.1:{port}");
-    let mut process = Supervised::spawn(
-        "dachat serve",
-        Command::new(DACHAT)
-            .args(["serve", "--listen", &base, "--dev-keys"])
-            .arg(keys)
-            .arg("--data-dir")
-            .arg(data)
-            .args(extra)
-            .env_remove("DACHAT_JWKS_URL"),
-        None,
-    )
-    .unwrap();
-    process.wait_for_port(port, Duration::from_secs(30)).unwrap();
-    Server { process, base }
+    Serve::new(DACHAT, "local")
+        .folders(keys, data)
+        .port(port)
+        .args(extra)
+        .start()
+        .unwrap()
 }
 
 async fn session(base: &str, token: &str, context: &str) -> Value {
-    reqwest::Client::new()
-        .post(format!("http://{base}/v1/session"))
-        .json(&json!({ "token": token, "context": context }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let url = format!("{base}/v1/session");
+    let body = json!({ "token": token, "context": context });
+    post_json(&reqwest::Client::new(), &url, &body).await.unwrap().1
 }
 
 /// `dachat token` for alice with these contexts.
@@ -94,9 +70,12 @@ fn dev_token(keys: &Path, contexts: &str) -> std::process::Output {
 async fn chat(base: &str, host_token: &str) -> WsClient {
     let answer = session(base, host_token, "general").await;
     let access = answer["accessToken"].as_str().unwrap();
-    WsClient::connect(&format!("ws://{base}/v1/local/ws?token={access}"))
-        .await
-        .unwrap()
+    WsClient::connect(&format!(
+        "{}/v1/local/ws?token={access}",
+        base.replace("http://", "ws://")
+    ))
+    .await
+    .unwrap()
 }
 
 #[test]
@@ -188,11 +167,7 @@ async fn dev_token_endpoint_refuses_bad_input_by_field() {
     let (keys, data) = keys_and_data("devtoken");
     let server = serve(&keys, &data, free_port().unwrap()).await;
     let http = reqwest::Client::new();
-    let post = |body: Value| {
-        http.post(format!("http://{}/dev/token", server.base))
-            .json(&body)
-            .send()
-    };
+    let post = |body: Value| http.post(format!("{}/dev/token", server.base)).json(&body).send();
     for (body, expected) in [
         (json!({ "sub": "bad name!", "contexts": ["general"] }), "sub: "),
         (
@@ -240,7 +215,7 @@ async fn an_acknowledged_message_survives_kill_9() {
         .await;
     socket.expect("ack").await;
     let mut crashed = server;
-    crashed.process.kill_hard(); // SIGKILL: no shutdown, no flush
+    crashed.kill_hard(); // SIGKILL: no shutdown, no flush
     drop(crashed);
 
     let server = serve(&keys, &data, port).await;
@@ -260,7 +235,7 @@ async fn the_chat_socket_refuses_what_is_not_a_socket_in_the_apis_json() {
     let http = reqwest::Client::new();
     for query in ["", "?token=a&token=b", "?token=%zz"] {
         let answer = http
-            .get(format!("http://{}/v1/local/ws{query}", server.base))
+            .get(format!("{}/v1/local/ws{query}", server.base))
             .send()
             .await
             .unwrap();
@@ -279,7 +254,7 @@ async fn a_client_spraying_bad_tokens_gets_429_from_the_real_server() {
     let server = serve(&keys, &data, free_port().unwrap()).await;
     let http = reqwest::Client::new();
     let me = |token: &str| {
-        http.get(format!("http://{}/v1/me", server.base))
+        http.get(format!("{}/v1/me", server.base))
             .bearer_auth(token.to_owned())
             .send()
     };
@@ -326,7 +301,7 @@ async fn the_widget_is_sent_precompressed_when_the_browser_takes_it() {
     )
     .await;
     let get = |path: &str, accept: &str| {
-        let request = reqwest::Client::new().get(format!("http://{}{path}", server.base));
+        let request = reqwest::Client::new().get(format!("{}{path}", server.base));
         let request = if accept.is_empty() {
             request
         } else {
@@ -398,10 +373,7 @@ async fn the_real_server_keeps_a_file_in_its_data_folder_and_serves_it_safely() 
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
     let http = reqwest::Client::new();
     let uploaded: Value = http
-        .post(format!(
-            "http://{}/v1/local/files?room=general&name=pallet.png",
-            server.base
-        ))
+        .post(format!("{}/v1/local/files?room=general&name=pallet.png", server.base))
         .bearer_auth(access)
         .header("content-type", "image/png")
         .body(png.to_vec())
@@ -419,7 +391,7 @@ async fn the_real_server_keeps_a_file_in_its_data_folder_and_serves_it_safely() 
         .collect();
     assert_eq!(kept.len(), 1, "one file, named by its SHA-256");
     let fetched = http
-        .get(format!("http://{}/v1/local/files/{id}?token={access}", server.base))
+        .get(format!("{}/v1/local/files/{id}?token={access}", server.base))
         .send()
         .await
         .unwrap();
@@ -428,7 +400,7 @@ async fn the_real_server_keeps_a_file_in_its_data_folder_and_serves_it_safely() 
     assert_eq!(fetched.bytes().await.unwrap().as_ref(), png);
     // refusals are the API's JSON on the real server too
     let refused = http
-        .post(format!("http://{}/v1/local/files?room=general&room=x", server.base))
+        .post(format!("{}/v1/local/files?room=general&room=x", server.base))
         .bearer_auth(access)
         .header("content-type", "image/png")
         .body(png.to_vec())

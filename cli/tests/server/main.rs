@@ -1,0 +1,21 @@
+//! The `cli` crate's self-contained tests, one binary: the real `dachat`
+//! as a person runs it, each test starting its own `dachat serve` (through
+//! `testkit::serve`) and, where Twilio is needed, the Twilio stand-in in
+//! this process. (The operator tests, `tests/operator`, need the services
+//! `cargo xtask test` starts, so they are a binary of their own.)
+//!
+//! - [`local_server`]: keygen, token, serve; a message acknowledged
+//!   survives `kill -9`; files on the real server;
+//! - [`notifications`]: subscribe, confirm, digest, read, unsubscribe;
+//! - [`replies`]: replies by e-mail over SMTP and the dev inbox;
+//! - [`twilio_webhook`]: Twilio's `onMessageAdded` into the notifier.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+mod local_server;
+mod notifications;
+mod replies;
+#[path = "../support/mod.rs"]
+mod support;
+mod twilio_webhook;
