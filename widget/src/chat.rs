@@ -220,7 +220,7 @@ impl UseChatReturn {
             }
             self.keep_saving();
             if session.provider == Provider::Twilio {
-                crate::twilio::Sdk::start();
+                crate::client::twilio::Sdk::start();
             }
             let listener: Listener = Rc::new(move |event| self.on_event(event));
             let client: Rc<dyn ChatClient> = match session.provider {

@@ -23,7 +23,6 @@ pub mod i18n;
 pub mod markdown;
 mod pieces;
 pub mod state;
-pub mod twilio;
 mod view;
 
 use std::cell::RefCell;

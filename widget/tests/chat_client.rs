@@ -25,7 +25,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 use widget::client::{ChatClient, Event, Listener, LocalClient};
 use widget::state::Connection;
-use widget::twilio::TwilioClient;
+use widget::client::twilio::TwilioClient;
 
 wasm_bindgen_test_configure!(run_in_browser);
 

@@ -46,7 +46,6 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             &["state"],
             &["client", "host"],
             &["pieces"],
-            &["twilio"],
             &["chat"],
             &["attach"],
             &["view"],

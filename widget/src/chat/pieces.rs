@@ -39,7 +39,7 @@ fn commands_parser() -> Result<Parse, SplitLoaderError> {
 )]
 fn twilio_connect(token: String, listener: Listener) -> Result<Connecting, SplitLoaderError> {
     Ok(Box::pin(async move {
-        let client = crate::twilio::TwilioClient::connect(&token, listener)
+        let client = crate::client::twilio::TwilioClient::connect(&token, listener)
             .await
             .map_err(|_| ())?;
         Ok(Rc::new(client) as Rc<dyn ChatClient>)

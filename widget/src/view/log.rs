@@ -7,10 +7,10 @@ use leptos::prelude::*;
 use protocol::local::Message;
 
 use super::message::{MessageRow, PendingBody};
+use super::rows::{Row, RowMarks, row_marks, timeline};
 use crate::browser;
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t, tf};
-use crate::state::{Row, RowMarks, row_marks};
 
 /// A row of the log as the view keeps it (owned, keyed).
 #[derive(Clone)]
@@ -96,7 +96,7 @@ pub fn Log(chat: UseChatReturn) -> impl IntoView {
                 each=move || state.with(|s| s.as_ref().and_then(|s| s.active_room().map(|r| {
                     let messages: Vec<&Message> = r.messages.values().collect();
                     let mut marks = row_marks(&messages, r.divider_after, &s.identity, browser::local_day);
-                    r.timeline().into_iter().map(|row| match row {
+                    timeline(r).into_iter().map(|row| match row {
                         Row::Message(m) => LogRow::Message(
                             m.clone(),
                             s.display_name(&m.author).to_owned(),

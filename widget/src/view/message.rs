@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use protocol::local::{Attachment, Message};
 
+use super::rows::hue_of;
 use crate::browser;
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t};
-use crate::state::hue_of;
 
 /// A message body: drawn into the body's `<div>` when Leptos creates it
 /// (a node-ref container, so no effect or signal per row), as markdown

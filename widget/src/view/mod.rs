@@ -19,6 +19,7 @@ mod message;
 pub mod notify;
 mod notify_toggle;
 pub mod pieces;
+pub mod rows;
 mod status;
 mod tabs;
 
