@@ -1,6 +1,6 @@
 //! Fixed-window counters by key: the session limit per identity
-//! (`provision.rs`) and the failed-verification limit per client address
-//! (`api.rs`). Time is an argument (Unix ms from the injected clock), so the
+//! ([`crate::twilio::provision`]) and the failed-verification limit per
+//! client address ([`crate::api`]). Time is an argument (Unix ms from the injected clock), so the
 //! rules are tested without waiting.
 
 use std::collections::HashMap;

@@ -5,7 +5,8 @@
 //!   "Over 600 lines:" among its first 20);
 //! - no module imports a module above it: [`LAYERS`] lists each crate's
 //!   modules from the bottom up, and a module may name (`crate::x`) only
-//!   modules of a lower layer, so no import circle can form;
+//!   modules of a lower layer, so no import circle can form; and the
+//!   pairs in [`APART`] (e.g. `notify` and `tokens`) not even that;
 //! - unsafe code stays forbidden (the workspace denies it) except where
 //!   [`UNSAFE_ALLOWED`] says why: the widget's `#[wasm_split]` functions,
 //!   whose macro expansion declares `extern` loader functions.
@@ -22,6 +23,23 @@ pub const UNSAFE_ALLOWED: &[(&str, &str)] = &[
 
 /// Files longer than this say why at their top.
 pub const LONG_FILE_LINES: usize = 600;
+
+/// Modules that must not import a lower one the layers would allow, with
+/// the reason: (crate folder, module, module it must not name, why).
+pub const APART: &[(&str, &str, &str, &str)] = &[
+    (
+        "backend/src",
+        "notify",
+        "tokens",
+        "the notifier is told who asks (notify::Requester); it never reads a token",
+    ),
+    (
+        "backend/src",
+        "twilio",
+        "tokens",
+        "Twilio's REST side needs no token logic; tokens are minted in app",
+    ),
+];
 
 /// The layers of each crate's modules, bottom first (by `src/` folder).
 pub const LAYERS: &[(&str, &[&[&str]])] = &[
@@ -78,6 +96,7 @@ pub fn check(root: &Path) -> Result<()> {
     for (dir, layers) in LAYERS {
         problems.extend(layer_problems(&root.join(dir), dir, layers));
     }
+    problems.extend(apart_problems(root, APART));
     if !problems.is_empty() {
         bail!("tidy:\n  {}", problems.join("\n  "));
     }
@@ -154,6 +173,25 @@ fn layer_problems(src: &Path, dir: &str, layers: &[&[&str]]) -> Vec<String> {
     problems
 }
 
+/// Files of a module in [`APART`] that name the module it must not.
+fn apart_problems(root: &Path, rules: &[(&str, &str, &str, &str)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (dir, module, banned, why) in rules {
+        let src = root.join(dir);
+        for file in rust_files(&src) {
+            if module_of(&src, &file).as_deref() != Some(*module) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if crate_references(&text).iter().any(|used| used == banned) {
+                let name = file.strip_prefix(&src).unwrap_or(&file).display();
+                problems.push(format!("{dir}/{name}: `{module}` imports `{banned}`: {why} (tidy::APART)"));
+            }
+        }
+    }
+    problems
+}
+
 fn rust_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -209,6 +247,21 @@ mod tests {
             layer_problems(&dir, "d", layers)
                 .iter()
                 .any(|p| p.contains("`other` is not in"))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn modules_kept_apart_may_not_name_each_other() {
+        let dir = std::env::temp_dir().join(format!("xtask-apart-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src/feature")).unwrap();
+        std::fs::write(dir.join("src/feature/ok.rs"), "//! Ok.\nuse crate::base::X;\n").unwrap();
+        let rules = [("src", "feature", "tokens", "a reason")];
+        assert_eq!(apart_problems(&dir, &rules), Vec::<String>::new());
+        std::fs::write(dir.join("src/feature/bad.rs"), "//! Bad.\nuse crate::tokens::Claims;\n").unwrap();
+        assert_eq!(
+            apart_problems(&dir, &rules),
+            ["src/feature/bad.rs: `feature` imports `tokens`: a reason (tidy::APART)"]
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
