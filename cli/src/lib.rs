@@ -31,7 +31,7 @@ pub mod configure;
 mod demo;
 pub mod inbound_smtp;
 pub mod mailers;
-pub mod notifications;
+pub mod notify;
 pub mod publish;
 pub mod smoke;
 pub mod widget_files;
@@ -354,14 +354,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         (None, ProviderSettings::Local) => bail!("the local provider did not open"),
     };
-    let notifications = notifications::LocalNotifications::build(
-        &settings.notify,
-        chat_view,
-        &args.data_dir,
-        args.listen,
-        clock.clone(),
-    )?;
-    deps.notify = Ok(notifications.notifier.clone() as Arc<dyn backend::notify::Notify>);
+    let notify = notify::LocalNotify::build(&settings.notify, chat_view, &args.data_dir, args.listen, clock.clone())?;
+    deps.notify = Ok(notify.notifier.clone() as Arc<dyn backend::notify::Notify>);
     deps.clock = clock;
     deps.local = local.as_ref().map(LocalChat::provider);
     if let (Some(keys), true) = (&dev_keys, trust_dev_key_directly) {
@@ -394,7 +388,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         router = socket.merge(router);
     }
     {
-        let n = &notifications;
+        let n = &notify;
         n.spawn(local.as_ref().map(LocalChat::message_events));
         let replies = n.notifier.clone() as Arc<dyn backend::notify::Notify>;
         if let (Some(addr), Some(domain)) = (settings.notify.smtp_listen, &n.reply_domain) {

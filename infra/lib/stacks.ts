@@ -12,17 +12,17 @@ import { Construct } from 'constructs';
 
 import { skipChecks } from './checks.ts';
 import { LambdaApi } from './lambda-api.ts';
-import { NotificationSweep } from './notification-sweep.ts';
+import { NotifySweep } from './notify-sweep.ts';
 import type { Settings } from './settings.ts';
 import { WIDGET_PREFIX, WidgetHosting } from './widget-hosting.ts';
 
 export class DachatStack extends Stack {
   readonly tokenService: LambdaApi;
   readonly widget: WidgetHosting;
-  /** What notifications keep (backend/src/notify_dynamo.rs): claims, codes, subscriptions. */
+  /** What notifications keep (backend/src/notify/dynamo_store.rs): claims, codes, subscriptions. */
   readonly notifyTable: dynamodb.Table;
   /** The one-minute sweep, when notification e-mail is on (`notifyLink`). */
-  readonly notificationSweep?: NotificationSweep;
+  readonly notifySweep?: NotifySweep;
 
   constructor(scope: Construct, settings: Settings, props: StackProps = {}) {
     super(scope, settings.stackName, {
@@ -75,7 +75,8 @@ export class DachatStack extends Stack {
     for (const [name, value] of Object.entries(replies)) this.tokenService.function.addEnvironment(name, value);
     if (settings.notifyLink !== undefined) {
       this.tokenService.function.addEnvironment('DACHAT_NOTIFY_LINK', settings.notifyLink);
-      this.notificationSweep = new NotificationSweep(this, 'NotificationSweep', {
+      // the id stays as deployed: a new one would replace the function and its rule
+      this.notifySweep = new NotifySweep(this, 'NotificationSweep', {
         lambdaDir: settings.lambdaDir,
         environment: {
           STACK_NAME: settings.stackName,

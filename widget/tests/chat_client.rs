@@ -23,9 +23,9 @@ use std::task::{Poll, Waker};
 use protocol::local::{Attachment, ServerFrame};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
+use widget::client::twilio::TwilioClient;
 use widget::client::{ChatClient, Event, Listener, LocalClient};
 use widget::state::Connection;
-use widget::client::twilio::TwilioClient;
 
 wasm_bindgen_test_configure!(run_in_browser);
 

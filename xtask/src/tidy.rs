@@ -185,7 +185,9 @@ fn apart_problems(root: &Path, rules: &[(&str, &str, &str, &str)]) -> Vec<String
             let text = std::fs::read_to_string(&file).unwrap_or_default();
             if crate_references(&text).iter().any(|used| used == banned) {
                 let name = file.strip_prefix(&src).unwrap_or(&file).display();
-                problems.push(format!("{dir}/{name}: `{module}` imports `{banned}`: {why} (tidy::APART)"));
+                problems.push(format!(
+                    "{dir}/{name}: `{module}` imports `{banned}`: {why} (tidy::APART)"
+                ));
             }
         }
     }

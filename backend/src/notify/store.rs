@@ -1,5 +1,5 @@
 //! What the notifications feature keeps (issue #14), as one trait with two
-//! implementations: DynamoDB in production (`notify_dynamo.rs`) and SQLite
+//! implementations: DynamoDB in production (`notify/dynamo_store.rs`) and SQLite
 //! in local mode (`local_chat::notify_sqlite`). Both are held to the same
 //! suite (module `suite`, behind the `store-suite` feature), DynamoDB on moto.
 //!

@@ -10,8 +10,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod dynamo_store;
 mod lambda_runtime;
-mod notify_dynamo;
 mod prism_mock;
 mod prism_proxy;
 mod sendgrid;

@@ -93,8 +93,8 @@ async fn prism_refuses_what_twilio_would() {
     assert_eq!(err, RestError::Rejected("HTTP 422 for fetch user".into()));
 }
 
-/// What the notifier reads of Twilio (`twilio_rest/reads.rs`, through
-/// `notify_twilio::TwilioView`): valid requests, and Twilio's own example
+/// What the notifier reads of Twilio (`twilio/rest/reads.rs`, through
+/// `notify::twilio_view::TwilioView`): valid requests, and Twilio's own example
 /// answers read into rooms, members and unread state.
 #[tokio::test]
 async fn the_notifiers_reads_are_valid_requests_and_read_twilios_examples() {

@@ -29,7 +29,7 @@ use crate::mailers::{DevInbox, SmtpMailer};
 
 /// The local notifier and, without SMTP, its dev inbox.
 #[derive(Debug)]
-pub struct LocalNotifications {
+pub struct LocalNotify {
     pub notifier: Arc<Notifier<SqliteNotifyStore>>,
     pub inbox: Option<DevInbox>,
     /// Where replies by e-mail are addressed, when they are on.
@@ -90,7 +90,7 @@ fn kept_secret(data_dir: &Path) -> anyhow::Result<Secret> {
     Ok(Secret::new(secret))
 }
 
-impl LocalNotifications {
+impl LocalNotify {
     pub fn build(
         settings: &NotifySettings,
         chat: Arc<dyn ChatView>,

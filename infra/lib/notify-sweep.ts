@@ -13,7 +13,7 @@ import { Construct } from 'constructs';
 import { skipChecks } from './checks.ts';
 import { rustLambda } from './lambda-api.ts';
 
-export interface NotificationSweepProps {
+export interface NotifySweepProps {
   lambdaDir: string;
   environment: Record<string, string>;
   parameterPath: string;
@@ -23,11 +23,11 @@ export interface NotificationSweepProps {
   table: dynamodb.ITable;
 }
 
-export class NotificationSweep extends Construct {
+export class NotifySweep extends Construct {
   readonly function: lambda.Function;
   readonly rule: events.Rule;
 
-  constructor(scope: Construct, id: string, props: NotificationSweepProps) {
+  constructor(scope: Construct, id: string, props: NotifySweepProps) {
     super(scope, id);
     this.function = rustLambda(this, {
       binary: 'dachat-notifier',
