@@ -116,7 +116,12 @@ impl Bench {
     }
 
     fn ours(&self, port: u16, twilio_url: Option<&str>) -> Command {
-        let mut cmd = Command::new(root().join("target/release/dachat"));
+        self.dachat(&root().join("target/release/dachat"), port, twilio_url)
+    }
+
+    /// `binary serve` as [`Self::ours`] runs it (ours, or a baseline build).
+    fn dachat(&self, binary: &Path, port: u16, twilio_url: Option<&str>) -> Command {
+        let mut cmd = Command::new(binary);
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("DACHAT_JWKS_URL", &self.jwks_url)
             .env("RUST_LOG", "warn");
@@ -149,11 +154,24 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 pub fn main(args: &[String]) -> Result<()> {
-    let rounds: usize = match args {
-        [] => 3,
-        [flag, n] if flag == "--rounds" => n.parse().context("--rounds takes a number")?,
-        _ => bail!("usage: cargo xtask bench [--rounds N]"),
-    };
+    const USAGE: &str = "usage: cargo xtask bench [--rounds N] [--baseline PATH-TO-DACHAT]";
+    let (mut rounds, mut baseline) = (3usize, None::<PathBuf>);
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().with_context(|| format!("{flag} takes a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--rounds" => rounds = value.parse().context("--rounds takes a number")?,
+            // another build's `dachat` (e.g. an older commit's, built in a
+            // worktree) measured on /v1/token in the same rounds as ours
+            "--baseline" => baseline = Some(PathBuf::from(value)),
+            _ => bail!("unknown option {flag}\n{USAGE}"),
+        }
+    }
+    if let Some(path) = &baseline
+        && !path.is_file()
+    {
+        bail!("--baseline: {} is not a file", path.display());
+    }
     setup::bench_tools()?;
     for tool in ["node", "npm", "python3"] {
         setup::require(tool, "install it (Debian: apt-get install nodejs npm python3)")?;
@@ -246,6 +264,18 @@ pub fn main(args: &[String]) -> Result<()> {
         )?;
         drop(server);
         bench.record(&format!("round {round} ours-token"), result);
+        if let Some(binary) = &baseline {
+            let port = free_port()?;
+            let server = spawn(&mut bench.dachat(binary, port, Some(&standin_url)), port)?;
+            let result = bench.token_path(
+                &format!("http://127.0.0.1:{port}/v1/token"),
+                server.id(),
+                &tokens,
+                "bench",
+            )?;
+            drop(server);
+            bench.record(&format!("round {round} baseline-token"), result);
+        }
     }
 
     step(&format!(
