@@ -58,7 +58,7 @@ pub enum AppError {
     /// A Twilio webhook's `X-Twilio-Signature` is missing or wrong.
     InvalidSignature,
     /// This service sends no notification e-mails (what is missing).
-    NotificationsOff(String),
+    NotifyOff(String),
     Notify(NotifyError),
     /// A one-click unsubscribe link that is not ours (or was cut short).
     BadUnsubscribeLink,
@@ -418,9 +418,7 @@ fn requester(claims: &HostClaims) -> Requester<'_> {
 impl AppState {
     /// The notifier (the webhook and the sweep use it), or why there is none.
     pub fn notify(&self) -> Result<&Arc<dyn Notify>, AppError> {
-        self.notify
-            .as_ref()
-            .map_err(|why| AppError::NotificationsOff(why.clone()))
+        self.notify.as_ref().map_err(|why| AppError::NotifyOff(why.clone()))
     }
 
     fn room(context: Option<&str>) -> Result<Option<ContextName>, AppError> {
@@ -546,7 +544,7 @@ impl AppState {
         fields: &[(String, String)],
     ) -> Result<crate::notify::ReplyOutcome, AppError> {
         let Some(expected) = &self.inbound_key else {
-            return Err(AppError::NotificationsOff(format!(
+            return Err(AppError::NotifyOff(format!(
                 "replies by e-mail are not set up here ({} is not set)",
                 crate::config::INBOUND_KEY.key
             )));

@@ -267,7 +267,7 @@ impl From<AppError> for ApiError {
                 Self::NotConfigured(format!("Twilio webhooks are not configured: {what}"))
             }
             AppError::InvalidSignature => Self::InvalidSignature,
-            AppError::NotificationsOff(why) => Self::NotConfigured(why),
+            AppError::NotifyOff(why) => Self::NotConfigured(why),
             AppError::BadUnsubscribeLink => Self::Notify {
                 status: StatusCode::BAD_REQUEST,
                 code: "bad_link",
@@ -341,7 +341,7 @@ pub fn every_error() -> Vec<ApiError> {
         AppError::NoTwilio,
         AppError::WebhooksNotConfigured(detail()),
         AppError::InvalidSignature,
-        AppError::NotificationsOff(detail()),
+        AppError::NotifyOff(detail()),
         AppError::BadUnsubscribeLink,
         AppError::BadInboundKey,
         AppError::Notify(NotifyError::ContextNotAllowed),
@@ -373,7 +373,7 @@ pub fn every_error() -> Vec<ApiError> {
             | AppError::NoTwilio
             | AppError::WebhooksNotConfigured(_)
             | AppError::InvalidSignature
-            | AppError::NotificationsOff(_)
+            | AppError::NotifyOff(_)
             | AppError::Notify(_)
             | AppError::BadUnsubscribeLink
             | AppError::BadInboundKey => {}
