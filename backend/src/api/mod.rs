@@ -22,6 +22,12 @@
 //! `Retry-After` until the minute ends. Every error is an
 //! [`ApiError`], converted from the service's [`crate::app::AppError`] at
 //! the handler. Errors are logged once, by [`log_errors`].
+//!
+//! The folder is the HTTP layer: this router, [`error`] (the one error
+//! rendering), the notification and inbound-mail routes, and
+//! [`dev_token`] (the dev-extras stack's own router). Imports: anything
+//! below it (`app` and what `app` is built on); nothing imports it but
+//! the binaries.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

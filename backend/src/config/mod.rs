@@ -1,6 +1,8 @@
 //! Settings: parsed once at start-up into typed values. This module is
 //! pure parsing; [`sources`] is the only code that reads the environment, a
-//! settings file or AWS SSM.
+//! settings file or AWS SSM. Imports: the shared base and `tokens` (the
+//! bounds a setting is checked against: the JWT leeway, Twilio's token
+//! lifetimes); every feature folder above reads its settings from here.
 //!
 //! Every setting has a key (the SSM name under `/${STACK_NAME}/`, as in the
 //! 2020 original) and an environment name. Sources:
