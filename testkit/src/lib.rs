@@ -6,11 +6,15 @@
 //! - [`serve`]: the real `dachat serve` with dev keys, the one way tests
 //!   and benchmarks start it;
 //! - `http` (feature `http`): the one `post_json`;
+//! - `fault` (feature `fault`): a fault-injecting HTTP proxy (refuse,
+//!   delay, reset after forwarding, answer a status) for the failure tests;
 //! - `ws` (feature `ws`): a WebSocket client for the local provider's
 //!   frames, with a timeout on every read.
 //!
 //! Never linked into the service or the widget.
 
+#[cfg(feature = "fault")]
+pub mod fault;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod process;

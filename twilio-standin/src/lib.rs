@@ -120,6 +120,11 @@ impl Standin {
         self.store().requests
     }
 
+    /// The identities of all users.
+    pub fn user_identities(&self) -> Vec<String> {
+        self.store().users.iter().map(|u| u.identity.clone()).collect()
+    }
+
     /// The unique names of all conversations.
     pub fn conversation_names(&self) -> Vec<String> {
         self.store()

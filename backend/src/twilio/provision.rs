@@ -22,6 +22,10 @@
 //!   still be reachable.
 //! - Sessions that cost REST calls are limited per identity
 //!   ([`ProvisionPolicy::sessions_per_minute`]); remembered ones are free.
+//! - A request's Twilio work ends within [`ProvisionPolicy::deadline`],
+//!   retries included: a slow Twilio is a 503 with `Retry-After`, never a
+//!   request held until the Lambda is killed. Work cut short leaves
+//!   nothing half-remembered (an alignment cut short is not taken as done).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -40,6 +44,11 @@ pub struct ProvisionPolicy {
     pub max_cached: usize,
     /// Sessions per identity per minute that may cost REST calls.
     pub sessions_per_minute: u32,
+    /// The most one request's Twilio calls may take together, retries
+    /// included. With the JWKS fetch's 3 s (`JwksPolicy::timeout`) a
+    /// request stays within the API Lambda's 10 s timeout
+    /// (`infra/lib/lambda-api.ts`).
+    pub deadline: Duration,
 }
 
 impl Default for ProvisionPolicy {
@@ -51,6 +60,7 @@ impl Default for ProvisionPolicy {
             revocation_interval: Duration::from_secs(120),
             max_cached: 100_000,
             sessions_per_minute: 60,
+            deadline: Duration::from_secs(6),
         }
     }
 }
@@ -120,6 +130,22 @@ pub struct Provisioner {
     keys: RandomState,
 }
 
+/// An alignment's claim on its slot: given back when dropped unless the
+/// alignment was done (an error, or a future dropped at the deadline).
+struct Claim<'a> {
+    provisioner: &'a Provisioner,
+    key: u64,
+    kept: bool,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.provisioner.memory().aligned.remove(&self.key);
+        }
+    }
+}
+
 impl Provisioner {
     pub fn new(rest: ConversationsClient, policy: ProvisionPolicy, clock: Clock) -> Self {
         Self {
@@ -141,6 +167,18 @@ impl Provisioner {
         context: &ContextName,
         allowed: &[ContextName],
     ) -> Result<String, ProvisionError> {
+        match tokio::time::timeout(self.policy.deadline, self.session_steps(identity, context, allowed)).await {
+            Ok(done) => done,
+            Err(_) => Err(ProvisionError::Rest(self.too_slow())),
+        }
+    }
+
+    async fn session_steps(
+        &self,
+        identity: &Identity,
+        context: &ContextName,
+        allowed: &[ContextName],
+    ) -> Result<String, ProvisionError> {
         let sid = match self.remembered(identity, context) {
             Some(sid) => sid,
             None => {
@@ -151,8 +189,19 @@ impl Provisioner {
                 self.ensure(identity, context).await?
             }
         };
-        self.align(identity, allowed).await?;
+        self.align_steps(identity, allowed).await?;
         Ok(sid)
+    }
+
+    fn too_slow(&self) -> RestError {
+        tracing::warn!(
+            deadline_ms = millis(self.policy.deadline),
+            "Twilio did not answer in time"
+        );
+        RestError::Unavailable(format!(
+            "Twilio did not answer within {} ms",
+            millis(self.policy.deadline)
+        ))
     }
 
     fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
@@ -211,6 +260,13 @@ impl Provisioner {
     /// so for the same set within the revocation interval. An error means
     /// it may not be in line.
     pub async fn align(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), RestError> {
+        match tokio::time::timeout(self.policy.deadline, self.align_steps(identity, allowed)).await {
+            Ok(done) => done,
+            Err(_) => Err(self.too_slow()),
+        }
+    }
+
+    async fn align_steps(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), RestError> {
         let now = self.clock.now_ms();
         let key = self.keys.hash_one(identity);
         // the set's hash, whatever the order the token lists it in
@@ -226,15 +282,23 @@ impl Provisioner {
                 return Ok(());
             }
             // Claim the slot before the calls, so concurrent requests of the
-            // same user with the same token do not list twice; a failure gives it back.
+            // same user with the same token do not list twice; a failure, or
+            // the work cut short by the deadline, gives it back.
             memory.make_room(self.policy.max_cached);
             memory.aligned.insert(key, Aligned { at_ms: now, contexts });
         }
+        let mut claim = Claim {
+            provisioner: self,
+            key,
+            kept: false,
+        };
         match self.revoke(identity, allowed).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                claim.kept = true;
+                Ok(())
+            }
             Err(err) => {
                 tracing::warn!(%identity, error = %err, "could not bring participations in line with the token");
-                self.memory().aligned.remove(&key);
                 Err(err)
             }
         }

@@ -12,6 +12,7 @@ mod support;
 mod bad_input;
 mod dev_token;
 mod failed_auth;
+mod faults;
 mod host_keys;
 mod lambda;
 mod provisioning;
