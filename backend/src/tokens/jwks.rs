@@ -6,9 +6,15 @@
 //!   [`JwksPolicy::unknown_kid_interval`] (key rotation at the host).
 //! - Concurrent misses share one fetch (a single-flight lock).
 //! - A fetch has a timeout and a body size limit.
-//! - If a refresh fails, the last good keys keep serving; a failure is
-//!   never cached beyond [`JwksPolicy::failure_backoff`], so the next
-//!   request after it tries again.
+//! - Keys past their lifetime keep answering for the kids they hold while
+//!   one request refreshes them: every other request goes on with the
+//!   stale keys rather than wait behind the fetch (a slow host slows one
+//!   request per attempt, not all of them).
+//! - If a refresh fails, the last good keys keep serving; the next attempt
+//!   waits [`JwksPolicy::failure_backoff`], doubling with each failure in a
+//!   row up to [`JwksPolicy::max_failure_backoff`] (a host that is down is
+//!   asked about once per that much time, not once per request), and a
+//!   success starts over.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -26,7 +32,10 @@ pub struct JwksPolicy {
     pub min_ttl: Duration,
     pub max_ttl: Duration,
     pub unknown_kid_interval: Duration,
+    /// The wait after a failed fetch, doubled for each failure in a row.
     pub failure_backoff: Duration,
+    /// The longest wait between attempts while the host keeps failing.
+    pub max_failure_backoff: Duration,
     pub timeout: Duration,
 }
 
@@ -38,6 +47,7 @@ impl Default for JwksPolicy {
             max_ttl: Duration::from_secs(24 * 3600),
             unknown_kid_interval: Duration::from_secs(60),
             failure_backoff: Duration::from_secs(1),
+            max_failure_backoff: Duration::from_secs(30),
             timeout: Duration::from_secs(3),
         }
     }
@@ -64,6 +74,8 @@ struct State {
     last_attempt: Option<u64>,
     /// Until when a failed fetch is not retried.
     failed_until: Option<u64>,
+    /// Fetches failed in a row (the backoff doubles with each).
+    failures: u32,
     last_error: Option<String>,
     /// Counts completed fetches, so a waiter can tell that one finished.
     generation: u64,
@@ -129,14 +141,24 @@ impl JwksCache {
             let stale = !self.is_fixed() && state.fresh_until.is_none_or(|t| now >= t);
             (state.keys.clone(), stale, state.generation)
         };
-        if let Some(keys) = &keys
-            && !stale
-        {
-            if let Some(key) = keys.get(kid) {
-                return Ok(Some(key.clone()));
-            }
-            if self.is_fixed() || !self.may_refetch_for_unknown_kid(now) {
-                return Ok(None);
+        if let Some(keys) = &keys {
+            if !stale {
+                if let Some(key) = keys.get(kid) {
+                    return Ok(Some(key.clone()));
+                }
+                if self.is_fixed() || !self.may_refetch_for_unknown_kid(now) {
+                    return Ok(None);
+                }
+            } else if let Some(key) = keys.get(kid) {
+                // stale, and the kid is known: refresh unless another
+                // request is at it; either way this request does not wait
+                // behind someone else's fetch
+                let Ok(_guard) = self.fetch_lock.try_lock() else {
+                    return Ok(Some(key.clone()));
+                };
+                let keys = self.refresh_holding_lock(generation).await?;
+                // a successful refresh decides: a key the host dropped is gone
+                return Ok(keys.get(kid).cloned());
             }
         }
         let keys = self.refresh(generation).await?;
@@ -154,6 +176,11 @@ impl JwksCache {
     /// `seen_generation`; returns the keys to use (possibly the last good ones).
     async fn refresh(&self, seen_generation: u64) -> Result<Arc<KeySet>, JwksUnavailable> {
         let _guard = self.fetch_lock.lock().await;
+        self.refresh_holding_lock(seen_generation).await
+    }
+
+    /// [`Self::refresh`] for a caller that holds `fetch_lock`.
+    async fn refresh_holding_lock(&self, seen_generation: u64) -> Result<Arc<KeySet>, JwksUnavailable> {
         {
             let state = self.read_state();
             let now = self.clock.now_ms();
@@ -177,12 +204,19 @@ impl JwksCache {
                 state.keys = Some(keys.clone());
                 state.fresh_until = Some(started.saturating_add(millis(ttl)));
                 state.failed_until = None;
+                state.failures = 0;
                 state.last_error = None;
                 Ok(keys)
             }
             Err(err) => {
                 tracing::warn!(url = %self.source.as_ref().map_or("", |(url, _)| url.as_str()), error = %err, serving_last_good = state.keys.is_some(), "JWKS fetch failed");
-                state.failed_until = Some(self.clock.now_ms().saturating_add(millis(self.policy.failure_backoff)));
+                state.failures = state.failures.saturating_add(1);
+                let backoff = self
+                    .policy
+                    .failure_backoff
+                    .saturating_mul(1 << state.failures.saturating_sub(1).min(16))
+                    .min(self.policy.max_failure_backoff.max(self.policy.failure_backoff));
+                state.failed_until = Some(self.clock.now_ms().saturating_add(millis(backoff)));
                 state.last_error = Some(err.clone());
                 match &state.keys {
                     Some(keys) => Ok(keys.clone()),

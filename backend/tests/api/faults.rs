@@ -100,3 +100,150 @@ async fn an_alignment_cut_short_by_the_deadline_is_done_again_before_a_token() {
         "the renewal after the cut-short one aligned again"
     );
 }
+
+/// The host's JWKS URL split into the server's base and the path.
+fn split_url(url: &str) -> (String, String) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let slash = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+    (url[..slash].to_owned(), url[slash..].to_owned())
+}
+
+/// What a minute of a failing JWKS host did to the requests.
+#[derive(Debug, Default)]
+struct Figures {
+    served: u32,
+    refused: u32,
+    unknown_kid_answers: Vec<u16>,
+    fetch_attempts: usize,
+    recovered_after_secs: u64,
+}
+
+/// The host's JWKS down, slow (10 s, against a 100 ms fetch timeout here)
+/// or serving garbage for a simulated minute after the keys went stale:
+/// a valid request every 250 ms and a token with an unknown kid every 5 s.
+async fn a_minute_of(fault: Fault) -> Figures {
+    let key = HostKey::new("k1");
+    let stranger = HostKey::new("k9");
+    let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
+    jwks.set_cache_control("max-age=30");
+    let (base, path) = split_url(&jwks.url);
+    let proxy = FaultProxy::start(&base).await.unwrap();
+    let standin = StandinServer::start().await;
+    let clock_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(now() * 1000));
+    let advance = |ms: u64| clock_ms.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    let mut deps = backend::app::Deps::new(backend::http_client::build().unwrap());
+    deps.policies = fast_policies();
+    deps.policies.jwks.timeout = Duration::from_millis(100);
+    deps.policies.jwks.failure_backoff = Duration::from_secs(1);
+    deps.policies.jwks.max_failure_backoff = Duration::from_secs(30);
+    deps.clock = backend::clock::Clock::from_fn({
+        let clock_ms = clock_ms.clone();
+        move || clock_ms.load(std::sync::atomic::Ordering::SeqCst)
+    });
+    let app = TestApp::with_deps(&twilio_settings(&format!("{}{path}", proxy.url), &standin.url), deps);
+    let token = key.token("alice", &["general"]);
+    assert_eq!(app.renew(&token).await.status, 200, "the keys were fetched once");
+    advance(31_000); // past max-age: the keys are stale from here on
+    proxy.inject("*", "/", fault, u32::MAX);
+    let before = proxy.seen().len();
+
+    let mut figures = Figures::default();
+    for step in 1..=240u32 {
+        advance(250);
+        match app.renew(&token).await.status.as_u16() {
+            200 => figures.served += 1,
+            _ => figures.refused += 1,
+        }
+        if step % 20 == 0 {
+            let unknown = app.renew(&stranger.token("mallory", &["general"])).await;
+            figures.unknown_kid_answers.push(unknown.status.as_u16());
+        }
+    }
+    figures.fetch_attempts = proxy.seen().len() - before;
+
+    // the host is back: the next attempt after the backoff succeeds
+    proxy.heal();
+    let fetched = jwks.fetches();
+    while jwks.fetches() == fetched {
+        advance(1000);
+        figures.recovered_after_secs += 1;
+        assert_eq!(app.renew(&token).await.status, 200);
+        assert!(
+            figures.recovered_after_secs <= 60,
+            "no fetch within a minute of the host's return"
+        );
+    }
+    figures
+}
+
+#[tokio::test]
+async fn the_hosts_keys_failing_for_a_minute_refuse_no_valid_request_and_recover() {
+    for (kind, fault) in [
+        ("down", Fault::Refuse),
+        ("slow", Fault::Delay(Duration::from_secs(10))),
+        (
+            "garbage",
+            Fault::Answer {
+                status: 200,
+                headers: vec![],
+                body: "<html>maintenance</html>".into(),
+            },
+        ),
+    ] {
+        let figures = a_minute_of(fault).await;
+        eprintln!("JWKS {kind} for 60 s: {figures:?}");
+        assert_eq!((figures.served, figures.refused), (240, 0), "{kind}: {figures:?}");
+        // an unknown kid is refused at once (401), never held
+        assert!(
+            figures.unknown_kid_answers.iter().all(|s| *s == 401),
+            "{kind}: {figures:?}"
+        );
+        assert_eq!(figures.unknown_kid_answers.len(), 12, "{kind}");
+        // backed off: attempts at 0, 1, 3, 7, 15 and 31 s (the next at 61 s),
+        // not one per request
+        assert_eq!(figures.fetch_attempts, 6, "{kind}: {figures:?}");
+        // back once the longest backoff so far (30 s) has passed
+        assert!(figures.recovered_after_secs <= 30, "{kind}: {figures:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_slow_host_holds_up_the_one_request_that_refreshes_not_the_others() {
+    let key = HostKey::new("k1");
+    let jwks = JwksServer::start(vec![key.standard_jwk()]).await;
+    jwks.set_cache_control("max-age=0");
+    let (base, path) = split_url(&jwks.url);
+    let proxy = FaultProxy::start(&base).await.unwrap();
+    let standin = StandinServer::start().await;
+    let mut policies = fast_policies();
+    policies.jwks.min_ttl = Duration::ZERO; // stale at once
+    policies.jwks.timeout = Duration::from_secs(1);
+    let app = TestApp::new(
+        &twilio_settings(&format!("{}{path}", proxy.url), &standin.url),
+        policies,
+    );
+    let token = key.token("alice", &["general"]);
+    assert_eq!(app.renew(&token).await.status, 200);
+    let before = proxy.seen().len();
+    proxy.inject("*", "/", Fault::Delay(Duration::from_secs(10)), 1);
+
+    // A refreshes the stale keys and waits on the slow host...
+    let a = app.renew(&token);
+    tokio::pin!(a);
+    while proxy.seen().len() == before {
+        tokio::select! {
+            biased;
+            answer = &mut a => panic!("A answered before its fetch reached the host: {answer:?}"),
+            () = tokio::task::yield_now() => {}
+        }
+    }
+    // ...while B, with the same known kid, is answered from the stale keys
+    // (A is not even polled meanwhile: had B waited for A's fetch, it would
+    // never finish)
+    let b = tokio::time::timeout(Duration::from_secs(30), app.renew(&token))
+        .await
+        .expect("B waited behind A's fetch");
+    assert_eq!(b.status, 200, "{}", b.json);
+    // A gives up on the host at its timeout and is served the stale keys too
+    assert_eq!(a.await.status, 200);
+}
