@@ -142,6 +142,12 @@ pub const EXCERPTS_PER_ROOM: usize = 3;
 /// The most watches one sweep looks at (the rest wait a minute).
 pub const SWEEP_LIMIT: usize = 10_000;
 
+/// How long a new message's event may take to note (the provider's reads
+/// of the room included): under the 5 s Twilio waits for a webhook's
+/// answer, so a slow provider gets a prompt 503 (and the event stays
+/// unclaimed for a delivery again) rather than a webhook cut off mid-way.
+pub const EVENT_BUDGET: Duration = Duration::from_secs(4);
+
 /// Why a notifications request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyError {
@@ -481,10 +487,23 @@ impl<S: NotifyStore> Notifier<S> {
                 None => Ok(0),
             }
         };
-        match noted.await {
+        let noted = match tokio::time::timeout(EVENT_BUDGET, noted).await {
+            Ok(noted) => noted,
+            Err(_) => {
+                tracing::warn!(
+                    budget_ms = EVENT_BUDGET.as_millis() as u64,
+                    "a message event not noted in time: the chat provider is slow"
+                );
+                Err(NotifyError::Chat(ViewError(format!(
+                    "the chat provider did not answer within {} s",
+                    EVENT_BUDGET.as_secs()
+                ))))
+            }
+        };
+        match noted {
             Ok(watched) => Ok(Some(watched)),
             Err(e) => {
-                // the provider retries a failed delivery: let it be claimed again
+                // a delivery again may note it: let it be claimed again
                 self.store.unclaim(claim).await?;
                 Err(e)
             }

@@ -325,3 +325,57 @@ async fn on_twilio_a_reply_through_sendgrid_inbound_parse_lands_in_the_conversat
         .count();
     assert_eq!(from_alice, 1, "landed once");
 }
+
+#[tokio::test]
+async fn a_webhook_answers_in_time_while_twilios_api_is_slow_and_its_event_can_come_again() {
+    let twilio = standin().await;
+    let proxy = testkit::fault::FaultProxy::start(&twilio).await.unwrap();
+    let server = twilio_server("twilio-webhook-slow", &proxy.url);
+    let alice = server.token("alice", Some("alice@example.org")).await;
+    let bob = server.token("bob", None).await;
+    let (_, session) = server
+        .post("/v1/session", json!({ "token": alice, "context": "shipment-1" }))
+        .await;
+    let conversation = session["conversationSid"].as_str().unwrap().to_owned();
+    server
+        .post("/v1/session", json!({ "token": bob, "context": "shipment-1" }))
+        .await;
+    let (_, on) = server
+        .post("/v1/notifications/subscribe", json!({ "token": alice }))
+        .await;
+    assert_eq!(on["state"], "on");
+
+    // reading the room takes Twilio 10 s (the notifier's client waits 5 s
+    // an attempt); Twilio gives a webhook 5 s
+    proxy.inject(
+        "GET",
+        &format!("/Conversations/{conversation}"),
+        testkit::fault::Fault::Delay(std::time::Duration::from_secs(10)),
+        u32::MAX,
+    );
+    let url = format!("{}/v1/webhooks/twilio", server.base);
+    let token = Secret::new(AUTH_TOKEN.into());
+    let message = event("IM00000000000000000000000000000001", &conversation, "bob");
+    let signature = backend::twilio::signature::sign(&token, &url, &message);
+    let deliver = || {
+        server
+            .http
+            .post(&url)
+            .form(&message)
+            .header("x-twilio-signature", signature.clone())
+            .send()
+    };
+    let slow = deliver().await.unwrap();
+    assert_eq!(
+        slow.status(),
+        503,
+        "answered at the event's budget (4 s), not after the reads gave up"
+    );
+    server.logged("not noted in time", 1).await;
+
+    // Twilio's API is back and the event comes again: noted, once
+    proxy.heal();
+    assert_eq!(deliver().await.unwrap().status(), 200);
+    server.logged("its room's followers are watched", 1).await;
+    assert!(server.log_count("watched=1") >= 1, "alice, not bob (the author)");
+}
