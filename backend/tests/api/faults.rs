@@ -240,10 +240,54 @@ async fn a_slow_host_holds_up_the_one_request_that_refreshes_not_the_others() {
     // ...while B, with the same known kid, is answered from the stale keys
     // (A is not even polled meanwhile: had B waited for A's fetch, it would
     // never finish)
-    let b = tokio::time::timeout(Duration::from_secs(30), app.renew(&token))
-        .await
-        .expect("B waited behind A's fetch");
+    let b = answered("B", app.renew(&token)).await;
     assert_eq!(b.status, 200, "{}", b.json);
     // A gives up on the host at its timeout and is served the stale keys too
     assert_eq!(a.await.status, 200);
+}
+
+/// `request`'s answer; a request that hangs fails the test after 30 s.
+async fn answered(what: &str, request: impl std::future::Future<Output = Answer>) -> Answer {
+    tokio::time::timeout(Duration::from_secs(30), request)
+        .await
+        .unwrap_or_else(|_| panic!("{what} was not answered: it waited on the slow service"))
+}
+
+#[tokio::test]
+async fn while_twilio_is_slow_requests_that_do_not_need_it_are_answered() {
+    let mut policies = fast_policies();
+    policies.provision.deadline = Duration::from_millis(500);
+    let (app, key, _jwks, _standin, proxy) = app_behind_proxy(policies).await;
+    // alice is warm: her session is remembered and her rooms aligned
+    let alice = key.token("alice", &["general"]);
+    assert_eq!(app.session(&alice, "general").await.status, 200);
+    let before = proxy.seen().len();
+    proxy.inject("*", "/v1/", Fault::Delay(Duration::from_secs(10)), u32::MAX);
+
+    // bob is new: his session waits on the slow Twilio...
+    let bob = key.token("bob", &["general"]);
+    let cold = app.session(&bob, "general");
+    tokio::pin!(cold);
+    while proxy.seen().len() == before {
+        tokio::select! {
+            biased;
+            answer = &mut cold => panic!("bob answered before Twilio was asked: {answer:?}"),
+            () = tokio::task::yield_now() => {}
+        }
+    }
+    // ...while alice's renewal and session, and the health check, need no
+    // Twilio call and are answered (bob's request is not even polled)
+    assert_eq!(answered("the renewal", app.renew(&alice)).await.status, 200);
+    assert_eq!(
+        answered("the session", app.session(&alice, "general")).await.status,
+        200
+    );
+    assert_eq!(
+        answered("the health check", app.get("/healthz", None)).await.status,
+        200
+    );
+    assert_eq!(proxy.seen().len(), before + 1, "only bob's request went to Twilio");
+    // bob is told to come back, at the deadline
+    let cold = cold.await;
+    assert_eq!(cold.status, 503, "{}", cold.json);
 }
