@@ -1,6 +1,7 @@
 //! The stand-in's test controls under `/_standin/` (never a Twilio path):
 //! request counts, injected failures, holds that make races deterministic,
-//! reset, and seeded participations.
+//! reset, and seeded participations; and what an in-process test reads of
+//! its state (requests, users, conversations, participants).
 
 use axum::Json;
 use axum::extract::State;
@@ -52,4 +53,40 @@ pub struct SeedBody {
 pub async fn seed(State(s): State<Standin>, Json(body): Json<SeedBody>) -> StatusCode {
     s.seed_participation(&body.identity, &body.context);
     StatusCode::NO_CONTENT
+}
+
+/// What an in-process test reads of the stand-in's state.
+impl Standin {
+    /// How many Twilio API requests (not controls) were answered.
+    pub fn requests(&self) -> u64 {
+        self.store().requests
+    }
+
+    /// The identities of all users.
+    pub fn user_identities(&self) -> Vec<String> {
+        self.store().users.iter().map(|u| u.identity.clone()).collect()
+    }
+
+    /// The unique names of all conversations.
+    pub fn conversation_names(&self) -> Vec<String> {
+        self.store()
+            .conversations
+            .iter()
+            .filter_map(|c| c.unique_name.clone())
+            .collect()
+    }
+
+    /// The identities taking part in the conversation named `unique_name`.
+    pub fn participants_of(&self, unique_name: &str) -> Vec<String> {
+        let store = self.store();
+        let Some(conversation) = store.conversation(unique_name) else {
+            return Vec::new();
+        };
+        store
+            .participants
+            .iter()
+            .filter(|p| p.conversation_sid == conversation.sid)
+            .map(|p| p.identity.clone())
+            .collect()
+    }
 }

@@ -115,39 +115,6 @@ impl Standin {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// How many Twilio API requests (not controls) were answered.
-    pub fn requests(&self) -> u64 {
-        self.store().requests
-    }
-
-    /// The identities of all users.
-    pub fn user_identities(&self) -> Vec<String> {
-        self.store().users.iter().map(|u| u.identity.clone()).collect()
-    }
-
-    /// The unique names of all conversations.
-    pub fn conversation_names(&self) -> Vec<String> {
-        self.store()
-            .conversations
-            .iter()
-            .filter_map(|c| c.unique_name.clone())
-            .collect()
-    }
-
-    /// The identities taking part in the conversation named `unique_name`.
-    pub fn participants_of(&self, unique_name: &str) -> Vec<String> {
-        let store = self.store();
-        let Some(conversation) = store.conversation(unique_name) else {
-            return Vec::new();
-        };
-        store
-            .participants
-            .iter()
-            .filter(|p| p.conversation_sid == conversation.sid)
-            .map(|p| p.identity.clone())
-            .collect()
-    }
-
     /// Makes the next `count` API requests answer `status`.
     pub fn fail_next(&self, status: u16, count: u32) {
         self.store().failures = (count > 0).then_some((status, count));
