@@ -56,25 +56,36 @@ fn event(message: &str, conversation: &str, author: &str) -> Vec<(String, String
     .collect()
 }
 
-#[tokio::test]
-async fn signed_message_events_are_noted_once_and_forged_ones_refused() {
-    let twilio = standin().await;
-    let server = twilio_server("twilio-webhook", &twilio);
+/// Alice (e-mail on for every room, at the address the host vouches for)
+/// and bob in each of `rooms`; the conversation SID of the first room.
+async fn alice_follows_with_bob(server: &crate::support::Server, rooms: &[&str]) -> String {
     let alice = server.token("alice", Some("alice@example.org")).await;
     let bob = server.token("bob", None).await;
-    let (status, session) = server
-        .post("/v1/session", json!({ "token": alice, "context": "shipment-1" }))
-        .await;
-    assert_eq!(status, 200, "{session}");
-    assert_eq!(session["provider"], "twilio");
-    let conversation = session["conversationSid"].as_str().unwrap().to_owned();
-    server
-        .post("/v1/session", json!({ "token": bob, "context": "shipment-1" }))
-        .await;
+    let mut conversation = String::new();
+    for room in rooms {
+        for token in [&alice, &bob] {
+            let (status, session) = server
+                .post("/v1/session", json!({ "token": token, "context": room }))
+                .await;
+            assert_eq!(status, 200, "{session}");
+            assert_eq!(session["provider"], "twilio");
+            if conversation.is_empty() {
+                conversation = session["conversationSid"].as_str().unwrap().to_owned();
+            }
+        }
+    }
     let (_, on) = server
         .post("/v1/notifications/subscribe", json!({ "token": alice }))
         .await;
     assert_eq!(on["state"], "on");
+    conversation
+}
+
+#[tokio::test]
+async fn signed_message_events_are_noted_once_and_forged_ones_refused() {
+    let twilio = standin().await;
+    let server = twilio_server("twilio-webhook", &twilio);
+    let conversation = alice_follows_with_bob(&server, &["shipment-1"]).await;
 
     let url = format!("{}/v1/webhooks/twilio", server.base);
     let deliver = |params: Vec<(String, String)>, signature: Option<String>| {
@@ -160,23 +171,7 @@ async fn twilio_message(
 async fn on_twilio_a_digest_names_what_others_wrote_and_she_has_not_read() {
     let twilio = standin().await;
     let server = twilio_server("twilio-digest", &twilio);
-    let alice = server.token("alice", Some("alice@example.org")).await;
-    let bob = server.token("bob", None).await;
-    for (token, room) in [
-        (&alice, "shipment-1"),
-        (&alice, "general"),
-        (&bob, "shipment-1"),
-        (&bob, "general"),
-    ] {
-        let (status, session) = server
-            .post("/v1/session", json!({ "token": token, "context": room }))
-            .await;
-        assert_eq!(status, 200, "{session}");
-    }
-    let (_, on) = server
-        .post("/v1/notifications/subscribe", json!({ "token": alice }))
-        .await;
-    assert_eq!(on["state"], "on");
+    alice_follows_with_bob(&server, &["shipment-1", "general"]).await;
 
     // her own message is never e-mailed about; bob's is
     twilio_message(&server, &twilio, "general", "alice").await;
@@ -224,18 +219,7 @@ async fn on_twilio_a_reply_through_sendgrid_inbound_parse_lands_in_the_conversat
     const KEY: &str = "inboundkey0123456789abcdef0123456789";
     let twilio = standin().await;
     let server = twilio_server_with("twilio-reply", &twilio, &[("DACHAT_INBOUND_KEY", KEY)]);
-    let alice = server.token("alice", Some("alice@example.org")).await;
-    let bob = server.token("bob", None).await;
-    for token in [&alice, &bob] {
-        let (status, session) = server
-            .post("/v1/session", json!({ "token": token, "context": "shipment-1" }))
-            .await;
-        assert_eq!(status, 200, "{session}");
-    }
-    let (_, on) = server
-        .post("/v1/notifications/subscribe", json!({ "token": alice }))
-        .await;
-    assert_eq!(on["state"], "on");
+    alice_follows_with_bob(&server, &["shipment-1"]).await;
     twilio_message(&server, &twilio, "shipment-1", "bob").await;
     let digest = server.inbox_of(1).await.remove(0);
     let reply_to = crate::support::header(&digest, "Reply-To").to_owned();
@@ -331,19 +315,7 @@ async fn a_webhook_answers_in_time_while_twilios_api_is_slow_and_its_event_can_c
     let twilio = standin().await;
     let proxy = testkit::fault::FaultProxy::start(&twilio).await.unwrap();
     let server = twilio_server("twilio-webhook-slow", &proxy.url);
-    let alice = server.token("alice", Some("alice@example.org")).await;
-    let bob = server.token("bob", None).await;
-    let (_, session) = server
-        .post("/v1/session", json!({ "token": alice, "context": "shipment-1" }))
-        .await;
-    let conversation = session["conversationSid"].as_str().unwrap().to_owned();
-    server
-        .post("/v1/session", json!({ "token": bob, "context": "shipment-1" }))
-        .await;
-    let (_, on) = server
-        .post("/v1/notifications/subscribe", json!({ "token": alice }))
-        .await;
-    assert_eq!(on["state"], "on");
+    let conversation = alice_follows_with_bob(&server, &["shipment-1"]).await;
 
     // reading the room takes Twilio 10 s (the notifier's client waits 5 s
     // an attempt); Twilio gives a webhook 5 s
