@@ -4,6 +4,7 @@
 //! this process. (The operator tests, `tests/operator`, need the services
 //! `cargo xtask test` starts, so they are a binary of their own.)
 //!
+//! - [`crash`]: `kill -9` while a sweep's digest is on the wire;
 //! - [`local_server`]: keygen, token, serve; a message acknowledged
 //!   survives `kill -9`; files on the real server;
 //! - [`notifications`]: subscribe, confirm, digest, read, unsubscribe;
@@ -13,6 +14,7 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod crash;
 mod local_server;
 mod notifications;
 mod replies;
