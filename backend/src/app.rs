@@ -18,6 +18,7 @@ use crate::tokens::host_jwt::{self, HostClaims, HostTokenError, VerifyOptions};
 use crate::tokens::jwks::{JwksCache, JwksPolicy, JwksUnavailable};
 use crate::tokens::local_token::LocalTokenKey;
 use crate::tokens::twilio_token::Minter;
+use crate::twilio::aligned::AlignedStore;
 use crate::twilio::provision::{ProvisionError, ProvisionPolicy, Provisioner};
 use crate::twilio::rest::{ConversationsClient, RestError};
 
@@ -155,6 +156,10 @@ pub struct Deps {
     /// view and mailer differ between the Lambda and the local server), or
     /// why there are none.
     pub notify: Result<Arc<dyn Notify>, String>,
+    /// Where the Twilio provider keeps the last aligned room sets for every
+    /// instance to see (the notifications' table on Lambda, SQLite in the
+    /// local server); `None`: each instance remembers its own.
+    pub aligned: Option<Arc<dyn AlignedStore>>,
 }
 
 impl Deps {
@@ -167,6 +172,7 @@ impl Deps {
             fixed_keys: None,
             local: None,
             notify: Err("notification e-mails are not set up on this server".into()),
+            aligned: None,
         }
     }
 }
@@ -234,6 +240,7 @@ impl AppState {
             fixed_keys,
             local,
             notify,
+            aligned,
         } = deps;
         let jwks = match fixed_keys {
             Some(keys) => JwksCache::fixed(keys),
@@ -255,11 +262,17 @@ impl AppState {
                         problem: e.to_string(),
                     })?,
                 ),
-                provisioner: Box::new(Provisioner::new(
-                    ConversationsClient::new(http, twilio, policies.retry),
-                    policies.provision,
-                    clock.clone(),
-                )),
+                provisioner: Box::new({
+                    let provisioner = Provisioner::new(
+                        ConversationsClient::new(http, twilio, policies.retry),
+                        policies.provision,
+                        clock.clone(),
+                    );
+                    match aligned {
+                        Some(store) => provisioner.with_shared(store),
+                        None => provisioner,
+                    }
+                }),
             },
             (ProviderSettings::Local, Some(local)) => Provider::Local(local),
             (ProviderSettings::Local, None) => {

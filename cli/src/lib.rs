@@ -356,6 +356,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let notify = notify::LocalNotify::build(&settings.notify, chat_view, &args.data_dir, args.listen, clock.clone())?;
     deps.notify = Ok(notify.notifier.clone() as Arc<dyn backend::notify::Notify>);
+    if let ProviderSettings::Twilio(_) = settings.provider {
+        // every `dachat serve` on this data folder sees the others' alignments
+        let path = args.data_dir.join("twilio.db");
+        let store = local_chat::aligned_sqlite::SqliteAligned::open(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+        deps.aligned = Some(Arc::new(store));
+    }
     deps.clock = clock;
     deps.local = local.as_ref().map(LocalChat::provider);
     if let (Some(keys), true) = (&dev_keys, trust_dev_key_directly) {

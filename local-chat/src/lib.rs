@@ -11,10 +11,13 @@
 //!   ([`files`]), their bytes in the data folder;
 //! - the notifications' storage in local mode ([`notify_sqlite`]), and what
 //!   the notifier reads of this provider ([`notify_view`]: members, unread
-//!   counts, presence) and hears from it ([`LocalChat::message_events`]).
+//!   counts, presence) and hears from it ([`LocalChat::message_events`]);
+//! - and one thing for the local server on Twilio: the last aligned room
+//!   sets, shared by every process on the data folder ([`aligned_sqlite`]).
 //!
 //! Used by the local server only; the Lambda never links this crate.
 
+pub mod aligned_sqlite;
 pub mod files;
 pub mod hub;
 pub mod notify_sqlite;

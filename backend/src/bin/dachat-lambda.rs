@@ -3,7 +3,9 @@
 //!
 //! Notification e-mail (subscriptions, the Twilio webhook's events) is on
 //! when its settings are there (`backend::notify::production`); otherwise the start
-//! logs why it is off and those routes answer 503 saying so.
+//! logs why it is off and those routes answer 503 saying so. The last
+//! aligned room sets are kept in the same table for every instance to see
+//! (`backend::twilio::aligned_dynamo`).
 //!
 //! A setting that is missing or wrong stops the start with one log line
 //! naming it (and, for an SSM parameter, the command that sets it); a
@@ -44,6 +46,13 @@ async fn main() -> ExitCode {
     if let Err(why) = &deps.notify {
         tracing::info!("{why}");
     }
+    // every instance sees the others' alignments (the stack always sets the table)
+    deps.aligned = settings.notify_table.as_ref().map(|table| {
+        Arc::new(backend::twilio::aligned_dynamo::DynamoAligned::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            table.clone(),
+        )) as Arc<dyn backend::twilio::aligned::AlignedStore>
+    });
     let state = match AppState::new(&settings, deps) {
         Ok(state) => state,
         Err(e) => return cannot_start(&e),

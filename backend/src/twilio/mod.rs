@@ -15,6 +15,8 @@
 //! Imports: the shared base and `config`; never `tokens`, `notify` or the
 //! HTTP layer.
 
+pub mod aligned;
+pub mod aligned_dynamo;
 pub mod provision;
 pub mod rest;
 pub mod signature;

@@ -20,6 +20,13 @@
 //!   token path holds 100,000 users in a few MiB. A failed alignment fails
 //!   the request (503): no token is handed out while a removed room may
 //!   still be reachable.
+//! - Across instances ([`crate::twilio::aligned`]): with a shared store,
+//!   an instance that has not aligned the identity lately skips the
+//!   Twilio listing when the store's record holds the same room set and is
+//!   younger than [`ProvisionPolicy::shared_for`]; a participation is added
+//!   only after the record's set is cleared, and an alignment records its
+//!   set only if no room was added while it listed. A token whose set
+//!   differs aligns at once, so the revocation promise is unchanged.
 //! - Sessions that cost REST calls are limited per identity
 //!   ([`ProvisionPolicy::sessions_per_minute`]); remembered ones are free.
 //! - A request's Twilio work ends within [`ProvisionPolicy::deadline`],
@@ -29,12 +36,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::{Clock, millis};
 use crate::domain::{ContextName, Identity};
 use crate::rate_limit::WindowLimiter;
+use crate::twilio::aligned::{AlignedStore, rooms_digest};
 use crate::twilio::rest::{ConversationsClient, RestError};
 
 #[derive(Debug, Clone)]
@@ -49,6 +57,12 @@ pub struct ProvisionPolicy {
     /// request stays within the API Lambda's 10 s timeout
     /// (`infra/lib/lambda-api.ts`).
     pub deadline: Duration,
+    /// How long a shared store's record of an alignment spares other
+    /// instances the listing (same room set only). It bounds how long a
+    /// participation made outside DAChat's token paths (the Twilio console)
+    /// can outlive its room's removal from the token; a room the token
+    /// drops is taken away at the next token whatever the record says.
+    pub shared_for: Duration,
 }
 
 impl Default for ProvisionPolicy {
@@ -61,6 +75,8 @@ impl Default for ProvisionPolicy {
             max_cached: 100_000,
             sessions_per_minute: 60,
             deadline: Duration::from_secs(6),
+            // one listing per user per 12 hours of renewals (one an hour)
+            shared_for: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -128,6 +144,8 @@ pub struct Provisioner {
     memory: Mutex<Memory>,
     /// Random keys for the hashes alignment remembers.
     keys: RandomState,
+    /// Where every instance sees the last alignments, if anywhere.
+    shared: Option<Arc<dyn AlignedStore>>,
 }
 
 /// An alignment's claim on its slot: given back when dropped unless the
@@ -155,7 +173,15 @@ impl Provisioner {
             clock,
             memory: Mutex::default(),
             keys: RandomState::new(),
+            shared: None,
         }
+    }
+
+    /// Keeps and consults the last alignments in `store`, shared with the
+    /// other instances.
+    pub fn with_shared(mut self, store: Arc<dyn AlignedStore>) -> Self {
+        self.shared = Some(store);
+        self
     }
 
     /// What a session needs before it is answered: `identity` takes part in
@@ -242,6 +268,13 @@ impl Provisioner {
             Some(sid) => sid,
             None => self.rest.ensure_conversation(context).await?.sid,
         };
+        if let Some(shared) = &self.shared {
+            // before the room is added, so no instance's record can hide it
+            shared
+                .room_added(identity.as_str(), self.clock.now_ms() / 1000)
+                .await
+                .map_err(|e| RestError::Unavailable(format!("{e}; the room was not added")))?;
+        }
         self.rest.ensure_participant(&sid, identity).await?;
         let mut memory = self.memory();
         memory.make_room(self.policy.max_cached);
@@ -292,16 +325,46 @@ impl Provisioner {
             key,
             kept: false,
         };
-        match self.revoke(identity, allowed).await {
-            Ok(_) => {
-                claim.kept = true;
-                Ok(())
-            }
+        let Some(shared) = &self.shared else {
+            self.revoke_logged(identity, allowed).await?;
+            claim.kept = true;
+            return Ok(());
+        };
+        let rooms = rooms_digest(allowed);
+        let seen = match shared.read(identity.as_str()).await {
+            Ok(record) => record,
             Err(err) => {
-                tracing::warn!(%identity, error = %err, "could not bring participations in line with the token");
-                Err(err)
+                // without the record, align on Twilio as if there were no store
+                tracing::warn!(error = %err, "aligning without the shared record");
+                self.revoke_logged(identity, allowed).await?;
+                claim.kept = true;
+                return Ok(());
             }
+        };
+        let now_s = now / 1000;
+        if let Some(record) = &seen
+            && record.rooms.as_deref() == Some(rooms.as_str())
+            && now_s.saturating_sub(record.at) < self.policy.shared_for.as_secs()
+        {
+            claim.kept = true;
+            return Ok(());
         }
+        self.revoke_logged(identity, allowed).await?;
+        claim.kept = true;
+        let version = seen.map_or(0, |r| r.version);
+        match shared.record(identity.as_str(), &rooms, now_s, version).await {
+            Ok(true) => {}
+            // a room was added while this alignment listed: the next aligns again
+            Ok(false) => tracing::debug!(%identity, "alignment not recorded: the record changed meanwhile"),
+            Err(err) => tracing::warn!(error = %err, "alignment done but not recorded"),
+        }
+        Ok(())
+    }
+
+    async fn revoke_logged(&self, identity: &Identity, allowed: &[ContextName]) -> Result<usize, RestError> {
+        self.revoke(identity, allowed).await.inspect_err(|err| {
+            tracing::warn!(%identity, error = %err, "could not bring participations in line with the token");
+        })
     }
 
     /// Removes `identity` from every service conversation whose unique name

@@ -14,6 +14,7 @@ mod dev_token;
 mod failed_auth;
 mod faults;
 mod host_keys;
+mod instances;
 mod lambda;
 mod provisioning;
 mod routes;
