@@ -122,8 +122,10 @@ pub struct ServeArgs {
     /// set, trust it without fetching.
     #[arg(long)]
     pub dev_keys: Option<PathBuf>,
-    /// Where the embedded local chat provider keeps its SQLite database
-    /// (used when no Twilio settings are given).
+    /// Where the local server keeps its SQLite databases: the embedded chat
+    /// provider's (when no Twilio settings are given), the notifications',
+    /// and on Twilio the last aligned room sets (shared by every `serve` on
+    /// the folder).
     #[arg(long, default_value = ".dachat/data")]
     pub data_dir: PathBuf,
     /// The built widget (loader and WASM), served at /widget/.

@@ -19,7 +19,11 @@ import { WIDGET_PREFIX, WidgetHosting } from './widget-hosting.ts';
 export class DachatStack extends Stack {
   readonly tokenService: LambdaApi;
   readonly widget: WidgetHosting;
-  /** What notifications keep (backend/src/notify/dynamo_store.rs): claims, codes, subscriptions. */
+  /**
+   * What notifications keep (backend/src/notify/dynamo_store.rs): claims, codes, subscriptions;
+   * and the token service's last aligned room set per user, shared by its instances
+   * (backend/src/twilio/aligned_dynamo.rs).
+   */
   readonly notifyTable: dynamodb.Table;
   /** The one-minute sweep, when notification e-mail is on (`notifyLink`). */
   readonly notifySweep?: NotifySweep;

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use backend::twilio::aligned::{AlignedRecord, AlignedStore, AlignedStoreError, RECORD_KEEP_SECS, StoreFuture};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -21,6 +22,8 @@ CREATE INDEX IF NOT EXISTS aligned_by_at ON aligned (at);
 #[derive(Debug)]
 pub struct SqliteAligned {
     db: Mutex<Connection>,
+    /// The hour (Unix s / 3600) records past their keep were last dropped in.
+    swept_hour: AtomicU64,
 }
 
 fn failed(e: rusqlite::Error) -> AlignedStoreError {
@@ -36,7 +39,10 @@ impl SqliteAligned {
         db.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(failed)?;
         db.execute_batch(SCHEMA).map_err(failed)?;
-        Ok(Self { db: Mutex::new(db) })
+        Ok(Self {
+            db: Mutex::new(db),
+            swept_hour: AtomicU64::new(u64::MAX),
+        })
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -72,11 +78,14 @@ impl SqliteAligned {
             .execute(params![identity, rooms, at, seen])
         }
         .map_err(failed)?;
-        // records the stores' expiry would have removed (DynamoDB's TTL)
-        db.prepare_cached("DELETE FROM aligned WHERE at < ?1")
-            .map_err(failed)?
-            .execute(params![at.saturating_sub(RECORD_KEEP_SECS)])
-            .map_err(failed)?;
+        // records the stores' expiry would have removed (DynamoDB's TTL),
+        // once an hour: a write of its own costs as much as the record's
+        if self.swept_hour.swap(at / 3600, Ordering::Relaxed) != at / 3600 {
+            db.prepare_cached("DELETE FROM aligned WHERE at < ?1")
+                .map_err(failed)?
+                .execute(params![at.saturating_sub(RECORD_KEEP_SECS)])
+                .map_err(failed)?;
+        }
         Ok(written == 1)
     }
 

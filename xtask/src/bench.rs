@@ -8,8 +8,11 @@
 //!    `/v1/token`; every server fresh, measured with `SERVER_PID`;
 //! 4. `/v1/session` with a warm provisioning cache (stand-in as Twilio)
 //!    against `/v1/token` on the same 5,000 tokens;
-//! 5. cold start with `cold-start.py`;
-//! 6. the micro-benchmarks (`cargo bench -p backend --bench token_path`).
+//! 5. renewals across 4 instances sharing a data folder, each renewal on an
+//!    instance that has not seen the user (`bench_instances.rs`), ours and
+//!    the baseline's;
+//! 6. cold start with `cold-start.py`;
+//! 7. the micro-benchmarks (`cargo bench -p backend --bench token_path`).
 //!
 //! Results go to stdout and `target/bench/results.txt`.
 
@@ -23,7 +26,7 @@ use anyhow::{Context as _, Result, bail};
 use testkit::Supervised;
 
 use crate::services::free_port;
-use crate::{cargo, root, run, setup, step};
+use crate::{bench_instances, cargo, root, run, setup, step};
 
 const SESSION_TOKENS: usize = 5_000;
 
@@ -65,6 +68,8 @@ struct Bench {
     tokens: PathBuf,
     jwks_url: String,
     results: Vec<(String, BTreeMap<String, f64>)>,
+    /// The renewals across 4 instances, per build and round.
+    instances: Vec<(String, bench_instances::Figures)>,
     log: String,
 }
 
@@ -119,10 +124,20 @@ impl Bench {
         self.dachat(&root().join("target/release/dachat"), port, twilio_url)
     }
 
-    /// `binary serve` as [`Self::ours`] runs it (ours, or a baseline build).
+    /// `binary serve` as [`Self::ours`] runs it (ours, or a baseline build),
+    /// with a data folder of its own.
     fn dachat(&self, binary: &Path, port: u16, twilio_url: Option<&str>) -> Command {
+        let data = self.work.join("data").join(port.to_string());
+        let _ = std::fs::remove_dir_all(&data);
+        self.dachat_in(binary, port, twilio_url, &data)
+    }
+
+    /// `binary serve` on the data folder `data`.
+    fn dachat_in(&self, binary: &Path, port: u16, twilio_url: Option<&str>, data: &Path) -> Command {
         let mut cmd = Command::new(binary);
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data)
             .env("DACHAT_JWKS_URL", &self.jwks_url)
             .env("RUST_LOG", "warn");
         if let Some(url) = twilio_url {
@@ -234,6 +249,7 @@ pub fn main(args: &[String]) -> Result<()> {
         tokens: tokens.clone(),
         jwks_url: format!("http://127.0.0.1:{jwks_port}/.well-known/jwks.json"),
         results: Vec::new(),
+        instances: Vec::new(),
         log: String::new(),
     };
     let standin_port = free_port()?;
@@ -302,6 +318,26 @@ pub fn main(args: &[String]) -> Result<()> {
         drop(server);
         bench.record(&format!("round {round} ours-session-warm"), session);
         bench.record(&format!("round {round} ours-token-same-tokens"), token);
+    }
+
+    step(&format!(
+        "renewals across {} instances: {SESSION_TOKENS} users, each renewing on the 3 instances that did not open its session",
+        bench_instances::INSTANCES
+    ));
+    for round in 1..=rounds {
+        let mut builds = vec![("ours", root().join("target/release/dachat"))];
+        if let Some(binary) = &baseline {
+            builds.push(("baseline", binary.clone()));
+        }
+        for (name, binary) in builds {
+            let serve = |port: u16, data: &Path| bench.dachat_in(&binary, port, Some(&standin_url), data);
+            let figures = bench_instances::measure(&serve, &work.join("data/instances"), &standin_url, &first)?;
+            let line = format!("round {round} {name}-instances: {figures}");
+            println!("  {line}");
+            bench.log.push_str(&line);
+            bench.log.push('\n');
+            bench.instances.push((name.to_owned(), figures));
+        }
     }
 
     step("cold start: spawn -> first 200 (including the JWKS fetch), 20 runs");
@@ -437,6 +473,28 @@ fn summarize(
         med("ours-session-warm", "p99_ms") / med("ours-token-same-tokens", "p99_ms"),
         med("ours-session-warm", "rps") / med("ours-token-same-tokens", "rps"),
     ));
+    for build in ["ours", "baseline"] {
+        let of = |pick: fn(&bench_instances::Figures) -> f64| {
+            let mut values: Vec<f64> = bench
+                .instances
+                .iter()
+                .filter(|(name, _)| name == build)
+                .map(|(_, f)| pick(f))
+                .collect();
+            median(&mut values)
+        };
+        if bench.instances.iter().any(|(name, _)| name == build) {
+            let cpu = of(|f| f.cpu_us_per_renewal);
+            out.push_str(&format!(
+                "renewals across {} instances, {build}: server CPU {cpu:.1} µs/renewal (peer default / this = {:.1}), Twilio requests {:.1} per 1,000 renewals, {:.0} renewals/s, errors {:.0}\n",
+                bench_instances::INSTANCES,
+                med("peer-default", "cpu_us") / cpu,
+                of(|f| f.twilio_per_1000),
+                of(|f| f.rps),
+                of(|f| f.errors as f64),
+            ));
+        }
+    }
     out.push_str(&format!(
         "cold start: ours median {:.1} ms (min {:.1}, max {:.1}, 20 runs); peer median {:.1} ms (10 runs)\n",
         cold_ours.get("cold_start_median_ms").unwrap_or(&0.0),

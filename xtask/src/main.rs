@@ -11,6 +11,7 @@
 //! ports and stopped by PID when the run ends, pass or fail.
 
 mod bench;
+mod bench_instances;
 mod bench_lambda;
 mod deps;
 mod hashing;
