@@ -7,12 +7,12 @@ use std::sync::Mutex;
 
 use backend::notify::address_codes::{PendingCode, RecentCodes};
 use backend::notify::store::{
-    CLAIM_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
+    CLAIM_SECS, Claim, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS codes (
     identity TEXT NOT NULL, address TEXT NOT NULL, tag BLOB NOT NULL, issued_at INTEGER NOT NULL,
     wrong_tries INTEGER NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (identity, address)
@@ -58,6 +58,19 @@ impl SqliteNotifyStore {
         db.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(failed)?;
         db.execute_batch(SCHEMA).map_err(failed)?;
+        // a database from before leases: its claims were all settled ones
+        let has_done: bool = db
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('claims') WHERE name = 'done'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map_err(failed)?
+            > 0;
+        if !has_done {
+            db.execute_batch("ALTER TABLE claims ADD COLUMN done INTEGER NOT NULL DEFAULT 1;")
+                .map_err(failed)?;
+        }
         Ok(Self { db: Mutex::new(db) })
     }
 
@@ -67,17 +80,40 @@ impl SqliteNotifyStore {
 }
 
 impl NotifyStore for SqliteNotifyStore {
-    async fn claim(&self, key: &str, now: u64) -> Result<bool, StoreError> {
-        let db = self.db();
-        db.execute("DELETE FROM claims WHERE key = ?1 AND expires <= ?2", params![key, now])
+    async fn claim(&self, key: &str, now: u64) -> Result<Claim, StoreError> {
+        let mut db = self.db();
+        // one write transaction: another process's claim cannot come between
+        let tx = db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(failed)?;
-        let inserted = db
+        tx.execute("DELETE FROM claims WHERE key = ?1 AND expires <= ?2", params![key, now])
+            .map_err(failed)?;
+        let inserted = tx
             .execute(
-                "INSERT OR IGNORE INTO claims (key, expires) VALUES (?1, ?2)",
+                "INSERT OR IGNORE INTO claims (key, expires, done) VALUES (?1, ?2, 0)",
+                params![key, now + LEASE_SECS],
+            )
+            .map_err(failed)?;
+        let claim = if inserted == 1 {
+            Claim::Taken
+        } else {
+            let done: bool = tx
+                .query_row("SELECT done FROM claims WHERE key = ?1", params![key], |row| row.get(0))
+                .map_err(failed)?;
+            if done { Claim::Done } else { Claim::UnderWay }
+        };
+        tx.commit().map_err(failed)?;
+        Ok(claim)
+    }
+
+    async fn settle(&self, key: &str, now: u64) -> Result<(), StoreError> {
+        self.db()
+            .execute(
+                "INSERT OR REPLACE INTO claims (key, expires, done) VALUES (?1, ?2, 1)",
                 params![key, now + CLAIM_SECS],
             )
             .map_err(failed)?;
-        Ok(inserted == 1)
+        Ok(())
     }
 
     async fn unclaim(&self, key: &str) -> Result<(), StoreError> {
@@ -351,18 +387,46 @@ mod tests {
         let path = dir.join("notify.db");
         let store = SqliteNotifyStore::open(&path).expect("opens");
         backend::notify::store::suite::run_all(&store, "local").await;
-        let claimed = store.claim("kept-IM9", 5).await.expect("claims");
-        assert!(claimed);
+        assert_eq!(store.claim("kept-IM9", 5).await.expect("claims"), Claim::Taken);
+        store.settle("kept-IM9", 5).await.expect("settles");
+        assert_eq!(store.claim("lease-IM8", 5).await.expect("claims"), Claim::Taken);
         drop(store);
         let reopened = SqliteNotifyStore::open(&path).expect("reopens");
-        assert!(
-            !reopened.claim("kept-IM9", 6).await.expect("claims"),
+        assert_eq!(
+            reopened.claim("kept-IM9", 6).await.expect("claims"),
+            Claim::Done,
             "a claim survives a restart"
         );
-        assert!(
+        assert_eq!(
+            reopened.claim("lease-IM8", 6).await.expect("claims"),
+            Claim::UnderWay,
+            "so does a lease"
+        );
+        assert_eq!(
             reopened.claim("kept-IM9", 5 + CLAIM_SECS).await.expect("claims"),
+            Claim::Taken,
             "and expires"
         );
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_leases_opens_with_its_claims_settled() {
+        let dir = std::env::temp_dir().join(format!("dachat-notify-old-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("makes the folder");
+        let path = dir.join("notify.db");
+        let old = Connection::open(&path).expect("opens");
+        old.execute_batch(
+            "CREATE TABLE claims (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+             INSERT INTO claims VALUES ('old-IM1', 1000000);",
+        )
+        .expect("the old schema");
+        drop(old);
+        let store = SqliteNotifyStore::open(&path).expect("opens the old database");
+        assert_eq!(store.claim("old-IM1", 10).await.expect("claims"), Claim::Done);
+        assert_eq!(store.claim("new-IM2", 10).await.expect("claims"), Claim::Taken);
+        drop(store);
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }

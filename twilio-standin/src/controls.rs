@@ -89,4 +89,19 @@ impl Standin {
             .map(|p| p.identity.clone())
             .collect()
     }
+
+    /// The (author, body) of every message in the conversation named
+    /// `unique_name`, oldest first.
+    pub fn messages_of(&self, unique_name: &str) -> Vec<(String, String)> {
+        let store = self.store();
+        let Some(conversation) = store.conversation(unique_name) else {
+            return Vec::new();
+        };
+        store
+            .messages
+            .iter()
+            .filter(|m| m.conversation_sid == conversation.sid)
+            .map(|m| (m.author.clone(), m.body.clone()))
+            .collect()
+    }
 }

@@ -15,11 +15,11 @@ use crate::{ACCOUNT_SID, PUBLIC_BASE, Standin, not_found, now_rfc3339, participa
 /// A message, as the SDK would have sent it.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
-    sid: String,
-    conversation_sid: String,
+    pub(crate) sid: String,
+    pub(crate) conversation_sid: String,
     index: i64,
-    author: String,
-    body: String,
+    pub(crate) author: String,
+    pub(crate) body: String,
     attributes: String,
     date_created: String,
 }

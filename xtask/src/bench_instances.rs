@@ -5,9 +5,11 @@
 //! Four `dachat serve` processes of one build share a data folder (so, from
 //! this commit on, the aligned room sets in `twilio.db`) and the Twilio
 //! stand-in. Every user opens a session on instance `i % 4`; then each
-//! renews three times, on the three other instances in turn. Measured over
-//! the renewals only: server CPU (all four processes, from `/proc`), Twilio
-//! requests (the stand-in's count), req/s and errors.
+//! renews on that same instance (the control: aligned in its memory, what
+//! this harness costs), then three times more, on the three other
+//! instances in turn (the case at hand). Measured over the renewals only:
+//! server CPU (all four processes, from `/proc`), Twilio requests (the
+//! stand-in's count), req/s and errors.
 
 use std::path::Path;
 use std::process::Command;
@@ -97,14 +99,39 @@ async fn send_all(http: &reqwest::Client, jobs: Vec<(u16, &'static str, serde_js
     failed
 }
 
+/// Renewals sent to the instances, and what they cost.
+async fn renew(
+    http: &reqwest::Client,
+    standin: &str,
+    servers: &[Supervised],
+    renewals: Vec<(u16, &'static str, serde_json::Value)>,
+) -> Result<Figures> {
+    let count = renewals.len();
+    let twilio_before = twilio_requests(http, standin).await?;
+    let cpu_before: f64 = servers.iter().map(|s| cpu_seconds(s.id())).sum::<Result<f64>>()?;
+    let started = Instant::now();
+    let errors = send_all(http, renewals).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after: f64 = servers.iter().map(|s| cpu_seconds(s.id())).sum::<Result<f64>>()?;
+    let twilio_after = twilio_requests(http, standin).await?;
+    Ok(Figures {
+        renewals: count,
+        errors,
+        twilio_per_1000: (twilio_after - twilio_before) as f64 * 1000.0 / count as f64,
+        cpu_us_per_renewal: (cpu_after - cpu_before) * 1e6 / count as f64,
+        rps: count as f64 / elapsed,
+    })
+}
+
 /// Runs the step for one build: `serve` makes the command of an instance
-/// (binary, port, data folder).
+/// (binary, port, data folder). Answers (renewals on the instance that
+/// opened the session, renewals on the others).
 pub fn measure(
     serve: &dyn Fn(u16, &Path) -> Command,
     data: &Path,
     standin: &str,
     tokens: &[String],
-) -> Result<Figures> {
+) -> Result<(Figures, Figures)> {
     let _ = std::fs::remove_dir_all(data);
     std::fs::create_dir_all(data)?;
     let mut servers = Vec::new();
@@ -132,28 +159,14 @@ pub fn measure(
             bail!("{failed} of {} sessions were not opened", tokens.len());
         }
         let ports = &ports;
-        let renewals: Vec<_> = (1..INSTANCES)
-            .flat_map(|pass| {
-                tokens.iter().enumerate().map(move |(i, t)| {
-                    let body = json!({"token": t, "deviceId": "bench"});
-                    (ports[(i + pass) % INSTANCES], "/v1/token", body)
-                })
+        let on = |pass: usize| {
+            tokens.iter().enumerate().map(move |(i, t)| {
+                let body = json!({"token": t, "deviceId": "bench"});
+                (ports[(i + pass) % INSTANCES], "/v1/token", body)
             })
-            .collect();
-        let count = renewals.len();
-        let twilio_before = twilio_requests(&http, standin).await?;
-        let cpu_before: f64 = servers.iter().map(|s| cpu_seconds(s.id())).sum::<Result<f64>>()?;
-        let started = Instant::now();
-        let errors = send_all(&http, renewals).await;
-        let elapsed = started.elapsed().as_secs_f64();
-        let cpu_after: f64 = servers.iter().map(|s| cpu_seconds(s.id())).sum::<Result<f64>>()?;
-        let twilio_after = twilio_requests(&http, standin).await?;
-        Ok(Figures {
-            renewals: count,
-            errors,
-            twilio_per_1000: (twilio_after - twilio_before) as f64 * 1000.0 / count as f64,
-            cpu_us_per_renewal: (cpu_after - cpu_before) * 1e6 / count as f64,
-            rps: count as f64 / elapsed,
-        })
+        };
+        let same = renew(&http, standin, &servers, on(0).collect()).await?;
+        let others = renew(&http, standin, &servers, (1..INSTANCES).flat_map(on).collect()).await?;
+        Ok((same, others))
     })
 }

@@ -315,6 +315,7 @@ fn notify_error(e: NotifyError) -> ApiError {
         ),
         NotifyError::Store(e) => ApiError::UpstreamUnavailable(e.to_string()),
         NotifyError::Chat(e) => ApiError::UpstreamUnavailable(e.0),
+        e @ NotifyError::UnderWay => ApiError::UpstreamUnavailable(e.to_string()),
     }
 }
 
@@ -345,6 +346,7 @@ pub fn every_error() -> Vec<ApiError> {
         AppError::BadUnsubscribeLink,
         AppError::BadInboundKey,
         AppError::Notify(NotifyError::ContextNotAllowed),
+        AppError::Notify(NotifyError::UnderWay),
         AppError::Notify(NotifyError::BadAddress(detail())),
         AppError::Notify(NotifyError::CodeRefused(CodeRefusal::TooManyForYou)),
         AppError::Notify(NotifyError::CodeRefused(CodeRefusal::TooManyForAddress)),

@@ -4,7 +4,7 @@
 //!
 //! | item | pk | sk |
 //! | --- | --- | --- |
-//! | event claim | `claim#<key>` | `-` |
+//! | claim (a webhook's event, an inbound e-mail) | `claim#<key>` | `-` |
 //! | pending code | `code#<identity>` | `<address>` |
 //! | code sent, by identity | `codelog-id#<identity>` | `<at, 20 digits>#<uuid>` |
 //! | code sent, by mailbox | `codelog-addr#<mailbox>` | `<at, 20 digits>#<uuid>` |
@@ -18,7 +18,8 @@
 //! with unread messages in a followed room have one, and the sweep (one at
 //! a time) reads them once a minute; 1,000 watches are a single 1 MB page.
 //! Claims are conditional puts (first writer wins, an expired claim may be
-//! taken again); a code and its two log entries are one transaction; the
+//! taken again: a lease of `LEASE_SECS` while the work is under way,
+//! `done` and `CLAIM_SECS` once settled); a code and its two log entries are one transaction; the
 //! hour's counts are key-range queries. TTL deletes expired items within
 //! days, so every read that cares about expiry checks `expires` itself.
 
@@ -28,7 +29,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, Sele
 
 use crate::notify::address_codes::{PendingCode, RecentCodes};
 use crate::notify::store::{
-    CLAIM_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
+    CLAIM_SECS, Claim, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
 };
 
 /// How long code log entries are kept (the limits look back one hour).
@@ -131,23 +132,55 @@ impl DynamoNotifyStore {
 }
 
 impl NotifyStore for DynamoNotifyStore {
-    async fn claim(&self, key: &str, now: u64) -> Result<bool, StoreError> {
+    async fn claim(&self, key: &str, now: u64) -> Result<Claim, StoreError> {
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .item("pk", s(format!("claim#{key}")))
             .item("sk", s("-"))
-            .item("expires", n(now + CLAIM_SECS))
+            .item("expires", n(now + LEASE_SECS))
+            .item("done", AttributeValue::Bool(false))
             .condition_expression("attribute_not_exists(pk) OR expires <= :now")
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match put {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Ok(_) => Ok(Claim::Taken),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let held = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", s(format!("claim#{key}")))
+                    .key("sk", s("-"))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(failed)?;
+                // a claim from before leases has no `done`: it was settled;
+                // one given up since is still another's to retry
+                Ok(match held.item().map(|item| item.get("done")) {
+                    Some(Some(AttributeValue::Bool(false))) | None => Claim::UnderWay,
+                    Some(_) => Claim::Done,
+                })
+            }
             Err(e) => Err(failed(e)),
         }
+    }
+
+    async fn settle(&self, key: &str, now: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("claim#{key}")))
+            .item("sk", s("-"))
+            .item("expires", n(now + CLAIM_SECS))
+            .item("done", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(())
     }
 
     async fn unclaim(&self, key: &str) -> Result<(), StoreError> {

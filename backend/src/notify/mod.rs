@@ -92,7 +92,7 @@ use digest_mail::MailError;
 use email_address::{AddressError, EmailAddress};
 use inbound_mail::Inbound;
 use reply_address::ReplyKey;
-use store::{NotifyStore, StoreError, Subscription};
+use store::{Claim, NotifyStore, StoreError, Subscription};
 use unsubscribe_link::{Target, UnsubscribeKey, percent};
 
 pub use chat_view::{BoxFuture, ChatView, PersonView, RoomView, ViewError};
@@ -165,6 +165,9 @@ pub enum NotifyError {
     Mail(SendError),
     Store(StoreError),
     Chat(ViewError),
+    /// Another request is acting on this delivery now; a delivery again
+    /// later finds it done (or takes it over if that request died).
+    UnderWay,
 }
 
 impl std::fmt::Display for NotifyError {
@@ -178,6 +181,7 @@ impl std::fmt::Display for NotifyError {
             Self::Mail(e) => write!(f, "{e}"),
             Self::Store(e) => write!(f, "{e}"),
             Self::Chat(e) => write!(f, "the chat provider failed: {}", e.0),
+            Self::UnderWay => f.write_str("this delivery is being handled by another request; try again later"),
         }
     }
 }
@@ -477,8 +481,12 @@ impl<S: NotifyStore> Notifier<S> {
         author: &str,
         at: u64,
     ) -> Result<Option<usize>, NotifyError> {
-        if !self.store.claim(claim, self.clock.now_secs()).await? {
-            return Ok(None);
+        let now = self.clock.now_secs();
+        match self.store.claim(claim, now).await? {
+            Claim::Taken => {}
+            Claim::Done => return Ok(None),
+            // another request is noting it: a delivery again finds it done
+            Claim::UnderWay => return Err(NotifyError::UnderWay),
         }
         let noted = async {
             match self.chat.context_of(conversation).await? {
@@ -501,7 +509,10 @@ impl<S: NotifyStore> Notifier<S> {
             }
         };
         match noted {
-            Ok(watched) => Ok(Some(watched)),
+            Ok(watched) => {
+                self.store.settle(claim, now).await?;
+                Ok(Some(watched))
+            }
             Err(e) => {
                 // a delivery again may note it: let it be claimed again
                 self.store.unclaim(claim).await?;

@@ -8,13 +8,17 @@
 //! another address than the one the digests go to, nothing is left after
 //! the quote and signature are cut, the person sent too many in the last
 //! hour, or they are no longer in the room. The same e-mail delivered
-//! twice lands once (a claim on its Message-ID); a provider failure gives
-//! the claim back and is an error, so the sender's side retries.
+//! twice lands once (a claim on its Message-ID, settled once posted, and
+//! the post itself made idempotent by the provider with the same key); a
+//! provider failure gives the claim back and is an error, so the sender's
+//! side retries; a delivery while another request posts it is an error
+//! too (503), and if that request died, a delivery after the claim's lease
+//! takes it over (the provider's key keeps the post single).
 
 use super::{Notifier, NotifyError, follows};
 use crate::notify::inbound_mail::{Authentication, Inbound};
 use crate::notify::reply_address;
-use crate::notify::store::{NotifyStore, ReplyRoute};
+use crate::notify::store::{Claim, NotifyStore, ReplyRoute};
 
 /// Replies one person may post by e-mail in an hour.
 pub const REPLIES_PER_HOUR: u32 = 20;
@@ -171,8 +175,11 @@ impl<S: NotifyStore> Notifier<S> {
             return dropped(Dropped::TooMany);
         }
         let claim = format!("mail#{}", inbound.id);
-        if !self.store.claim(&claim, now).await? {
-            return Ok(ReplyOutcome::Repeat);
+        match self.store.claim(&claim, now).await? {
+            Claim::Taken => {}
+            Claim::Done => return Ok(ReplyOutcome::Repeat),
+            // another request is posting it: the sender's side tries again
+            Claim::UnderWay => return Err(NotifyError::UnderWay),
         }
         let posted = async {
             if !self.chat.members(context).await?.iter().any(|m| m == identity) {
@@ -182,8 +189,12 @@ impl<S: NotifyStore> Notifier<S> {
             Ok::<bool, NotifyError>(true)
         };
         match posted.await {
-            Ok(false) => dropped(Dropped::NotMember),
+            Ok(false) => {
+                self.store.settle(&claim, now).await?;
+                dropped(Dropped::NotMember)
+            }
             Ok(true) => {
+                self.store.settle(&claim, now).await?;
                 self.store.log_reply(identity, now).await?;
                 tracing::info!(identity, context, "a reply by e-mail landed");
                 Ok(ReplyOutcome::Posted {

@@ -3,8 +3,10 @@
 //! in local mode (`local_chat::notify_sqlite`). Both are held to the same
 //! suite (module `suite`, behind the `store-suite` feature), DynamoDB on moto.
 //!
-//! - event claims: a webhook's message is acted on once, however often
-//!   Twilio retries it (an atomic first-writer-wins claim);
+//! - claims: a webhook's message or an inbound e-mail is acted on once,
+//!   however often it is delivered (an atomic first-writer-wins claim,
+//!   leased while its work is under way and settled when it is done, so a
+//!   worker that dies midway does not lose it);
 //! - confirmation codes: the pending code of (identity, address) and the
 //!   log of codes sent, counted per identity and per address over the last
 //!   hour ([`crate::notify::address_codes`] decides with those counts);
@@ -69,9 +71,28 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// How long a claim is remembered (Twilio retries within minutes;
+/// How long a settled claim is remembered (Twilio retries within minutes;
 /// SendGrid retries an inbound mail for up to 3 days).
 pub const CLAIM_SECS: u64 = 4 * 24 * 3600;
+
+/// How long a claim holds while its work is under way. If the process
+/// doing it dies (`kill -9`, a Lambda timeout), a delivery again takes the
+/// claim over after this long, so the work is not lost. Longer than any
+/// claimed work can take: a reply's or an event's few REST calls, each
+/// with bounded attempts.
+pub const LEASE_SECS: u64 = 300;
+
+/// What [`NotifyStore::claim`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Taken now: do the work, then [`NotifyStore::settle`] the claim (or
+    /// [`NotifyStore::unclaim`] it if the work failed).
+    Taken,
+    /// Another request's work on it is under way (its lease runs).
+    UnderWay,
+    /// Done before.
+    Done,
+}
 
 /// How long a reply address keeps working after the last digest that
 /// carried it (a reply to an old e-mail still lands).
@@ -86,9 +107,14 @@ pub struct ReplyRoute {
 }
 
 pub trait NotifyStore: Send + Sync {
-    /// Claims `key` (e.g. a message SID) at `now`: `true` for the first
-    /// claim, `false` for every later one, also when two race.
-    fn claim(&self, key: &str, now: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Claims `key` (e.g. a message SID) at `now`, leased for
+    /// [`LEASE_SECS`]: [`Claim::Taken`] when it is free (never claimed,
+    /// given up, or its lease ran out), otherwise what holds it; of two
+    /// racing claims exactly one is taken.
+    fn claim(&self, key: &str, now: u64) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// The claimed work is done: the claim holds for [`CLAIM_SECS`] from `now`.
+    fn settle(&self, key: &str, now: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Gives up a claim (the work it guarded failed; a retry may claim it).
     fn unclaim(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -189,6 +215,7 @@ pub mod suite {
     /// Runs every check against `store`.
     pub async fn run_all<S: NotifyStore>(store: &S, prefix: &str) {
         claims_are_first_writer_wins(store, prefix).await;
+        a_lease_runs_out_a_settled_claim_holds(store, prefix).await;
         codes_replace_and_count(store, prefix).await;
         subscriptions_add_replace_and_remove(store, prefix).await;
         watches_keep_the_earliest_and_survive_a_sweep(store, prefix).await;
@@ -308,15 +335,49 @@ pub mod suite {
 
     pub async fn claims_are_first_writer_wins<S: NotifyStore>(store: &S, prefix: &str) {
         let key = format!("{prefix}-IM0001");
-        assert!(store.claim(&key, 100).await.unwrap(), "the first claim wins");
-        assert!(!store.claim(&key, 101).await.unwrap(), "a retry finds it claimed");
+        assert_eq!(
+            store.claim(&key, 100).await.unwrap(),
+            Claim::Taken,
+            "the first claim wins"
+        );
+        assert_eq!(
+            store.claim(&key, 101).await.unwrap(),
+            Claim::UnderWay,
+            "a retry finds it claimed"
+        );
         let racing = format!("{prefix}-IM0002");
         let (a, b) = tokio::join!(store.claim(&racing, 100), store.claim(&racing, 100));
-        assert!(a.unwrap() ^ b.unwrap(), "of two racing claims exactly one wins");
+        let taken = [a.unwrap(), b.unwrap()].iter().filter(|c| **c == Claim::Taken).count();
+        assert_eq!(taken, 1, "of two racing claims exactly one wins");
         store.unclaim(&key).await.unwrap();
-        assert!(
+        assert_eq!(
             store.claim(&key, 102).await.unwrap(),
+            Claim::Taken,
             "given up, it may be claimed again"
+        );
+    }
+
+    /// A claim whose worker died is taken over when its lease runs out; a
+    /// settled one holds for days.
+    pub async fn a_lease_runs_out_a_settled_claim_holds<S: NotifyStore>(store: &S, prefix: &str) {
+        let key = format!("{prefix}-IM0003");
+        assert_eq!(store.claim(&key, 1_000).await.unwrap(), Claim::Taken);
+        assert_eq!(
+            store.claim(&key, 1_000 + LEASE_SECS - 1).await.unwrap(),
+            Claim::UnderWay
+        );
+        let later = 1_000 + LEASE_SECS;
+        assert_eq!(
+            store.claim(&key, later).await.unwrap(),
+            Claim::Taken,
+            "the lease ran out: taken over"
+        );
+        store.settle(&key, later + 5).await.unwrap();
+        assert_eq!(store.claim(&key, later + 6).await.unwrap(), Claim::Done);
+        assert_eq!(
+            store.claim(&key, later + 5 + CLAIM_SECS - 1).await.unwrap(),
+            Claim::Done,
+            "settled, it holds for days"
         );
     }
 

@@ -110,10 +110,14 @@ impl ChatView for TwilioView {
         context: &'a str,
         identity: &'a str,
         body: &'a str,
-        _key: &'a str,
+        key: &'a str,
     ) -> BoxFuture<'a, Result<(), ViewError>> {
-        // Twilio has no idempotency key for messages; the notifier's claim on the e-mail stands in
-        Box::pin(async move { self.rest.post_message(context, identity, body).await.map_err(failed) })
+        Box::pin(async move {
+            self.rest
+                .post_message(context, identity, body, key)
+                .await
+                .map_err(failed)
+        })
     }
 
     fn person<'a>(

@@ -1,7 +1,7 @@
 //! Twilio failing the ways networks fail (issue #28), through
 //! `testkit::fault::FaultProxy` in front of the Twilio stand-in: a write
-//! that took effect but lost its answer, a Twilio slower than the request's
-//! deadline. Each test ends with the figures the promise is about: what
+//! that took effect but lost its answer (provisioning, a reply by e-mail),
+//! a Twilio slower than the request's deadline. Each test ends with the figures the promise is about: what
 //! was answered, what exists on Twilio (nothing doubled), what was kept.
 
 use std::time::Duration;
@@ -46,6 +46,46 @@ async fn a_write_that_took_effect_but_lost_its_answer_is_not_made_twice() {
         assert_eq!(standin.standin.conversation_names(), ["general"], "{step}");
         assert_eq!(standin.standin.participants_of("general"), ["alice"], "{step}");
     }
+}
+
+#[tokio::test]
+async fn a_reply_whose_post_lost_its_answer_or_is_posted_again_lands_once() {
+    use backend::config::{ProviderSettings, Settings, TwilioRequirement};
+    use backend::notify::ChatView as _;
+    use backend::notify::twilio_view::TwilioView;
+    use backend::twilio::rest::ConversationsClient;
+
+    let (_app, _key, jwks, standin, proxy) = app_behind_proxy(fast_policies()).await;
+    standin.standin.seed_participation("alice", "shipment-1");
+    let settings = Settings::parse(&twilio_settings(&jwks.url, &proxy.url), TwilioRequirement::Required).unwrap();
+    let ProviderSettings::Twilio(twilio) = &settings.provider else {
+        panic!("Twilio settings")
+    };
+    let view = TwilioView::new(ConversationsClient::new(
+        backend::http_client::build().unwrap(),
+        twilio,
+        fast_policies().retry,
+    ));
+    let text = "Pallet 4 is replaced.";
+    // Twilio stores the message, then the connection drops before its answer
+    proxy.inject("POST", "/Messages", Fault::ResetAfterForward, 1);
+    view.post("shipment-1", "alice", text, "m1@mail.example.org")
+        .await
+        .unwrap();
+    assert_eq!(proxy.faults(), 1, "the fault was met");
+    // the same e-mail again: its claim's lease ran out because the request
+    // that posted it died before settling it
+    view.post("shipment-1", "alice", text, "m1@mail.example.org")
+        .await
+        .unwrap();
+    // figures: posted 1, lost 0, doubled 0
+    let one = (String::from("alice"), String::from(text));
+    assert_eq!(standin.standin.messages_of("shipment-1"), std::slice::from_ref(&one));
+    // another e-mail with the same words is another message
+    view.post("shipment-1", "alice", text, "m2@mail.example.org")
+        .await
+        .unwrap();
+    assert_eq!(standin.standin.messages_of("shipment-1"), [one.clone(), one]);
 }
 
 /// Fast retries, a deadline far shorter than three attempts' timeouts.

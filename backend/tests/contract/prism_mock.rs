@@ -113,7 +113,12 @@ async fn the_notifiers_reads_are_valid_requests_and_read_twilios_examples() {
     // a reply by e-mail: a message made through REST, webhooks on (201)
     assert_eq!(
         twilio
-            .post_message("shipment-7", "alice@example.org", "Pallet 4 is replaced.")
+            .post_message(
+                "shipment-7",
+                "alice@example.org",
+                "Pallet 4 is replaced.",
+                "reply-1@example.org"
+            )
             .await,
         Ok(())
     );

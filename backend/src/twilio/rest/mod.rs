@@ -212,8 +212,21 @@ impl ConversationsClient {
         form: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> Result<Answer, RestError> {
+        self.call_with_policy(&self.retry, method, path_and_query, form, headers)
+            .await
+    }
+
+    /// [`Self::call_with`] retried as `policy` says.
+    async fn call_with_policy(
+        &self,
+        policy: &RetryPolicy,
+        method: reqwest::Method,
+        path_and_query: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, RestError> {
         let url = format!("{}{}", self.base_url, path_and_query);
-        let answer = http_client::send_with_retry(&self.retry, "Twilio", MAX_RESPONSE_BYTES, || {
+        let answer = http_client::send_with_retry(policy, "Twilio", MAX_RESPONSE_BYTES, || {
             let mut request = self
                 .http
                 .request(method.clone(), &url)

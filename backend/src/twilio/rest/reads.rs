@@ -8,6 +8,7 @@
 use serde::Deserialize;
 
 use super::{ConversationsClient, PageMeta, RestError, path_and_query, segment};
+use crate::http_client::RetryPolicy;
 
 /// One of a user's conversations (`Users/{identity}/Conversations`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -30,6 +31,17 @@ pub struct MessageSummary {
     pub body: Option<String>,
     /// RFC 3339, as Twilio writes it.
     pub date_created: Option<String>,
+    /// The message's attributes (a JSON object as text).
+    #[serde(default)]
+    pub attributes: Option<String>,
+}
+
+impl MessageSummary {
+    /// The key a post by DAChat carries in its attributes (`email`).
+    fn posted_key(&self) -> Option<String> {
+        let attributes: serde_json::Value = serde_json::from_str(self.attributes.as_deref()?).ok()?;
+        attributes.get("email")?.as_str().map(str::to_owned)
+    }
 }
 
 #[derive(Deserialize)]
@@ -144,23 +156,55 @@ impl ConversationsClient {
 
     /// Writes `body` into `conversation` (SID or unique name) as `author`,
     /// with the post-event webhook on (so notifications hear of it as of
-    /// any message). A 5xx is retried like every call: the rare answer
-    /// lost after Twilio stored the message can show it twice.
-    pub async fn post_message(&self, conversation: &str, author: &str, body: &str) -> Result<(), RestError> {
+    /// any message), once for `key`: the key rides in the message's
+    /// attributes, and before each attempt the room's newest messages are
+    /// looked through for it, so an attempt that took effect but lost its
+    /// answer (or a request that died after posting) is not posted again.
+    /// Twilio has no idempotency key for messages; this is one, as long as
+    /// fewer than 50 messages came after the first attempt.
+    pub async fn post_message(&self, conversation: &str, author: &str, body: &str, key: &str) -> Result<(), RestError> {
         let path = format!("{}/Conversations/{}/Messages", self.service_path, segment(conversation));
-        let form = [("Author", author), ("Body", body), ("Attributes", r#"{"via":"email"}"#)];
-        let answer = self
-            .call_with(
-                reqwest::Method::POST,
-                &path,
-                &form,
-                &[("X-Twilio-Webhook-Enabled", "true")],
-            )
-            .await?;
-        match answer.status {
-            200 | 201 => Ok(()),
-            _ => Err(Self::unexpected(&answer, "create message")),
+        let attributes = serde_json::json!({ "via": "email", "email": key }).to_string();
+        let form = [("Author", author), ("Body", body), ("Attributes", attributes.as_str())];
+        let once = RetryPolicy {
+            attempts: 1,
+            ..self.retry.clone()
+        };
+        let mut backoff = self.retry.first_backoff;
+        let mut last = RestError::Unavailable("no attempt was made".into());
+        for attempt in 1..=self.retry.attempts.max(1) {
+            if self.has_posted(conversation, key).await? {
+                return Ok(());
+            }
+            match self
+                .call_with_policy(
+                    &once,
+                    reqwest::Method::POST,
+                    &path,
+                    &form,
+                    &[("X-Twilio-Webhook-Enabled", "true")],
+                )
+                .await
+            {
+                Ok(answer) if matches!(answer.status, 200 | 201) => return Ok(()),
+                Ok(answer) => return Err(Self::unexpected(&answer, "create message")),
+                Err(e) => last = e,
+            }
+            if attempt < self.retry.attempts {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(self.retry.max_backoff);
+            }
         }
+        Err(last)
+    }
+
+    /// Whether one of `conversation`'s 50 newest messages carries `key`.
+    async fn has_posted(&self, conversation: &str, key: &str) -> Result<bool, RestError> {
+        Ok(self
+            .latest_messages(conversation)
+            .await?
+            .iter()
+            .any(|m| m.posted_key().as_deref() == Some(key)))
     }
 
     /// Whether `identity` is online (`None`: Twilio does not know, e.g.
