@@ -1,10 +1,16 @@
 //! The notifications' DynamoDB store on moto passes the same suite as the
 //! SQLite store (claims, codes and their counts, subscriptions); so do the
-//! aligned room sets kept in the same table.
+//! aligned room sets kept in the same table. Through a fault proxy in
+//! front of moto (issue #28): throttling and 5xx are retried, a long spell
+//! is a clear error that leaves nothing half-written, and service resumes.
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use backend::notify::address_codes::PendingCode;
 use backend::notify::dynamo_store::DynamoNotifyStore;
+use backend::notify::store::{Claim, NotifyStore as _};
+use backend::twilio::aligned::AlignedStore as _;
 use backend::twilio::aligned_dynamo::DynamoAligned;
+use testkit::fault::{Fault, FaultProxy};
 
 #[tokio::test]
 async fn the_dynamodb_store_passes_the_shared_suite() {
@@ -51,4 +57,71 @@ async fn the_table(name: &str) -> (aws_sdk_dynamodb::Client, String) {
         .await
         .unwrap();
     (client, table)
+}
+
+/// DynamoDB's throttling answer, as its JSON protocol sends it.
+fn throttled() -> Fault {
+    Fault::Answer {
+        status: 400,
+        headers: vec![("content-type".into(), "application/x-amz-json-1.0".into())],
+        body: r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#.into(),
+    }
+}
+
+/// A client of moto through a fault proxy.
+async fn through(proxy: &FaultProxy) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(&backend::config::aws_config().await)
+        .endpoint_url(&proxy.url)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn throttling_and_5xx_are_retried_and_a_long_spell_is_a_clear_error_that_writes_nothing() {
+    let (_, table) = the_table("throttled").await;
+    let proxy = FaultProxy::start(&crate::service("AWS_ENDPOINT_URL")).await.unwrap();
+    let store = DynamoNotifyStore::new(through(&proxy).await, table.clone());
+
+    // a passing spell: the SDK retries, the caller sees nothing
+    proxy.inject("POST", "/", throttled(), 2);
+    assert_eq!(store.claim("throttle-IM1", 100).await.unwrap(), Claim::Taken);
+    proxy.inject("POST", "/", Fault::status(500, &[]), 2);
+    store.settle("throttle-IM1", 101).await.unwrap();
+    assert_eq!(proxy.faults(), 4, "every fault was met");
+    assert_eq!(store.claim("throttle-IM1", 102).await.unwrap(), Claim::Done);
+
+    // a long one: a clear error, and the code (a transaction with its two
+    // log entries) is not half-written
+    let code = PendingCode {
+        identity: "throttle-alice".into(),
+        address: "alice@example.org".into(),
+        tag: vec![1, 2, 3],
+        issued_at: 1_000,
+        wrong_tries: 0,
+        used: false,
+    };
+    proxy.inject("POST", "/", throttled(), 100);
+    let error = store.put_code(&code, "alice@example.org").await.unwrap_err();
+    assert!(error.to_string().contains("ProvisionedThroughputExceeded"), "{error}");
+    proxy.heal();
+    assert_eq!(store.code("throttle-alice", "alice@example.org").await.unwrap(), None);
+    let recent = store
+        .recent_codes("throttle-alice", "alice@example.org", 0)
+        .await
+        .unwrap();
+    assert_eq!((recent.to_identity, recent.to_address), (0, 0), "no log entry either");
+    // and service resumes when DynamoDB does
+    store.put_code(&code, "alice@example.org").await.unwrap();
+    assert_eq!(
+        store.code("throttle-alice", "alice@example.org").await.unwrap(),
+        Some(code)
+    );
+
+    // the aligned room sets on the same table: an error the provisioner
+    // turns into aligning on Twilio (or no room added), never a wrong skip
+    let aligned = DynamoAligned::new(through(&proxy).await, table);
+    proxy.inject("POST", "/", throttled(), 100);
+    assert!(aligned.read("throttle-alice").await.is_err());
+    proxy.heal();
+    assert_eq!(aligned.read("throttle-alice").await.unwrap(), None);
 }
