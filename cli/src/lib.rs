@@ -319,6 +319,20 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Why the data folder cannot be written (a read-only disk, a full one, no
+/// permission), said after a database that would not open; empty when it
+/// can be.
+pub(crate) fn why_not_writable(dir: &std::path::Path) -> String {
+    let probe = dir.join(format!(".dachat-write-check-{}", std::process::id()));
+    match std::fs::write(&probe, b"") {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            String::new()
+        }
+        Err(e) => format!(" (the data folder {} cannot be written: {e})", dir.display()),
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dev_keys = args.dev_keys.as_deref().map(DevKeys::load).transpose()?;
     let mut raw = RawSettings::from_file_and_env(args.settings.as_deref())?;
@@ -341,10 +355,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 dir: args.data_dir.join("files"),
                 settings: settings.attachments.clone(),
             };
-            Some(
-                LocalChat::open(&path, clock.clone(), Some(files))
-                    .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?,
-            )
+            Some(LocalChat::open(&path, clock.clone(), Some(files)).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open {}: {e}{}",
+                    path.display(),
+                    why_not_writable(&args.data_dir)
+                )
+            })?)
         }
         ProviderSettings::Twilio(_) => None,
     };
@@ -361,8 +378,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let ProviderSettings::Twilio(_) = settings.provider {
         // every `dachat serve` on this data folder sees the others' alignments
         let path = args.data_dir.join("twilio.db");
-        let store = local_chat::aligned_sqlite::SqliteAligned::open(&path)
-            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+        let store = local_chat::aligned_sqlite::SqliteAligned::open(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open {}: {e}{}",
+                path.display(),
+                why_not_writable(&args.data_dir)
+            )
+        })?;
         deps.aligned = Some(Arc::new(store));
     }
     deps.clock = clock;

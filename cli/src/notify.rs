@@ -98,8 +98,12 @@ impl LocalNotify {
         listen: SocketAddr,
         clock: Clock,
     ) -> anyhow::Result<Self> {
-        let store = SqliteNotifyStore::open(&data_dir.join("notify.db"))
-            .map_err(|e| anyhow::anyhow!("cannot open the notifications' database: {e}"))?;
+        let store = SqliteNotifyStore::open(&data_dir.join("notify.db")).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the notifications' database: {e}{}",
+                crate::why_not_writable(data_dir)
+            )
+        })?;
         let secret = match &settings.secret {
             Some(secret) => secret.clone(),
             None => kept_secret(data_dir)?,

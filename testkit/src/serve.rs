@@ -35,6 +35,8 @@ pub struct Serve {
     port: Option<u16>,
     env: Vec<(String, String)>,
     args: Vec<String>,
+    /// Where the log goes instead of the data folder.
+    log_dir: Option<PathBuf>,
 }
 
 /// A running `dachat serve`. Folders it made itself are removed when it is
@@ -89,7 +91,15 @@ impl Serve {
             port: None,
             env: Vec::new(),
             args: Vec::new(),
+            log_dir: None,
         }
+    }
+
+    /// Writes the server's log in `dir` instead of the data folder (a test
+    /// that fills or freezes the data folder's disk still reads it).
+    pub fn log_in(mut self, dir: &Path) -> Self {
+        self.log_dir = Some(dir.to_path_buf());
+        self
     }
 
     /// Uses these dev keys and data folder (made by the caller, kept after).
@@ -145,7 +155,11 @@ impl Serve {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        let log = data.join(format!("serve-{port}.log"));
+        let log = self
+            .log_dir
+            .as_deref()
+            .unwrap_or(&data)
+            .join(format!("serve-{port}.log"));
         let mut process = Supervised::spawn("dachat serve", &mut command, Some(&log))?;
         process.wait_for_port(port, READY_WITHIN)?;
         Ok(Server {

@@ -5,6 +5,7 @@
 //! `cargo xtask test` starts, so they are a binary of their own.)
 //!
 //! - [`crash`]: `kill -9` while a sweep's digest is on the wire;
+//! - [`disk`]: the data folder's disk full, then read-only, under the server;
 //! - [`local_server`]: keygen, token, serve; a message acknowledged
 //!   survives `kill -9`; files on the real server;
 //! - [`notifications`]: subscribe, confirm, digest, read, unsubscribe;
@@ -15,6 +16,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod crash;
+mod disk;
 mod local_server;
 mod notifications;
 mod replies;
