@@ -401,11 +401,14 @@ impl<S: NotifyStore> Notifier<S> {
             .map_err(NotifyError::CodeRefused)?;
         let email = digest_mail::render_code(address.as_str(), &self.config.product, &code)
             .map_err(|e: MailError| NotifyError::BadAddress(e.to_string()))?;
-        self.store.put_code(&pending, &mailbox).await?;
+        // sent, then kept: a code the mail provider did not take (an outage)
+        // is neither counted against the hour's limits nor left to confirm,
+        // so asking again after the outage works; a code kept is one sent
         self.mailer.send(std::slice::from_ref(&email)).await.map_err(|e| {
             tracing::warn!(error = %e, "a confirmation code could not be sent");
             NotifyError::Mail(e)
         })?;
+        self.store.put_code(&pending, &mailbox).await?;
         let address = address.into_string();
         Ok(Subscribed::CodeSent { address })
     }
