@@ -4,7 +4,7 @@
 //!
 //! A record per identity: the digest of the room set of the last alignment
 //! ([`rooms_digest`]), when it ran, and a version that grows with every
-//! write. Three implementations, held to one suite ([`suite`]): DynamoDB in
+//! write. Three implementations, held to one suite (module `suite`, behind the `store-suite` feature): DynamoDB in
 //! production (`aligned_dynamo.rs`, on the notifications' table), SQLite in
 //! the local server (`local_chat::aligned_sqlite`), and [`MemoryAligned`]
 //! (one process; the tests' stand-in for several instances sharing a store).
