@@ -12,7 +12,7 @@ use crate::domain::{AccessToken, ContextName, DeviceId, Identity, InvalidValue};
 use crate::http_client::RetryPolicy;
 use crate::notify::store::Subscription;
 use crate::notify::unsubscribe_link::Target;
-use crate::notify::{Notify, NotifyError, Requester, Stop, Subscribed};
+use crate::notify::{EventOutcome, Notify, NotifyError, Requester, Stop, Subscribed};
 use crate::tokens::es256::KeySet;
 use crate::tokens::host_jwt::{self, HostClaims, HostTokenError, VerifyOptions};
 use crate::tokens::jwks::{JwksCache, JwksPolicy, JwksUnavailable};
@@ -517,8 +517,11 @@ impl AppState {
             .on_event(&format!("twilio#{message}"), conversation, author, at)
             .await?
         {
-            Some(watched) => tracing::info!(watched, "a new message: its room's followers are watched"),
-            None => tracing::info!("a message delivered again: already noted"),
+            EventOutcome::Noted { watched } => {
+                tracing::info!(watched, "a new message: its room's followers are watched")
+            }
+            EventOutcome::Repeat => tracing::info!("a message delivered again: already noted"),
+            EventOutcome::Deferred => tracing::info!("a new message: the next sweep notes it"),
         }
         Ok(())
     }

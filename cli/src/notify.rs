@@ -166,11 +166,12 @@ impl LocalNotify {
                 ticks.tick().await;
                 let started = std::time::Instant::now();
                 match notifier.sweep().await {
-                    Ok(report) if report.people > 0 => tracing::info!(
+                    Ok(report) if report.people > 0 || report.events > 0 => tracing::info!(
                         people = report.people,
                         emails = report.emails,
                         requests = report.requests,
                         deferred = report.deferred,
+                        events = report.events,
                         ms = started.elapsed().as_millis(),
                         "notification sweep"
                     ),

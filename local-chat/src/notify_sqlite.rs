@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use backend::notify::address_codes::{PendingCode, RecentCodes};
 use backend::notify::store::{
-    CLAIM_SECS, Claim, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
+    CLAIM_SECS, Claim, DeferredEvent, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError,
+    Subscription, Watch,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -23,6 +24,9 @@ CREATE INDEX IF NOT EXISTS code_log_by_address ON code_log (address, at);
 CREATE TABLE IF NOT EXISTS subscriptions (
     identity TEXT NOT NULL, context TEXT NOT NULL, address TEXT NOT NULL, since INTEGER NOT NULL,
     PRIMARY KEY (identity, context)
+);
+CREATE TABLE IF NOT EXISTS deferred_events (
+    key TEXT PRIMARY KEY, conversation TEXT NOT NULL, author TEXT NOT NULL, at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS watches (identity TEXT PRIMARY KEY, due INTEGER NOT NULL, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS watches_by_due ON watches (due);
@@ -112,6 +116,41 @@ impl NotifyStore for SqliteNotifyStore {
                 "INSERT OR REPLACE INTO claims (key, expires, done) VALUES (?1, ?2, 1)",
                 params![key, now + CLAIM_SECS],
             )
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn defer_event(&self, event: &DeferredEvent) -> Result<(), StoreError> {
+        self.db()
+            .execute(
+                "INSERT OR REPLACE INTO deferred_events (key, conversation, author, at) VALUES (?1, ?2, ?3, ?4)",
+                params![event.key, event.conversation, event.author, event.at],
+            )
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn deferred_events(&self, limit: usize) -> Result<Vec<DeferredEvent>, StoreError> {
+        let db = self.db();
+        let mut query = db
+            .prepare("SELECT key, conversation, author, at FROM deferred_events ORDER BY at, key LIMIT ?1")
+            .map_err(failed)?;
+        let rows = query
+            .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+                Ok(DeferredEvent {
+                    key: row.get(0)?,
+                    conversation: row.get(1)?,
+                    author: row.get(2)?,
+                    at: row.get(3)?,
+                })
+            })
+            .map_err(failed)?;
+        rows.collect::<Result<_, _>>().map_err(failed)
+    }
+
+    async fn drop_deferred(&self, key: &str) -> Result<(), StoreError> {
+        self.db()
+            .execute("DELETE FROM deferred_events WHERE key = ?1", params![key])
             .map_err(failed)?;
         Ok(())
     }

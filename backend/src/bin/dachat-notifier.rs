@@ -52,6 +52,7 @@ async fn main() -> ExitCode {
                 requests = report.requests,
                 refused = report.refused,
                 deferred = report.deferred,
+                events = report.events,
                 "notification sweep"
             );
             Ok::<_, lambda_http::Error>(serde_json::json!({
@@ -59,6 +60,7 @@ async fn main() -> ExitCode {
                 "emails": report.emails,
                 "requests": report.requests,
                 "deferred": report.deferred,
+                "events": report.events,
             }))
         }
     });

@@ -10,9 +10,13 @@
 //! | code sent, by mailbox | `codelog-addr#<mailbox>` | `<at, 20 digits>#<uuid>` |
 //! | subscription | `sub#<identity>` | `0` (all rooms) or `1#<context>` |
 //! | watch | `watch` | `<identity>` |
+//! | deferred event | `deferred` | `<claim key>` |
 //! | room mail (throttle) | `mail#<identity>` | `<context>` |
 //! | reply route | `reply#<tag>` | `-` |
 //! | reply landed | `replylog#<identity>` | `<at, 20 digits>#<random>` |
+//!
+//! Over 600 lines: one trait's implementation on one table, every kind of
+//! item beside its key layout (as the SQLite one is in one file).
 //!
 //! Watches share one partition, read with a filter on `due`: only people
 //! with unread messages in a followed room have one, and the sweep (one at
@@ -29,7 +33,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, Sele
 
 use crate::notify::address_codes::{PendingCode, RecentCodes};
 use crate::notify::store::{
-    CLAIM_SECS, Claim, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError, Subscription, Watch,
+    CLAIM_SECS, Claim, DeferredEvent, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError,
+    Subscription, Watch,
 };
 
 /// How long code log entries are kept (the limits look back one hour).
@@ -177,6 +182,53 @@ impl NotifyStore for DynamoNotifyStore {
             .item("sk", s("-"))
             .item("expires", n(now + CLAIM_SECS))
             .item("done", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn defer_event(&self, event: &DeferredEvent) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s("deferred"))
+            .item("sk", s(&event.key))
+            .item("conversation", s(&event.conversation))
+            .item("author", s(&event.author))
+            .item("at", n(event.at))
+            .item("expires", n(event.at + CLAIM_SECS))
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn deferred_events(&self, limit: usize) -> Result<Vec<DeferredEvent>, StoreError> {
+        let mut found = self
+            .partition("deferred".into(), None)
+            .await?
+            .iter()
+            .map(|item| {
+                Ok(DeferredEvent {
+                    key: text(item, "sk")?,
+                    conversation: text(item, "conversation")?,
+                    author: text(item, "author")?,
+                    at: number(item, "at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        found.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn drop_deferred(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s("deferred"))
+            .key("sk", s(key))
             .send()
             .await
             .map_err(failed)?;

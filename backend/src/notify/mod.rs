@@ -75,6 +75,7 @@ pub mod digest_mail;
 pub mod digest_plan;
 pub mod dynamo_store;
 pub mod email_address;
+mod events;
 pub mod inbound_mail;
 pub mod mailer;
 pub mod production;
@@ -92,7 +93,7 @@ use digest_mail::MailError;
 use email_address::{AddressError, EmailAddress};
 use inbound_mail::Inbound;
 use reply_address::ReplyKey;
-use store::{Claim, NotifyStore, StoreError, Subscription};
+use store::{NotifyStore, StoreError, Subscription};
 use unsubscribe_link::{Target, UnsubscribeKey, percent};
 
 pub use chat_view::{BoxFuture, ChatView, PersonView, RoomView, ViewError};
@@ -144,8 +145,9 @@ pub const SWEEP_LIMIT: usize = 10_000;
 
 /// How long a new message's event may take to note (the provider's reads
 /// of the room included): under the 5 s Twilio waits for a webhook's
-/// answer, so a slow provider gets a prompt 503 (and the event stays
-/// unclaimed for a delivery again) rather than a webhook cut off mid-way.
+/// answer, so a slow provider gets a prompt answer (the event kept for the
+/// next sweep, which tries again with the same budget) rather than a
+/// webhook cut off mid-way.
 pub const EVENT_BUDGET: Duration = Duration::from_secs(4);
 
 /// Why a notifications request failed.
@@ -219,6 +221,19 @@ pub struct SweepReport {
     pub refused: usize,
     /// People left for the next sweep (the provider or the store failed).
     pub deferred: usize,
+    /// Message events a webhook deferred, noted by this sweep.
+    pub events: usize,
+}
+
+/// What became of a webhook's message event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// The room's followers are watched (`watched` of them).
+    Noted { watched: usize },
+    /// Noted before (a delivery again).
+    Repeat,
+    /// The chat provider was too slow or failing: kept for the next sweep.
+    Deferred,
 }
 
 /// The feature's operations, as the HTTP layer and the schedulers use them.
@@ -256,7 +271,7 @@ pub trait Notify: Send + Sync + std::fmt::Debug {
         conversation: &'a str,
         author: &'a str,
         at: u64,
-    ) -> BoxFuture<'a, Result<Option<usize>, NotifyError>>;
+    ) -> BoxFuture<'a, Result<EventOutcome, NotifyError>>;
     fn sweep(&self) -> BoxFuture<'_, Result<SweepReport, NotifyError>>;
     /// An e-mail to a reply address: posted in its room, or dropped (see
     /// [`Dropped`]); an error when the store or the provider failed and a
@@ -462,68 +477,6 @@ impl<S: NotifyStore> Notifier<S> {
         Ok(())
     }
 
-    async fn do_on_message(&self, context: &str, author: &str, at: u64) -> Result<usize, NotifyError> {
-        let mut watched = 0;
-        let due_at = at.saturating_add(self.config.delay.as_secs());
-        for member in self.chat.members(context).await? {
-            if member == author {
-                continue;
-            }
-            if follows(&self.store.subscriptions(&member).await?, context).is_some() {
-                self.store.watch(&member, due_at).await?;
-                watched += 1;
-            }
-        }
-        Ok(watched)
-    }
-
-    async fn do_on_event(
-        &self,
-        claim: &str,
-        conversation: &str,
-        author: &str,
-        at: u64,
-    ) -> Result<Option<usize>, NotifyError> {
-        let now = self.clock.now_secs();
-        match self.store.claim(claim, now).await? {
-            Claim::Taken => {}
-            Claim::Done => return Ok(None),
-            // another request is noting it: a delivery again finds it done
-            Claim::UnderWay => return Err(NotifyError::UnderWay),
-        }
-        let noted = async {
-            match self.chat.context_of(conversation).await? {
-                Some(context) => self.do_on_message(&context, author, at).await,
-                // not one of ours (no unique name): nobody follows it
-                None => Ok(0),
-            }
-        };
-        let noted = match tokio::time::timeout(EVENT_BUDGET, noted).await {
-            Ok(noted) => noted,
-            Err(_) => {
-                tracing::warn!(
-                    budget_ms = EVENT_BUDGET.as_millis() as u64,
-                    "a message event not noted in time: the chat provider is slow"
-                );
-                Err(NotifyError::Chat(ViewError(format!(
-                    "the chat provider did not answer within {} s",
-                    EVENT_BUDGET.as_secs()
-                ))))
-            }
-        };
-        match noted {
-            Ok(watched) => {
-                self.store.settle(claim, now).await?;
-                Ok(Some(watched))
-            }
-            Err(e) => {
-                // a delivery again may note it: let it be claimed again
-                self.store.unclaim(claim).await?;
-                Err(e)
-            }
-        }
-    }
-
     fn link(&self, template: &str, context: &str) -> String {
         template.replace("{context}", &percent(context))
     }
@@ -576,7 +529,7 @@ impl<S: NotifyStore + 'static> Notify for Notifier<S> {
         conversation: &'a str,
         author: &'a str,
         at: u64,
-    ) -> BoxFuture<'a, Result<Option<usize>, NotifyError>> {
+    ) -> BoxFuture<'a, Result<EventOutcome, NotifyError>> {
         Box::pin(self.do_on_event(claim, conversation, author, at))
     }
 

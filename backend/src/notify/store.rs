@@ -98,6 +98,22 @@ pub enum Claim {
 /// carried it (a reply to an old e-mail still lands).
 pub const REPLY_ROUTE_SECS: u64 = 180 * 24 * 3600;
 
+/// A webhook's message event the chat provider was too slow (or failing)
+/// to act on within the webhook's budget: kept for the next sweep, since
+/// Twilio does not promise to deliver it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredEvent {
+    /// The event's claim key (one entry per event, however often deferred).
+    pub key: String,
+    pub conversation: String,
+    pub author: String,
+    /// When the message was written (Unix s).
+    pub at: u64,
+}
+
+/// Deferred events one sweep notes at most (the rest wait for the next).
+pub const DEFERRED_PER_SWEEP: usize = 500;
+
 /// What a reply address's tag stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyRoute {
@@ -155,6 +171,15 @@ pub trait NotifyStore: Send + Sync {
 
     /// Every subscription of `identity`, by context (all rooms first).
     fn subscriptions(&self, identity: &str) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
+
+    /// Keeps `event` for the next sweep (replacing an entry of its key).
+    fn defer_event(&self, event: &DeferredEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deferred events, oldest first, at most `limit`.
+    fn deferred_events(&self, limit: usize) -> impl Future<Output = Result<Vec<DeferredEvent>, StoreError>> + Send;
+
+    /// Forgets a deferred event (it was noted).
+    fn drop_deferred(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Asks for `identity` to be looked at by `due_at`: keeps the earlier of
     /// this and a watch already there, and bumps the watch's `seq`.
@@ -216,6 +241,7 @@ pub mod suite {
     pub async fn run_all<S: NotifyStore>(store: &S, prefix: &str) {
         claims_are_first_writer_wins(store, prefix).await;
         a_lease_runs_out_a_settled_claim_holds(store, prefix).await;
+        deferred_events_wait_until_dropped(store, prefix).await;
         codes_replace_and_count(store, prefix).await;
         subscriptions_add_replace_and_remove(store, prefix).await;
         watches_keep_the_earliest_and_survive_a_sweep(store, prefix).await;
@@ -355,6 +381,30 @@ pub mod suite {
             Claim::Taken,
             "given up, it may be claimed again"
         );
+    }
+
+    pub async fn deferred_events_wait_until_dropped<S: NotifyStore>(store: &S, prefix: &str) {
+        let event = |n: u64| DeferredEvent {
+            key: format!("{prefix}-twilio#IM{n}"),
+            conversation: format!("CH{prefix}"),
+            author: "bob".into(),
+            at: 1_000 + n,
+        };
+        let ours = |all: Vec<DeferredEvent>| -> Vec<DeferredEvent> {
+            all.into_iter().filter(|e| e.key.starts_with(prefix)).collect()
+        };
+        store.defer_event(&event(2)).await.unwrap();
+        store.defer_event(&event(1)).await.unwrap();
+        store.defer_event(&event(2)).await.unwrap();
+        assert_eq!(
+            ours(store.deferred_events(100).await.unwrap()),
+            [event(1), event(2)],
+            "oldest first, once each"
+        );
+        store.drop_deferred(&event(1).key).await.unwrap();
+        assert_eq!(ours(store.deferred_events(100).await.unwrap()), [event(2)]);
+        store.drop_deferred(&event(2).key).await.unwrap();
+        assert_eq!(ours(store.deferred_events(100).await.unwrap()), []);
     }
 
     /// A claim whose worker died is taken over when its lease runs out; a

@@ -160,10 +160,13 @@ impl<S: NotifyStore> Notifier<S> {
     }
 
     pub(super) async fn do_sweep(&self) -> Result<SweepReport, NotifyError> {
+        // events first: the watches they make may be due already
+        let events = self.note_deferred().await?;
         let now = self.clock.now_secs();
         let watches = self.store.due_watches(now, SWEEP_LIMIT).await?;
         let mut report = SweepReport {
             people: watches.len(),
+            events,
             ..SweepReport::default()
         };
         // a batch's worth of people at a time, so memory stays bounded
