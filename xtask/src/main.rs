@@ -18,6 +18,7 @@ mod hashing;
 mod infra;
 mod services;
 mod setup;
+mod soak;
 mod split;
 mod suite;
 mod tidy;
@@ -39,6 +40,7 @@ commands:
   tidy           only the tidy checks (module docs, long files, layers, unsafe code)
   widget         build the widget into widget/dist (and print its sizes)
   bench-lambda   the Lambda's zip sizes and init time (20 starts, settings from SSM on moto)
+  soak [--minutes N] [--fault-every M]   an hour of mixed load with a fault every 5 minutes (issue #28; not in CI)
   bench-widget   widget timings in Chromium (click to interactive, paging 1,000 messages)
   dist    build the Lambdas for arm64 with cargo lambda
   deploy  build, cdk deploy ${STACK_NAME} (and --dev-extras), publish the widget
@@ -56,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Some("bench") => bench::main(&args[1..]),
         Some("bench-widget") => bench_widget(),
         Some("bench-lambda") => bench_lambda::main(),
+        Some("soak") => soak::main(&args[1..]),
         Some("widget") => widget_command(&args[1..]),
         Some("dist") => dist(),
         Some("deploy") => infra::deploy(&args[1..]),
