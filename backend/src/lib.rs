@@ -26,6 +26,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod dynamo;
 pub mod http_client;
 pub mod notify;
 pub mod rate_limit;

@@ -46,7 +46,15 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
     (
         "backend/src",
         &[
-            &["domain", "secret", "clock", "rate_limit", "http_client", "telemetry"],
+            &[
+                "domain",
+                "secret",
+                "clock",
+                "rate_limit",
+                "http_client",
+                "telemetry",
+                "dynamo",
+            ],
             &["tokens"],
             &["config"],
             &["twilio"],

@@ -28,9 +28,10 @@
 //! days, so every read that cares about expiry checks `expires` itself.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, Select, TransactWriteItem, WriteRequest};
 
+use crate::dynamo::{describe, n, s};
 use crate::notify::address_codes::{PendingCode, RecentCodes};
 use crate::notify::store::{
     CLAIM_SECS, Claim, DeferredEvent, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError,
@@ -46,16 +47,8 @@ pub struct DynamoNotifyStore {
     table: String,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn failed<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError(DisplayErrorContext(e).to_string())
+    StoreError(describe(e))
 }
 
 type Item = std::collections::HashMap<String, AttributeValue>;

@@ -12,9 +12,10 @@
 //! version read; a room added is one `UpdateItem` (`ADD version`).
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::dynamo::{describe, n, s};
 use crate::twilio::aligned::{AlignedRecord, AlignedStore, AlignedStoreError, RECORD_KEEP_SECS, StoreFuture};
 
 #[derive(Debug, Clone)]
@@ -23,16 +24,8 @@ pub struct DynamoAligned {
     table: String,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn failed<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> AlignedStoreError {
-    AlignedStoreError(DisplayErrorContext(e).to_string())
+    AlignedStoreError(describe(e))
 }
 
 fn key(identity: &str) -> AttributeValue {

@@ -132,13 +132,15 @@ async fn signed_message_events_are_noted_once_and_forged_ones_refused() {
 
 /// Posts a message into the stand-in as Twilio's SDK would have, and
 /// delivers Twilio's signed webhook for it.
-async fn twilio_message(
+/// Writes a message into the stand-in as Twilio's SDK would have (no
+/// webhook); the stand-in's answer (`sid`, `conversationSid`).
+async fn standin_message(
     server: &crate::support::Server,
     twilio: &str,
     conversation: &str,
     author: &str,
-) -> (String, i64) {
-    let posted: serde_json::Value = server
+) -> serde_json::Value {
+    server
         .http
         .post(format!("{twilio}/_standin/message"))
         .json(&json!({ "conversation": conversation, "author": author, "body": "pallet 4 is damaged" }))
@@ -147,7 +149,16 @@ async fn twilio_message(
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn twilio_message(
+    server: &crate::support::Server,
+    twilio: &str,
+    conversation: &str,
+    author: &str,
+) -> (String, i64) {
+    let posted = standin_message(server, twilio, conversation, author).await;
     let sid = posted["sid"].as_str().unwrap().to_owned();
     let conversation_sid = posted["conversationSid"].as_str().unwrap().to_owned();
     let url = format!("{}/v1/webhooks/twilio", server.base);
@@ -335,16 +346,7 @@ async fn a_webhook_answers_in_time_while_twilios_api_is_slow_and_the_next_sweep_
     let url = format!("{}/v1/webhooks/twilio", server.base);
     let token = Secret::new(AUTH_TOKEN.into());
     // bob writes in the room (stored on Twilio), and Twilio's webhook comes
-    let posted: serde_json::Value = server
-        .http
-        .post(format!("{twilio}/_standin/message"))
-        .json(&json!({ "conversation": "shipment-1", "author": "bob", "body": "pallet 4 is damaged" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let posted = standin_message(&server, &twilio, "shipment-1", "bob").await;
     let message = event(posted["sid"].as_str().unwrap(), &conversation, "bob");
     let signature = backend::twilio::signature::sign(&token, &url, &message);
     let deliver = || {
