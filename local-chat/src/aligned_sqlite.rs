@@ -17,7 +17,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// clean-up scans the table instead.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS aligned (
-    identity TEXT PRIMARY KEY, rooms TEXT, at INTEGER NOT NULL, version INTEGER NOT NULL
+    identity TEXT PRIMARY KEY, rooms TEXT, at INTEGER NOT NULL, version INTEGER NOT NULL,
+    removals INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 ";
 
@@ -41,6 +42,18 @@ impl SqliteAligned {
         db.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(failed)?;
         db.execute_batch(SCHEMA).map_err(failed)?;
+        // a table made before removals were counted
+        let counted: bool = db
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('aligned') WHERE name = 'removals'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(failed)?;
+        if !counted {
+            db.execute_batch("ALTER TABLE aligned ADD COLUMN removals INTEGER NOT NULL DEFAULT 0")
+                .map_err(failed)?;
+        }
         Ok(Self {
             db: Mutex::new(db),
             swept_hour: AtomicU64::new(u64::MAX),
@@ -53,13 +66,14 @@ impl SqliteAligned {
 
     fn read_now(&self, identity: &str) -> Result<Option<AlignedRecord>, AlignedStoreError> {
         self.db()
-            .prepare_cached("SELECT rooms, at, version FROM aligned WHERE identity = ?1")
+            .prepare_cached("SELECT rooms, at, version, removals FROM aligned WHERE identity = ?1")
             .map_err(failed)?
             .query_row(params![identity], |row| {
                 Ok(AlignedRecord {
                     rooms: row.get(0)?,
                     at: row.get(1)?,
                     version: row.get(2)?,
+                    removals: row.get(3)?,
                 })
             })
             .optional()
@@ -91,11 +105,23 @@ impl SqliteAligned {
         Ok(written == 1)
     }
 
-    fn room_added_now(&self, identity: &str, at: u64) -> Result<(), AlignedStoreError> {
+    fn room_added_now(&self, identity: &str, at: u64) -> Result<u64, AlignedStoreError> {
         self.db()
             .prepare_cached(
                 "INSERT INTO aligned (identity, rooms, at, version) VALUES (?1, NULL, ?2, 1)
-                 ON CONFLICT (identity) DO UPDATE SET rooms = NULL, at = ?2, version = version + 1",
+                 ON CONFLICT (identity) DO UPDATE SET rooms = NULL, at = ?2, version = version + 1
+                 RETURNING removals",
+            )
+            .map_err(failed)?
+            .query_row(params![identity, at], |row| row.get(0))
+            .map_err(failed)
+    }
+
+    fn rooms_removed_now(&self, identity: &str, at: u64) -> Result<(), AlignedStoreError> {
+        self.db()
+            .prepare_cached(
+                "INSERT INTO aligned (identity, rooms, at, version, removals) VALUES (?1, NULL, ?2, 1, 1)
+                 ON CONFLICT (identity) DO UPDATE SET removals = removals + 1",
             )
             .map_err(failed)?
             .execute(params![identity, at])
@@ -115,8 +141,13 @@ impl AlignedStore for SqliteAligned {
         Box::pin(async move { written })
     }
 
-    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
+    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, u64> {
         let done = self.room_added_now(identity, at);
+        Box::pin(async move { done })
+    }
+
+    fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
+        let done = self.rooms_removed_now(identity, at);
         Box::pin(async move { done })
     }
 }
@@ -146,6 +177,37 @@ mod tests {
                 .expect("writes")
         );
         drop((store, other));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_table_made_before_removals_were_counted_gains_the_count() {
+        let dir = std::env::temp_dir().join(format!("dachat-aligned-old-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let path = dir.join("twilio.db");
+        {
+            let old = Connection::open(&path).expect("opens");
+            old.execute_batch(
+                "CREATE TABLE aligned (identity TEXT PRIMARY KEY, rooms TEXT, at INTEGER NOT NULL,
+                     version INTEGER NOT NULL) WITHOUT ROWID;
+                 INSERT INTO aligned VALUES ('old-OL1', 'aaaa', 100, 3);",
+            )
+            .expect("the old table");
+        }
+        let store = SqliteAligned::open(&path).expect("opens the old file");
+        let kept = store.read("old-OL1").await.expect("reads").expect("kept");
+        assert_eq!(
+            (kept.rooms.as_deref(), kept.version, kept.removals),
+            (Some("aaaa"), 3, 0)
+        );
+        store.rooms_removed("old-OL1", 101).await.expect("counts");
+        assert_eq!(store.read("old-OL1").await.expect("reads").expect("kept").removals, 1);
+        drop(store);
+        // opening again leaves the count as it is
+        let again = SqliteAligned::open(&path).expect("opens again");
+        assert_eq!(again.read("old-OL1").await.expect("reads").expect("kept").removals, 1);
+        drop(again);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

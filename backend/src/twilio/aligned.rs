@@ -22,6 +22,14 @@
 //!   read before listing ([`AlignedStore::record`]): a room added while it
 //!   listed makes the write fail, and the next request aligns again;
 //! - a store that cannot be read means aligning on Twilio, as without one.
+//!
+//! The record also counts removals: every alignment that takes a
+//! participation away grows [`AlignedRecord::removals`]
+//! ([`AlignedStore::rooms_removed`]) after the removal. An instance
+//! remembers the count it saw when it added a participation
+//! ([`AlignedStore::room_added`] returns it) and trusts that memory only
+//! while the count is the same: a room taken away on another instance and
+//! given back is joined again, not assumed.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -53,8 +61,10 @@ pub struct AlignedRecord {
     pub rooms: Option<String>,
     /// When it was written (Unix seconds).
     pub at: u64,
-    /// Grows with every write; never 0 for a record that exists.
+    /// Grows with every write of the set; never 0 for a record that exists.
     pub version: u64,
+    /// How many alignments took a participation away (of any room), ever.
+    pub removals: u64,
 }
 
 /// How long a record is kept at most (the stores' expiry; far beyond any
@@ -73,7 +83,13 @@ pub trait AlignedStore: Send + Sync + std::fmt::Debug {
 
     /// A room is about to be added to `identity`: clears the record's set
     /// and grows its version (creating the record if there is none).
-    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()>;
+    /// Returns the record's removals.
+    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, u64>;
+
+    /// An alignment took one or more of `identity`'s participations away:
+    /// grows the record's removals, and nothing else (creating a record
+    /// without a set if there is none).
+    fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()>;
 }
 
 /// The digest a record keeps for a room set: SHA-256 over the sorted,
@@ -116,7 +132,7 @@ impl AlignedStore for MemoryAligned {
 
     fn record<'a>(&'a self, identity: &'a str, rooms: &'a str, at: u64, seen: u64) -> StoreFuture<'a, bool> {
         let mut records = self.records();
-        let version = records.get(identity).map_or(0, |r| r.version);
+        let (version, removals) = records.get(identity).map_or((0, 0), |r| (r.version, r.removals));
         let recorded = version == seen;
         if recorded {
             records.insert(
@@ -125,23 +141,38 @@ impl AlignedStore for MemoryAligned {
                     rooms: Some(rooms.to_owned()),
                     at,
                     version: version + 1,
+                    removals,
                 },
             );
         }
         Box::pin(async move { Ok(recorded) })
     }
 
-    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
+    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, u64> {
         let mut records = self.records();
-        let version = records.get(identity).map_or(0, |r| r.version);
+        let (version, removals) = records.get(identity).map_or((0, 0), |r| (r.version, r.removals));
         records.insert(
             identity.to_owned(),
             AlignedRecord {
                 rooms: None,
                 at,
                 version: version + 1,
+                removals,
             },
         );
+        Box::pin(async move { Ok(removals) })
+    }
+
+    fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
+        self.records()
+            .entry(identity.to_owned())
+            .or_insert(AlignedRecord {
+                rooms: None,
+                at,
+                version: 1,
+                removals: 0,
+            })
+            .removals += 1;
         Box::pin(async { Ok(()) })
     }
 }
@@ -160,6 +191,7 @@ pub mod suite {
         the_first_record_is_taken_once(store, run).await;
         a_record_names_the_version_it_read(store, run).await;
         an_added_room_clears_the_set_and_beats_an_alignment_in_flight(store, run).await;
+        removals_are_counted_apart_from_the_set(store, run).await;
     }
 
     async fn an_unknown_identity_has_no_record(store: &dyn AlignedStore, run: &str) {
@@ -212,6 +244,35 @@ pub mod suite {
         // the next alignment, having read the new version, records
         assert!(store.record(&who, "aaaa", 170, after.version).await.unwrap());
         assert_eq!(store.read(&who).await.unwrap().unwrap().rooms.as_deref(), Some("aaaa"));
+    }
+
+    async fn removals_are_counted_apart_from_the_set(store: &dyn AlignedStore, run: &str) {
+        // a removal for someone without a record makes one, without a set
+        let who = format!("{run}-removed-first");
+        store.rooms_removed(&who, 40).await.unwrap();
+        let made = store.read(&who).await.unwrap().unwrap();
+        assert_eq!((made.rooms, made.removals), (None, 1));
+        assert!(made.version > 0);
+        assert!(store.record(&who, "aaaa", 41, made.version).await.unwrap());
+        // otherwise it grows the count and leaves the set and version alone
+        let who = format!("{run}-removals");
+        assert_eq!(store.room_added(&who, 50).await.unwrap(), 0);
+        let added = store.read(&who).await.unwrap().unwrap();
+        assert!(store.record(&who, "aaaa", 60, added.version).await.unwrap());
+        let aligned = store.read(&who).await.unwrap().unwrap();
+        store.rooms_removed(&who, 70).await.unwrap();
+        store.rooms_removed(&who, 71).await.unwrap();
+        let removed = store.read(&who).await.unwrap().unwrap();
+        assert_eq!(removed.removals, 2);
+        assert_eq!(
+            (removed.rooms.as_deref(), removed.at, removed.version),
+            (Some("aaaa"), 60, aligned.version)
+        );
+        // writes of the set keep the count, and an added room reports it
+        assert!(store.record(&who, "bbbb", 80, removed.version).await.unwrap());
+        assert_eq!(store.read(&who).await.unwrap().unwrap().removals, 2);
+        assert_eq!(store.room_added(&who, 90).await.unwrap(), 2);
+        assert_eq!(store.read(&who).await.unwrap().unwrap().removals, 2);
     }
 }
 

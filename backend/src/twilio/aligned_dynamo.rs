@@ -5,15 +5,16 @@
 //!
 //! | item | pk | sk | attributes |
 //! | --- | --- | --- | --- |
-//! | aligned rooms | `aligned#<identity>` | `-` | `rooms` (absent after a room was added), `at`, `version`, `expires` |
+//! | aligned rooms | `aligned#<identity>` | `-` | `rooms` (absent after a room was added), `at`, `version`, `removals` (absent: 0), `expires` |
 //!
 //! Reads are strongly consistent (a room added a moment ago on another
 //! instance must be seen); the record's write is conditional on the
-//! version read; a room added is one `UpdateItem` (`ADD version`).
+//! version read; a room added is one `UpdateItem` (`ADD version`, the
+//! removals returned), and so is a removal (`ADD removals`).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use crate::dynamo::{describe, n, s};
 use crate::twilio::aligned::{AlignedRecord, AlignedStore, AlignedStoreError, RECORD_KEEP_SECS, StoreFuture};
@@ -30,6 +31,12 @@ fn failed<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>)
 
 fn key(identity: &str) -> AttributeValue {
     s(format!("aligned#{identity}"))
+}
+
+fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 impl DynamoAligned {
@@ -58,15 +65,15 @@ impl AlignedStore for DynamoAligned {
                 return Ok(None);
             };
             let number = |name: &str| {
-                item.get(name)
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
+                number(item, name)
                     .ok_or_else(|| AlignedStoreError(format!("an aligned record without a number {name}")))
             };
             Ok(Some(AlignedRecord {
                 rooms: item.get("rooms").and_then(|v| v.as_s().ok()).cloned(),
                 at: number("at")?,
                 version: number("version")?,
+                // records written before removals were counted have none
+                removals: item.get("removals").map_or(Ok(0), |_| number("removals"))?,
             }))
         })
     }
@@ -100,14 +107,41 @@ impl AlignedStore for DynamoAligned {
         })
     }
 
-    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
+    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let answer = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", key(identity))
+                .key("sk", s("-"))
+                .update_expression("REMOVE rooms SET #at = :at, expires = :expires ADD version :one")
+                .expression_attribute_names("#at", "at")
+                .expression_attribute_values(":at", n(at))
+                .expression_attribute_values(":expires", n(at + RECORD_KEEP_SECS))
+                .expression_attribute_values(":one", n(1))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await
+                .map_err(failed)?;
+            Ok(answer
+                .attributes()
+                .and_then(|item| number(item, "removals"))
+                .unwrap_or(0))
+        })
+    }
+
+    fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             self.client
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", key(identity))
                 .key("sk", s("-"))
-                .update_expression("REMOVE rooms SET #at = :at, expires = :expires ADD version :one")
+                .update_expression(
+                    "SET #at = if_not_exists(#at, :at), expires = if_not_exists(expires, :expires), \
+                     version = if_not_exists(version, :one) ADD removals :one",
+                )
                 .expression_attribute_names("#at", "at")
                 .expression_attribute_values(":at", n(at))
                 .expression_attribute_values(":expires", n(at + RECORD_KEEP_SECS))

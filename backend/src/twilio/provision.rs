@@ -7,7 +7,10 @@
 //! - Get-or-create with "already exists" treated as success, so two first
 //!   sessions for the same new context at once both succeed.
 //! - What has been provisioned is remembered in memory (bounded), so a
-//!   repeat session makes no REST call at all.
+//!   repeat session makes no REST call at all. With a shared store, a
+//!   remembered participation is trusted only while the store's count of
+//!   removals for the identity is the one seen when it was added: a room
+//!   another instance took away, then given back, is joined again.
 //! - Alignment ([`Provisioner::align`]) lists the user's participations and
 //!   removes those whose context the token no longer lists. It is skipped
 //!   only when this instance aligned the identity within
@@ -42,7 +45,7 @@ use std::time::Duration;
 use crate::clock::{Clock, millis};
 use crate::domain::{ContextName, Identity};
 use crate::rate_limit::WindowLimiter;
-use crate::twilio::aligned::{AlignedStore, rooms_digest};
+use crate::twilio::aligned::{AlignedRecord, AlignedStore, AlignedStoreError, rooms_digest};
 use crate::twilio::rest::{ConversationsClient, RestError};
 
 #[derive(Debug, Clone)]
@@ -97,12 +100,17 @@ impl From<RestError> for ProvisionError {
     }
 }
 
+/// A read of the shared record.
+type SharedRead = Result<Option<AlignedRecord>, AlignedStoreError>;
+
 #[derive(Debug, Default)]
 struct Memory {
     users: HashSet<Identity>,
     conversations: HashMap<ContextName, String>,
-    /// Contexts each identity is known to take part in.
-    participations: HashMap<Identity, HashSet<ContextName>>,
+    /// Contexts each identity is known to take part in, with the shared
+    /// record's removals when the participation was added (0 without a
+    /// shared store).
+    participations: HashMap<Identity, HashMap<ContextName, u64>>,
     /// The last alignment on this instance, by the identity's keyed hash.
     aligned: HashMap<u64, Aligned>,
 }
@@ -205,18 +213,45 @@ impl Provisioner {
         context: &ContextName,
         allowed: &[ContextName],
     ) -> Result<String, ProvisionError> {
-        let sid = match self.remembered(identity, context) {
-            Some(sid) => sid,
+        let (trusted, read) = self.trusted(identity, context).await;
+        let (sid, read) = match trusted {
+            Some(sid) => (sid, read),
             None => {
                 // Only sessions that cost REST calls count against the limit.
                 self.limiter
                     .take(identity, self.clock.now_ms())
                     .map_err(|retry_after_secs| ProvisionError::RateLimited { retry_after_secs })?;
-                self.ensure(identity, context).await?
+                // the record read before is out of date once a room is added
+                (self.add(identity, context).await?, None)
             }
         };
-        self.align_steps(identity, allowed).await?;
+        self.align_steps(identity, allowed, read).await?;
         Ok(sid)
+    }
+
+    /// The conversation SID, if this instance added the participation and
+    /// may trust that it still exists: without a shared store, always;
+    /// with one, while no alignment has taken a room of the identity's away
+    /// since (a store that cannot be read: trusted, as without one). Also
+    /// the record, if it was read.
+    async fn trusted(&self, identity: &Identity, context: &ContextName) -> (Option<String>, Option<SharedRead>) {
+        let Some((sid, removals)) = self.remembered(identity, context) else {
+            return (None, None);
+        };
+        let Some(shared) = &self.shared else {
+            return (Some(sid), None);
+        };
+        let read = shared.read(identity.as_str()).await;
+        let trusted = match &read {
+            Ok(Some(record)) => record.removals == removals,
+            // gone past its keep (it is made when a room is added)
+            Ok(None) => false,
+            Err(err) => {
+                tracing::warn!(error = %err, "trusting the remembered participation without the shared record");
+                true
+            }
+        };
+        (trusted.then_some(sid), Some(read))
     }
 
     fn too_slow(&self) -> RestError {
@@ -234,26 +269,26 @@ impl Provisioner {
         self.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The conversation SID, if this participation is already known to exist.
-    pub fn remembered(&self, identity: &Identity, context: &ContextName) -> Option<String> {
+    /// The conversation SID and the removals seen when it was added, if
+    /// this instance added the participation.
+    fn remembered(&self, identity: &Identity, context: &ContextName) -> Option<(String, u64)> {
         let memory = self.memory();
-        let known = memory
-            .participations
-            .get(identity)
-            .is_some_and(|contexts| contexts.contains(context));
-        if known {
-            memory.conversations.get(context).cloned()
-        } else {
-            None
-        }
+        let removals = *memory.participations.get(identity)?.get(context)?;
+        Some((memory.conversations.get(context)?.clone(), removals))
     }
 
     /// Ensures `identity` takes part in the conversation for `context` and
     /// returns the conversation's SID.
     pub async fn ensure(&self, identity: &Identity, context: &ContextName) -> Result<String, RestError> {
-        if let Some(sid) = self.remembered(identity, context) {
-            return Ok(sid);
+        match self.trusted(identity, context).await {
+            (Some(sid), _) => Ok(sid),
+            (None, _) => self.add(identity, context).await,
         }
+    }
+
+    /// Makes the user, the conversation and the participation, each unless
+    /// known, and remembers them.
+    async fn add(&self, identity: &Identity, context: &ContextName) -> Result<String, RestError> {
         let (known_user, known_sid) = {
             let memory = self.memory();
             (
@@ -268,13 +303,14 @@ impl Provisioner {
             Some(sid) => sid,
             None => self.rest.ensure_conversation(context).await?.sid,
         };
-        if let Some(shared) = &self.shared {
+        let removals = match &self.shared {
             // before the room is added, so no instance's record can hide it
-            shared
+            Some(shared) => shared
                 .room_added(identity.as_str(), self.clock.now_ms() / 1000)
                 .await
-                .map_err(|e| RestError::Unavailable(format!("{e}; the room was not added")))?;
-        }
+                .map_err(|e| RestError::Unavailable(format!("{e}; the room was not added")))?,
+            None => 0,
+        };
         self.rest.ensure_participant(&sid, identity).await?;
         let mut memory = self.memory();
         memory.make_room(self.policy.max_cached);
@@ -284,7 +320,7 @@ impl Provisioner {
             .participations
             .entry(identity.clone())
             .or_default()
-            .insert(context.clone());
+            .insert(context.clone(), removals);
         Ok(sid)
     }
 
@@ -293,13 +329,19 @@ impl Provisioner {
     /// so for the same set within the revocation interval. An error means
     /// it may not be in line.
     pub async fn align(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), RestError> {
-        match tokio::time::timeout(self.policy.deadline, self.align_steps(identity, allowed)).await {
+        match tokio::time::timeout(self.policy.deadline, self.align_steps(identity, allowed, None)).await {
             Ok(done) => done,
             Err(_) => Err(self.too_slow()),
         }
     }
 
-    async fn align_steps(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), RestError> {
+    /// `read`: the shared record, if it was read since the last room added.
+    async fn align_steps(
+        &self,
+        identity: &Identity,
+        allowed: &[ContextName],
+        read: Option<SharedRead>,
+    ) -> Result<(), RestError> {
         let now = self.clock.now_ms();
         let key = self.keys.hash_one(identity);
         // the set's hash, whatever the order the token lists it in
@@ -331,7 +373,11 @@ impl Provisioner {
             return Ok(());
         };
         let rooms = rooms_digest(allowed);
-        let seen = match shared.read(identity.as_str()).await {
+        let read = match read {
+            Some(read) => read,
+            None => shared.read(identity.as_str()).await,
+        };
+        let seen = match read {
             Ok(record) => record,
             Err(err) => {
                 // without the record, align on Twilio as if there were no store
@@ -368,9 +414,32 @@ impl Provisioner {
     }
 
     /// Removes `identity` from every service conversation whose unique name
-    /// is a context name not in `allowed`. Returns how many participations were removed.
+    /// is a context name not in `allowed`. Returns how many participations
+    /// were removed. With a shared store, a removal (even of some rooms
+    /// before an error) grows the record's removals afterwards, so no
+    /// instance trusts a participation it remembers adding.
     pub async fn revoke(&self, identity: &Identity, allowed: &[ContextName]) -> Result<usize, RestError> {
         let mut removed = 0;
+        let done = self.remove_all_but(identity, allowed, &mut removed).await;
+        if removed > 0 {
+            tracing::info!(%identity, removed, "revoked participations no longer in the token");
+            if let Some(shared) = &self.shared
+                && let Err(err) = shared
+                    .rooms_removed(identity.as_str(), self.clock.now_ms() / 1000)
+                    .await
+            {
+                tracing::warn!(%identity, error = %err, "removal not counted in the shared record");
+            }
+        }
+        done.map(|()| removed)
+    }
+
+    async fn remove_all_but(
+        &self,
+        identity: &Identity,
+        allowed: &[ContextName],
+        removed: &mut usize,
+    ) -> Result<(), RestError> {
         for participation in self.rest.participations(identity).await? {
             // Conversations without a context name were not made by DAChat: leave them.
             let Some(context) = participation
@@ -386,14 +455,11 @@ impl Provisioner {
             self.rest
                 .remove_participant(&participation.conversation_sid, &participation.participant_sid)
                 .await?;
-            removed += 1;
+            *removed += 1;
             if let Some(contexts) = self.memory().participations.get_mut(identity) {
                 contexts.remove(&context);
             }
         }
-        if removed > 0 {
-            tracing::info!(%identity, removed, "revoked participations no longer in the token");
-        }
-        Ok(removed)
+        Ok(())
     }
 }

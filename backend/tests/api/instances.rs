@@ -3,7 +3,8 @@
 //! instances share the DynamoDB table: a renewal anywhere skips Twilio when
 //! the rooms are the same, a room the token drops goes at once wherever the
 //! renewal lands, a room added while another instance aligns is not hidden,
-//! and a store that fails never lets a room stay.
+//! a room taken away on one instance and given back is joined again on
+//! another, and a store that fails never lets a room stay.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -106,8 +107,12 @@ impl AlignedStore for HeldRecord {
         })
     }
 
-    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
+    fn room_added<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, u64> {
         self.inner.room_added(identity, at)
+    }
+
+    fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
+        self.inner.rooms_removed(identity, at)
     }
 }
 
@@ -163,7 +168,11 @@ impl AlignedStore for Down {
         Box::pin(async { Err(AlignedStoreError("throttled".into())) })
     }
 
-    fn room_added<'a>(&'a self, _: &'a str, _: u64) -> StoreFuture<'a, ()> {
+    fn room_added<'a>(&'a self, _: &'a str, _: u64) -> StoreFuture<'a, u64> {
+        Box::pin(async { Err(AlignedStoreError("throttled".into())) })
+    }
+
+    fn rooms_removed<'a>(&'a self, _: &'a str, _: u64) -> StoreFuture<'a, ()> {
         Box::pin(async { Err(AlignedStoreError("throttled".into())) })
     }
 }
@@ -190,4 +199,30 @@ async fn a_store_that_fails_means_aligning_on_twilio_and_adding_no_room() {
     assert_eq!(answer.status, 503, "{}", answer.json);
     assert!(answer.headers.contains_key("retry-after"));
     assert!(standin.standin.participants_of("shipment-2").is_empty());
+}
+
+#[tokio::test]
+async fn a_room_given_back_after_another_instance_took_it_away_is_joined_again_wherever_the_session_lands() {
+    let (key, jwks, standin) = start().await;
+    let store: Arc<dyn AlignedStore> = Arc::new(MemoryAligned::default());
+    let a = instance(&jwks, &standin, Some(store.clone()));
+    let b = instance(&jwks, &standin, Some(store));
+    let both = key.token("alice", &["general", "shipment-1"]);
+    let answer = a.session(&both, "shipment-1").await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(standin.standin.participants_of("shipment-1"), ["alice"]);
+    // the host takes shipment-1 away; the renewal lands on B
+    let answer = b.renew(&key.token("alice", &["general"])).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert!(standin.standin.participants_of("shipment-1").is_empty());
+    // and gives it back; the session lands on A, which once added her
+    let answer = a.session(&both, "shipment-1").await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(
+        standin.standin.participants_of("shipment-1"),
+        ["alice"],
+        "A did not trust its memory of a participation B removed"
+    );
+    // a session in a room nobody took away still costs no Twilio call
+    assert_eq!(twilio_calls(&standin, a.session(&both, "shipment-1")).await, 0);
 }
