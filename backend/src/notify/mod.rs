@@ -150,6 +150,12 @@ pub const SWEEP_LIMIT: usize = 10_000;
 /// webhook cut off mid-way.
 pub const EVENT_BUDGET: Duration = Duration::from_secs(4);
 
+/// How long posting a reply by e-mail may take (the room's members read,
+/// the room's newest messages checked for it, the post), retries included.
+/// Work cut off then is given up, and a delivery again (the sender's
+/// retry) does it over, finding the reply if the post took effect.
+pub const REPLY_BUDGET: Duration = Duration::from_secs(20);
+
 /// Why a notifications request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyError {

@@ -15,7 +15,7 @@
 //! too (503), and if that request died, a delivery after the claim's lease
 //! takes it over (the provider's key keeps the post single).
 
-use super::{Notifier, NotifyError, follows};
+use super::{Notifier, NotifyError, REPLY_BUDGET, ViewError, follows};
 use crate::notify::inbound_mail::{Authentication, Inbound};
 use crate::notify::reply_address;
 use crate::notify::store::{Claim, NotifyStore, ReplyRoute};
@@ -188,7 +188,20 @@ impl<S: NotifyStore> Notifier<S> {
             self.chat.post(context, identity, &inbound.reply, &inbound.id).await?;
             Ok::<bool, NotifyError>(true)
         };
-        match posted.await {
+        let posted = match tokio::time::timeout(REPLY_BUDGET, posted).await {
+            Ok(posted) => posted,
+            Err(_) => {
+                tracing::warn!(
+                    budget_s = REPLY_BUDGET.as_secs(),
+                    "a reply by e-mail not posted in time: the chat provider is slow"
+                );
+                Err(NotifyError::Chat(ViewError(format!(
+                    "the chat provider did not answer within {} s",
+                    REPLY_BUDGET.as_secs()
+                ))))
+            }
+        };
+        match posted {
             Ok(false) => {
                 self.store.settle(&claim, now).await?;
                 dropped(Dropped::NotMember)

@@ -26,6 +26,7 @@
 use std::future::Future;
 
 use crate::notify::address_codes::{PendingCode, RecentCodes};
+use crate::notify::{EVENT_BUDGET, REPLY_BUDGET};
 
 /// A subscription: `context` `None` means every room the person is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,9 +79,13 @@ pub const CLAIM_SECS: u64 = 4 * 24 * 3600;
 /// How long a claim holds while its work is under way. If the process
 /// doing it dies (`kill -9`, a Lambda timeout), a delivery again takes the
 /// claim over after this long, so the work is not lost. Longer than any
-/// claimed work can take: a reply's or an event's few REST calls, each
-/// with bounded attempts.
-pub const LEASE_SECS: u64 = 300;
+/// claimed work can take (a reply's [`REPLY_BUDGET`], an event's
+/// [`EVENT_BUDGET`]) plus the REST timeout (5 s) of a request sent just
+/// before the work was cut off, so a request of the dead process has
+/// landed (or never will) before another takes over and checks for it.
+pub const LEASE_SECS: u64 = 30;
+
+const _: () = assert!(LEASE_SECS >= REPLY_BUDGET.as_secs() + 5 && LEASE_SECS >= EVENT_BUDGET.as_secs() + 5);
 
 /// What [`NotifyStore::claim`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //! this process. (The operator tests, `tests/operator`, need the services
 //! `cargo xtask test` starts, so they are a binary of their own.)
 //!
-//! - [`crash`]: `kill -9` while a sweep's digest is on the wire;
+//! - [`crash`]: `kill -9` while a sweep's digest is on the wire, and while
+//!   replies by e-mail are posted to Twilio;
 //! - [`disk`]: the data folder's disk full, then read-only, under the server;
 //! - [`local_server`]: keygen, token, serve; a message acknowledged
 //!   survives `kill -9`; files on the real server;

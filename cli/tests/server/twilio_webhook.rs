@@ -14,7 +14,7 @@ fn sid(prefix: &str) -> String {
     format!("{prefix}0123456789abcdef0123456789abcdef")
 }
 
-async fn standin() -> String {
+pub(crate) async fn standin() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = twilio_standin::router(twilio_standin::Standin::default());
@@ -22,18 +22,23 @@ async fn standin() -> String {
     url
 }
 
+/// The settings of a server on Twilio whose REST API is at `twilio`.
+pub(crate) fn twilio_env(twilio: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DACHAT_TWILIO_ACCOUNT_SID", sid("AC")),
+        ("DACHAT_TWILIO_API_KEY", sid("SK")),
+        ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret".to_owned()),
+        ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
+        ("DACHAT_TWILIO_CHAT_SERVICE_SID", sid("IS")),
+        ("DACHAT_TWILIO_BASE_URL", twilio.to_owned()),
+    ]
+}
+
 /// `dachat serve` with Twilio settings whose REST API is the stand-in at
 /// `twilio`, and `extra` settings.
 fn twilio_server_with(name: &str, twilio: &str, extra: &[(&str, &str)]) -> crate::support::Server {
-    let (account, key, service) = (sid("AC"), sid("SK"), sid("IS"));
-    let mut env = vec![
-        ("DACHAT_TWILIO_ACCOUNT_SID", account.as_str()),
-        ("DACHAT_TWILIO_API_KEY", key.as_str()),
-        ("DACHAT_TWILIO_API_SECRET", "webhook-test-api-secret"),
-        ("DACHAT_TWILIO_AUTH_TOKEN", AUTH_TOKEN),
-        ("DACHAT_TWILIO_CHAT_SERVICE_SID", service.as_str()),
-        ("DACHAT_TWILIO_BASE_URL", twilio),
-    ];
+    let settings = twilio_env(twilio);
+    let mut env: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
     env.extend_from_slice(extra);
     serve(name, &env)
 }
@@ -58,7 +63,7 @@ fn event(message: &str, conversation: &str, author: &str) -> Vec<(String, String
 
 /// Alice (e-mail on for every room, at the address the host vouches for)
 /// and bob in each of `rooms`; the conversation SID of the first room.
-async fn alice_follows_with_bob(server: &crate::support::Server, rooms: &[&str]) -> String {
+pub(crate) async fn alice_follows_with_bob(server: &crate::support::Server, rooms: &[&str]) -> String {
     let alice = server.token("alice", Some("alice@example.org")).await;
     let bob = server.token("bob", None).await;
     let mut conversation = String::new();
@@ -152,7 +157,7 @@ async fn standin_message(
         .unwrap()
 }
 
-async fn twilio_message(
+pub(crate) async fn twilio_message(
     server: &crate::support::Server,
     twilio: &str,
     conversation: &str,
@@ -212,8 +217,48 @@ async fn on_twilio_a_digest_names_what_others_wrote_and_she_has_not_read() {
     );
 }
 
+/// SendGrid Inbound Parse's fields in its parsed mode (headers, text,
+/// envelope, SPF and DKIM results) for a reply to `reply_to` saying `text`.
+pub(crate) fn sendgrid_parsed(
+    reply_to: &str,
+    message_id: &str,
+    from: &str,
+    spf: &str,
+    text: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "headers",
+            format!("From: Alice <{from}>\nTo: {reply_to}\nMessage-ID: <{message_id}>\nSubject: Re: x\n"),
+        ),
+        ("from", format!("Alice <{from}>")),
+        ("to", reply_to.to_owned()),
+        ("envelope", json!({ "to": [reply_to], "from": from }).to_string()),
+        ("text", format!("{text}\n\nOn Tue, 3 Dec 2026, DAChat wrote:\n> old\n")),
+        ("SPF", spf.to_owned()),
+        ("dkim", "none".to_owned()),
+        ("attachments", "0".to_owned()),
+    ]
+}
+
+/// The stand-in's page of `room`'s 50 newest messages, read as DAChat
+/// reads it.
+pub(crate) async fn latest_messages(http: &reqwest::Client, twilio: &str, room: &str) -> serde_json::Value {
+    http.get(format!(
+        "{twilio}/v1/Services/{}/Conversations/{room}/Messages?Order=desc&PageSize=50",
+        sid("IS")
+    ))
+    .basic_auth(sid("SK"), Some("webhook-test-api-secret"))
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap()
+}
+
 /// A multipart/form-data body of `fields`, as SendGrid posts one.
-fn form_data(fields: &[(&str, &str)]) -> (String, String) {
+pub(crate) fn form_data(fields: &[(&str, &str)]) -> (String, String) {
     let boundary = "xYzZY";
     let mut body = String::new();
     for (name, value) in fields {
@@ -249,24 +294,8 @@ async fn on_twilio_a_reply_through_sendgrid_inbound_parse_lands_in_the_conversat
             (status, response.json::<serde_json::Value>().await.unwrap())
         }
     };
-    // SendGrid's parsed mode: headers, text, envelope, SPF and DKIM results
     let parsed = |message_id: &str, from: &str, spf: &str| {
-        vec![
-            (
-                "headers",
-                format!("From: Alice <{from}>\nTo: {reply_to}\nMessage-ID: <{message_id}>\nSubject: Re: x\n"),
-            ),
-            ("from", format!("Alice <{from}>")),
-            ("to", reply_to.clone()),
-            ("envelope", json!({ "to": [reply_to], "from": from }).to_string()),
-            (
-                "text",
-                "Pallet 4 is replaced.\n\nOn Tue, 3 Dec 2026, DAChat wrote:\n> old\n".to_owned(),
-            ),
-            ("SPF", spf.to_owned()),
-            ("dkim", "none".to_owned()),
-            ("attachments", "0".to_owned()),
-        ]
+        sendgrid_parsed(&reply_to, message_id, from, spf, "Pallet 4 is replaced.")
     };
     let (status, answer) = inbound("wrong", parsed("m1@example.org", "alice@example.org", "pass")).await;
     assert_eq!((status, answer["error"].as_str()), (403, Some("bad_key")));
@@ -292,19 +321,7 @@ async fn on_twilio_a_reply_through_sendgrid_inbound_parse_lands_in_the_conversat
     let (_, answer) = inbound(KEY, parsed("m2@example.org", "alice@example.org", "pass")).await;
     assert_eq!(answer, json!({ "outcome": "repeat" }), "SendGrid delivered it again");
 
-    let messages: serde_json::Value = server
-        .http
-        .get(format!(
-            "{twilio}/v1/Services/{}/Conversations/shipment-1/Messages?Order=desc&PageSize=50",
-            sid("IS")
-        ))
-        .basic_auth(sid("SK"), Some("webhook-test-api-secret"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages = latest_messages(&server.http, &twilio, "shipment-1").await;
     let newest = &messages["messages"][0];
     assert_eq!(
         (newest["author"].as_str(), newest["body"].as_str()),
