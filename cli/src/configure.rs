@@ -203,15 +203,22 @@ pub fn webhook_url(api: &str) -> anyhow::Result<String> {
     Ok(format!("{}{WEBHOOK_PATH}", url.as_str().trim_end_matches('/')))
 }
 
-pub async fn configure(args: &ConfigureArgs) -> anyhow::Result<()> {
-    let webhook = webhook_url(&args.api)?;
-    let raw = if args.ssm {
+/// The settings an operator command reads: from SSM under
+/// /${STACK_NAME}/ (as the Lambda does), or a file with the environment on
+/// top.
+pub async fn operator_settings(ssm: bool, file: Option<&std::path::Path>) -> anyhow::Result<RawSettings> {
+    Ok(if ssm {
         let stack = config::stack_name();
         let aws = config::aws_config().await;
         config::load_from_ssm(&aws_sdk_ssm::Client::new(&aws), &stack).await?
     } else {
-        RawSettings::from_file_and_env(args.settings.as_deref())?
-    };
+        RawSettings::from_file_and_env(file)?
+    })
+}
+
+pub async fn configure(args: &ConfigureArgs) -> anyhow::Result<()> {
+    let webhook = webhook_url(&args.api)?;
+    let raw = operator_settings(args.ssm, args.settings.as_deref()).await?;
     // the service checks signatures against its own public URL: the
     // webhook must be registered there, or every event would be refused
     if let Some(public) = raw.get(config::PUBLIC_URL) {

@@ -5,6 +5,7 @@
 //! - `configure`: the Twilio service's roles and webhook ([`configure`]);
 //! - `publish`: the built widget to S3 ([`publish`]);
 //! - `smoke`: a running stage checked end to end ([`smoke`]);
+//! - `forget`: everything kept about one person found and removed ([`forget`]);
 //! - `serve`: the local server; with `--dev-keys` it also publishes that
 //!   key's JWKS at `/.well-known/jwks.json` and trusts it, so the whole loop
 //!   runs on one machine.
@@ -29,6 +30,7 @@ use local_chat::LocalChat;
 
 pub mod configure;
 mod demo;
+pub mod forget;
 pub mod inbound_smtp;
 pub mod mailers;
 pub mod notify;
@@ -57,6 +59,8 @@ pub enum Command {
     Configure(configure::ConfigureArgs),
     /// Upload the built widget to its S3 bucket (hashed files first, the loader last).
     Publish(publish::PublishArgs),
+    /// Find everything kept about one person and remove it (the right to erasure).
+    Forget(forget::ForgetArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Publish(args) => publish::publish(&args).await,
         Command::Configure(args) => configure::configure(&args).await,
         Command::Smoke(args) => smoke::smoke(&args).await,
+        Command::Forget(args) => forget::forget(&args).await,
     }
 }
 

@@ -146,6 +146,26 @@ impl AlignedStore for SqliteAligned {
         Box::pin(async move { done })
     }
 
+    fn forget<'a>(&'a self, identity: &'a str, erase: bool) -> StoreFuture<'a, bool> {
+        let sql = if erase {
+            "DELETE FROM aligned WHERE identity = ?1"
+        } else {
+            "SELECT 1 FROM aligned WHERE identity = ?1"
+        };
+        let found = self
+            .db()
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                if erase {
+                    statement.execute(params![identity]).map(|n| n > 0)
+                } else {
+                    statement.exists(params![identity])
+                }
+            })
+            .map_err(failed);
+        Box::pin(async move { found })
+    }
+
     fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
         let done = self.rooms_removed_now(identity, at);
         Box::pin(async move { done })

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use backend::notify::address_codes::{PendingCode, RecentCodes};
 use backend::notify::store::{
-    CLAIM_SECS, Claim, DeferredEvent, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError,
-    Subscription, Watch,
+    CLAIM_SECS, Claim, DeferredEvent, KeptAbout, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail,
+    StoreError, Subscription, Watch,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -412,6 +412,40 @@ impl NotifyStore for SqliteNotifyStore {
                 |row| row.get(0),
             )
             .map_err(failed)
+    }
+
+    async fn forget(&self, identity: &str, erase: bool) -> Result<KeptAbout, StoreError> {
+        let mut db = self.db();
+        // one transaction: what is counted is what is removed
+        let tx = db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        let found = |table: &str, column: &str| -> Result<usize, StoreError> {
+            let count: usize = tx
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?1"),
+                    params![identity],
+                    |row| row.get(0),
+                )
+                .map_err(failed)?;
+            if erase && count > 0 {
+                tx.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), params![identity])
+                    .map_err(failed)?;
+            }
+            Ok(count)
+        };
+        let kept = KeptAbout {
+            subscriptions: found("subscriptions", "identity")?,
+            codes: found("codes", "identity")?,
+            codes_sent: found("code_log", "identity")?,
+            watches: found("watches", "identity")?,
+            room_mail: found("room_mail", "identity")?,
+            reply_routes: found("reply_routes", "identity")?,
+            replies_logged: found("reply_log", "identity")?,
+            deferred_events: found("deferred_events", "author")?,
+        };
+        tx.commit().map_err(failed)?;
+        Ok(kept)
     }
 }
 

@@ -1,6 +1,8 @@
 //! A small, stateful stand-in for the few Twilio Conversations v1 endpoints
 //! DAChat uses (users, conversations, participants, a user's
-//! participations), for tests and benchmarks on one machine.
+//! participations), for tests and benchmarks on one machine; and what
+//! `dachat forget` needs (`erase.rs`: the service's conversations, a
+//! message updated or deleted, a user deleted).
 //!
 //! It keeps state (get-or-create, 404 for what is missing, 409 with
 //! Twilio's error body for duplicates), which a spec-driven mock cannot.
@@ -33,6 +35,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 mod controls;
+mod erase;
 mod reads;
 mod roles;
 
@@ -254,8 +257,14 @@ fn participant_json(service: &str, p: &Participant) -> Value {
 pub fn router(standin: Standin) -> Router {
     let api = Router::new()
         .route("/v1/Services/{service}/Users", post(create_user))
-        .route("/v1/Services/{service}/Users/{sid}", get(fetch_user))
-        .route("/v1/Services/{service}/Conversations", post(create_conversation))
+        .route(
+            "/v1/Services/{service}/Users/{sid}",
+            get(fetch_user).delete(erase::delete_user),
+        )
+        .route(
+            "/v1/Services/{service}/Conversations",
+            post(create_conversation).get(erase::list_conversations),
+        )
         .route("/v1/Services/{service}/Conversations/{sid}", get(fetch_conversation))
         .route(
             "/v1/Services/{service}/Conversations/{conversation}/Participants",
@@ -264,6 +273,10 @@ pub fn router(standin: Standin) -> Router {
         .route(
             "/v1/Services/{service}/Conversations/{conversation}/Messages",
             get(reads::list_messages).post(reads::create_message),
+        )
+        .route(
+            "/v1/Services/{service}/Conversations/{conversation}/Messages/{sid}",
+            post(erase::update_message).delete(erase::delete_message),
         )
         .route(
             "/v1/Services/{service}/Users/{user}/Conversations",

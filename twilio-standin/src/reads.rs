@@ -147,6 +147,7 @@ pub async fn set_online(State(s): State<Standin>, Json(o): Json<OnlineBody>) -> 
 pub struct MessagesQuery {
     order: Option<String>,
     page_size: Option<usize>,
+    page: Option<usize>,
 }
 
 /// One page of a conversation's messages (`Order=desc`: newest first).
@@ -164,13 +165,19 @@ pub async fn list_messages(
         .iter()
         .filter(|m| m.conversation_sid == conversation_sid)
         .collect();
-    if query.order.as_deref() == Some("desc") {
+    let order = query.order.as_deref().unwrap_or("asc");
+    if order == "desc" {
         messages.reverse();
     }
-    messages.truncate(query.page_size.unwrap_or(50).clamp(1, 100));
+    let page_size = query.page_size.unwrap_or(50).clamp(1, 100);
+    let page = query.page.unwrap_or(0);
+    let start = page.saturating_mul(page_size);
+    let more = start.saturating_add(page_size) < messages.len();
     let url = format!("{PUBLIC_BASE}/v1/Services/{service}/Conversations/{conversation_sid}/Messages");
     let messages: Vec<Value> = messages
         .iter()
+        .skip(start)
+        .take(page_size)
         .map(|m| {
             json!({
                 "account_sid": ACCOUNT_SID, "chat_service_sid": service, "conversation_sid": m.conversation_sid,
@@ -181,7 +188,18 @@ pub async fn list_messages(
             })
         })
         .collect();
-    Json(json!({ "messages": messages, "meta": page_meta(&url, "messages") })).into_response()
+    let meta = paged_meta(&format!("{url}?Order={order}"), "messages", page_size, page, more);
+    Json(json!({ "messages": messages, "meta": meta })).into_response()
+}
+
+/// A list's `meta`, pages numbered from 0 (`base` holds a query already).
+pub(crate) fn paged_meta(base: &str, key: &str, page_size: usize, page: usize, more: bool) -> Value {
+    let at = |page: usize| format!("{base}&PageSize={page_size}&Page={page}");
+    json!({
+        "page": page, "page_size": page_size, "first_page_url": at(0),
+        "previous_page_url": (page > 0).then(|| at(page - 1)), "url": at(page),
+        "next_page_url": more.then(|| at(page + 1)), "key": key,
+    })
 }
 
 /// A user's conversations with their unread counts and read horizons.

@@ -15,6 +15,8 @@
 //! | reply route | `reply#<tag>` | `-` |
 //! | reply landed | `replylog#<identity>` | `<at, 20 digits>#<random>` |
 //!
+//! Everything about one person, for `dachat forget`: `dynamo_store/forget.rs`.
+//!
 //! Over 600 lines: one trait's implementation on one table, every kind of
 //! item beside its key layout (as the SQLite one is in one file).
 //!
@@ -34,8 +36,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, Sele
 use crate::dynamo::{describe, n, s};
 use crate::notify::address_codes::{PendingCode, RecentCodes};
 use crate::notify::store::{
-    CLAIM_SECS, Claim, DeferredEvent, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail, StoreError,
-    Subscription, Watch,
+    CLAIM_SECS, Claim, DeferredEvent, KeptAbout, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail,
+    StoreError, Subscription, Watch,
 };
 
 /// How long code log entries are kept (the limits look back one hour).
@@ -128,6 +130,8 @@ impl DynamoNotifyStore {
         Ok(u32::try_from(answer.count()).unwrap_or(0))
     }
 }
+
+mod forget;
 
 impl NotifyStore for DynamoNotifyStore {
     async fn claim(&self, key: &str, now: u64) -> Result<Claim, StoreError> {
@@ -520,6 +524,10 @@ impl NotifyStore for DynamoNotifyStore {
 
     async fn recent_replies(&self, identity: &str, since: u64) -> Result<u32, StoreError> {
         self.count_since(format!("replylog#{identity}"), since).await
+    }
+
+    async fn forget(&self, identity: &str, erase: bool) -> Result<KeptAbout, StoreError> {
+        self.forget_items(identity, erase).await
     }
 }
 

@@ -90,6 +90,10 @@ pub trait AlignedStore: Send + Sync + std::fmt::Debug {
     /// grows the record's removals, and nothing else (creating a record
     /// without a set if there is none).
     fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()>;
+
+    /// Whether there is a record of `identity`; with `erase`, removes it
+    /// (`dachat forget`). The next token of theirs aligns on Twilio.
+    fn forget<'a>(&'a self, identity: &'a str, erase: bool) -> StoreFuture<'a, bool>;
 }
 
 /// The digest a record keeps for a room set: SHA-256 over the sorted,
@@ -163,6 +167,16 @@ impl AlignedStore for MemoryAligned {
         Box::pin(async move { Ok(removals) })
     }
 
+    fn forget<'a>(&'a self, identity: &'a str, erase: bool) -> StoreFuture<'a, bool> {
+        let mut records = self.records();
+        let found = if erase {
+            records.remove(identity).is_some()
+        } else {
+            records.contains_key(identity)
+        };
+        Box::pin(async move { Ok(found) })
+    }
+
     fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
         self.records()
             .entry(identity.to_owned())
@@ -192,6 +206,21 @@ pub mod suite {
         a_record_names_the_version_it_read(store, run).await;
         an_added_room_clears_the_set_and_beats_an_alignment_in_flight(store, run).await;
         removals_are_counted_apart_from_the_set(store, run).await;
+        a_forgotten_record_is_gone(store, run).await;
+    }
+
+    async fn a_forgotten_record_is_gone(store: &dyn AlignedStore, run: &str) {
+        let (who, other) = (format!("{run}-forgotten"), format!("{run}-kept"));
+        assert!(!store.forget(&who, false).await.unwrap());
+        for identity in [&who, &other] {
+            assert!(store.record(identity, "aaaa", 10, 0).await.unwrap());
+        }
+        assert!(store.forget(&who, false).await.unwrap(), "found, kept on a dry run");
+        assert!(store.read(&who).await.unwrap().is_some());
+        assert!(store.forget(&who, true).await.unwrap());
+        assert_eq!(store.read(&who).await.unwrap(), None);
+        assert!(!store.forget(&who, true).await.unwrap(), "idempotent");
+        assert!(store.read(&other).await.unwrap().is_some());
     }
 
     async fn an_unknown_identity_has_no_record(store: &dyn AlignedStore, run: &str) {

@@ -131,6 +131,25 @@ impl AlignedStore for DynamoAligned {
         })
     }
 
+    fn forget<'a>(&'a self, identity: &'a str, erase: bool) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            if !erase {
+                return Ok(self.read(identity).await?.is_some());
+            }
+            let answer = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", key(identity))
+                .key("sk", s("-"))
+                .return_values(ReturnValue::AllOld)
+                .send()
+                .await
+                .map_err(failed)?;
+            Ok(answer.attributes().is_some_and(|a| !a.is_empty()))
+        })
+    }
+
     fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             self.client

@@ -114,6 +114,10 @@ impl AlignedStore for HeldRecord {
     fn rooms_removed<'a>(&'a self, identity: &'a str, at: u64) -> StoreFuture<'a, ()> {
         self.inner.rooms_removed(identity, at)
     }
+
+    fn forget<'a>(&'a self, identity: &'a str, erase: bool) -> StoreFuture<'a, bool> {
+        self.inner.forget(identity, erase)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,6 +177,10 @@ impl AlignedStore for Down {
     }
 
     fn rooms_removed<'a>(&'a self, _: &'a str, _: u64) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(AlignedStoreError("throttled".into())) })
+    }
+
+    fn forget<'a>(&'a self, _: &'a str, _: bool) -> StoreFuture<'a, bool> {
         Box::pin(async { Err(AlignedStoreError("throttled".into())) })
     }
 }

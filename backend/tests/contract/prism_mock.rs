@@ -51,6 +51,23 @@ async fn every_operation_is_a_valid_request() {
 }
 
 #[tokio::test]
+async fn the_erasure_calls_are_valid_requests_and_read_twilios_examples() {
+    let twilio = client(SERVICE_SID);
+    let conversations = twilio.conversations_page(None).await.unwrap();
+    assert!(conversations.items.iter().all(|c| c.sid.starts_with("CH")));
+    let conversation = "CH00000000000000000000000000000001";
+    let messages = twilio.messages_page(conversation, None).await.unwrap();
+    assert!(messages.items.iter().all(|m| m.sid.starts_with("IM")));
+    let message = "IM00000000000000000000000000000001";
+    twilio
+        .set_message_author(conversation, message, "former-member")
+        .await
+        .unwrap();
+    twilio.delete_message(conversation, message).await.unwrap();
+    twilio.delete_user("alice@example.org").await.unwrap();
+}
+
+#[tokio::test]
 async fn every_service_setting_call_is_a_valid_request_and_reads_twilios_examples() {
     let twilio = client(SERVICE_SID);
     let configuration = twilio.service_configuration().await.unwrap();

@@ -96,3 +96,63 @@ async fn revocation_lists_and_removes_through_the_validating_proxy() {
     assert!(names.contains(&keep), "{names:?}");
     assert!(!names.contains(&drop), "{names:?}");
 }
+
+#[tokio::test]
+async fn the_erasure_calls_and_the_stand_ins_answers_match_twilios_description() {
+    let standin = crate::service("DACHAT_TEST_STANDIN");
+    let room = format!("group-erase-{}", now());
+    let http = reqwest::Client::new();
+    let seeded = http
+        .post(format!("{standin}/_standin/seed-participation"))
+        .json(&json!({ "identity": "proxy-erin", "context": room }))
+        .send()
+        .await
+        .unwrap();
+    assert!(seeded.status().is_success());
+    for body in ["one", "two"] {
+        let written = http
+            .post(format!("{standin}/_standin/message"))
+            .json(&json!({ "conversation": room, "author": "proxy-erin", "body": body }))
+            .send()
+            .await
+            .unwrap();
+        assert!(written.status().is_success());
+    }
+    let twilio = client();
+    // the service's conversations, paged to the one just made
+    let mut next: Option<String> = None;
+    let conversation = loop {
+        let page = twilio.conversations_page(next.as_deref()).await.unwrap();
+        if let Some(found) = page
+            .items
+            .into_iter()
+            .find(|c| c.unique_name.as_deref() == Some(room.as_str()))
+        {
+            break found;
+        }
+        next = Some(page.next.expect("the room is on some page"));
+    };
+    let page = twilio.messages_page(&conversation.sid, None).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.items.iter().all(|m| m.author.as_deref() == Some("proxy-erin")));
+    twilio
+        .set_message_author(&conversation.sid, &page.items[0].sid, "former-member")
+        .await
+        .unwrap();
+    twilio
+        .delete_message(&conversation.sid, &page.items[1].sid)
+        .await
+        .unwrap();
+    // what is gone already counts as done
+    twilio
+        .delete_message(&conversation.sid, &page.items[1].sid)
+        .await
+        .unwrap();
+    let after = twilio.messages_page(&conversation.sid, None).await.unwrap();
+    assert_eq!(
+        after.items.iter().map(|m| m.author.as_deref()).collect::<Vec<_>>(),
+        [Some("former-member")]
+    );
+    assert!(twilio.delete_user("proxy-erin").await.unwrap());
+    assert!(!twilio.delete_user("proxy-erin").await.unwrap());
+}

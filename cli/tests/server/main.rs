@@ -6,6 +6,8 @@
 //!
 //! - [`crash`]: `kill -9` while a sweep's digest is on the wire, and while
 //!   replies by e-mail are posted to Twilio;
+//! - [`forget`]: `dachat forget` on the local data folder, and on Twilio
+//!   cut short halfway, then run again;
 //! - [`disk`]: the data folder's disk full, then read-only, under the server;
 //! - [`local_server`]: keygen, token, serve; a message acknowledged
 //!   survives `kill -9`; files on the real server;
@@ -18,6 +20,7 @@
 
 mod crash;
 mod disk;
+mod forget;
 mod local_server;
 mod notifications;
 mod replies;

@@ -10,7 +10,7 @@ use serde_json::json;
 
 const AUTH_TOKEN: &str = "webhook-test-auth-token";
 
-fn sid(prefix: &str) -> String {
+pub(crate) fn sid(prefix: &str) -> String {
     format!("{prefix}0123456789abcdef0123456789abcdef")
 }
 

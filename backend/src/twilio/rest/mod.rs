@@ -10,10 +10,12 @@
 //! configure`: its roles, default roles, reachability and webhooks; and
 //! what the notifier reads (`reads.rs`).
 
+mod erase;
 mod reads;
 
 use serde::Deserialize;
 
+pub use erase::{AuthoredMessage, Page, ServiceConversation};
 pub use reads::{MessageSummary, UserConversation};
 
 use crate::config::TwilioSettings;
@@ -75,6 +77,16 @@ pub const FORM_KEYS: &[(&str, &str, &[&str])] = &[
         "post",
         "/v1/Services/{ChatServiceSid}/Configuration/Webhooks",
         &["PostWebhookUrl", "Filters", "Method"],
+    ),
+    (
+        "post",
+        "/v1/Services/{ChatServiceSid}/Conversations/{ConversationSid}/Messages",
+        &["Author", "Body", "Attributes"],
+    ),
+    (
+        "post",
+        "/v1/Services/{ChatServiceSid}/Conversations/{ConversationSid}/Messages/{Sid}",
+        &["Author"],
     ),
 ];
 

@@ -1,0 +1,129 @@
+//! `NotifyStore::forget` on DynamoDB: every item about one person, found by
+//! its partition (`sub#`, `code#`, `codelog-id#`, `mail#`, `replylog#`),
+//! by its sort key (`watch`), by an attribute within a small partition
+//! (`deferred`, read whole), and by a scan for the reply routes (keyed by tag, so
+//! nothing else finds them; `dachat forget` is rare, and a scan of the
+//! one table reads it once).
+//!
+//! Order keeps a run cut short safe to run again: the by-mailbox entries
+//! of the codes-sent log are found through the person's own entries and
+//! addresses, so they go first, and those go last.
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::{DynamoNotifyStore, Item, failed, text};
+use crate::dynamo::s;
+use crate::notify::email_address::EmailAddress;
+use crate::notify::store::{KeptAbout, StoreError};
+
+/// An item's key.
+type Key = (String, String);
+
+fn key_of(item: &Item) -> Result<Key, StoreError> {
+    Ok((text(item, "pk")?, text(item, "sk")?))
+}
+
+impl DynamoNotifyStore {
+    pub(super) async fn forget_items(&self, identity: &str, erase: bool) -> Result<KeptAbout, StoreError> {
+        let keys = |items: Vec<Item>| items.iter().map(key_of).collect::<Result<Vec<Key>, _>>();
+        let subscriptions = self.partition(format!("sub#{identity}"), None).await?;
+        let codes = self.partition(format!("code#{identity}"), None).await?;
+        let codes_sent = keys(self.partition(format!("codelog-id#{identity}"), None).await?)?;
+        // the mailboxes the person was sent codes at or gets digests at
+        let mailboxes: BTreeSet<String> = subscriptions
+            .iter()
+            .filter_map(|item| text(item, "address").ok())
+            .chain(codes.iter().filter_map(|item| text(item, "sk").ok()))
+            .filter_map(|address| EmailAddress::parse(&address).ok())
+            .map(|address| address.mailbox())
+            .collect();
+        let sent_at: HashSet<&str> = codes_sent.iter().map(|(_, sk)| sk.as_str()).collect();
+        let mut by_mailbox = Vec::new();
+        for mailbox in &mailboxes {
+            for (pk, sk) in keys(self.partition(format!("codelog-addr#{mailbox}"), None).await?)? {
+                // the same sort key (time and id) as the person's own entry
+                if sent_at.contains(sk.as_str()) {
+                    by_mailbox.push((pk, sk));
+                }
+            }
+        }
+        let watch = self.watch_key(identity).await?;
+        let room_mail = keys(self.partition(format!("mail#{identity}"), None).await?)?;
+        let replies_logged = keys(self.partition(format!("replylog#{identity}"), None).await?)?;
+        let deferred = self
+            .partition("deferred".into(), None)
+            .await?
+            .iter()
+            .filter(|item| text(item, "author").ok().as_deref() == Some(identity))
+            .map(key_of)
+            .collect::<Result<Vec<Key>, _>>()?;
+        let reply_routes = self.reply_routes_of(identity).await?;
+        let kept = KeptAbout {
+            subscriptions: subscriptions.len(),
+            codes: codes.len(),
+            codes_sent: codes_sent.len(),
+            watches: usize::from(watch.is_some()),
+            room_mail: room_mail.len(),
+            reply_routes: reply_routes.len(),
+            replies_logged: replies_logged.len(),
+            deferred_events: deferred.len(),
+        };
+        if erase {
+            let last = keys(subscriptions)?.into_iter().chain(keys(codes)?).chain(codes_sent);
+            let all = by_mailbox
+                .into_iter()
+                .chain(watch)
+                .chain(room_mail)
+                .chain(replies_logged)
+                .chain(deferred)
+                .chain(reply_routes)
+                .chain(last);
+            for (pk, sk) in all {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("pk", s(pk))
+                    .key("sk", s(sk))
+                    .send()
+                    .await
+                    .map_err(failed)?;
+            }
+        }
+        Ok(kept)
+    }
+
+    async fn watch_key(&self, identity: &str) -> Result<Option<Key>, StoreError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("watch"))
+            .key("sk", s(identity))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(answer.item().map(|_| ("watch".to_owned(), identity.to_owned())))
+    }
+
+    /// Every reply route that leads to `identity` (a scan of the table).
+    async fn reply_routes_of(&self, identity: &str) -> Result<Vec<Key>, StoreError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :reply) AND #identity = :identity")
+            .expression_attribute_names("#identity", "identity")
+            .expression_attribute_values(":reply", s("reply#"))
+            .expression_attribute_values(":identity", s(identity))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut found = Vec::new();
+        while let Some(item) = pages.next().await {
+            found.push(key_of(&item.map_err(failed)?)?);
+        }
+        Ok(found)
+    }
+}
