@@ -81,6 +81,29 @@ pub fn unix_seconds(text: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok()
 }
 
+/// Unix seconds as an RFC 3339 UTC time (`2020-01-02T03:04:05Z`), as
+/// Twilio writes them and [`unix_seconds`] reads them.
+pub fn rfc3339(unix_seconds: u64) -> String {
+    let days = i64::try_from(unix_seconds / 86_400).unwrap_or(i64::MAX / 2);
+    let rem = unix_seconds % 86_400;
+    // the civil date of a day count (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +127,16 @@ mod tests {
     #[test]
     fn the_system_clock_is_after_2020() {
         assert!(Clock::system().now_secs() > 1_577_836_800);
+    }
+
+    #[test]
+    fn times_written_read_back() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_772_323_200), "2026-03-01T00:00:00Z");
+        assert_eq!(rfc3339(1_709_208_000), "2024-02-29T12:00:00Z");
+        for t in [1, 86_399, 951_782_400, 1_450_304_317, 4_102_444_799] {
+            assert_eq!(unix_seconds(&rfc3339(t)), Some(t), "{t}");
+        }
     }
 
     #[test]

@@ -203,6 +203,28 @@ pub fn webhook_url(api: &str) -> anyhow::Result<String> {
     Ok(format!("{}{WEBHOOK_PATH}", url.as_str().trim_end_matches('/')))
 }
 
+/// Where an operator command that reads stored data finds it (`forget`,
+/// `export`): the settings (SSM or a file, the environment on top), and
+/// the local server's data folder.
+#[derive(Debug, clap::Args)]
+pub struct DataSources {
+    /// The local server's data folder.
+    #[arg(long, default_value = ".dachat/data")]
+    pub data_dir: PathBuf,
+    /// Read the settings from SSM under /${STACK_NAME}/ (as the Lambda does).
+    #[arg(long)]
+    pub ssm: bool,
+    /// A file of NAME=value settings; the environment wins.
+    #[arg(long, conflicts_with = "ssm")]
+    pub settings: Option<PathBuf>,
+}
+
+impl DataSources {
+    pub async fn settings(&self) -> anyhow::Result<RawSettings> {
+        operator_settings(self.ssm, self.settings.as_deref()).await
+    }
+}
+
 /// The settings an operator command reads: from SSM under
 /// /${STACK_NAME}/ (as the Lambda does), or a file with the environment on
 /// top.

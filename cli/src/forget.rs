@@ -48,17 +48,11 @@ pub struct ForgetArgs {
     /// Count what is kept about them; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The local server's data folder (chat.db, notify.db, twilio.db):
-    /// each database in it that exists is looked through.
-    #[arg(long, default_value = ".dachat/data")]
-    pub data_dir: PathBuf,
-    /// Read the settings from SSM under /${STACK_NAME}/ (as the Lambda
-    /// does): Twilio, and the DynamoDB table (DACHAT_NOTIFY_TABLE).
-    #[arg(long)]
-    pub ssm: bool,
-    /// A file of NAME=value settings; the environment wins.
-    #[arg(long, conflicts_with = "ssm")]
-    pub settings: Option<PathBuf>,
+    /// Where to look: Twilio and the DynamoDB table (DACHAT_NOTIFY_TABLE)
+    /// given their settings; each database of the data folder that exists
+    /// (chat.db, notify.db, twilio.db).
+    #[command(flatten)]
+    pub from: crate::configure::DataSources,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -194,7 +188,7 @@ pub async fn forget(args: &ForgetArgs) -> anyhow::Result<()> {
 }
 
 async fn places(args: &ForgetArgs) -> anyhow::Result<Places> {
-    let raw = crate::configure::operator_settings(args.ssm, args.settings.as_deref()).await?;
+    let raw = args.from.settings().await?;
     let twilio = if raw.get(config::TWILIO_ACCOUNT_SID).is_some() {
         let settings = config::parse_twilio(&raw)?;
         Some(ConversationsClient::new(
@@ -206,7 +200,7 @@ async fn places(args: &ForgetArgs) -> anyhow::Result<Places> {
         None
     };
     let existing = |name: &str| {
-        let path = args.data_dir.join(name);
+        let path = args.from.data_dir.join(name);
         path.is_file().then_some(path)
     };
     let (notify, aligned, aligned_name): (_, Option<Box<dyn AlignedStore>>, _) = match raw.get(config::NOTIFY_TABLE) {
@@ -247,7 +241,7 @@ async fn places(args: &ForgetArgs) -> anyhow::Result<Places> {
             "nowhere to look: no Twilio settings ({}), no {} and no database in {} (chat.db, notify.db, twilio.db); give --data-dir, --settings or --ssm",
             config::TWILIO_ACCOUNT_SID.env,
             config::NOTIFY_TABLE.env,
-            args.data_dir.display()
+            args.from.data_dir.display()
         );
     }
     Ok(Places {

@@ -6,6 +6,7 @@
 //! - `publish`: the built widget to S3 ([`publish`]);
 //! - `smoke`: a running stage checked end to end ([`smoke`]);
 //! - `forget`: everything kept about one person found and removed ([`forget`]);
+//! - `export`: a room's history for an audit, resumable ([`export`]);
 //! - `serve`: the local server; with `--dev-keys` it also publishes that
 //!   key's JWKS at `/.well-known/jwks.json` and trusts it, so the whole loop
 //!   runs on one machine.
@@ -30,6 +31,7 @@ use local_chat::LocalChat;
 
 pub mod configure;
 mod demo;
+pub mod export;
 pub mod forget;
 pub mod inbound_smtp;
 pub mod mailers;
@@ -61,6 +63,8 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Find everything kept about one person and remove it (the right to erasure).
     Forget(forget::ForgetArgs),
+    /// Write a room's history to a file for an audit (JSON or HTML; resumable).
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -146,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Configure(args) => configure::configure(&args).await,
         Command::Smoke(args) => smoke::smoke(&args).await,
         Command::Forget(args) => forget::forget(&args).await,
+        Command::Export(args) => export::export(&args).await,
     }
 }
 

@@ -327,6 +327,26 @@ impl Store {
         Ok((messages, has_more))
     }
 
+    /// Up to `limit` of `room`'s messages after id `after`, oldest first
+    /// (an export's walk).
+    pub fn messages_after(&self, room: &str, after: i64, limit: u32) -> Result<Vec<Message>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM {MESSAGES} WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![room, after, limit], message_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many messages `room` holds (deleted ones' placeholders included).
+    pub fn count(&self, room: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT COUNT(*) FROM messages WHERE room = ?1", params![room], |r| {
+                r.get(0)
+            })?)
+    }
+
     pub fn last_id(&self, room: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
             .db()

@@ -6,6 +6,8 @@
 //!
 //! - [`crash`]: `kill -9` while a sweep's digest is on the wire, and while
 //!   replies by e-mail are posted to Twilio;
+//! - [`export`]: `dachat export` of 10,000 local messages (JSON, HTML), and
+//!   on Twilio stopped halfway, then resumed;
 //! - [`forget`]: `dachat forget` on the local data folder, and on Twilio
 //!   cut short halfway, then run again;
 //! - [`disk`]: the data folder's disk full, then read-only, under the server;
@@ -20,6 +22,7 @@
 
 mod crash;
 mod disk;
+mod export;
 mod forget;
 mod local_server;
 mod notifications;

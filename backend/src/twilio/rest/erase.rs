@@ -1,6 +1,7 @@
-//! What `dachat forget` (issue #30) does on Twilio, through the same
-//! client: walk the service's conversations and their messages a page at
-//! a time (no bound on their number: the caller shows progress), delete a
+//! What `dachat forget` and `dachat export` (issue #30) do on Twilio,
+//! through the same client: walk the service's conversations and their
+//! messages a page at a time (no bound on their number: the caller shows
+//! progress), delete a
 //! message or put another author on it, and delete a user. Each is
 //! idempotent: what is already gone (404) counts as done.
 
@@ -15,11 +16,29 @@ pub struct ServiceConversation {
     pub unique_name: Option<String>,
 }
 
-/// A message, as far as an erasure cares.
+/// A message as listed: what an erasure (its author) and an export need.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct AuthoredMessage {
+pub struct ListedMessage {
     pub sid: String,
+    /// Increasing within the conversation.
+    pub index: i64,
     pub author: Option<String>,
+    pub body: Option<String>,
+    /// RFC 3339.
+    pub date_created: Option<String>,
+    /// RFC 3339; `None` unless the message was edited.
+    #[serde(default)]
+    pub date_updated: Option<String>,
+    #[serde(default)]
+    pub media: Option<Vec<ListedMedia>>,
+}
+
+/// A message's file, as Twilio describes it (no bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListedMedia {
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub size: Option<u64>,
 }
 
 /// One page of a list, and where the next one is (`None`: the last).
@@ -37,7 +56,7 @@ struct ConversationPage {
 
 #[derive(Deserialize)]
 struct MessagePage {
-    messages: Vec<AuthoredMessage>,
+    messages: Vec<ListedMessage>,
     meta: PageMeta,
 }
 
@@ -77,7 +96,7 @@ impl ConversationsClient {
         &self,
         conversation_sid: &str,
         next: Option<&str>,
-    ) -> Result<Page<AuthoredMessage>, RestError> {
+    ) -> Result<Page<ListedMessage>, RestError> {
         let first = format!(
             "{}/Conversations/{}/Messages?Order=asc&PageSize={PAGE_SIZE}",
             self.service_path,

@@ -15,7 +15,7 @@ mod reads;
 
 use serde::Deserialize;
 
-pub use erase::{AuthoredMessage, Page, ServiceConversation};
+pub use erase::{ListedMedia, ListedMessage, Page, ServiceConversation};
 pub use reads::{MessageSummary, UserConversation};
 
 use crate::config::TwilioSettings;
