@@ -37,6 +37,7 @@ pub mod inbound_smtp;
 pub mod mailers;
 pub mod notify;
 pub mod publish;
+pub mod retention;
 pub mod smoke;
 pub mod widget_files;
 
@@ -396,6 +397,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         })?;
         deps.aligned = Some(Arc::new(store));
+    }
+    let old_messages = match (&local, &settings.provider) {
+        (Some(chat), _) => Some(retention::Messages::Local(chat.clone())),
+        (None, ProviderSettings::Twilio(twilio)) => Some(retention::Messages::Twilio(
+            backend::twilio::rest::ConversationsClient::new(deps.http.clone(), twilio, Default::default()),
+        )),
+        (None, ProviderSettings::Local) => None,
+    };
+    if let Some(messages) = old_messages {
+        retention::spawn(messages, settings.retention.clone(), clock.clone());
     }
     deps.clock = clock;
     deps.local = local.as_ref().map(LocalChat::provider);

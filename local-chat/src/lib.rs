@@ -12,7 +12,8 @@
 //! - the notifications' storage in local mode ([`notify_sqlite`]), and what
 //!   the notifier reads of this provider ([`notify_view`]: members, unread
 //!   counts, presence) and hears from it ([`LocalChat::message_events`]);
-//! - what is kept about one person, for `dachat forget` ([`forget`]);
+//! - what is kept about one person, for `dachat forget` ([`forget`]), and
+//!   messages past their room's retention deleted ([`retention`]);
 //! - and one thing for the local server on Twilio: the last aligned room
 //!   sets, shared by every process on the data folder ([`aligned_sqlite`]).
 //!
@@ -24,6 +25,7 @@ pub mod forget;
 pub mod hub;
 pub mod notify_sqlite;
 pub mod notify_view;
+pub mod retention;
 pub mod store;
 mod ws;
 

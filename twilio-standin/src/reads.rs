@@ -37,6 +37,9 @@ pub struct MessageBody {
     conversation: String,
     author: String,
     body: String,
+    /// When it was written (RFC 3339), if not now: an old message.
+    #[serde(default, rename = "dateCreated")]
+    date_created: Option<String>,
 }
 
 /// Stores a message in `conversation` (SID or unique name): its SID,
@@ -47,14 +50,18 @@ fn add_message(
     author: String,
     body: String,
     attributes: String,
+    date_created: Option<String>,
 ) -> Option<(String, i64, String)> {
     let mut store = s.store();
     let conversation_sid = store.conversation(conversation).map(|c| c.sid.clone())?;
+    // one more than the last, as Twilio's (deleted messages leave gaps)
     let index = store
         .messages
         .iter()
         .filter(|x| x.conversation_sid == conversation_sid)
-        .count() as i64;
+        .map(|x| x.index + 1)
+        .max()
+        .unwrap_or(0);
     let sid = store.sid("IM");
     store.messages.push(StoredMessage {
         sid: sid.clone(),
@@ -63,13 +70,13 @@ fn add_message(
         author,
         body,
         attributes,
-        date_created: now_rfc3339(),
+        date_created: date_created.unwrap_or_else(now_rfc3339),
     });
     Some((sid, index, conversation_sid))
 }
 
 pub async fn post_message(State(s): State<Standin>, Json(m): Json<MessageBody>) -> Response {
-    match add_message(&s, &m.conversation, m.author, m.body, "{}".to_owned()) {
+    match add_message(&s, &m.conversation, m.author, m.body, "{}".to_owned(), m.date_created) {
         Some((sid, index, conversation_sid)) => {
             Json(json!({ "sid": sid, "index": index, "conversationSid": conversation_sid })).into_response()
         }
@@ -95,9 +102,14 @@ pub async fn create_message(
     let author = m.author.unwrap_or_else(|| "system".to_owned());
     let body = m.body.unwrap_or_default();
     let attributes = m.attributes.unwrap_or_else(|| "{}".to_owned());
-    let Some((sid, index, conversation_sid)) =
-        add_message(&s, &conversation, author.clone(), body.clone(), attributes.clone())
-    else {
+    let Some((sid, index, conversation_sid)) = add_message(
+        &s,
+        &conversation,
+        author.clone(),
+        body.clone(),
+        attributes.clone(),
+        None,
+    ) else {
         return not_found();
     };
     let url = format!("{PUBLIC_BASE}/v1/Services/{service}/Conversations/{conversation_sid}/Messages/{sid}");

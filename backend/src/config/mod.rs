@@ -18,9 +18,11 @@
 
 mod attachments;
 mod notify;
+mod retention;
 pub mod sources;
 
 pub use attachments::{AttachmentSettings, DEFAULT_QUOTA_BYTES, MAX_MAX_BYTES};
+pub use retention::{MAX_RETENTION_DAYS, Retention};
 pub use sources::{aws_config, load_from_ssm, read_ssm_folder, stack_name};
 
 use std::collections::HashMap;
@@ -80,6 +82,7 @@ settings! {
     ATTACHMENT_TYPES = "chat/attachmentTypes", "DACHAT_ATTACHMENT_TYPES", false;
     ATTACHMENT_MAX_BYTES = "chat/attachmentMaxBytes", "DACHAT_ATTACHMENT_MAX_BYTES", false;
     ATTACHMENT_QUOTA_BYTES = "chat/attachmentQuotaBytes", "DACHAT_ATTACHMENT_QUOTA_BYTES", false;
+    RETENTION = "chat/retention", "DACHAT_RETENTION", false;
 }
 
 /// The default time away before a first e-mail.
@@ -359,6 +362,8 @@ pub struct Settings {
     pub notify_table: Option<String>,
     pub notify: NotifySettings,
     pub attachments: AttachmentSettings,
+    /// How long rooms' messages are kept (unset: for ever).
+    pub retention: Retention,
 }
 
 /// Whether Twilio settings are required (Lambda) or optional (local: without
@@ -434,6 +439,7 @@ impl Settings {
             notify_table: raw.get(NOTIFY_TABLE).map(str::to_owned),
             notify: notify::parse_notify(raw)?,
             attachments: attachments::parse_attachments(raw)?,
+            retention: retention::parse_retention(raw)?,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! - [`provision`]: users, conversations and participations made before a
 //!   session is answered, and aligned with the host token on every token
 //!   path (revocation), with the session rate limit;
+//! - [`retention`]: messages past their room's retention deleted;
 //! - [`signature`]: `X-Twilio-Signature` on webhooks (pure).
 //!
 //! Invariants: a participation exists only for a room the host token lists
@@ -19,4 +20,5 @@ pub mod aligned;
 pub mod aligned_dynamo;
 pub mod provision;
 pub mod rest;
+pub mod retention;
 pub mod signature;

@@ -17,6 +17,7 @@ mod host_keys;
 mod instances;
 mod lambda;
 mod provisioning;
+mod retention;
 mod routes;
 mod sendgrid_retries;
 mod sessions;

@@ -254,3 +254,46 @@ async fn standin_participants(http: &reqwest::Client, twilio: &str, room: &str) 
     identities.sort();
     identities
 }
+
+#[tokio::test]
+async fn the_local_server_deletes_messages_past_their_rooms_retention_when_it_starts() {
+    let dir = testkit::serve::temp_dir("retention-local").unwrap();
+    let (keys, data) = (dir.join("keys"), dir.join("data"));
+    testkit::serve::keygen(std::path::Path::new(DACHAT), &keys).unwrap();
+    let now_ms = i64::try_from(backend::clock::Clock::system().now_ms()).unwrap();
+    let day = 86_400_000;
+    {
+        let store = local_chat::store::Store::open(&data.join("chat.db")).unwrap();
+        for (room, body, days) in [
+            ("general", "a month and a day old", 31),
+            ("general", "a week old", 7),
+            ("shipment-1", "two months old", 60),
+        ] {
+            store
+                .insert(room, "alice", body, now_ms - days * day, None, None)
+                .unwrap();
+        }
+    }
+    let server = client(
+        Serve::new(DACHAT, "retention-local")
+            .folders(&keys, &data)
+            .env("DACHAT_RETENTION", "general=30")
+            .start()
+            .unwrap(),
+    );
+    server
+        .logged("retention: messages past their room's retention deleted", 1)
+        .await;
+    assert_eq!(server.log_count("deleted=1"), 1, "{}", server.server.log_text());
+    let bob = server.token("bob", None).await;
+    let mut bobs = server.chat(&bob).await;
+    let bodies = |history: Vec<(String, String, bool)>| history.into_iter().map(|m| m.1).collect::<Vec<_>>();
+    assert_eq!(bodies(history(&mut bobs, "general").await), ["a week old"]);
+    assert_eq!(
+        bodies(history(&mut bobs, "shipment-1").await),
+        ["two months old"],
+        "no rule: kept"
+    );
+    drop((bobs, server));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
