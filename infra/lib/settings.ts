@@ -27,6 +27,12 @@ export interface Settings {
    * can be answered by e-mail.
    */
   replyDomain?: string;
+  /**
+   * How many days rooms' messages are kept (`DACHAT_RETENTION`'s form:
+   * `ROOM=DAYS`, `PREFIX-=DAYS`, `*=DAYS`, comma-separated); set, the sweep
+   * is made (with or without notifications) and deletes older messages.
+   */
+  retention?: string;
 }
 
 /** The retention periods CloudWatch Logs accepts. */
@@ -97,9 +103,22 @@ export function readSettings(context: Lookup, env: NodeJS.ProcessEnv = process.e
       throw new Error('setting replyDomain: replies by e-mail answer notification e-mails; set notifyLink too');
     }
   }
+  const retention = (lookup('retention') ?? '').trim() || undefined;
+  if (retention !== undefined) {
+    const entries = retention.split(',').map((e) => e.trim()).filter((e) => e !== '');
+    const entry = /^(?:(?:\*|[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]*)*-?)=)?(\d{1,5})$/;
+    const ok = entries.length > 0 && entries.every((e) => {
+      const m = entry.exec(e);
+      return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= 36500;
+    });
+    if (!ok) {
+      throw new Error(`setting retention: ${JSON.stringify(retention)} must be ROOM=DAYS, PREFIX-=DAYS or *=DAYS entries, comma-separated, days from 1 to 36500 (e.g. shipment-=365,general=90)`);
+    }
+  }
   return {
     notifyLink,
     replyDomain,
+    retention,
     stackName,
     corsOrigins,
     throttleRate: whole(lookup, 'throttleRate', 50, 1, 10000),

@@ -77,8 +77,8 @@ export class DachatStack extends Stack {
     // replies by e-mail: the sweep writes the addresses, the token service takes the replies
     const replies: Record<string, string> = settings.replyDomain === undefined ? {} : { DACHAT_REPLY_DOMAIN: settings.replyDomain };
     for (const [name, value] of Object.entries(replies)) this.tokenService.function.addEnvironment(name, value);
-    if (settings.notifyLink !== undefined) {
-      this.tokenService.function.addEnvironment('DACHAT_NOTIFY_LINK', settings.notifyLink);
+    if (settings.notifyLink !== undefined || settings.retention !== undefined) {
+      if (settings.notifyLink !== undefined) this.tokenService.function.addEnvironment('DACHAT_NOTIFY_LINK', settings.notifyLink);
       // the id stays as deployed: a new one would replace the function and its rule
       this.notifySweep = new NotifySweep(this, 'NotificationSweep', {
         lambdaDir: settings.lambdaDir,
@@ -86,8 +86,9 @@ export class DachatStack extends Stack {
           STACK_NAME: settings.stackName,
           RUST_LOG: 'info',
           DACHAT_NOTIFY_TABLE: this.notifyTable.tableName,
-          DACHAT_NOTIFY_LINK: settings.notifyLink,
           DACHAT_PUBLIC_URL: this.tokenService.url,
+          ...(settings.notifyLink === undefined ? {} : { DACHAT_NOTIFY_LINK: settings.notifyLink }),
+          ...(settings.retention === undefined ? {} : { DACHAT_RETENTION: settings.retention }),
           ...replies,
         },
         parameterPath: `/${settings.stackName}/`,

@@ -210,6 +210,23 @@ describe('the notification sweep', () => {
       /set notifyLink too/);
   });
 
+  test('is made for a retention alone, which it is given, without notification e-mail', () => {
+    const keeping = synth(settings({ notifyLink: undefined, retention: 'shipment-=365,general=90' })).main;
+    keeping.resourceCountIs('AWS::Events::Rule', 1);
+    const sweeps = keeping.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('notification sweep') },
+    });
+    assert.equal(Object.keys(sweeps).length, 1);
+    const environment = JSON.stringify(Object.values(sweeps)[0]);
+    assert.match(environment, /"DACHAT_RETENTION":"shipment-=365,general=90"/);
+    assert.doesNotMatch(environment, /DACHAT_NOTIFY_LINK/);
+    for (const bad of ['general=0', 'general=ninety', 'gen eral=3', ' , ', 'general=36501']) {
+      assert.throws(() => readSettings((key) => (key === 'retention' ? bad : undefined)),
+        /setting retention: .* must be ROOM=DAYS/, bad);
+    }
+    assert.equal(readSettings((key) => (key === 'retention' ? '90' : undefined)).retention, '90');
+  });
+
   test('is made only when notification e-mail is on (notifyLink set)', () => {
     const off = synth(settings({ notifyLink: undefined })).main;
     off.resourceCountIs('AWS::Events::Rule', 0);
