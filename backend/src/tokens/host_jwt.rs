@@ -73,6 +73,9 @@ impl Default for VerifyOptions {
 pub struct HostClaims {
     pub identity: Identity,
     pub contexts: Vec<ContextName>,
+    /// The rooms the host names them a moderator of (`moderates`): a
+    /// subset of `contexts`, empty when the claim is absent.
+    pub moderates: Vec<ContextName>,
     /// Unix seconds.
     pub expires_at: u64,
     /// The `email` claim, only when the host vouches for it
@@ -84,6 +87,11 @@ pub struct HostClaims {
 impl HostClaims {
     pub fn allows(&self, context: &ContextName) -> bool {
         self.contexts.contains(context)
+    }
+
+    /// Whether the host names them a moderator of `context`.
+    pub fn moderates(&self, context: &ContextName) -> bool {
+        self.moderates.contains(context)
     }
 }
 
@@ -218,6 +226,7 @@ enum Audience {
 struct Claims {
     sub: Option<String>,
     contexts: Option<Vec<String>>,
+    moderates: Option<Vec<String>>,
     exp: Option<serde_json::Number>,
     nbf: Option<serde_json::Number>,
     iat: Option<serde_json::Number>,
@@ -338,6 +347,24 @@ fn check_claims(claims: Claims, options: &VerifyOptions, now: u64) -> Result<Hos
             contexts.push(context);
         }
     }
+    let raw_moderates = claims.moderates.unwrap_or_default();
+    if raw_moderates.len() > MAX_CONTEXTS {
+        return Err(HostTokenError::InvalidClaim(format!(
+            "more than {MAX_CONTEXTS} rooms in moderates"
+        )));
+    }
+    let mut moderates: Vec<ContextName> = Vec::with_capacity(raw_moderates.len());
+    for raw in &raw_moderates {
+        let room = ContextName::parse(raw).map_err(|e| HostTokenError::InvalidClaim(format!("moderates: {e}")))?;
+        if !contexts.contains(&room) {
+            return Err(HostTokenError::InvalidClaim(format!(
+                "moderates: {room} is not in contexts"
+            )));
+        }
+        if !moderates.contains(&room) {
+            moderates.push(room);
+        }
+    }
     let verified_email = match (claims.email, claims.email_verified) {
         (Some(serde_json::Value::String(email)), Some(serde_json::Value::Bool(true))) => Some(email),
         _ => None,
@@ -345,6 +372,7 @@ fn check_claims(claims: Claims, options: &VerifyOptions, now: u64) -> Result<Hos
     Ok(HostClaims {
         identity,
         contexts,
+        moderates,
         expires_at: exp,
         verified_email,
     })
@@ -679,6 +707,56 @@ mod tests {
         let max: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
         check_claims_case(with("contexts", json!(max)), &o, Ok(()));
         check_claims_case(with("contexts", json!([])), &o, Ok(()));
+    }
+
+    #[test]
+    fn moderates_is_a_list_of_rooms_the_token_lists() {
+        use HostTokenError::*;
+        let o = VerifyOptions::default();
+        let with = |k: &str, v: serde_json::Value| {
+            let mut c = good_claims();
+            c[k] = v;
+            c
+        };
+        let verify_claims = |claims: serde_json::Value, o: &VerifyOptions| {
+            let f = fixture();
+            verify(&sign(&f.key, "k1", &claims).unwrap(), &f.keys, o, NOW)
+        };
+        let not_an_object = Err(InvalidClaim(
+            "payload is not a JSON object of the expected claims".into(),
+        ));
+        check_claims_case(with("moderates", json!(["general"])), &o, Ok(()));
+        check_claims_case(with("moderates", json!([])), &o, Ok(()));
+        check_claims_case(with("moderates", json!("general")), &o, not_an_object.clone());
+        check_claims_case(with("moderates", json!([["general"]])), &o, not_an_object.clone());
+        check_claims_case(with("moderates", json!([{ "room": "general" }])), &o, not_an_object);
+        check_claims_case(
+            with("moderates", json!(["group-public-7"])),
+            &o,
+            Err(InvalidClaim("moderates: group-public-7 is not in contexts".into())),
+        );
+        check_claims_case(
+            with("moderates", json!(["General"])),
+            &o,
+            Err(InvalidClaim(
+                "moderates: context must start with a letter or digit".into(),
+            )),
+        );
+        let many: Vec<String> = (0..101).map(|i| format!("c{i}")).collect();
+        check_claims_case(
+            with("moderates", json!(many)),
+            &o,
+            Err(InvalidClaim("more than 100 rooms in moderates".into())),
+        );
+        let claims = verify_claims(with("moderates", json!(["shipment-1", "shipment-1"])), &o).unwrap();
+        assert_eq!(
+            claims.moderates.iter().map(ContextName::as_str).collect::<Vec<_>>(),
+            ["shipment-1"]
+        );
+        assert!(claims.moderates(&ContextName::parse("shipment-1").unwrap()));
+        assert!(!claims.moderates(&ContextName::parse("general").unwrap()));
+        let none = verify_claims(good_claims(), &o).unwrap();
+        assert!(none.moderates.is_empty(), "absent: moderates nothing");
     }
 
     #[test]
