@@ -106,6 +106,10 @@ pub trait LocalRooms: Send + Sync {
 
     /// Takes away every room not in `allowed` (a renewal: nothing granted).
     fn revoke_except(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), String>;
+
+    /// The rooms `identity` moderates become exactly `rooms` (the host
+    /// token's `moderates`), on every token path as membership is.
+    fn moderate(&self, identity: &Identity, rooms: &[ContextName]) -> Result<(), String>;
 }
 
 /// The embedded local provider, as the token service sees it: where
@@ -378,6 +382,10 @@ impl AppState {
                     .rooms
                     .grant(&claims.identity, &context, &claims.contexts)
                     .map_err(AppError::LocalRooms)?;
+                local
+                    .rooms
+                    .moderate(&claims.identity, &claims.moderates)
+                    .map_err(AppError::LocalRooms)?;
                 (context.as_str().to_owned(), protocol::Provider::Local)
             }
         };
@@ -401,10 +409,16 @@ impl AppState {
                 .align(&claims.identity, &claims.contexts)
                 .await
                 .map_err(AppError::Chat)?,
-            Provider::Local(local) => local
-                .rooms
-                .revoke_except(&claims.identity, &claims.contexts)
-                .map_err(AppError::LocalRooms)?,
+            Provider::Local(local) => {
+                local
+                    .rooms
+                    .revoke_except(&claims.identity, &claims.contexts)
+                    .map_err(AppError::LocalRooms)?;
+                local
+                    .rooms
+                    .moderate(&claims.identity, &claims.moderates)
+                    .map_err(AppError::LocalRooms)?;
+            }
         }
         Ok(self.mint(&claims.identity, &device))
     }

@@ -32,6 +32,9 @@ struct TokenRequest {
     ttl: Option<i64>,
     /// An address the host vouches for (`email_verified: true`).
     email: Option<String>,
+    /// Rooms they moderate (each one of `contexts`).
+    #[serde(default)]
+    moderates: Vec<String>,
 }
 
 async fn token(
@@ -40,14 +43,15 @@ async fn token(
 ) -> Result<Response, ApiError> {
     let ttl = request.ttl.unwrap_or(3600).clamp(-86_400, 86_400);
     let token = keys
-        .token(
-            &request.sub,
-            &request.contexts,
+        .token(&crate::DevClaims {
+            sub: &request.sub,
+            contexts: &request.contexts,
+            moderates: &request.moderates,
             ttl,
-            None,
-            None,
-            request.email.as_deref().filter(|e| !e.trim().is_empty()),
-        )
+            iss: None,
+            aud: None,
+            email: request.email.as_deref().filter(|e| !e.trim().is_empty()),
+        })
         .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
     Ok(Json(json!({ "token": token })).into_response())
 }

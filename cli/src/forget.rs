@@ -177,7 +177,11 @@ pub async fn forget(args: &ForgetArgs) -> anyhow::Result<()> {
             verb
         };
         println!("    files: {} {files}", kept.files);
-        total += kept.messages + kept.memberships + kept.nicknames + kept.read_horizons + kept.files;
+        println!(
+            "    moderation (rooms moderated, mutes, reports made; the actions' record keeps former-member): {} {verb}",
+            kept.moderation
+        );
+        total += kept.messages + kept.memberships + kept.nicknames + kept.read_horizons + kept.files + kept.moderation;
     }
     match (args.dry_run, total) {
         (_, 0) => println!("Nothing is kept about {who}."),

@@ -7,6 +7,7 @@
 //! - `smoke`: a running stage checked end to end ([`smoke`]);
 //! - `forget`: everything kept about one person found and removed ([`forget`]);
 //! - `export`: a room's history for an audit, resumable ([`export`]);
+//! - `moderation-log`: the moderator actions recorded ([`moderation_log`]);
 //! - `serve`: the local server; with `--dev-keys` it also publishes that
 //!   key's JWKS at `/.well-known/jwks.json` and trusts it, so the whole loop
 //!   runs on one machine.
@@ -35,6 +36,7 @@ pub mod export;
 pub mod forget;
 pub mod inbound_smtp;
 pub mod mailers;
+pub mod moderation_log;
 pub mod notify;
 pub mod publish;
 pub mod retention;
@@ -66,6 +68,8 @@ pub enum Command {
     Forget(forget::ForgetArgs),
     /// Write a room's history to a file for an audit (JSON or HTML; resumable).
     Export(export::ExportArgs),
+    /// List the moderator actions the local chat recorded.
+    ModerationLog(moderation_log::ModerationLogArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -104,6 +108,9 @@ pub struct TokenArgs {
     /// (the seed's form defaults to general,random).
     #[arg(long, value_delimiter = ',')]
     pub contexts: Vec<String>,
+    /// Comma-separated contexts the user moderates (each one of --contexts).
+    #[arg(long, value_delimiter = ',')]
+    pub moderates: Vec<String>,
     /// Lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     pub ttl: u64,
@@ -152,6 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Smoke(args) => smoke::smoke(&args).await,
         Command::Forget(args) => forget::forget(&args).await,
         Command::Export(args) => export::export(&args).await,
+        Command::ModerationLog(args) => moderation_log::moderation_log(&args),
     }
 }
 
@@ -201,6 +209,21 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// What a dev host token says.
+#[derive(Debug, Clone, Copy)]
+pub struct DevClaims<'a> {
+    pub sub: &'a str,
+    pub contexts: &'a [String],
+    /// Rooms they moderate, each one of `contexts`.
+    pub moderates: &'a [String],
+    /// Seconds; negative makes an already expired token.
+    pub ttl: i64,
+    pub iss: Option<&'a str>,
+    pub aud: Option<&'a str>,
+    /// An address the host vouches for (`email_verified: true`).
+    pub email: Option<&'a str>,
 }
 
 /// A `keygen` folder, read back.
@@ -257,15 +280,16 @@ impl DevKeys {
 
     /// Signs a host token for `sub` and `contexts`, valid from now for `ttl` seconds.
     /// A negative `ttl` makes a token that expired that long ago (for tests).
-    pub fn token(
-        &self,
-        sub: &str,
-        contexts: &[String],
-        ttl: i64,
-        iss: Option<&str>,
-        aud: Option<&str>,
-        email: Option<&str>,
-    ) -> anyhow::Result<String> {
+    pub fn token(&self, dev: &DevClaims<'_>) -> anyhow::Result<String> {
+        let DevClaims {
+            sub,
+            contexts,
+            moderates,
+            ttl,
+            iss,
+            aud,
+            email,
+        } = *dev;
         // named as the token's claims: the CLI's flags and /dev/token's
         // fields are both called so
         Identity::parse(sub).context("sub")?;
@@ -275,10 +299,18 @@ impl DevKeys {
         for c in contexts {
             ContextName::parse(c).with_context(|| format!("contexts: {c:?}"))?;
         }
+        for m in moderates {
+            if !contexts.contains(m) {
+                bail!("moderates: {m:?} is not one of the contexts");
+            }
+        }
         let now = Clock::system().now_secs();
         let exp = now.saturating_add_signed(ttl);
         let iat = now.min(exp.saturating_sub(60));
         let mut claims = serde_json::json!({ "sub": sub, "contexts": contexts, "iat": iat, "exp": exp });
+        if !moderates.is_empty() {
+            claims["moderates"] = moderates.into();
+        }
         if let Some(iss) = iss {
             claims["iss"] = iss.into();
         }
@@ -316,16 +348,23 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
         (_, _, Some(sub)) => (DevKeys::load(&args.keys)?, sub.clone()),
         _ => bail!("give KEY_ID IDENTITY, or --sub (with --keys)"),
     };
+    let moderates: Vec<String> = args
+        .moderates
+        .iter()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
     println!(
         "{}",
-        keys.token(
-            &sub,
-            &contexts,
-            i64::try_from(args.ttl)?,
-            args.iss.as_deref(),
-            args.aud.as_deref(),
-            args.email.as_deref()
-        )?
+        keys.token(&DevClaims {
+            sub: &sub,
+            contexts: &contexts,
+            moderates: &moderates,
+            ttl: i64::try_from(args.ttl)?,
+            iss: args.iss.as_deref(),
+            aud: args.aud.as_deref(),
+            email: args.email.as_deref(),
+        })?
     );
     Ok(())
 }

@@ -19,6 +19,11 @@ pub struct KeptInChat {
     pub read_horizons: usize,
     /// Files they uploaded.
     pub files: usize,
+    /// Moderation about them or by them: rooms they moderate, mutes,
+    /// reports they made, and entries of the moderator actions' record
+    /// that name them (kept, under [`ERASED_AUTHOR`]: the record of what
+    /// moderators did stays whole).
+    pub moderation: usize,
 }
 
 /// What an erasure does with a person's messages.
@@ -55,6 +60,12 @@ impl Store {
             nicknames: count("SELECT COUNT(*) FROM nicks WHERE identity = ?1")?,
             read_horizons: count("SELECT COUNT(*) FROM reads WHERE identity = ?1")?,
             files: count("SELECT COUNT(*) FROM files WHERE owner = ?1")?,
+            moderation: count(
+                "SELECT (SELECT COUNT(*) FROM moderators WHERE identity = ?1)
+                      + (SELECT COUNT(*) FROM mutes WHERE identity = ?1)
+                      + (SELECT COUNT(*) FROM reports WHERE reporter = ?1)
+                      + (SELECT COUNT(*) FROM moderation_log WHERE moderator = ?1 OR target = ?1)",
+            )?,
         };
         let Some(messages) = erase else {
             return Ok((kept, Vec::new()));
@@ -86,8 +97,15 @@ impl Store {
                 )?;
             }
         }
-        for table in ["members", "nicks", "reads"] {
+        for table in ["members", "nicks", "reads", "moderators", "mutes"] {
             tx.execute(&format!("DELETE FROM {table} WHERE identity = ?1"), params![identity])?;
+        }
+        tx.execute("DELETE FROM reports WHERE reporter = ?1", params![identity])?;
+        for column in ["moderator", "target"] {
+            tx.execute(
+                &format!("UPDATE moderation_log SET {column} = ?2 WHERE {column} = ?1"),
+                params![identity, ERASED_AUTHOR],
+            )?;
         }
         tx.commit()?;
         Ok((kept, unused))
@@ -135,6 +153,7 @@ mod tests {
             nicknames: 1,
             read_horizons: 1,
             files: 2,
+            moderation: 0,
         };
         assert_eq!(store.forget("alice", None).unwrap(), (found, Vec::new()));
         let before = messages(&store);
@@ -164,6 +183,31 @@ mod tests {
             (KeptInChat::default(), Vec::new()),
             "a second run finds nothing"
         );
+    }
+
+    #[test]
+    fn moderation_about_them_goes_and_the_record_keeps_no_name() {
+        let store = two_people();
+        store.set_moderated("alice", &["r"]).unwrap();
+        store.set_mute("alice", "r", "bob", Some(10), 1).unwrap();
+        store.set_mute("bob", "r", "alice", Some(10), 1).unwrap();
+        store.report("alice", "r", 1, "spam", 2).unwrap();
+        let (kept, _) = store.forget("alice", None).unwrap();
+        // a moderator row, a mute, a report, two log entries
+        assert_eq!(kept.moderation, 5);
+        store.forget("alice", Some(TheirMessages::Delete)).unwrap();
+        assert!(!store.is_moderator("alice", "r").unwrap());
+        assert_eq!(store.muted_until("alice", "r", 0).unwrap(), None);
+        assert!(store.reports("r", 10).unwrap().is_empty());
+        let record = store.moderation_log(None).unwrap();
+        assert_eq!(record.len(), 2, "the record of actions stays");
+        assert!(
+            record
+                .iter()
+                .all(|a| a.moderator != "alice" && a.target.as_deref() != Some("alice"))
+        );
+        assert_eq!(store.muted_until("bob", "r", 0).unwrap(), Some(10), "bob's mute stays");
+        assert_eq!(store.forget("alice", None).unwrap().0.moderation, 0);
     }
 
     #[test]

@@ -143,6 +143,18 @@ impl Hub {
         }
     }
 
+    /// Queues `frame` for the connections in `room` whose identity `who`
+    /// picks (a report, for the room's moderators).
+    pub fn send_where(&self, room: &str, frame: &Frame, who: impl Fn(&str) -> bool) {
+        let rooms = self.rooms();
+        let Some(members) = rooms.get(room) else { return };
+        for conn in members.conns.values().filter(|c| who(&c.identity)) {
+            if conn.outbox.tx.try_send(frame.clone()).is_err() {
+                conn.outbox.kick.notify_one();
+            }
+        }
+    }
+
     /// Connections of `identity` in `room` (to end them when access is revoked).
     pub fn kick_identity(&self, room: &str, identity: &str) {
         if let Some(members) = self.rooms().get(room) {

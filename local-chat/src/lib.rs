@@ -12,6 +12,8 @@
 //! - the notifications' storage in local mode ([`notify_sqlite`]), and what
 //!   the notifier reads of this provider ([`notify_view`]: members, unread
 //!   counts, presence) and hears from it ([`LocalChat::message_events`]);
+//! - moderation: moderators named by the host token, mutes, reports and
+//!   the record of moderator actions ([`moderation`]);
 //! - what is kept about one person, for `dachat forget` ([`forget`]), and
 //!   messages past their room's retention deleted ([`retention`]);
 //! - and one thing for the local server on Twilio: the last aligned room
@@ -23,6 +25,7 @@ pub mod aligned_sqlite;
 pub mod files;
 pub mod forget;
 pub mod hub;
+pub mod moderation;
 pub mod notify_sqlite;
 pub mod notify_view;
 pub mod retention;
@@ -172,6 +175,14 @@ impl LocalRooms for LocalChat {
             .map_err(|e| e.to_string())?;
         self.kick(identity, revoked);
         Ok(())
+    }
+
+    fn moderate(&self, identity: &Identity, rooms: &[ContextName]) -> Result<(), String> {
+        let rooms: Vec<&str> = rooms.iter().map(ContextName::as_str).collect();
+        self.inner
+            .store
+            .set_moderated(identity.as_str(), &rooms)
+            .map_err(|e| e.to_string())
     }
 }
 

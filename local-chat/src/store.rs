@@ -132,6 +132,7 @@ impl Store {
         db.pragma_update(None, "synchronous", "NORMAL")?;
         db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.execute_batch(SCHEMA)?;
+        db.execute_batch(crate::moderation::SCHEMA)?;
         // Databases made before sends were idempotent lack the column.
         let has_client_id: bool = db
             .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'client_id'")?

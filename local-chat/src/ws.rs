@@ -15,6 +15,7 @@ use futures_util::SinkExt as _;
 use protocol::local::{
     ClientFrame, MAX_FRAME_BYTES, MAX_MEMBERS_LISTED, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame,
 };
+use protocol::moderation::{MAX_MUTE_MINUTES, MAX_REASON_CHARS, ModerationEvent, ModerationFrame};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -94,7 +95,7 @@ async fn connection(chat: LocalChat, identity: String, mut socket: WebSocket) {
             incoming = socket.recv() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
                     if let Some(reply) = conn.handle(text.as_str())
-                        && socket.send(WsMessage::Text(encode(&reply))).await.is_err()
+                        && socket.send(WsMessage::Text(reply)).await.is_err()
                     {
                         break;
                     }
@@ -194,33 +195,45 @@ impl Connection {
         }
     }
 
-    /// The direct reply to one frame, if any; fan-out goes through the hub.
-    fn handle(&self, text: &str) -> Option<ServerFrame> {
+    /// The direct reply to one frame, if any, encoded; fan-out goes
+    /// through the hub.
+    fn handle(&self, text: &str) -> Option<Frame> {
+        match self.read(text) {
+            Ok(Some(reply)) => Some(reply),
+            Ok(None) => None,
+            Err(reply) => Some(encode(&reply)),
+        }
+    }
+
+    // the error is the frame sent back as it is (its JSON allocates anyway)
+    #[allow(clippy::result_large_err)]
+    fn read(&self, text: &str) -> Result<Option<Frame>, ServerFrame> {
         if text.len() > MAX_FRAME_BYTES {
-            return Some(error(
+            return Err(error(
                 "too_large",
                 format!("frames are at most {MAX_FRAME_BYTES} bytes"),
                 None,
             ));
         }
         if let Err(e) = protocol::shape::check_object(text.as_bytes()) {
-            return Some(error("bad_frame", format!("could not read the frame: it {e}"), None));
+            return Err(error("bad_frame", format!("could not read the frame: it {e}"), None));
         }
         let frame: ClientFrame = match serde_json::from_str(text) {
             Ok(frame) => frame,
             Err(e) => {
+                // moderation's frames are apart from the window's (issue #30)
+                if let Ok(frame) = serde_json::from_str::<ModerationFrame>(text) {
+                    return self.moderate(frame).map(Some);
+                }
                 let what = if e.is_data() {
                     "a frame of an unknown type or shape"
                 } else {
                     "not JSON"
                 };
-                return Some(error("bad_frame", format!("could not read the frame: {what}"), None));
+                return Err(error("bad_frame", format!("could not read the frame: {what}"), None));
             }
         };
-        match self.dispatch(frame) {
-            Ok(reply) => reply,
-            Err(reply) => Some(reply),
-        }
+        Ok(self.dispatch(frame)?.map(|reply| encode(&reply)))
     }
 
     // the error is the frame sent back as it is (its JSON allocates anyway)
@@ -295,6 +308,7 @@ impl Connection {
             } => {
                 let fail = |code: &str, message: String| error(code, message, Some(client_id.clone()));
                 self.joined(&room).map_err(|e| with_client_id(e, &client_id))?;
+                self.not_muted(&room).map_err(|e| with_client_id(e, &client_id))?;
                 // a file may go without a caption
                 let body = match (&attachment, body.trim().is_empty()) {
                     (Some(_), true) => "",
@@ -331,6 +345,7 @@ impl Connection {
             }
             ClientFrame::Edit { room, id, body } => {
                 self.joined(&room)?;
+                self.not_muted(&room)?;
                 let body = check_body(&body).map_err(|m| error("bad_message", m, None))?;
                 let message = store
                     .edit(&room, id, &self.identity, body, self.now_ms())
@@ -448,4 +463,120 @@ fn store_error(e: &StoreError, client_id: Option<String>) -> ServerFrame {
             error("unavailable", "the chat store failed; try again", client_id)
         }
     }
+}
+
+/// Moderation (issue #30): what a moderator and a reporter may do here.
+impl Connection {
+    // the error is the frame sent back as it is (its JSON allocates anyway)
+    #[allow(clippy::result_large_err)]
+    fn not_muted(&self, room: &str) -> Result<(), ServerFrame> {
+        match self.chat.inner.store.muted_until(&self.identity, room, self.now_ms()) {
+            Ok(None) => Ok(()),
+            Ok(Some(until)) => Err(error(
+                "muted",
+                format!(
+                    "a moderator muted you in {room:?} until {}: you can read, not send",
+                    backend::clock::rfc3339(u64::try_from(until / 1000).unwrap_or(0))
+                ),
+                None,
+            )),
+            Err(e) => Err(store_error(&e, None)),
+        }
+    }
+
+    // the error is the frame sent back as it is (its JSON allocates anyway)
+    #[allow(clippy::result_large_err)]
+    fn moderator_of(&self, room: &str) -> Result<(), ServerFrame> {
+        self.joined(room)?;
+        match self.chat.inner.store.is_moderator(&self.identity, room) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(error(
+                "not_moderator",
+                format!("the host does not name you a moderator of {room:?}"),
+                None,
+            )),
+            Err(e) => Err(store_error(&e, None)),
+        }
+    }
+
+    // the error is the frame sent back as it is (its JSON allocates anyway)
+    #[allow(clippy::result_large_err)]
+    fn moderate(&self, frame: ModerationFrame) -> Result<Frame, ServerFrame> {
+        let store = &self.chat.inner.store;
+        let hub = &self.chat.inner.hub;
+        let done = |action: &str, room: String| {
+            encode_moderation(&ModerationEvent::Done {
+                action: action.into(),
+                room,
+            })
+        };
+        let reply = match frame {
+            ModerationFrame::Remove { room, id } => {
+                self.moderator_of(&room)?;
+                let (_, unused) = store
+                    .remove_as_moderator(&self.identity, &room, id, self.now_ms())
+                    .map_err(|e| store_error(&e, None))?;
+                if let Some(sha) = unused {
+                    self.chat.unlink(&sha);
+                }
+                hub.broadcast(&room, &encode(&ServerFrame::Deleted { room: room.clone(), id }), None);
+                done("remove", room)
+            }
+            ModerationFrame::Mute {
+                room,
+                identity,
+                minutes,
+            } => {
+                self.moderator_of(&room)?;
+                if minutes == 0 || minutes > MAX_MUTE_MINUTES {
+                    return Err(error(
+                        "bad_frame",
+                        format!("a mute lasts 1 to {MAX_MUTE_MINUTES} minutes"),
+                        None,
+                    ));
+                }
+                let until = self.now_ms().saturating_add(i64::from(minutes) * 60_000);
+                store
+                    .set_mute(&self.identity, &room, &identity, Some(until), self.now_ms())
+                    .map_err(|e| store_error(&e, None))?;
+                done("mute", room)
+            }
+            ModerationFrame::Unmute { room, identity } => {
+                self.moderator_of(&room)?;
+                store
+                    .set_mute(&self.identity, &room, &identity, None, self.now_ms())
+                    .map_err(|e| store_error(&e, None))?;
+                done("unmute", room)
+            }
+            ModerationFrame::Report { room, id, reason } => {
+                self.joined(&room)?;
+                let reason = reason.trim();
+                if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+                    return Err(error(
+                        "bad_frame",
+                        format!("a report gives a reason of 1 to {MAX_REASON_CHARS} characters"),
+                        None,
+                    ));
+                }
+                let report = store
+                    .report(&self.identity, &room, id, reason, self.now_ms())
+                    .map_err(|e| store_error(&e, None))?;
+                let event = encode_moderation(&ModerationEvent::Reported { report });
+                // (a report kept is answered done even if no moderator can be told now)
+                let moderators = store.moderators_of(&room).unwrap_or_default();
+                hub.send_where(&room, &event, |identity| moderators.iter().any(|m| m == identity));
+                done("report", room)
+            }
+            ModerationFrame::Reports { room } => {
+                self.moderator_of(&room)?;
+                let reports = store.reports(&room, MAX_PAGE).map_err(|e| store_error(&e, None))?;
+                encode_moderation(&ModerationEvent::ReportList { room, reports })
+            }
+        };
+        Ok(reply)
+    }
+}
+
+fn encode_moderation(event: &ModerationEvent) -> Frame {
+    Frame::from(serde_json::to_string(event).unwrap_or_default())
 }

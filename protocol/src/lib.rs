@@ -23,6 +23,7 @@ pub mod files;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod local;
+pub mod moderation;
 pub mod shape;
 
 /// `POST /v1/session`: open the chat for one context.

@@ -130,7 +130,10 @@ async fn the_legacy_jwks_format_verifies_too() {
 /// Records what the token service asks of the local provider (the
 /// granted context; none for a renewal's revocation).
 #[derive(Default)]
-pub(crate) struct RecordingRooms(std::sync::Mutex<Vec<Asked>>);
+pub(crate) struct RecordingRooms(
+    std::sync::Mutex<Vec<Asked>>,
+    std::sync::Mutex<Vec<(String, Vec<String>)>>,
+);
 
 /// (identity, granted context, allowed contexts)
 type Asked = (String, Option<String>, Vec<String>);
@@ -153,6 +156,12 @@ impl LocalRooms for RecordingRooms {
 
     fn revoke_except(&self, identity: &Identity, allowed: &[ContextName]) -> Result<(), String> {
         self.record(identity, None, allowed);
+        Ok(())
+    }
+
+    fn moderate(&self, identity: &Identity, rooms: &[ContextName]) -> Result<(), String> {
+        let rooms = rooms.iter().map(ToString::to_string).collect();
+        self.1.lock().unwrap().push((identity.to_string(), rooms));
         Ok(())
     }
 }
@@ -197,6 +206,29 @@ async fn the_local_provider_grants_the_room_and_signs_with_its_own_key() {
                 vec!["general".to_owned(), "shipment-1".to_owned()]
             ),
             ("alice".to_owned(), None, vec!["general".to_owned()])
+        ]
+    );
+    // the rooms she moderates follow the token on both paths: none here
+    assert_eq!(
+        *rooms.1.lock().unwrap(),
+        [
+            ("alice".to_owned(), Vec::<String>::new()),
+            ("alice".to_owned(), Vec::new())
+        ]
+    );
+    // a token naming her a moderator makes her one at the session, and one
+    // that no longer does takes it away at the next renewal
+    let moderator = key.sign(&serde_json::json!({
+        "sub": "alice", "contexts": ["general"], "moderates": ["general"],
+        "iat": now(), "exp": now() + 600,
+    }));
+    assert_eq!(app.session(&moderator, "general").await.status, 200);
+    assert_eq!(app.renew(&key.token("alice", &["general"])).await.status, 200);
+    assert_eq!(
+        rooms.1.lock().unwrap()[2..],
+        [
+            ("alice".to_owned(), vec!["general".to_owned()]),
+            ("alice".to_owned(), Vec::new())
         ]
     );
 }

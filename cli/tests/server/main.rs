@@ -13,6 +13,8 @@
 //! - [`disk`]: the data folder's disk full, then read-only, under the server;
 //! - [`local_server`]: keygen, token, serve; a message acknowledged
 //!   survives `kill -9`; files on the real server;
+//! - [`moderation`]: moderators named by the host token: remove, mute,
+//!   reports, and the operator's record;
 //! - [`notifications`]: subscribe, confirm, digest, read, unsubscribe;
 //! - [`replies`]: replies by e-mail over SMTP and the dev inbox;
 //! - [`twilio_webhook`]: Twilio's `onMessageAdded` into the notifier.
@@ -25,6 +27,7 @@ mod disk;
 mod export;
 mod forget;
 mod local_server;
+mod moderation;
 mod notifications;
 mod replies;
 #[path = "../support/mod.rs"]

@@ -1,0 +1,176 @@
+//! Moderators named by the host (issue #30) on the real `dachat serve`
+//! with the embedded provider: a moderator removes another person's
+//! message and every window is told to drop it; a muted member can read
+//! and not send or edit, until unmuted; any member reports a message and
+//! the room's moderators hear of it; a member who is not a moderator can
+//! do none of a moderator's things, nor can a moderator once the host's
+//! token stops naming them; and the operator lists every action.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use testkit::ws::WsClient;
+
+use crate::support::{DACHAT, Server, say, serve};
+
+/// A host token of `sub` for general and shipment-1, moderating `moderates`.
+async fn token(server: &Server, sub: &str, moderates: &[&str]) -> String {
+    let body = json!({ "sub": sub, "contexts": ["general", "shipment-1"], "moderates": moderates });
+    let (status, answer) = server.post("/dev/token", body).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["token"].as_str().unwrap().to_owned()
+}
+
+async fn error(socket: &mut WsClient) -> (String, String) {
+    let frame = socket.expect("error").await;
+    (
+        frame["code"].as_str().unwrap().to_owned(),
+        frame["message"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn done(socket: &mut WsClient, action: &str) {
+    let frame = socket.expect("done").await;
+    assert_eq!(
+        (frame["action"].as_str(), frame["room"].as_str()),
+        (Some(action), Some("general"))
+    );
+}
+
+fn history_of(page: &Value, id: i64) -> Value {
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .cloned()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_moderator_removes_mutes_and_hears_reports_and_a_member_cannot() {
+    let server = serve("moderation", &[]);
+    let alice_token = token(&server, "alice", &["general"]).await;
+    let mut alice = server.chat(&alice_token).await;
+    let mut bob = server.chat(&token(&server, "bob", &[]).await).await;
+    let mut carol = server.chat(&token(&server, "carol", &[]).await).await;
+
+    // bob cannot remove alice's message: he moderates nothing
+    let hers = say(&mut alice, "general", 1).await;
+    bob.send(json!({ "type": "remove", "room": "general", "id": hers }))
+        .await;
+    assert_eq!(error(&mut bob).await.0, "not_moderator");
+    bob.send(json!({ "type": "mute", "room": "general", "identity": "carol", "minutes": 5 }))
+        .await;
+    assert_eq!(error(&mut bob).await.0, "not_moderator");
+    bob.send(json!({ "type": "reports", "room": "general" })).await;
+    assert_eq!(error(&mut bob).await.0, "not_moderator");
+
+    // alice removes bob's message; carol's window is told to drop it
+    let his = say(&mut bob, "general", 2).await;
+    alice
+        .send(json!({ "type": "remove", "room": "general", "id": his }))
+        .await;
+    done(&mut alice, "remove").await;
+    let dropped = carol.expect("deleted").await;
+    assert_eq!(
+        (dropped["room"].as_str(), dropped["id"].as_i64()),
+        (Some("general"), Some(his))
+    );
+    carol.send(json!({ "type": "history", "room": "general" })).await;
+    let removed = history_of(&carol.expect("history").await, his);
+    assert_eq!(
+        (removed["body"].as_str(), removed["deleted"].as_bool()),
+        (Some(""), Some(true))
+    );
+    // not in her other room, where she moderates nothing
+    let elsewhere = say(&mut bob, "shipment-1", 3).await;
+    alice
+        .send(json!({ "type": "remove", "room": "shipment-1", "id": elsewhere }))
+        .await;
+    assert_eq!(error(&mut alice).await.0, "not_moderator");
+
+    // muted, bob reads and cannot send or edit; unmuted, he sends
+    alice
+        .send(json!({ "type": "mute", "room": "general", "identity": "bob", "minutes": 10 }))
+        .await;
+    done(&mut alice, "mute").await;
+    bob.send(json!({ "type": "send", "room": "general", "clientId": "m1", "body": "hello?" }))
+        .await;
+    let refused = bob.expect("error").await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["clientId"].as_str()),
+        (Some("muted"), Some("m1"))
+    );
+    assert!(refused["message"].as_str().unwrap().contains("you can read, not send"));
+    bob.send(json!({ "type": "edit", "room": "general", "id": his, "body": "edited" }))
+        .await;
+    assert_eq!(error(&mut bob).await.0, "muted");
+    bob.send(json!({ "type": "history", "room": "general" })).await;
+    assert!(!bob.expect("history").await["messages"].as_array().unwrap().is_empty());
+    let still = say(&mut bob, "shipment-1", 4).await;
+    assert!(still > 0, "muted in general only");
+    alice
+        .send(json!({ "type": "mute", "room": "general", "identity": "bob", "minutes": 0 }))
+        .await;
+    assert_eq!(error(&mut alice).await.0, "bad_frame");
+    alice
+        .send(json!({ "type": "unmute", "room": "general", "identity": "bob" }))
+        .await;
+    done(&mut alice, "unmute").await;
+    let again = say(&mut bob, "general", 5).await;
+
+    // carol reports it; alice, the room's moderator, hears of it at once
+    carol
+        .send(json!({ "type": "report", "room": "general", "id": again, "reason": "spam" }))
+        .await;
+    done(&mut carol, "report").await;
+    let heard = alice.expect("reported").await;
+    assert_eq!(
+        (
+            heard["report"]["messageId"].as_i64(),
+            heard["report"]["reporter"].as_str(),
+            heard["report"]["reason"].as_str()
+        ),
+        (Some(again), Some("carol"), Some("spam"))
+    );
+    carol
+        .send(json!({ "type": "report", "room": "general", "id": again, "reason": "  " }))
+        .await;
+    assert_eq!(error(&mut carol).await.0, "bad_frame");
+    carol
+        .send(json!({ "type": "report", "room": "general", "id": 999_999, "reason": "spam" }))
+        .await;
+    assert_eq!(error(&mut carol).await.0, "not_found");
+    alice.send(json!({ "type": "reports", "room": "general" })).await;
+    let list = alice.expect("reportList").await;
+    assert_eq!(list["reports"].as_array().unwrap().len(), 1);
+
+    // a token that no longer names her takes the role away at the renewal
+    let (status, _) = server
+        .post("/v1/token", json!({ "token": token(&server, "alice", &[]).await }))
+        .await;
+    assert_eq!(status, 200);
+    alice
+        .send(json!({ "type": "remove", "room": "general", "id": again }))
+        .await;
+    assert_eq!(error(&mut alice).await.0, "not_moderator");
+    drop((alice, bob, carol));
+
+    // the operator's record: who, what, when, which message or member
+    let log = Command::new(DACHAT)
+        .args(["moderation-log", "--room", "general", "--data-dir"])
+        .arg(&server.server.data)
+        .output()
+        .unwrap();
+    assert!(log.status.success());
+    let log = String::from_utf8(log.stdout).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert!(
+        lines[0].contains(&format!("general  alice  removed message {his} by bob")),
+        "{log}"
+    );
+    assert!(lines[1].contains("general  alice  muted bob until "), "{log}");
+    assert!(lines[2].contains("general  alice  unmuted bob"), "{log}");
+}

@@ -1,0 +1,261 @@
+//! Moderation in the local chat's store (issue #30): who moderates which
+//! room (aligned with the host token on every token path, as membership
+//! is), mutes, reports, and the record of every moderator action, which
+//! the operator can list (`dachat moderation-log`).
+
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use protocol::moderation::Report;
+
+use crate::store::{Store, StoreError, forget};
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS moderators (identity TEXT NOT NULL, room TEXT NOT NULL, PRIMARY KEY (identity, room));
+CREATE TABLE IF NOT EXISTS mutes (
+    identity TEXT NOT NULL, room TEXT NOT NULL, until_ms INTEGER NOT NULL, PRIMARY KEY (identity, room)
+);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, message_id INTEGER NOT NULL,
+    reporter TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_by_room ON reports (room, id);
+CREATE TABLE IF NOT EXISTS moderation_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, moderator TEXT NOT NULL,
+    action TEXT NOT NULL, room TEXT NOT NULL, message_id INTEGER, target TEXT, detail TEXT
+);
+";
+
+/// One moderator action, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    /// Unix milliseconds.
+    pub at: i64,
+    pub moderator: String,
+    /// `remove`, `mute` or `unmute`.
+    pub action: String,
+    pub room: String,
+    pub message_id: Option<i64>,
+    /// The author of the removed message, or the member muted.
+    pub target: Option<String>,
+    /// A mute's end (Unix ms), as text.
+    pub detail: Option<String>,
+}
+
+fn log(tx: &Transaction<'_>, action: &Action) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO moderation_log (at, moderator, action, room, message_id, target, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            action.at,
+            action.moderator,
+            action.action,
+            action.room,
+            action.message_id,
+            action.target,
+            action.detail
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// The rooms `identity` moderates become exactly `rooms`.
+    pub fn set_moderated(&self, identity: &str, rooms: &[&str]) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let current: Vec<String> = tx
+            .prepare("SELECT room FROM moderators WHERE identity = ?1")?
+            .query_map(params![identity], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for room in current.iter().filter(|r| !rooms.contains(&r.as_str())) {
+            tx.execute(
+                "DELETE FROM moderators WHERE identity = ?1 AND room = ?2",
+                params![identity, room],
+            )?;
+        }
+        for room in rooms {
+            tx.execute(
+                "INSERT OR IGNORE INTO moderators (identity, room) VALUES (?1, ?2)",
+                params![identity, room],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Who moderates `room`.
+    pub fn moderators_of(&self, room: &str) -> Result<Vec<String>, StoreError> {
+        let db = self.db();
+        let mut statement = db.prepare_cached("SELECT identity FROM moderators WHERE room = ?1")?;
+        let rows = statement.query_map(params![room], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn is_moderator(&self, identity: &str, room: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .db()
+            .prepare_cached("SELECT 1 FROM moderators WHERE identity = ?1 AND room = ?2")?
+            .exists(params![identity, room])?)
+    }
+
+    /// Until when (Unix ms) `identity` is muted in `room`, if they are at `now_ms`.
+    pub fn muted_until(&self, identity: &str, room: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .db()
+            .prepare_cached("SELECT until_ms FROM mutes WHERE identity = ?1 AND room = ?2 AND until_ms > ?3")?
+            .query_row(params![identity, room, now_ms], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Removes message `id` of `room` (whoever wrote it), recorded as
+    /// `moderator`'s action. Its author, and the SHA-256 of a file's bytes
+    /// nothing refers to any more.
+    pub fn remove_as_moderator(
+        &self,
+        moderator: &str,
+        room: &str,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<(String, Option<String>), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let found: Option<(String, Option<String>)> = tx
+            .query_row(
+                "SELECT author, file_id FROM messages WHERE id = ?1 AND room = ?2 AND deleted = 0",
+                params![id, room],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((author, file)) = found else {
+            return Err(StoreError::NotFound);
+        };
+        tx.execute(
+            "UPDATE messages SET body = '', deleted = 1, file_id = NULL WHERE id = ?1",
+            params![id],
+        )?;
+        let unused = match file {
+            Some(file) => forget(&tx, &file)?,
+            None => None,
+        };
+        log(
+            &tx,
+            &Action {
+                at: now_ms,
+                moderator: moderator.to_owned(),
+                action: "remove".into(),
+                room: room.to_owned(),
+                message_id: Some(id),
+                target: Some(author.clone()),
+                detail: None,
+            },
+        )?;
+        tx.commit()?;
+        Ok((author, unused))
+    }
+
+    /// Mutes `identity` in `room` until `until_ms` (`None`: unmutes),
+    /// recorded as `moderator`'s action.
+    pub fn set_mute(
+        &self,
+        moderator: &str,
+        room: &str,
+        identity: &str,
+        until_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        match until_ms {
+            Some(until) => tx.execute(
+                "INSERT INTO mutes (identity, room, until_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (identity, room) DO UPDATE SET until_ms = ?3",
+                params![identity, room, until],
+            )?,
+            None => tx.execute(
+                "DELETE FROM mutes WHERE identity = ?1 AND room = ?2",
+                params![identity, room],
+            )?,
+        };
+        log(
+            &tx,
+            &Action {
+                at: now_ms,
+                moderator: moderator.to_owned(),
+                action: if until_ms.is_some() { "mute" } else { "unmute" }.into(),
+                room: room.to_owned(),
+                message_id: None,
+                target: Some(identity.to_owned()),
+                detail: until_ms.map(|u| u.to_string()),
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Keeps a report of message `id` of `room`; `NotFound` when the room
+    /// has no such message.
+    pub fn report(&self, reporter: &str, room: &str, id: i64, reason: &str, now_ms: i64) -> Result<Report, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let exists = tx
+            .prepare("SELECT 1 FROM messages WHERE id = ?1 AND room = ?2")?
+            .exists(params![id, room])?;
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        tx.execute(
+            "INSERT INTO reports (room, message_id, reporter, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![room, id, reporter, reason, now_ms],
+        )?;
+        let report = Report {
+            id: tx.last_insert_rowid(),
+            room: room.to_owned(),
+            message_id: id,
+            reporter: reporter.to_owned(),
+            reason: reason.to_owned(),
+            at: now_ms,
+        };
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// `room`'s reports, newest first, at most `limit`.
+    pub fn reports(&self, room: &str, limit: u32) -> Result<Vec<Report>, StoreError> {
+        let db = self.db();
+        let mut statement = db.prepare_cached(
+            "SELECT id, room, message_id, reporter, reason, at FROM reports WHERE room = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![room, limit], |r| {
+            Ok(Report {
+                id: r.get(0)?,
+                room: r.get(1)?,
+                message_id: r.get(2)?,
+                reporter: r.get(3)?,
+                reason: r.get(4)?,
+                at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every moderator action, oldest first (of `room`, if given).
+    pub fn moderation_log(&self, room: Option<&str>) -> Result<Vec<Action>, StoreError> {
+        let db = self.db();
+        let mut statement = db.prepare(
+            "SELECT at, moderator, action, room, message_id, target, detail FROM moderation_log
+             WHERE ?1 IS NULL OR room = ?1 ORDER BY id",
+        )?;
+        let rows = statement.query_map(params![room], |r| {
+            Ok(Action {
+                at: r.get(0)?,
+                moderator: r.get(1)?,
+                action: r.get(2)?,
+                room: r.get(3)?,
+                message_id: r.get(4)?,
+                target: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
