@@ -445,7 +445,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (None, ProviderSettings::Local) => None,
     };
     if let Some(messages) = old_messages {
-        retention::spawn(messages, settings.retention.clone(), clock.clone());
+        retention::spawn(
+            messages,
+            notify.notifier.clone(),
+            settings.retention.clone(),
+            clock.clone(),
+        );
     }
     deps.clock = clock;
     deps.local = local.as_ref().map(LocalChat::provider);

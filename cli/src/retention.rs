@@ -1,15 +1,19 @@
 //! The local server's retention task (issue #30): at start and then every
 //! hour, messages past their room's retention (`DACHAT_RETENTION`) are
-//! deleted, from `chat.db` with the embedded provider or from Twilio, and
-//! what went is logged. A run that fails is logged and tried at the next
+//! deleted, from `chat.db` with the embedded provider or from Twilio, with
+//! the reply addresses of digests about them, and what went is logged. A run that fails is logged and tried at the next
 //! hour; one on Twilio stops after its budget and goes on at the next.
 
 use std::time::Duration;
 
 use backend::clock::Clock;
+use std::sync::Arc;
+
 use backend::config::Retention;
+use backend::notify::Notifier;
 use backend::twilio::rest::ConversationsClient;
 use local_chat::LocalChat;
+use local_chat::notify_sqlite::SqliteNotifyStore;
 
 /// How often the task runs.
 pub const EVERY: Duration = Duration::from_secs(3600);
@@ -25,7 +29,7 @@ pub enum Messages {
 }
 
 /// Starts the task, unless no room has a retention.
-pub fn spawn(messages: Messages, retention: Retention, clock: Clock) {
+pub fn spawn(messages: Messages, notifier: Arc<Notifier<SqliteNotifyStore>>, retention: Retention, clock: Clock) {
     if !retention.is_on() {
         return;
     }
@@ -34,6 +38,10 @@ pub fn spawn(messages: Messages, retention: Retention, clock: Clock) {
         loop {
             ticks.tick().await;
             run(&messages, &retention, &clock).await;
+            match notifier.expire_reply_routes(&retention).await {
+                Ok(gone) => tracing::info!(gone, "retention: reply addresses of rooms past their retention removed"),
+                Err(e) => tracing::warn!(error = %e, "retention: could not remove old reply addresses"),
+            }
         }
     });
 }

@@ -414,6 +414,29 @@ impl NotifyStore for SqliteNotifyStore {
             .map_err(failed)
     }
 
+    async fn expire_reply_routes(&self, cutoff: &(dyn Fn(&str) -> Option<u64> + Sync)) -> Result<usize, StoreError> {
+        let db = self.db();
+        let contexts: Vec<String> = db
+            .prepare("SELECT DISTINCT context FROM reply_routes")
+            .map_err(failed)?
+            .query_map([], |row| row.get(0))
+            .map_err(failed)?
+            .collect::<Result<_, _>>()
+            .map_err(failed)?;
+        let mut gone = 0;
+        for context in contexts {
+            if let Some(cutoff) = cutoff(&context) {
+                gone += db
+                    .execute(
+                        "DELETE FROM reply_routes WHERE context = ?1 AND expires < ?2",
+                        params![context, cutoff.saturating_add(REPLY_ROUTE_SECS)],
+                    )
+                    .map_err(failed)?;
+            }
+        }
+        Ok(gone)
+    }
+
     async fn forget(&self, identity: &str, erase: bool) -> Result<KeptAbout, StoreError> {
         let mut db = self.db();
         // one transaction: what is counted is what is removed

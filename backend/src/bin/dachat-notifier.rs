@@ -112,6 +112,9 @@ struct Retention {
 }
 
 impl Retention {
+    /// (Reply addresses are not cut short here: finding a room's among
+    /// them needs a scan of the table, which this function's role is not
+    /// given; see README, "Retention".)
     async fn run_if_due(&self) {
         let now = self.clock.now_ms();
         let last = *self.finished_at.lock().unwrap_or_else(|p| p.into_inner());

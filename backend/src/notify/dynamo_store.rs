@@ -529,6 +529,10 @@ impl NotifyStore for DynamoNotifyStore {
     async fn forget(&self, identity: &str, erase: bool) -> Result<KeptAbout, StoreError> {
         self.forget_items(identity, erase).await
     }
+
+    async fn expire_reply_routes(&self, cutoff: &(dyn Fn(&str) -> Option<u64> + Sync)) -> Result<usize, StoreError> {
+        self.expire_routes(cutoff).await
+    }
 }
 
 impl DynamoNotifyStore {

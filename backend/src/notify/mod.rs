@@ -339,6 +339,15 @@ fn follows(subscriptions: &[Subscription], context: &str) -> Option<String> {
 }
 
 impl<S: NotifyStore> Notifier<S> {
+    /// Removes the reply addresses of rooms past their retention (issue
+    /// #30): a reply to a digest about messages that are gone no longer
+    /// lands. How many went.
+    pub async fn expire_reply_routes(&self, retention: &crate::config::Retention) -> Result<usize, StoreError> {
+        let now_ms = self.clock.now_ms();
+        let cutoff = |context: &str| retention.cutoff_ms(context, now_ms).map(|ms| ms / 1000);
+        self.store.expire_reply_routes(&cutoff).await
+    }
+
     pub fn new(store: S, chat: Arc<dyn ChatView>, mailer: Arc<dyn Mailer>, config: NotifyConfig, clock: Clock) -> Self {
         Self {
             store,

@@ -278,6 +278,15 @@ pub trait NotifyStore: Send + Sync {
     /// are not personal (keys of messages and e-mails) and stay until they
     /// expire.
     fn forget(&self, identity: &str, erase: bool) -> impl Future<Output = Result<KeptAbout, StoreError>> + Send;
+
+    /// Removes the reply routes of rooms past their retention: a route
+    /// goes when the last digest that carried it (its expiry less
+    /// [`REPLY_ROUTE_SECS`]) is before its room's `cutoff` (Unix s; `None`:
+    /// the room keeps its messages). How many went.
+    fn expire_reply_routes(
+        &self,
+        cutoff: &(dyn Fn(&str) -> Option<u64> + Sync),
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 /// The one suite both implementations pass. Each check uses names of its

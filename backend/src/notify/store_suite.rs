@@ -28,6 +28,42 @@ pub async fn run_all<S: NotifyStore>(store: &S, prefix: &str) {
     room_mail_is_kept_per_room(store, prefix).await;
     reply_routes_expire_and_replies_count(store, prefix).await;
     a_person_is_found_and_forgotten_and_no_one_else(store, prefix).await;
+    reply_routes_of_rooms_past_their_retention_go(store, prefix).await;
+}
+
+/// A room's reply routes whose last digest is older than its retention go;
+/// younger ones, and other rooms', stay.
+pub async fn reply_routes_of_rooms_past_their_retention_go<S: NotifyStore>(store: &S, prefix: &str) {
+    let room = format!("{prefix}-kept-short");
+    let route = |tag: &str, context: &str| ReplyRoute {
+        tag: format!("{prefix}-{tag}"),
+        identity: format!("{prefix}-alice"),
+        context: context.to_owned(),
+    };
+    store.put_reply_routes(&[route("old", &room)], 1_000).await.unwrap();
+    store
+        .put_reply_routes(&[route("young", &room), route("elsewhere", "general")], 5_000)
+        .await
+        .unwrap();
+    // the room keeps 3,000 s: digests before 2,000 are past it (now 5,000)
+    let cutoff = |context: &str| (context == room).then_some(2_000);
+    assert_eq!(store.expire_reply_routes(&cutoff).await.unwrap(), 1);
+    assert_eq!(store.reply_route(&format!("{prefix}-old"), 5_000).await.unwrap(), None);
+    assert!(
+        store
+            .reply_route(&format!("{prefix}-young"), 5_000)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .reply_route(&format!("{prefix}-elsewhere"), 5_000)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.expire_reply_routes(&cutoff).await.unwrap(), 0, "nothing twice");
 }
 
 /// Everything about one person is counted, kept on a dry run, removed

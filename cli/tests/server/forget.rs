@@ -256,7 +256,7 @@ async fn standin_participants(http: &reqwest::Client, twilio: &str, room: &str) 
 }
 
 #[tokio::test]
-async fn the_local_server_deletes_messages_past_their_rooms_retention_when_it_starts() {
+async fn the_local_server_deletes_messages_and_reply_addresses_past_their_rooms_retention_when_it_starts() {
     let dir = testkit::serve::temp_dir("retention-local").unwrap();
     let (keys, data) = (dir.join("keys"), dir.join("data"));
     testkit::serve::keygen(std::path::Path::new(DACHAT), &keys).unwrap();
@@ -273,6 +273,16 @@ async fn the_local_server_deletes_messages_past_their_rooms_retention_when_it_st
                 .insert(room, "alice", body, now_ms - days * day, None, None)
                 .unwrap();
         }
+        // a reply address of a digest about general sent 40 days ago
+        use backend::notify::store::NotifyStore as _;
+        let notify = local_chat::notify_sqlite::SqliteNotifyStore::open(&data.join("notify.db")).unwrap();
+        let route = backend::notify::store::ReplyRoute {
+            tag: "old-tag".into(),
+            identity: "alice".into(),
+            context: "general".into(),
+        };
+        let sent = u64::try_from(now_ms / 1000 - 40 * 86_400).unwrap();
+        notify.put_reply_routes(&[route], sent).await.unwrap();
     }
     let server = client(
         Serve::new(DACHAT, "retention-local")
@@ -285,6 +295,10 @@ async fn the_local_server_deletes_messages_past_their_rooms_retention_when_it_st
         .logged("retention: messages past their room's retention deleted", 1)
         .await;
     assert_eq!(server.log_count("deleted=1"), 1, "{}", server.server.log_text());
+    server
+        .logged("reply addresses of rooms past their retention removed", 1)
+        .await;
+    assert_eq!(server.log_count("gone=1"), 1, "{}", server.server.log_text());
     let bob = server.token("bob", None).await;
     let mut bobs = server.chat(&bob).await;
     let bodies = |history: Vec<(String, String, bool)>| history.into_iter().map(|m| m.1).collect::<Vec<_>>();

@@ -1,4 +1,5 @@
-//! `NotifyStore::forget` on DynamoDB: every item about one person, found by
+//! `NotifyStore::forget` on DynamoDB (and the retention's scan of reply
+//! routes, `expire_reply_routes`): every item about one person, found by
 //! its partition (`sub#`, `code#`, `codelog-id#`, `mail#`, `replylog#`),
 //! by its sort key (`watch`), by an attribute within a small partition
 //! (`deferred`, read whole), and by a scan for the reply routes (keyed by tag, so
@@ -14,7 +15,7 @@ use std::collections::{BTreeSet, HashSet};
 use super::{DynamoNotifyStore, Item, failed, text};
 use crate::dynamo::s;
 use crate::notify::email_address::EmailAddress;
-use crate::notify::store::{KeptAbout, StoreError};
+use crate::notify::store::{KeptAbout, REPLY_ROUTE_SECS, StoreError};
 
 /// An item's key.
 type Key = (String, String);
@@ -78,18 +79,24 @@ impl DynamoNotifyStore {
                 .chain(deferred)
                 .chain(reply_routes)
                 .chain(last);
-            for (pk, sk) in all {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .key("pk", s(pk))
-                    .key("sk", s(sk))
-                    .send()
-                    .await
-                    .map_err(failed)?;
-            }
+            self.delete_keys(all).await?;
         }
         Ok(kept)
+    }
+
+    /// Deletes the items of `keys`, one at a time, in order.
+    async fn delete_keys(&self, keys: impl IntoIterator<Item = Key>) -> Result<(), StoreError> {
+        for (pk, sk) in keys {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .key("sk", s(sk))
+                .send()
+                .await
+                .map_err(failed)?;
+        }
+        Ok(())
     }
 
     async fn watch_key(&self, identity: &str) -> Result<Option<Key>, StoreError> {
@@ -104,6 +111,37 @@ impl DynamoNotifyStore {
             .await
             .map_err(failed)?;
         Ok(answer.item().map(|_| ("watch".to_owned(), identity.to_owned())))
+    }
+
+    /// Removes the reply routes of rooms past their retention (a scan of
+    /// the table: once an hour, from the retention's run).
+    pub(super) async fn expire_routes(
+        &self,
+        cutoff: &(dyn Fn(&str) -> Option<u64> + Sync),
+    ) -> Result<usize, StoreError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :reply)")
+            .expression_attribute_values(":reply", s("reply#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut gone = Vec::new();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(failed)?;
+            let (Ok(context), Ok(expires)) = (text(&item, "context"), super::number(&item, "expires")) else {
+                continue;
+            };
+            if cutoff(&context).is_some_and(|cutoff| expires < cutoff.saturating_add(REPLY_ROUTE_SECS)) {
+                gone.push(key_of(&item)?);
+            }
+        }
+        let count = gone.len();
+        self.delete_keys(gone).await?;
+        Ok(count)
     }
 
     /// Every reply route that leads to `identity` (a scan of the table).
