@@ -397,6 +397,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         raw.set(config::PUBLIC_URL, format!("http://{}", args.listen));
     }
     let settings = Settings::parse(&raw, TwilioRequirement::Optional)?;
+    let report_to = notify::report_address(&settings)?;
     let clock = Clock::system();
     let local = match settings.provider {
         ProviderSettings::Local => {
@@ -486,6 +487,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         let n = &notify;
         n.spawn(local.as_ref().map(LocalChat::message_events));
+        if let (Some(to), Some(chat)) = (report_to, &local) {
+            notify::spawn_report_mail(
+                n.mailer.clone(),
+                to,
+                settings.notify.product.clone(),
+                chat.report_events(),
+            );
+        }
         let replies = n.notifier.clone() as Arc<dyn backend::notify::Notify>;
         if let (Some(addr), Some(domain)) = (settings.notify.smtp_listen, &n.reply_domain) {
             let bound = inbound_smtp::listen(addr, domain.clone(), Arc::clone(&replies)).await?;

@@ -28,13 +28,23 @@ use local_chat::notify_sqlite::SqliteNotifyStore;
 use crate::mailers::{DevInbox, SmtpMailer};
 
 /// The local notifier and, without SMTP, its dev inbox.
-#[derive(Debug)]
 pub struct LocalNotify {
     pub notifier: Arc<Notifier<SqliteNotifyStore>>,
+    /// The notifier's mailer (SMTP or the dev inbox), for other mail.
+    pub mailer: Arc<dyn Mailer>,
     pub inbox: Option<DevInbox>,
     /// Where replies by e-mail are addressed, when they are on.
     pub reply_domain: Option<String>,
     every: Duration,
+}
+
+impl std::fmt::Debug for LocalNotify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalNotify")
+            .field("notifier", &self.notifier)
+            .field("reply_domain", &self.reply_domain)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The dev inbox's reply domain, when none is set (`.localhost` never
@@ -138,7 +148,8 @@ impl LocalNotify {
         };
         Ok(Self {
             reply_domain: config.reply_domain.clone(),
-            notifier: Arc::new(Notifier::new(store, chat, mailer, config, clock)),
+            notifier: Arc::new(Notifier::new(store, chat, mailer.clone(), config, clock)),
+            mailer,
             inbox,
             every: sweep_every(settings.delay),
         })
@@ -181,4 +192,61 @@ impl LocalNotify {
             }
         });
     }
+}
+
+/// `DACHAT_REPORT_ADDRESS`, checked to be an address by the notifier's rules.
+pub fn report_address(
+    settings: &backend::config::Settings,
+) -> anyhow::Result<Option<backend::notify::email_address::EmailAddress>> {
+    settings
+        .report_address
+        .as_deref()
+        .map(|address| {
+            backend::notify::email_address::EmailAddress::parse(address).map_err(|e| {
+                anyhow::anyhow!(
+                    "setting {}: {address:?} is not an e-mail address: {e}",
+                    backend::config::REPORT_ADDRESS.env
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Each report of a message e-mailed to the operator (`DACHAT_REPORT_ADDRESS`,
+/// issue #30), through the local notifier's mailer: who reported which
+/// message of which room, and why (the reporter's words; never the
+/// message's text). A mail that cannot go is logged; the report stays in
+/// the room's list for its moderators.
+pub fn spawn_report_mail(
+    mailer: Arc<dyn Mailer>,
+    to: backend::notify::email_address::EmailAddress,
+    product: String,
+    mut reports: tokio::sync::mpsc::UnboundedReceiver<protocol::moderation::Report>,
+) {
+    tokio::spawn(async move {
+        while let Some(report) = reports.recv().await {
+            let reason: String = report.reason.chars().filter(|c| !c.is_control()).collect();
+            let text = format!(
+                "{reporter} reported message {id} in {room}.\n\nReason: {reason}\n\nThe room's moderators see it in the chat; dachat moderation-log lists what they did.\n",
+                reporter = report.reporter,
+                id = report.message_id,
+                room = report.room,
+            );
+            let email = backend::notify::digest_mail::Email {
+                to: to.as_str().to_owned(),
+                subject: format!("{product}: a message in {} was reported", report.room),
+                html: format!("<pre>{}</pre>", html_text(&text)),
+                text,
+                headers: Vec::new(),
+            };
+            match mailer.send(std::slice::from_ref(&email)).await {
+                Ok(_) => tracing::info!(room = %report.room, "a report was e-mailed to the operator"),
+                Err(e) => tracing::warn!(error = %e, "a report could not be e-mailed to the operator"),
+            }
+        }
+    });
+}
+
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

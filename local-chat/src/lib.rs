@@ -64,6 +64,8 @@ struct Inner {
     presence: Mutex<HashMap<String, (u32, u64)>>,
     /// Where new messages are announced, once someone listens.
     events: OnceLock<tokio::sync::mpsc::UnboundedSender<MessageEvent>>,
+    /// Where reports are announced (the operator's e-mail), once someone listens.
+    reports: OnceLock<tokio::sync::mpsc::UnboundedSender<protocol::moderation::Report>>,
 }
 
 /// A message was stored (not an edit, not a resend).
@@ -99,6 +101,7 @@ impl LocalChat {
                 files,
                 presence: Mutex::new(HashMap::new()),
                 events: OnceLock::new(),
+                reports: OnceLock::new(),
             }),
         })
     }
@@ -119,6 +122,21 @@ impl LocalChat {
             tracing::warn!("message events are already taken");
         }
         rx
+    }
+
+    /// Every report made from now on (for the operator's e-mail); once.
+    pub fn report_events(&self) -> tokio::sync::mpsc::UnboundedReceiver<protocol::moderation::Report> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if self.inner.reports.set(tx).is_err() {
+            tracing::warn!("report events are already taken");
+        }
+        rx
+    }
+
+    fn reported(&self, report: protocol::moderation::Report) {
+        if let Some(reports) = self.inner.reports.get() {
+            let _ = reports.send(report);
+        }
     }
 
     fn announce(&self, event: MessageEvent) {

@@ -561,6 +561,7 @@ impl Connection {
                 let report = store
                     .report(&self.identity, &room, id, reason, self.now_ms())
                     .map_err(|e| store_error(&e, None))?;
+                self.chat.reported(report.clone());
                 let event = encode_moderation(&ModerationEvent::Reported { report });
                 // (a report kept is answered done even if no moderator can be told now)
                 let moderators = store.moderators_of(&room).unwrap_or_default();

@@ -83,6 +83,7 @@ settings! {
     ATTACHMENT_MAX_BYTES = "chat/attachmentMaxBytes", "DACHAT_ATTACHMENT_MAX_BYTES", false;
     ATTACHMENT_QUOTA_BYTES = "chat/attachmentQuotaBytes", "DACHAT_ATTACHMENT_QUOTA_BYTES", false;
     RETENTION = "chat/retention", "DACHAT_RETENTION", false;
+    REPORT_ADDRESS = "chat/reportAddress", "DACHAT_REPORT_ADDRESS", false;
 }
 
 /// The default time away before a first e-mail.
@@ -364,6 +365,8 @@ pub struct Settings {
     pub attachments: AttachmentSettings,
     /// How long rooms' messages are kept (unset: for ever).
     pub retention: Retention,
+    /// Where each report of a message is e-mailed (the operator), if anywhere.
+    pub report_address: Option<String>,
 }
 
 /// Whether Twilio settings are required (Lambda) or optional (local: without
@@ -440,6 +443,8 @@ impl Settings {
             notify: notify::parse_notify(raw)?,
             attachments: attachments::parse_attachments(raw)?,
             retention: retention::parse_retention(raw)?,
+            // checked to be an address where it is used (the notifier's rules)
+            report_address: raw.get(REPORT_ADDRESS).map(|a| a.trim().to_owned()),
         })
     }
 }

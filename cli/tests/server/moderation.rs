@@ -4,7 +4,8 @@
 //! and not send or edit, until unmuted; any member reports a message and
 //! the room's moderators hear of it; a member who is not a moderator can
 //! do none of a moderator's things, nor can a moderator once the host's
-//! token stops naming them; and the operator lists every action.
+//! token stops naming them; and the operator gets an e-mail for each
+//! report and lists every action.
 
 use std::process::Command;
 
@@ -49,7 +50,7 @@ fn history_of(page: &Value, id: i64) -> Value {
 
 #[tokio::test]
 async fn a_moderator_removes_mutes_and_hears_reports_and_a_member_cannot() {
-    let server = serve("moderation", &[]);
+    let server = serve("moderation", &[("DACHAT_REPORT_ADDRESS", "ops@example.org")]);
     let alice_token = token(&server, "alice", &["general"]).await;
     let mut alice = server.chat(&alice_token).await;
     let mut bob = server.chat(&token(&server, "bob", &[]).await).await;
@@ -145,6 +146,24 @@ async fn a_moderator_removes_mutes_and_hears_reports_and_a_member_cannot() {
     alice.send(json!({ "type": "reports", "room": "general" })).await;
     let list = alice.expect("reportList").await;
     assert_eq!(list["reports"].as_array().unwrap().len(), 1);
+    // and the operator gets an e-mail: who, which message, why; not its text
+    let mail = server.inbox_of(1).await.remove(0);
+    assert_eq!(
+        (mail["to"].as_str(), mail["subject"].as_str()),
+        (
+            Some("ops@example.org"),
+            Some("DAChat: a message in general was reported")
+        )
+    );
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("carol reported message {again} in general")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Reason: spam") && !text.contains("secret cargo detail"),
+        "{text}"
+    );
 
     // a token that no longer names her takes the role away at the renewal
     let (status, _) = server
