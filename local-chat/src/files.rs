@@ -90,7 +90,7 @@ struct TokenQuery {
 
 impl LocalChat {
     /// The identity a request's chat token names (bearer header, else `?token=`).
-    fn caller(&self, headers: &HeaderMap, query: Option<&str>) -> Result<String, ApiError> {
+    pub(crate) fn caller(&self, headers: &HeaderMap, query: Option<&str>) -> Result<String, ApiError> {
         backend::api::bearer_token(headers)
             .or(query)
             .and_then(|t| self.inner.tokens.verify(t, self.inner.clock.now_secs()))

@@ -12,6 +12,7 @@
 //! - the notifications' storage in local mode ([`notify_sqlite`]), and what
 //!   the notifier reads of this provider ([`notify_view`]: members, unread
 //!   counts, presence) and hears from it ([`LocalChat::message_events`]);
+//! - search of a room's history (SQLite FTS5, [`search`]);
 //! - moderation: moderators named by the host token, mutes, reports and
 //!   the record of moderator actions ([`moderation`]);
 //! - what is kept about one person, for `dachat forget` ([`forget`]), and
@@ -29,6 +30,7 @@ pub mod moderation;
 pub mod notify_sqlite;
 pub mod notify_view;
 pub mod retention;
+pub mod search;
 pub mod store;
 mod ws;
 
@@ -168,7 +170,9 @@ impl LocalChat {
 
     /// The WebSocket and file routes, to merge into the local server's router.
     pub fn router(&self) -> Router {
-        ws::router(self.clone()).merge(files::router(self.clone()))
+        ws::router(self.clone())
+            .merge(files::router(self.clone()))
+            .merge(search::router(self.clone()))
     }
 }
 

@@ -89,7 +89,7 @@ CREATE INDEX IF NOT EXISTS files_by_owner ON files (owner);
 CREATE INDEX IF NOT EXISTS files_by_sha ON files (sha256);
 ";
 
-fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+pub(crate) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: row.get(0)?,
         room: row.get(1)?,
@@ -133,6 +133,7 @@ impl Store {
         db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.execute_batch(SCHEMA)?;
         db.execute_batch(crate::moderation::SCHEMA)?;
+        Self::index_for_search(&db)?;
         // Databases made before sends were idempotent lack the column.
         let has_client_id: bool = db
             .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'client_id'")?

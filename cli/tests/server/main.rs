@@ -16,6 +16,7 @@
 //! - [`moderation`]: moderators named by the host token: remove, mute,
 //!   reports, and the operator's record;
 //! - [`notifications`]: subscribe, confirm, digest, read, unsubscribe;
+//! - [`search`]: a room's history searched by its members;
 //! - [`replies`]: replies by e-mail over SMTP and the dev inbox;
 //! - [`twilio_webhook`]: Twilio's `onMessageAdded` into the notifier.
 
@@ -30,6 +31,7 @@ mod local_server;
 mod moderation;
 mod notifications;
 mod replies;
+mod search;
 #[path = "../support/mod.rs"]
 mod support;
 mod twilio_webhook;
