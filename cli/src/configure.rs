@@ -223,6 +223,20 @@ impl DataSources {
     pub async fn settings(&self) -> anyhow::Result<RawSettings> {
         operator_settings(self.ssm, self.settings.as_deref()).await
     }
+
+    /// A Twilio client, when `raw` has the Twilio settings (a partial set
+    /// is an error naming what is missing).
+    pub fn twilio(raw: &RawSettings) -> anyhow::Result<Option<ConversationsClient>> {
+        if raw.get(config::TWILIO_ACCOUNT_SID).is_none() {
+            return Ok(None);
+        }
+        let settings = config::parse_twilio(raw)?;
+        Ok(Some(ConversationsClient::new(
+            backend::http_client::build()?,
+            &settings,
+            RetryPolicy::default(),
+        )))
+    }
 }
 
 /// The settings an operator command reads: from SSM under

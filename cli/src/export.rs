@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use backend::config;
 use backend::domain::ContextName;
-use backend::http_client::RetryPolicy;
 use backend::twilio::rest::{ConversationsClient, ListedMessage};
 use serde::{Deserialize, Serialize};
 
@@ -93,9 +92,7 @@ pub async fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let context = ContextName::parse(&args.context).map_err(|e| anyhow::anyhow!("--context: {e}"))?;
     let since = args.since.as_deref().map(day_start).transpose()?;
     let raw = args.from.settings().await?;
-    let source = if raw.get(config::TWILIO_ACCOUNT_SID).is_some() {
-        let settings = config::parse_twilio(&raw)?;
-        let client = ConversationsClient::new(backend::http_client::build()?, &settings, RetryPolicy::default());
+    let source = if let Some(client) = crate::configure::DataSources::twilio(&raw)? {
         let conversation = client
             .fetch_conversation(&context)
             .await

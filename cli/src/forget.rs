@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use backend::config;
 use backend::domain::Identity;
-use backend::http_client::RetryPolicy;
 use backend::notify::dynamo_store::DynamoNotifyStore;
 use backend::notify::store::{KeptAbout, NotifyStore};
 use backend::twilio::aligned::AlignedStore;
@@ -193,16 +192,7 @@ pub async fn forget(args: &ForgetArgs) -> anyhow::Result<()> {
 
 async fn places(args: &ForgetArgs) -> anyhow::Result<Places> {
     let raw = args.from.settings().await?;
-    let twilio = if raw.get(config::TWILIO_ACCOUNT_SID).is_some() {
-        let settings = config::parse_twilio(&raw)?;
-        Some(ConversationsClient::new(
-            backend::http_client::build()?,
-            &settings,
-            RetryPolicy::default(),
-        ))
-    } else {
-        None
-    };
+    let twilio = crate::configure::DataSources::twilio(&raw)?;
     let existing = |name: &str| {
         let path = args.from.data_dir.join(name);
         path.is_file().then_some(path)

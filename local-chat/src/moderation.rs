@@ -9,22 +9,6 @@ use protocol::moderation::Report;
 
 use crate::store::{Store, StoreError, forget};
 
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS moderators (identity TEXT NOT NULL, room TEXT NOT NULL, PRIMARY KEY (identity, room));
-CREATE TABLE IF NOT EXISTS mutes (
-    identity TEXT NOT NULL, room TEXT NOT NULL, until_ms INTEGER NOT NULL, PRIMARY KEY (identity, room)
-);
-CREATE TABLE IF NOT EXISTS reports (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, message_id INTEGER NOT NULL,
-    reporter TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reports_by_room ON reports (room, id);
-CREATE TABLE IF NOT EXISTS moderation_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, moderator TEXT NOT NULL,
-    action TEXT NOT NULL, room TEXT NOT NULL, message_id INTEGER, target TEXT, detail TEXT
-);
-";
-
 /// One moderator action, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Action {

@@ -1,5 +1,6 @@
 //! Search of a room's history on the local provider (issue #29): SQLite
 //! FTS5 over message bodies (an external-content index kept by triggers,
+//! declared with the store's other tables in `store.rs`,
 //! so every insert, edit, deletion and removal updates it in the same
 //! transaction), behind `GET /v1/local/search?room=R&q=TEXT[&before=ID]`,
 //! which answers only for a room the chat token's person is a member of.
@@ -20,23 +21,6 @@ use serde::Deserialize;
 
 use crate::LocalChat;
 use crate::store::{Store, StoreError};
-
-/// The index and the triggers that keep it.
-pub(crate) const SCHEMA: &str = "
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-    body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
-    INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF body ON messages BEGIN
-    INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
-    INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
-END;
-";
 
 /// The most results a page holds.
 pub const MAX_RESULTS: u32 = 50;
@@ -68,19 +52,6 @@ impl Store {
     #[doc(hidden)]
     pub fn db_for_bench(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
         self.db()
-    }
-
-    /// Makes the index when the database was made before it, from the
-    /// messages already there.
-    pub(crate) fn index_for_search(db: &rusqlite::Connection) -> Result<(), StoreError> {
-        let had: bool = db
-            .prepare("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'")?
-            .exists([])?;
-        db.execute_batch(SCHEMA)?;
-        if !had {
-            db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')", [])?;
-        }
-        Ok(())
     }
 
     /// Up to `limit` of `room`'s messages matching `text` (not deleted),

@@ -89,6 +89,40 @@ CREATE INDEX IF NOT EXISTS files_by_owner ON files (owner);
 CREATE INDEX IF NOT EXISTS files_by_sha ON files (sha256);
 ";
 
+/// Moderation (`moderation.rs`): moderators, mutes, reports, the record.
+const MODERATION_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS moderators (identity TEXT NOT NULL, room TEXT NOT NULL, PRIMARY KEY (identity, room));
+CREATE TABLE IF NOT EXISTS mutes (
+    identity TEXT NOT NULL, room TEXT NOT NULL, until_ms INTEGER NOT NULL, PRIMARY KEY (identity, room)
+);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, message_id INTEGER NOT NULL,
+    reporter TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_by_room ON reports (room, id);
+CREATE TABLE IF NOT EXISTS moderation_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, moderator TEXT NOT NULL,
+    action TEXT NOT NULL, room TEXT NOT NULL, message_id INTEGER, target TEXT, detail TEXT
+);
+";
+
+/// Search (`search.rs`): the index over bodies and the triggers that keep it.
+const SEARCH_SCHEMA: &str = "
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+    body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+END;
+";
+
 pub(crate) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: row.get(0)?,
@@ -132,8 +166,15 @@ impl Store {
         db.pragma_update(None, "synchronous", "NORMAL")?;
         db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.execute_batch(SCHEMA)?;
-        db.execute_batch(crate::moderation::SCHEMA)?;
-        Self::index_for_search(&db)?;
+        db.execute_batch(MODERATION_SCHEMA)?;
+        // a database made before the search index: indexed once, from its messages
+        let indexed = db
+            .prepare("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'")?
+            .exists([])?;
+        db.execute_batch(SEARCH_SCHEMA)?;
+        if !indexed {
+            db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')", [])?;
+        }
         // Databases made before sends were idempotent lack the column.
         let has_client_id: bool = db
             .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'client_id'")?

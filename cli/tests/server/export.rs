@@ -4,36 +4,15 @@
 //! halfway and resumed by running it again, each message once.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 use testkit::fault::{Fault, FaultProxy};
 
-use crate::support::DACHAT;
 use crate::twilio_webhook::{standin, twilio_env};
 
-/// `dachat export` with `args` and `env` (nothing else from the
-/// environment), off the test's runtime: its output, checked to exit as
-/// `ok` says.
+/// `dachat export` as an operator runs it.
 async fn export(args: &[&str], env: &[(&str, String)], ok: bool) -> String {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env: Vec<(String, String)> = env.iter().map(|(n, v)| ((*n).to_owned(), v.clone())).collect();
-    tokio::task::spawn_blocking(move || {
-        let mut command = Command::new(DACHAT);
-        command.arg("export").args(&args);
-        for (name, _) in std::env::vars() {
-            if name.starts_with("DACHAT_") || name.starts_with("AWS_") {
-                command.env_remove(name);
-            }
-        }
-        command.envs(env);
-        let Output { status, stdout, stderr } = command.output().unwrap();
-        let (stdout, stderr) = (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
-        assert_eq!(status.success(), ok, "dachat export {args:?}\n{stdout}\n{stderr}");
-        format!("{stdout}{stderr}")
-    })
-    .await
-    .unwrap()
+    crate::support::operator("export", args, env, ok).await
 }
 
 fn read_json(path: &Path) -> Value {

@@ -3,7 +3,6 @@
 //! SQLite), and on Twilio (the stand-in behind the fault proxy) with a
 //! failure halfway, then run again to finish.
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -15,31 +14,9 @@ use testkit::ws::WsClient;
 use crate::support::{DACHAT, client, say};
 use crate::twilio_webhook::{latest_messages, standin, twilio_env};
 
-/// `dachat forget` with `args` and `env` (nothing else from the
-/// environment that names a place to look): its output, checked to exit
-/// as `ok` says.
-/// (Run off the test's runtime, which serves the stand-in meanwhile.)
+/// `dachat forget` as an operator runs it.
 async fn forget(args: &[&str], env: &[(&str, String)], ok: bool) -> String {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env: Vec<(String, String)> = env.iter().map(|(n, v)| ((*n).to_owned(), v.clone())).collect();
-    tokio::task::spawn_blocking(move || run_forget(&args, &env, ok))
-        .await
-        .unwrap()
-}
-
-fn run_forget(args: &[String], env: &[(String, String)], ok: bool) -> String {
-    let mut command = Command::new(DACHAT);
-    command.arg("forget").args(args);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("DACHAT_") || name.starts_with("AWS_") {
-            command.env_remove(name);
-        }
-    }
-    command.envs(env.iter().map(|(n, v)| (n, v)));
-    let Output { status, stdout, stderr } = command.output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
-    assert_eq!(status.success(), ok, "dachat forget {args:?}\n{stdout}\n{stderr}");
-    format!("{stdout}{stderr}")
+    crate::support::operator("forget", args, env, ok).await
 }
 
 /// `room`'s history as `socket`'s person sees it: (author, body, deleted).

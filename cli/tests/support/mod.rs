@@ -164,3 +164,28 @@ pub fn header<'a>(email: &'a Value, name: &str) -> &'a str {
         .map(|h| h[1].as_str().unwrap())
         .unwrap_or_else(|| panic!("no {name} in {email}"))
 }
+
+/// `dachat <command> <args>` as an operator runs it, with `env` and
+/// nothing else from the environment that names a place to look
+/// (`DACHAT_*`, `AWS_*`), off the test's runtime (which may serve a
+/// stand-in meanwhile): its output, checked to exit as `ok` says.
+pub async fn operator(command: &str, args: &[&str], env: &[(&str, String)], ok: bool) -> String {
+    let mut run = std::process::Command::new(DACHAT);
+    run.arg(command).args(args);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("DACHAT_") || name.starts_with("AWS_") {
+            run.env_remove(name);
+        }
+    }
+    run.envs(env.iter().map(|(n, v)| (*n, v.as_str())));
+    let said = format!("dachat {command} {args:?}");
+    let output = tokio::task::spawn_blocking(move || run.output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(output.status.success(), ok, "{said}\n{stdout}\n{stderr}");
+    format!("{stdout}{stderr}")
+}
