@@ -137,7 +137,7 @@ pub fn set_token(token: String) {
 pub fn set_locale(lang: String, catalog: String) {
     if !i18n::set(&lang, &catalog) {
         web_sys::console::warn_1(&JsValue::from_str(&format!(
-            "DAChat: no usable catalog for {lang:?}; the chat stays in English"
+            "DAChat: no usable catalog for \"{lang}\"; the chat stays in English"
         )));
     }
     MOUNTED.with(|m| {

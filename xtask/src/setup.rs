@@ -1,5 +1,5 @@
 //! Installs what the workflows need, skipping what is already there:
-//! the wasm32 target, the test tools from npm (`tests/package-lock.json`)
+//! the wasm32 target and the standard library's source, the test tools from npm (`tests/package-lock.json`)
 //! and PyPI (`tests/requirements.txt`, into `.venv`).
 
 use std::process::Command;
@@ -20,12 +20,30 @@ fn has_wasm_target() -> bool {
         .unwrap_or(false)
 }
 
+/// The wasm32 target, and the standard library's source: the widget
+/// builds its own `std` for size (`widget::SIZE_BUILD`).
 pub fn wasm_target() -> Result<()> {
     if !has_wasm_target() {
         step("installing the wasm32-unknown-unknown target (rustup)");
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
+    if !has_rust_src() {
+        step("installing the standard library's source (rustup component rust-src)");
+        run(Command::new("rustup").args(["component", "add", "rust-src"]))?;
+    }
     Ok(())
+}
+
+fn has_rust_src() -> bool {
+    Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map(|o| {
+            std::path::Path::new(String::from_utf8_lossy(&o.stdout).trim())
+                .join("lib/rustlib/src/rust/library/std/Cargo.toml")
+                .is_file()
+        })
+        .unwrap_or(false)
 }
 
 pub fn require(tool: &str, hint: &str) -> Result<()> {

@@ -40,6 +40,28 @@ pub const SPLIT_BUILD: [&str; 7] = [
     "wasm32-unknown-unknown",
 ];
 
+/// The standard library built with the widget, for size (issue #34: the
+/// core went from 130,718 to 114,739 B brotli, BENCHMARKS.md). Unstable
+/// flags of the machine's stable toolchain, allowed by `RUSTC_BOOTSTRAP=1`
+/// for this one build (the toolchain's own escape hatch; a rustc that
+/// renames one fails this build loudly, never the others):
+/// - `std` compiled from `rust-src` with the widget's profile (`opt-level
+///   = "z"`, LTO) and `optimize_for_size` (its smaller algorithms: sorting,
+///   formatting), instead of the shipped `std` built for speed;
+/// - `panic = immediate-abort`: a panic is a trap with no message, where
+///   `panic = "abort"` still linked the panic machinery and its formatting
+///   (on wasm32-unknown-unknown the message went nowhere anyway: the
+///   widget installs no panic hook);
+/// - no panic locations (file and line strings) and no `Debug` output
+///   (`{:?}` prints nothing: the widget uses it in no text a person or a
+///   program reads).
+pub const SIZE_BUILD: [&str; 4] = [
+    "-Zbuild-std=std,panic_abort",
+    "-Zbuild-std-features=optimize_for_size",
+    "--config",
+    r#"target.wasm32-unknown-unknown.rustflags = ["-Zunstable-options", "-Cpanic=immediate-abort", "-Zlocation-detail=none", "-Zfmt-debug=none"]"#,
+];
+
 /// Where `cargo xtask widget` writes the deployable widget.
 pub fn default_dist() -> std::path::PathBuf {
     root().join("widget/dist")
@@ -75,6 +97,8 @@ pub fn build(output: &Output) -> Result<()> {
     run(cargo()
         .arg("build")
         .args(SPLIT_BUILD)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(SIZE_BUILD)
         .args(["--profile", "wasm-release"]))?;
     let dist = root().join("target/widget-work");
     if dist.exists() {
