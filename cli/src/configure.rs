@@ -13,6 +13,11 @@
 //!   or touching others' messages; and the role a conversation's creator
 //!   would get is the same one (no path to `channel admin`);
 //!
+//! - two more conversation roles, for moderation (issue #30): `dachat
+//!   moderator`, the participants' permissions and nothing more (every
+//!   moderator action goes through DAChat's API, which records it), and
+//!   `dachat muted`, `deleteOwnMessage` only;
+//!
 //! and the service-scoped post-event webhook (`onMessageAdded`) goes to
 //! `<api>/v1/webhooks/twilio`, with reachability on. Twilio's built-in
 //! default roles are changed in place, so participants added before the
@@ -28,6 +33,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use backend::config::{self, RawSettings};
 use backend::http_client::RetryPolicy;
+use backend::twilio;
 use backend::twilio::rest::{ConversationsClient, Role, ServiceConfiguration, ServiceWebhooks};
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +63,8 @@ pub const SERVICE_ROLE: &[&str] = &["editOwnUserInfo"];
 pub const CONVERSATION_ROLE: &[&str] = &["sendMessage", "editOwnMessage", "deleteOwnMessage"];
 /// Added to [`CONVERSATION_ROLE`] with `--media`.
 pub const MEDIA: &str = "sendMediaMessage";
+/// What a muted member may do (`backend::twilio::MUTED_ROLE`).
+pub const MUTED: &[&str] = &["deleteOwnMessage"];
 /// The post-event webhooks DAChat handles.
 pub const WEBHOOK_FILTERS: &[&str] = &["onMessageAdded"];
 /// The webhook's path under the API.
@@ -80,6 +88,11 @@ pub enum Change {
         from: Vec<String>,
         to: Vec<String>,
     },
+    /// Make a conversation role DAChat names (`Roles`).
+    CreateRole {
+        name: &'static str,
+        permissions: Vec<String>,
+    },
     /// Set service configuration fields (`Configuration`).
     Configuration {
         what: &'static str,
@@ -101,6 +114,9 @@ impl std::fmt::Display for Change {
         match self {
             Self::Role { sid, name, from, to } => {
                 write!(f, "role {name:?} ({sid}): [{}] -> [{}]", from.join(", "), to.join(", "))
+            }
+            Self::CreateRole { name, permissions } => {
+                write!(f, "new conversation role {name:?}: [{}]", permissions.join(", "))
             }
             Self::Configuration { what, from, to, .. } => write!(f, "{what}: {from} -> {to}"),
             Self::Webhook { from, url, filters } => {
@@ -131,15 +147,29 @@ pub fn plan(current: &Current, webhook_url: &str, media: bool) -> anyhow::Result
             .iter()
             .find(|r| &r.sid == sid)
             .with_context(|| format!("the service's default {kind} role {sid} is not among its roles"))?;
-        let have: BTreeSet<&str> = role.permissions.iter().map(String::as_str).collect();
-        let want: BTreeSet<&str> = wanted.iter().copied().collect();
-        if have != want {
-            changes.push(Change::Role {
-                sid: role.sid.clone(),
-                name: role.friendly_name.clone(),
-                from: have.into_iter().map(str::to_owned).collect(),
-                to: want.into_iter().map(str::to_owned).collect(),
-            });
+        changes.extend(permissions_change(role, wanted));
+    }
+    for (name, wanted) in [
+        (twilio::MODERATOR_ROLE, conversation_role.as_slice()),
+        (twilio::MUTED_ROLE, MUTED),
+    ] {
+        match current.roles.iter().find(|r| r.friendly_name == name) {
+            None => changes.push(Change::CreateRole {
+                name,
+                permissions: wanted
+                    .iter()
+                    .copied()
+                    .collect::<BTreeSet<&str>>()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            }),
+            Some(role) if role.kind != "conversation" => anyhow::bail!(
+                "the service has a {} role named {name:?} ({}); DAChat needs that name for a conversation role: rename or delete it",
+                role.kind,
+                role.sid
+            ),
+            Some(role) => changes.extend(permissions_change(role, wanted)),
         }
     }
     let role_name = |sid: &str| {
@@ -188,6 +218,19 @@ pub fn plan(current: &Current, webhook_url: &str, media: bool) -> anyhow::Result
         });
     }
     Ok(changes)
+}
+
+/// The change that gives `role` exactly the `wanted` permissions, if it
+/// needs one (the order Twilio lists them in does not matter).
+fn permissions_change(role: &Role, wanted: &[&str]) -> Option<Change> {
+    let have: BTreeSet<&str> = role.permissions.iter().map(String::as_str).collect();
+    let want: BTreeSet<&str> = wanted.iter().copied().collect();
+    (have != want).then(|| Change::Role {
+        sid: role.sid.clone(),
+        name: role.friendly_name.clone(),
+        from: have.into_iter().map(str::to_owned).collect(),
+        to: want.into_iter().map(str::to_owned).collect(),
+    })
 }
 
 /// The webhook URL under the API's base URL (https only, except loopback).
@@ -305,6 +348,10 @@ async fn apply(client: &ConversationsClient, current: &Current, changes: &[Chang
                 let permissions: Vec<&str> = to.iter().map(String::as_str).collect();
                 client.update_role(sid, &permissions).await?;
             }
+            Change::CreateRole { name, permissions } => {
+                let permissions: Vec<&str> = permissions.iter().map(String::as_str).collect();
+                client.create_role(name, "conversation", &permissions).await?;
+            }
             Change::Configuration { key, .. } => configuration.push((
                 key,
                 match *key {
@@ -355,6 +402,13 @@ mod tests {
                     "conversation",
                     &["deleteOwnMessage", "sendMessage", "editOwnMessage"],
                 ),
+                role(
+                    "RL3",
+                    "dachat moderator",
+                    "conversation",
+                    &["deleteOwnMessage", "editOwnMessage", "sendMessage"],
+                ),
+                role("RL4", "dachat muted", "conversation", &["deleteOwnMessage"]),
             ],
             webhooks: ServiceWebhooks {
                 pre_webhook_url: None,
@@ -406,6 +460,50 @@ mod tests {
                 .to_string()
                 .contains("sendMediaMessage")
         );
+    }
+
+    #[test]
+    fn the_moderation_roles_are_made_when_missing_and_follow_the_participants_role() {
+        let mut current = configured();
+        current.roles.truncate(2);
+        let changes = plan(&current, HOOK, false).unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                Change::CreateRole {
+                    name: "dachat moderator",
+                    permissions: ["deleteOwnMessage", "editOwnMessage", "sendMessage"]
+                        .map(str::to_owned)
+                        .to_vec(),
+                },
+                Change::CreateRole {
+                    name: "dachat muted",
+                    permissions: vec!["deleteOwnMessage".to_owned()],
+                },
+            ]
+        );
+        assert_eq!(
+            changes[1].to_string(),
+            "new conversation role \"dachat muted\": [deleteOwnMessage]"
+        );
+        // media for participants is media for moderators, never for the muted
+        let media = plan(&configured(), HOOK, true).unwrap();
+        let names: Vec<&str> = media
+            .iter()
+            .map(|c| match c {
+                Change::Role { name, to, .. } if to.contains(&MEDIA.to_owned()) => name.as_str(),
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(names, ["channel user", "dachat moderator"]);
+    }
+
+    #[test]
+    fn a_service_role_with_a_moderation_roles_name_is_an_error() {
+        let mut current = configured();
+        current.roles[3].kind = "service".to_owned();
+        let error = plan(&current, HOOK, false).unwrap_err().to_string();
+        assert!(error.contains("service role named \"dachat muted\" (RL4)"), "{error}");
     }
 
     #[test]

@@ -243,7 +243,7 @@ fn conversation_json(service: &str, c: &Conversation) -> Value {
     })
 }
 
-fn participant_json(service: &str, p: &Participant) -> Value {
+pub(crate) fn participant_json(service: &str, p: &Participant) -> Value {
     let now = now_rfc3339();
     json!({
         "account_sid": ACCOUNT_SID, "chat_service_sid": service, "conversation_sid": p.conversation_sid,
@@ -284,13 +284,18 @@ pub fn router(standin: Standin) -> Router {
         )
         .route(
             "/v1/Services/{service}/Conversations/{conversation}/Participants/{sid}",
-            get(fetch_participant).delete(delete_participant),
+            get(fetch_participant)
+                .post(roles::update_participant)
+                .delete(delete_participant),
         )
         .route(
             "/v1/Services/{service}/ParticipantConversations",
             get(list_participations),
         )
-        .route("/v1/Services/{service}/Roles", get(roles::list_roles))
+        .route(
+            "/v1/Services/{service}/Roles",
+            get(roles::list_roles).post(roles::create_role),
+        )
         .route(
             "/v1/Services/{service}/Roles/{sid}",
             get(roles::fetch_role).post(roles::update_role),
@@ -474,7 +479,7 @@ async fn create_participant(
     (StatusCode::CREATED, Json(participant_json(&service, &participant))).into_response()
 }
 
-fn find_participant<'a>(store: &'a Store, conversation: &str, sid: &str) -> Option<&'a Participant> {
+pub(crate) fn find_participant<'a>(store: &'a Store, conversation: &str, sid: &str) -> Option<&'a Participant> {
     let conversation_sid = store.conversation(conversation)?.sid.clone();
     store
         .participants

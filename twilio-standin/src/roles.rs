@@ -6,8 +6,10 @@
 //! (conversation scope), with the default role of each kind generous as
 //! Twilio's is (a `service user` may create and join any conversation, a
 //! `channel user` may add participants). `dachat configure` replaces the
-//! permissions; a participant takes the service's default conversation
-//! role when it is added.
+//! permissions and makes DAChat's own conversation roles (moderator,
+//! muted); a participant takes the service's default conversation role
+//! when it is added, and another conversation role when its `RoleSid` is
+//! set (muting, unmuting).
 //!
 //! Token holders act over Twilio's realtime connection, which the stand-in
 //! does not have; `POST /_standin/as-user` (`{service, token, action,
@@ -138,6 +140,11 @@ impl Access {
     fn role(&self, sid: &str) -> Option<&Role> {
         self.roles.iter().find(|r| r.sid == sid)
     }
+
+    /// Whether `sid` is one of the service's conversation-scoped roles.
+    pub fn is_conversation_role(&self, sid: &str) -> bool {
+        self.role(sid).is_some_and(|r| r.kind == "conversation")
+    }
 }
 
 fn role_json(service: &str, role: &Role) -> Value {
@@ -173,6 +180,64 @@ pub async fn fetch_role(State(s): State<Standin>, Path((service, sid)): Path<(St
     }
 }
 
+/// `FriendlyName`, `Type` (`conversation` or `service`) and `Permission`
+/// once per permission: a new role, 201.
+pub async fn create_role(
+    State(s): State<Standin>,
+    Path(service): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let value = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let Some(friendly_name) = value("FriendlyName").filter(|n| !n.is_empty() && n.chars().count() <= 64) else {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            20001,
+            "Missing required parameter FriendlyName",
+        );
+    };
+    let kind = match value("Type").as_deref() {
+        Some("conversation") => "conversation",
+        Some("service") => "service",
+        _ => return twilio_error(StatusCode::BAD_REQUEST, 20001, "Type must be conversation or service"),
+    };
+    let permissions = match permissions_of(&form, kind) {
+        Ok(permissions) => permissions,
+        Err((code, message)) => return twilio_error(StatusCode::BAD_REQUEST, code, &message),
+    };
+    let mut store = s.store();
+    let access = store.access(&service);
+    let role = Role {
+        sid: format!("RL{:032x}", 0x100 + access.roles.len()),
+        friendly_name,
+        kind,
+        permissions,
+    };
+    let body = role_json(&service, &role);
+    access.roles.push(role);
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// The form's `Permission`s, each one Twilio accepts for a `kind` role.
+fn permissions_of(form: &[(String, String)], kind: &str) -> Result<Vec<String>, (u32, String)> {
+    let permissions: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "Permission")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if permissions.is_empty() {
+        return Err((20001, "Missing required parameter Permission".to_owned()));
+    }
+    let allowed = if kind == "service" {
+        SERVICE_PERMISSIONS
+    } else {
+        CONVERSATION_PERMISSIONS
+    };
+    if let Some(bad) = permissions.iter().find(|p| !allowed.contains(&p.as_str())) {
+        return Err((50001, format!("Invalid permission {bad} for a {kind} role")));
+    }
+    Ok(permissions)
+}
+
 /// `Permission` repeated once per permission; replaces them all.
 pub async fn update_role(
     State(s): State<Standin>,
@@ -183,28 +248,40 @@ pub async fn update_role(
     let Some(role) = store.access(&service).roles.iter_mut().find(|r| r.sid == sid) else {
         return not_found();
     };
-    let permissions: Vec<String> = form
-        .into_iter()
-        .filter(|(k, _)| k == "Permission")
-        .map(|(_, v)| v)
-        .collect();
-    if permissions.is_empty() {
-        return twilio_error(StatusCode::BAD_REQUEST, 20001, "Missing required parameter Permission");
-    }
-    let allowed = if role.kind == "service" {
-        SERVICE_PERMISSIONS
-    } else {
-        CONVERSATION_PERMISSIONS
+    role.permissions = match permissions_of(&form, role.kind) {
+        Ok(permissions) => permissions,
+        Err((code, message)) => return twilio_error(StatusCode::BAD_REQUEST, code, &message),
     };
-    if let Some(bad) = permissions.iter().find(|p| !allowed.contains(&p.as_str())) {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            50001,
-            &format!("Invalid permission {bad} for a {} role", role.kind),
-        );
-    }
-    role.permissions = permissions;
     Json(role_json(&service, role)).into_response()
+}
+
+/// `RoleSid`: the participant's conversation role (how a member is muted
+/// and unmuted, or named a moderator).
+pub async fn update_participant(
+    State(s): State<Standin>,
+    Path((service, conversation, sid)): Path<(String, String, String)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let mut store = s.store();
+    let Some(target) = crate::find_participant(&store, &conversation, &sid).map(|p| p.sid.clone()) else {
+        return not_found();
+    };
+    if let Some((_, role_sid)) = form.iter().find(|(k, _)| k == "RoleSid") {
+        if !store.access(&service).is_conversation_role(role_sid) {
+            return twilio_error(
+                StatusCode::BAD_REQUEST,
+                20001,
+                &format!("RoleSid {role_sid} is not a conversation role of the service"),
+            );
+        }
+        if let Some(p) = store.participants.iter_mut().find(|p| p.sid == target) {
+            p.role_sid = role_sid.clone();
+        }
+    }
+    match store.participants.iter().find(|p| p.sid == target) {
+        Some(p) => Json(crate::participant_json(&service, p)).into_response(),
+        None => not_found(),
+    }
 }
 
 fn configuration_json(service: &str, access: &Access) -> Value {

@@ -18,6 +18,19 @@
 
 pub mod aligned;
 pub mod aligned_dynamo;
+
+/// The conversation role of a room's moderators, made by `dachat
+/// configure` beside Twilio's defaults (issue #30). It grants what a
+/// participant's role grants and nothing more: a moderator's actions
+/// (removing a message, muting a member, reading the reports) go through
+/// DAChat's API, which checks the host token's `moderates` and records each
+/// one; a permission in the role would let the holder act through the SDK
+/// with no record. The role names the moderator to every client.
+pub const MODERATOR_ROLE: &str = "dachat moderator";
+/// The conversation role of a muted member: `deleteOwnMessage` only. They
+/// read the room, and cannot send, send media or edit (an edit would be a
+/// way to post).
+pub const MUTED_ROLE: &str = "dachat muted";
 pub mod provision;
 pub mod rest;
 pub mod retention;

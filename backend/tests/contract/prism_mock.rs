@@ -78,6 +78,19 @@ async fn every_service_setting_call_is_a_valid_request_and_reads_twilios_example
         .update_role(&roles[0].sid, &["sendMessage", "editOwnMessage"])
         .await
         .unwrap();
+    let muted = twilio
+        .create_role("dachat muted", "conversation", &["deleteOwnMessage"])
+        .await
+        .unwrap();
+    assert!(muted.sid.starts_with("RL"));
+    twilio
+        .set_participant_role(
+            "CH00000000000000000000000000000001",
+            &Identity::parse("alice@example.org").unwrap(),
+            &muted.sid,
+        )
+        .await
+        .unwrap();
     twilio
         .update_service_configuration(&[
             (

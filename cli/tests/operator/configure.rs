@@ -122,7 +122,7 @@ async fn after_configure_a_token_holder_can_chat_but_not_join_add_or_remove() {
     assert!(may(&alice, &sid, "addParticipant", room).await);
 
     let dry = stdout(&configure(&sid, &["--dry-run"]).await);
-    assert!(dry.contains("would change 5 settings"), "{dry}");
+    assert!(dry.contains("would change 7 settings"), "{dry}");
     assert!(dry.contains("dry run: nothing changed"), "{dry}");
     assert!(
         may(&alice, &sid, "joinConversation", room).await,
@@ -130,7 +130,7 @@ async fn after_configure_a_token_holder_can_chat_but_not_join_add_or_remove() {
     );
 
     let first = stdout(&configure(&sid, &[]).await);
-    assert!(first.contains("changing 5 settings"), "{first}");
+    assert!(first.contains("changing 7 settings"), "{first}");
     assert!(
         first.contains("role \"service user\"") && first.contains("-> [editOwnUserInfo]"),
         "{first}"
@@ -177,12 +177,58 @@ async fn after_configure_a_token_holder_can_chat_but_not_join_add_or_remove() {
         configuration["default_conversation_role_sid"]
     );
 
+    // the moderation roles (issue #30): a muted member reads and cannot
+    // send or edit; a moderator may do what a participant may, and no more
+    assert!(
+        first.contains("new conversation role \"dachat muted\": [deleteOwnMessage]"),
+        "{first}"
+    );
+    let roles = rest(reqwest::Method::GET, &format!("{services}/Roles"), &[]).await;
+    let role_sid = |name: &str| {
+        roles["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["friendly_name"] == name && r["type"] == "conversation")
+            .unwrap_or_else(|| panic!("no conversation role {name}: {roles}"))["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let participant = format!("{services}/Conversations/{}/Participants/alice", room.unwrap());
+    rest(
+        reqwest::Method::POST,
+        &participant,
+        &[("RoleSid", &role_sid("dachat muted"))],
+    )
+    .await;
+    for forbidden in ["sendMessage", "sendMediaMessage", "editOwnMessage"] {
+        assert!(
+            !may(&alice, &sid, forbidden, room).await,
+            "{forbidden} is refused to the muted"
+        );
+    }
+    assert!(may(&alice, &sid, "deleteOwnMessage", room).await);
+    rest(
+        reqwest::Method::POST,
+        &participant,
+        &[("RoleSid", &role_sid("dachat moderator"))],
+    )
+    .await;
+    assert!(may(&alice, &sid, "sendMessage", room).await);
+    for forbidden in ["deleteAnyMessage", "editAnyMessage", "removeParticipant"] {
+        assert!(
+            !may(&alice, &sid, forbidden, room).await,
+            "{forbidden} is refused to a moderator's token"
+        );
+    }
+
     let second = stdout(&configure(&sid, &[]).await);
     assert!(second.contains("nothing to change"), "{second}");
 
     // attachments: media on, nothing else touched
     let media = stdout(&configure(&sid, &["--media"]).await);
-    assert!(media.contains("changing 1 settings"), "{media}");
+    assert!(media.contains("changing 2 settings"), "{media}");
     assert!(may(&alice, &sid, "sendMediaMessage", room).await);
     assert!(!may(&alice, &sid, "joinConversation", room).await);
 }

@@ -75,6 +75,16 @@ pub const FORM_KEYS: &[(&str, &str, &[&str])] = &[
     ("post", "/v1/Services/{ChatServiceSid}/Roles/{Sid}", &["Permission"]),
     (
         "post",
+        "/v1/Services/{ChatServiceSid}/Roles",
+        &["FriendlyName", "Type", "Permission"],
+    ),
+    (
+        "post",
+        "/v1/Services/{ChatServiceSid}/Conversations/{ConversationSid}/Participants/{Sid}",
+        &["RoleSid"],
+    ),
+    (
+        "post",
         "/v1/Services/{ChatServiceSid}/Configuration/Webhooks",
         &["PostWebhookUrl", "Filters", "Method"],
     ),
@@ -376,6 +386,20 @@ impl ConversationsClient {
         Self::parse(&answer, "conversation")
     }
 
+    /// Gives `identity`'s participation in `conversation_sid` the
+    /// conversation role `role_sid` (a moderator's, a muted member's, or
+    /// the service's default back).
+    pub async fn set_participant_role(
+        &self,
+        conversation_sid: &str,
+        identity: &Identity,
+        role_sid: &str,
+    ) -> Result<(), RestError> {
+        let (path, _) = self.participant_path(conversation_sid, identity);
+        self.write(&path, &[("RoleSid", role_sid)], "the participant's role")
+            .await
+    }
+
     pub async fn participant_exists(&self, conversation_sid: &str, identity: &Identity) -> Result<bool, RestError> {
         let (path, _) = self.participant_path(conversation_sid, identity);
         Ok(self.fetch(&path, "participant").await?.is_some())
@@ -481,6 +505,21 @@ impl ConversationsClient {
             next = page.meta.next_page_url.as_deref().and_then(path_and_query);
         }
         Ok(roles)
+    }
+
+    /// Creates a role of `kind` (`conversation` or `service`) named
+    /// `friendly_name` with `permissions`; answers it as Twilio made it.
+    pub async fn create_role(&self, friendly_name: &str, kind: &str, permissions: &[&str]) -> Result<Role, RestError> {
+        let mut form = vec![("FriendlyName", friendly_name), ("Type", kind)];
+        form.extend(permissions.iter().map(|p| ("Permission", *p)));
+        let what = format!("role {friendly_name:?}");
+        match self
+            .create(&format!("{}/Roles", self.service_path), &form, &what)
+            .await?
+        {
+            Some(answer) => Self::parse(&answer, &what),
+            None => Err(RestError::Rejected(format!("{what} exists already (409)"))),
+        }
     }
 
     /// Replaces the permissions of role `sid`.
