@@ -7,6 +7,10 @@
 //!   modules from the bottom up, and a module may name (`crate::x`) only
 //!   modules of a lower layer, so no import circle can form; and the
 //!   pairs in [`APART`] (e.g. `notify` and `tokens`) not even that;
+//! - the code built into the widget ([`NO_DEBUG_OUTPUT`]) formats nothing
+//!   with `Debug` outside tests and panics: the widget's build has no
+//!   `Debug` output (`-Zfmt-debug=none`, `widget::SIZE_BUILD`), so a
+//!   `{:?}` there would print an empty string;
 //! - unsafe code stays forbidden (the workspace denies it) except where
 //!   [`UNSAFE_ALLOWED`] says why: the widget's `#[wasm_split]` functions,
 //!   whose macro expansion declares `extern` loader functions.
@@ -20,6 +24,10 @@ pub const UNSAFE_ALLOWED: &[(&str, &str)] = &[
     ("widget/src/view/pieces.rs", "the view's #[wasm_split] pieces"),
     ("widget/src/chat/pieces.rs", "the controller's #[wasm_split] pieces"),
 ];
+
+/// The source folders compiled into the widget's WASM, where `{:?}`
+/// prints nothing (see the module's doc).
+pub const NO_DEBUG_OUTPUT: &[&str] = &["widget/src", "protocol/src"];
 
 /// Files longer than this say why at their top.
 pub const LONG_FILE_LINES: usize = 600;
@@ -101,6 +109,17 @@ pub fn check(root: &Path) -> Result<()> {
             ));
         }
     }
+    for dir in NO_DEBUG_OUTPUT {
+        for file in rust_files(&root.join(dir)) {
+            let name = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            problems.extend(
+                debug_output_lines(&name, &text)
+                    .into_iter()
+                    .map(|line| format!("{name}:{line}: formats with Debug (`:?`), which prints nothing in the widget's build (tidy::NO_DEBUG_OUTPUT)")),
+            );
+        }
+    }
     for (dir, layers) in LAYERS {
         problems.extend(layer_problems(&root.join(dir), dir, layers));
     }
@@ -109,6 +128,34 @@ pub fn check(root: &Path) -> Result<()> {
         bail!("tidy:\n  {}", problems.join("\n  "));
     }
     Ok(())
+}
+
+/// The lines (1-based) of `text` that format with `Debug`, leaving out
+/// test files, everything from a `#[cfg(test)]` on, and panics and
+/// assertions (whose messages the widget drops anyway).
+fn debug_output_lines(name: &str, text: &str) -> Vec<usize> {
+    if name.ends_with("tests.rs") || name.contains("/tests/") {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for (index, line) in lines.iter().enumerate() {
+        // an inline test module (`#[cfg(test)]` then `mod tests {`) runs to
+        // the end of the file; `#[cfg(test)] mod tests;` is a declaration
+        if line.trim_start().starts_with("#[cfg(test)]")
+            && lines.get(index + 1).is_some_and(|next| next.trim_end().ends_with('{'))
+        {
+            break;
+        }
+        let code = line.split("//").next().unwrap_or_default();
+        let excused = ["panic!", "assert", "unreachable!", "expect(", "todo!"]
+            .iter()
+            .any(|m| code.contains(m));
+        if !excused && (code.contains(":?}") || code.contains(":#?}")) {
+            found.push(index + 1);
+        }
+    }
+    found
 }
 
 /// The top-level module a file under `src` belongs to (`a.rs` and `a/…` are `a`).
@@ -274,6 +321,16 @@ mod tests {
             ["src/feature/bad.rs: `feature` imports `tokens`: a reason (tidy::APART)"]
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn debug_formatting_is_found_outside_tests_and_panics() {
+        let text = "//! X.\n#[cfg(test)]\nmod tests;\nfn a() { log(&format!(\"{x:?}\")); }\nfn b() { panic!(\"{x:?}\") }\n// {x:?} in a comment\n#[cfg(test)]\nmod more {\nfn c() { log(&format!(\"{x:#?}\")); }\n}\n";
+        assert_eq!(debug_output_lines("widget/src/a.rs", text), [4]);
+        assert_eq!(
+            debug_output_lines("widget/src/state/tests.rs", text),
+            Vec::<usize>::new()
+        );
     }
 
     #[test]
