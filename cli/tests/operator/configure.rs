@@ -114,6 +114,7 @@ async fn after_configure_a_token_holder_can_chat_but_not_join_add_or_remove() {
     )
     .await;
     let alice = access_token("alice", &sid);
+    let participant = format!("{services}/Conversations/{room}/Participants/alice");
     let room = Some(room.as_str());
 
     // Twilio's defaults: a token holder may join any conversation and add people
@@ -195,7 +196,6 @@ async fn after_configure_a_token_holder_can_chat_but_not_join_add_or_remove() {
             .unwrap()
             .to_owned()
     };
-    let participant = format!("{services}/Conversations/{}/Participants/alice", room.unwrap());
     rest(
         reqwest::Method::POST,
         &participant,
