@@ -118,13 +118,7 @@ fn main() {
 
     // the same messages without the index: what the index costs an insert
     let plain = Store::open(&dir.join("plain.db")).unwrap();
-    plain
-        .db_for_bench()
-        .execute_batch(
-            "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;
-             DROP TRIGGER messages_fts_update; DROP TABLE messages_fts;",
-        )
-        .unwrap();
+    plain.drop_search_index().unwrap();
     let plain_s = fill(&plain, count, &words);
     drop(plain);
     let store = Store::open(&dir.join("chat.db")).unwrap();

@@ -54,6 +54,17 @@ impl Store {
         self.db()
     }
 
+    /// Drops the search index and its triggers: the store as it was before
+    /// issue #29 (for the migration test, and the benchmark's insert cost
+    /// without the index).
+    #[doc(hidden)]
+    pub fn drop_search_index(&self) -> rusqlite::Result<()> {
+        self.db().execute_batch(
+            "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;
+             DROP TRIGGER messages_fts_update; DROP TABLE messages_fts;",
+        )
+    }
+
     /// Up to `limit` of `room`'s messages matching `text` (not deleted),
     /// newest first, older than `before` if given; and whether more match.
     pub fn search(
@@ -148,13 +159,7 @@ mod tests {
             let store = Store::open(&path).unwrap();
             store.insert("r", "alice", "customs papers", 1, None, None).unwrap();
             // as it was before issue #29: no index, no triggers
-            store
-                .db()
-                .execute_batch(
-                    "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;
-                     DROP TRIGGER messages_fts_update; DROP TABLE messages_fts;",
-                )
-                .unwrap();
+            store.drop_search_index().unwrap();
             store.insert("r", "bob", "customs again", 2, None, None).unwrap();
         }
         let store = Store::open(&path).unwrap();
