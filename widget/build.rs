@@ -3,7 +3,8 @@
 //! - `$OUT_DIR/widget.css`: `src/widget.css` minified (comments dropped,
 //!   whitespace collapsed and removed where CSS ignores it; quoted strings
 //!   kept). The WASM carries 1 KB less (0.26 KB brotli). Likewise each
-//!   piece's own styles (`notify.css`, `markdown.css`, `attach.css`),
+//!   piece's own styles (`notify.css`, `markdown.css`, `attach.css`,
+//!   `actions.css`),
 //!   which come with their piece ([`crate::view::pieces::add_style`]).
 //! - `$OUT_DIR/messages.rs`: the English catalog `locales/en.txt` as an
 //!   `enum Msg` (one variant per message, in the catalog's order) and the
@@ -35,6 +36,7 @@ fn main() {
         "src/view/notify.css",
         "src/view/markdown.css",
         "src/attach/attach.css",
+        "src/actions/actions.css",
     ] {
         println!("cargo::rerun-if-changed={source}");
         let css = std::fs::read_to_string(source).unwrap_or_else(|e| panic!("{source}: {e}"));
@@ -107,10 +109,11 @@ fn main() {
 
 /// The pieces of the window with words of their own, by key prefix:
 /// `commands.*` the slash commands', `notify.*` the notification panel's,
-/// `attach.*` the attachment piece's. Their English lines are not in the core's table but in the
+/// `attach.*` the attachment piece's, `actions.*` the message actions'.
+/// Their English lines are not in the core's table but in the
 /// piece ([`i18n::speak`](../src/i18n.rs)); other locales' catalogs hold
 /// every line, in the same order.
-const PIECE_WORDS: [&str; 3] = ["commands", "notify", "attach"];
+const PIECE_WORDS: [&str; 4] = ["commands", "notify", "attach", "actions"];
 
 /// `notify.code_sent` → `NotifyCodeSent`.
 fn variant(key: &str) -> String {

@@ -7,6 +7,7 @@
 //! (`widget/tests/wire.rs`) checks every type both ways against serde_json.
 
 use crate::local::{Attachment, ClientFrame, Member, Message, ServerFrame};
+use crate::moderation::{ModerationEvent, ModerationFrame, Report};
 use crate::{
     AttachmentPolicy, ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState,
     Provider, SessionRequest, SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse,
@@ -439,6 +440,56 @@ impl FromJs for ServerFrame {
                 message: string(v, "message")?,
                 client_id: optional(v, "clientId", JsValue::as_string)?,
                 room: optional(v, "room", JsValue::as_string)?,
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl ToJs for ModerationFrame {
+    fn to_js(&self) -> JsValue {
+        let frame = |kind: &str, room: &str| Fields::new().set("type", kind).set("room", room);
+        match self {
+            ModerationFrame::Remove { room, id } => frame("remove", room).int("id", *id),
+            ModerationFrame::Mute {
+                room,
+                identity,
+                minutes,
+            } => frame("mute", room).set("identity", identity).set("minutes", *minutes),
+            ModerationFrame::Unmute { room, identity } => frame("unmute", room).set("identity", identity),
+            ModerationFrame::Report { room, id, reason } => frame("report", room).int("id", *id).set("reason", reason),
+            ModerationFrame::Reports { room } => frame("reports", room),
+        }
+        .done()
+    }
+}
+
+impl FromJs for Report {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Report {
+            id: int(v, "id")?,
+            room: string(v, "room")?,
+            message_id: int(v, "messageId")?,
+            reporter: string(v, "reporter")?,
+            reason: string(v, "reason")?,
+            at: int(v, "at")?,
+        })
+    }
+}
+
+impl FromJs for ModerationEvent {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(match string(v, "type")?.as_str() {
+            "reported" => ModerationEvent::Reported {
+                report: Report::from_js(&get(v, "report"))?,
+            },
+            "reportList" => ModerationEvent::ReportList {
+                room: string(v, "room")?,
+                reports: list(v, "reports")?,
+            },
+            "done" => ModerationEvent::Done {
+                action: string(v, "action")?,
+                room: string(v, "room")?,
             },
             _ => return None,
         })

@@ -48,7 +48,11 @@ export const LOADER_BUDGET_GZIP = 2_880;
 // panic locations, no `Debug` output; xtask/src/widget.rs, SIZE_BUILD):
 // 130,718 → 114,760 B (−15,958) on the same code, a few bytes of room
 // kept for the toolchain's run-to-run drift.
-export const CORE_BUDGET = 114_900;
+// The message actions menu (issues #29, #30) took Edit and Delete out of
+// the core and left one button per message (no class, no type: two
+// attributes cost 226 B): 114,814 B, +54 B, the styles that put the
+// button in the row's corner.
+export const CORE_BUDGET = 114_880;
 
 // Each piece (its own module and the chunks it shares with others),
 // fetched on first use and in the background: a budget each, so that a
@@ -62,10 +66,19 @@ export const CORE_BUDGET = 114_900;
 // build of the standard library (issue #34): attach 33,693 → 30,093,
 // markdown 15,994 → 15,550, notify 7,296 → 7,113, twilio 7,315 → 7,173,
 // commands 1,824 → 1,808.
+//
+// The message actions piece (issues #29, #30: the menu of a message's
+// actions, moderation's among them) is 11,389 B. Code only the core's
+// Edit and Delete buttons kept in the core (the browser's prompt and
+// confirm, an edit's checks, a few helpers) is used by pieces only now,
+// so it moved into chunks they share; each piece counts the chunks it
+// uses: markdown +226, notify +192, twilio +179 and attach +570 (it
+// shares most), while the core's code shrank.
 export const PIECE_BUDGETS = {
-  markdown: 15_700,
-  notify: 7_200,
+  markdown: 15_900,
+  notify: 7_400,
   commands: 1_900,
-  twilio: 7_300,
-  attach: 30_200,
+  twilio: 7_450,
+  attach: 30_750,
+  actions: 11_450,
 };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, axeViolations, browser, composer, hostile, messages, openChat, pieceFile, send, sendCommand, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
+import { artifacts, axeViolations, browser, composer, hostile, messageAction, messages, openActions, openChat, pieceFile, send, sendCommand, signIn, signInWithForm, startServer, untilSettled, widgetFile } from './harness.mjs';
 import { CORE_BUDGET, LOADER_BUDGET_GZIP } from './budgets.mjs';
 
 let server;
@@ -79,14 +79,17 @@ describe('chatting', () => {
       await send(alice.page, 'frist post');
       await bob.page.getByText('frist post').waitFor();
       alice.page.once('dialog', (dialog) => dialog.accept('first post'));
-      await alice.page.getByRole('button', { name: 'Edit message' }).click();
+      await messageAction(alice.page, 'frist post', 'Edit');
       await bob.page.getByText('first post').waitFor();
       await bob.page.getByText('(edited)').waitFor();
-      // someone else's message offers no edit or delete
-      assert.equal(await bob.page.getByRole('button', { name: 'Edit message' }).count(), 0);
+      // someone else's message offers no edit or delete: Copy, Report
+      const offered = await openActions(bob.page, 'first post');
+      assert.deepEqual(await offered.allTextContents(), ['Copy text', 'Report to the moderators']);
+      await bob.page.keyboard.press('Escape');
+      await offered.first().waitFor({ state: 'detached' });
 
       alice.page.once('dialog', (dialog) => dialog.accept());
-      await alice.page.getByRole('button', { name: 'Delete message' }).click();
+      await messageAction(alice.page, 'first post', 'Delete');
       await bob.page.getByText('message deleted').waitFor();
 
       await sendCommand(alice.page, '/nick Ally');

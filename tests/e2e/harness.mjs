@@ -166,8 +166,8 @@ export async function signInWithForm(page, server, { sub, contexts, context }) {
 }
 
 /** Signs in on the demo host page and lets it embed the loader. */
-export async function signIn(page, server, { sub, contexts, context, ttl = 3600, lang = '', cache = '', launcher = /^Chat/ }) {
-  const query = new URLSearchParams({ sub, contexts: contexts.join(','), context, ttl: String(ttl), lang, cache });
+export async function signIn(page, server, { sub, contexts, context, moderates = [], ttl = 3600, lang = '', cache = '', launcher = /^Chat/ }) {
+  const query = new URLSearchParams({ sub, contexts: contexts.join(','), context, moderates: moderates.join(','), ttl: String(ttl), lang, cache });
   await page.goto(`${server.url}/?${query}`);
   await page.getByRole('button', { name: launcher }).waitFor();
 }
@@ -219,6 +219,26 @@ export async function sendCommand(page, text) {
   await page.waitForFunction((file) => performance.getEntriesByType('resource')
     .some((e) => e.name.endsWith(`/widget/${file}`) && e.responseEnd > 0), pieceFile('commands'));
   await composer(page).press('Enter');
+}
+
+/** The row of the message whose text has `text`. */
+export const row = (page, text) => page.locator('.log .message:not(.pending)', { hasText: text });
+
+/**
+ * The items of the actions menu of the message with `text`, once open
+ * (its button fetches the actions piece the first time).
+ */
+export async function openActions(page, text) {
+  await row(page, text).getByRole('button', { name: 'Message actions' }).click();
+  const items = row(page, text).getByRole('menu', { name: 'Message actions' }).getByRole('menuitem');
+  await items.first().waitFor();
+  return items;
+}
+
+/** Chooses `item` in the actions menu of the message with `text`. */
+export async function messageAction(page, text, item) {
+  const items = await openActions(page, text);
+  await items.filter({ hasText: item }).click();
 }
 
 /** The log's messages as the user reads them: "author: text". */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { browser, composer, messages, openChat, pieceFile, send, signIn, startServer, widgetFile } from './harness.mjs';
+import { browser, composer, messages, openActions, openChat, pieceFile, send, signIn, startServer, widgetFile } from './harness.mjs';
 
 const manifest = JSON.parse(readFileSync(join(process.env.DACHAT_WIDGET_DIR, 'manifest.json'), 'utf8'));
 const allPieceFiles = new Set(Object.values(manifest.pieces).flat());
@@ -62,9 +62,13 @@ describe('the window in pieces', () => {
       // the message arrived as markdown: the piece comes with it
       await una.page.locator('.log .message .body p', { hasText: 'plain words first' }).waitFor();
       assert.ok(requested.some((r) => r.file === pieceFile('markdown')), 'markdown fetched for the first message');
-      for (const piece of ['notify', 'commands', 'twilio']) {
+      for (const piece of ['notify', 'commands', 'twilio', 'actions']) {
         assert.ok(!requested.some((r) => r.file === pieceFile(piece)), `${piece} not fetched yet`);
       }
+      // a message's actions: the menu opens once its piece is here
+      await openActions(una.page, 'plain words first');
+      assert.ok(requested.some((r) => r.file === pieceFile('actions')));
+      await una.page.keyboard.press('Escape');
       // the notification panel: on the first click
       await una.page.getByRole('button', { name: 'E-mail me about messages I miss' }).click();
       await una.page.getByRole('region', { name: 'E-mail notifications' }).waitFor();
@@ -75,8 +79,12 @@ describe('the window in pieces', () => {
         .some((e) => e.name.endsWith(`/widget/${file}`) && e.responseEnd > 0), pieceFile('commands'));
       await composer(una.page).press('Enter');
       await una.page.locator('.notice', { hasText: 'Commands: /join' }).waitFor();
-      // neither the Twilio piece nor the shim it comes with
-      for (const file of manifest.pieces.twilio) {
+      // neither the Twilio piece nor the shim it comes with (the chunks it
+      // shares with the pieces used here are theirs too)
+      const twilioOnly = manifest.pieces.twilio.filter((file) => !Object.entries(manifest.pieces)
+        .some(([piece, files]) => piece !== 'twilio' && files.includes(file)));
+      assert.ok(twilioOnly.includes(pieceFile('twilio')) && twilioOnly.some((f) => f.startsWith('twilio.')));
+      for (const file of twilioOnly) {
         assert.ok(!requested.some((r) => r.file === file), `a local session never fetches ${file}`);
       }
       assert.deepEqual(una.errors, []);
@@ -93,7 +101,7 @@ describe('the window in pieces', () => {
       await openChat(vic.page);
       await vic.page.waitForFunction(
         (files) => files.every((f) => performance.getEntriesByType('resource').some((e) => e.name.endsWith(`/widget/${f}`))),
-        [pieceFile('markdown'), pieceFile('commands'), pieceFile('notify')],
+        [pieceFile('markdown'), pieceFile('commands'), pieceFile('actions'), pieceFile('notify')],
       );
       assert.ok(!requested.some((r) => r.file === pieceFile('twilio')));
       for (const r of requested) assert.ok(!allPieceFiles.has(r.file) || r.status === 200, JSON.stringify(r));

@@ -149,6 +149,12 @@ impl UseChatReturn {
         });
     }
 
+    /// The host's token as it is now (its claims say what the window may
+    /// offer, such as the rooms the user moderates; the service decides).
+    pub fn host_token(self) -> String {
+        self.page.host_token.get_untracked()
+    }
+
     /// Shows a notice above the log.
     pub fn notice(self, message: String) {
         self.update(|s| s.notice = Some(message));
@@ -282,6 +288,7 @@ impl UseChatReturn {
                     }
                 });
             }
+            Event::Other(text) => pieces::other_frame(self, text),
             Event::Frame(frame) => {
                 let visible = self.visible();
                 let (joined, paged) = match &frame {

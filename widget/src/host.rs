@@ -60,9 +60,26 @@ fn claims(jwt: &str) -> Option<String> {
 /// anything else.
 pub fn claimed(jwt: &str) -> Option<(String, Vec<String>)> {
     let claims = js_sys::JSON::parse(&claims(jwt)?).ok()?;
-    let get = |key: &str| js_sys::Reflect::get(&claims, &JsValue::from_str(key)).ok();
-    let sub = get("sub")?.as_string().filter(|s| !s.is_empty())?;
-    let contexts = get("contexts")
+    let sub = js_sys::Reflect::get(&claims, &JsValue::from_str("sub"))
+        .ok()?
+        .as_string()
+        .filter(|s| !s.is_empty())?;
+    Some((sub, names(&claims, "contexts")))
+}
+
+/// The rooms `jwt` says the user moderates (`moderates`), read without
+/// verifying: which actions the window offers; the service checks each.
+pub fn moderates(jwt: &str) -> Vec<String> {
+    claims(jwt)
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .map(|claims| names(&claims, "moderates"))
+        .unwrap_or_default()
+}
+
+/// The strings of the list claim `key` (none if it is not a list).
+fn names(claims: &JsValue, key: &str) -> Vec<String> {
+    js_sys::Reflect::get(claims, &JsValue::from_str(key))
+        .ok()
         .filter(js_sys::Array::is_array)
         .map(|list| {
             js_sys::Array::from(&list)
@@ -70,8 +87,7 @@ pub fn claimed(jwt: &str) -> Option<(String, Vec<String>)> {
                 .filter_map(|c| c.as_string())
                 .collect()
         })
-        .unwrap_or_default();
-    Some((sub, contexts))
+        .unwrap_or_default()
 }
 
 /// Seconds until `jwt` expires by its `exp` claim (negative once it has);

@@ -2,8 +2,8 @@
 //!
 //! English is compiled in ([`Msg`], [`EN`], made by `build.rs` from
 //! `locales/en.txt`): the core's lines in the core, a piece's own words
-//! (`commands.*`, `notify.*`, `attach.*`: [`EN_COMMANDS`], [`EN_NOTIFY`],
-//! [`EN_ATTACH`]) in that piece,
+//! (`commands.*`, `notify.*`, `attach.*`, `actions.*`: [`EN_COMMANDS`],
+//! [`EN_NOTIFY`], [`EN_ATTACH`], [`EN_ACTIONS`]) in that piece,
 //! which hands them over with [`speak`] when it arrives. Another locale's
 //! catalog is a small file the loader
 //! fetches beside the widget and hands over with `open` or `setLocale`
@@ -243,13 +243,14 @@ mod tests {
             .chain(EN_COMMANDS.1)
             .chain(EN_NOTIFY.1)
             .chain(EN_ATTACH.1)
+            .chain(EN_ACTIONS.1)
             .copied()
     }
 
     #[test]
     fn a_pieces_words_are_spoken_once_it_has_arrived() {
         assert_eq!(
-            EN.len() + EN_COMMANDS.1.len() + EN_NOTIFY.1.len() + EN_ATTACH.1.len(),
+            EN.len() + EN_COMMANDS.1.len() + EN_NOTIFY.1.len() + EN_ATTACH.1.len() + EN_ACTIONS.1.len(),
             MSG_COUNT
         );
         assert_eq!(EN_COMMANDS.0, EN.len());

@@ -8,6 +8,7 @@
 //! words are the locale's ([`i18n`]). What a first open does not need is
 //! fetched later, in pieces ([`pieces`]).
 
+mod actions;
 pub mod api;
 mod attach;
 mod browser;

@@ -11,7 +11,9 @@
 //! fetches the module first. The functions live beside their callers, in
 //! `view/pieces.rs` ([`Piece::Markdown`]: the markdown parser and the
 //! DOM builder of message bodies; [`Piece::Notify`]: the e-mail
-//! notification panel; [`Piece::Attach`]: sending and showing files) and
+//! notification panel; [`Piece::Attach`]: sending and showing files;
+//! [`Piece::Actions`]: the menu of a message's actions, moderation's
+//! among them) and
 //! `chat/pieces.rs` ([`Piece::Commands`]: what a
 //! line starting with `/` means; [`Piece::Twilio`]: the Rust half of the
 //! Twilio bridge, for Twilio sessions only). This module is what they
@@ -53,6 +55,7 @@ pub enum Piece {
     Commands,
     Twilio,
     Attach,
+    Actions,
 }
 
 impl Piece {
@@ -60,7 +63,13 @@ impl Piece {
     /// fetches them (Twilio's only for Twilio sessions, when they connect):
     /// what every message needs first, then the small ones, the
     /// attachments last (the largest, and waited for only by a file).
-    const BACKGROUND: [Piece; 4] = [Piece::Markdown, Piece::Commands, Piece::Notify, Piece::Attach];
+    const BACKGROUND: [Piece; 5] = [
+        Piece::Markdown,
+        Piece::Commands,
+        Piece::Actions,
+        Piece::Notify,
+        Piece::Attach,
+    ];
 
     fn bit(self) -> u8 {
         1 << self as u8
@@ -73,7 +82,7 @@ pub type Loader = fn() -> Pin<Box<dyn Future<Output = bool>>>;
 
 thread_local! {
     /// Each piece's loader, by `Piece as usize`.
-    static LOADERS: RefCell<[Option<Loader>; 5]> = const { RefCell::new([None; 5]) };
+    static LOADERS: RefCell<[Option<Loader>; 6]> = const { RefCell::new([None; 6]) };
     /// Loaded pieces, by [`Piece::bit`].
     static LOADED: Cell<u8> = const { Cell::new(0) };
     /// Pieces being fetched (or waiting to be tried again).

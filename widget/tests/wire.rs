@@ -9,6 +9,7 @@
 
 use protocol::js::{FromJs, ToJs, parse, stringify};
 use protocol::local::{Attachment, ClientFrame, Member, Message, ServerFrame};
+use protocol::moderation::{ModerationEvent, ModerationFrame, Report};
 use protocol::{
     ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState, Provider, SessionRequest,
     SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse, UnsubscribeRequest,
@@ -402,4 +403,56 @@ fn what_serde_refuses_the_codec_refuses() {
         ),
         None
     );
+}
+
+/// The moderation piece's frames (issue #30), both ways.
+#[wasm_bindgen_test]
+fn moderation_frames_match_serde() {
+    let room = || "group-public-7".to_owned();
+    let frames = [
+        ModerationFrame::Remove { room: room(), id: 9 },
+        ModerationFrame::Mute {
+            room: room(),
+            identity: "bob".into(),
+            minutes: 60,
+        },
+        ModerationFrame::Unmute {
+            room: room(),
+            identity: "bob".into(),
+        },
+        ModerationFrame::Report {
+            room: room(),
+            id: 9,
+            reason: "spam \"again\" 🚫".into(),
+        },
+        ModerationFrame::Reports { room: room() },
+    ];
+    for frame in frames {
+        writes_as_serde_reads(frame);
+    }
+    let report = Report {
+        id: 3,
+        room: room(),
+        message_id: 9,
+        reporter: "ana".into(),
+        reason: "spam".into(),
+        at: 1_790_000_000_000,
+    };
+    for event in [
+        ModerationEvent::Reported { report: report.clone() },
+        ModerationEvent::ReportList {
+            room: room(),
+            reports: vec![report.clone(), report],
+        },
+        ModerationEvent::ReportList {
+            room: room(),
+            reports: Vec::new(),
+        },
+        ModerationEvent::Done {
+            action: "mute".into(),
+            room: room(),
+        },
+    ] {
+        reads_as_serde_writes(event);
+    }
 }

@@ -81,7 +81,7 @@ pub const LAYERS: &[(&str, &[&[&str]])] = &[
             &["client", "host"],
             &["pieces"],
             &["chat"],
-            &["attach"],
+            &["attach", "actions"],
             &["view"],
         ],
     ),

@@ -16,6 +16,7 @@ use leptos::wasm_split::SplitLoaderError;
 #[cfg(feature = "split")]
 use leptos::wasm_split::wasm_split;
 
+use super::UseChatReturn;
 use crate::client::{ChatClient, Listener};
 use crate::commands::Input;
 use crate::pieces::{self, Piece};
@@ -46,8 +47,30 @@ fn twilio_connect(token: String, listener: Listener) -> Result<Connecting, Split
     }))
 }
 
+/// Reads a frame the core does not know ([`crate::client::Event::Other`]:
+/// moderation's, read by the message actions piece).
+pub type OtherFrame = fn(UseChatReturn, &str);
+
 thread_local! {
     static COMMANDS: Cell<Option<Parse>> = const { Cell::new(None) };
+    static OTHER: Cell<Option<OtherFrame>> = const { Cell::new(None) };
+}
+
+/// A frame the core does not know: to its reader, once that piece is
+/// here. Before, it is dropped (only news of a report, to a moderator
+/// whose window has not fetched the piece yet, which it does in the
+/// background: the room's reports list still has it) and the piece is
+/// fetched.
+pub fn other_frame(chat: UseChatReturn, text: String) {
+    match OTHER.get() {
+        Some(read) => read(chat, &text),
+        None => pieces::needed(Piece::Actions),
+    }
+}
+
+/// The reader of frames the core does not know has arrived.
+pub fn read_other_frames(read: OtherFrame) {
+    OTHER.set(Some(read));
 }
 
 /// Registers the controller's pieces.

@@ -104,6 +104,8 @@ impl LocalClient {
                         this.drop_socket();
                         this.schedule_reconnect();
                     }
+                } else {
+                    this.emit(Event::Other(text));
                 }
             })
         };
@@ -175,15 +177,17 @@ impl LocalClient {
 
     /// Writes a frame on the open connection; `false` if there is none.
     fn send_frame(&self, frame: &ClientFrame) -> bool {
+        json::stringify(frame).is_some_and(|text| self.send_text(&text))
+    }
+
+    /// Writes `text` on the open connection; `false` if there is none.
+    fn send_text(&self, text: &str) -> bool {
         let inner = self.inner.borrow();
-        let open = inner
+        inner
             .socket
             .as_ref()
-            .filter(|s| s.ready_state() == web_sys::WebSocket::OPEN);
-        match (open, json::stringify(frame)) {
-            (Some(socket), Some(text)) => socket.send_with_str(&text).is_ok(),
-            _ => false,
-        }
+            .filter(|s| s.ready_state() == web_sys::WebSocket::OPEN)
+            .is_some_and(|socket| socket.send_with_str(text).is_ok())
     }
 }
 
@@ -220,6 +224,9 @@ impl ChatClient for LocalClient {
     }
     fn delete(&self, room: &str, id: i64) {
         self.send_frame(&ClientFrame::Delete { room: room.into(), id });
+    }
+    fn moderate(&self, frame: &str) -> bool {
+        self.send_text(frame)
     }
     fn typing(&self, room: &str) {
         self.send_frame(&ClientFrame::Typing { room: room.into() });

@@ -23,6 +23,9 @@ pub enum Event {
     /// The access token expires soon, has expired, or was refused: renew it
     /// (`POST /v1/token`) and hand it to [`ChatClient::update_token`].
     TokenNeeded,
+    /// A frame that is not one of `protocol::local`'s (moderation's, issue
+    /// #30), as it came: for the piece that reads it.
+    Other(String),
 }
 
 /// Messages per history page.
@@ -85,6 +88,12 @@ pub trait ChatClient {
     /// for the connection never reaches it.
     fn refusal(&self, body: &str) -> Option<String>;
     fn edit(&self, room: &str, id: i64, body: &str);
+    /// Writes a moderation frame (`protocol::moderation`, as JSON);
+    /// `false` when there is no open connection, or this provider takes
+    /// moderation elsewhere.
+    fn moderate(&self, _frame: &str) -> bool {
+        false
+    }
     fn delete(&self, room: &str, id: i64);
     fn typing(&self, room: &str);
     fn read(&self, room: &str, up_to: i64);

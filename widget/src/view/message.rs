@@ -1,5 +1,7 @@
 //! One message row: author (in their colour), time, the body as markdown
-//! (or "message deleted"), "(edited)", and Edit/Delete on one's own.
+//! (or "message deleted"), "(edited)", and the button of its actions'
+//! menu (Edit, Delete, Copy, Report, moderation's), which the actions
+//! piece draws ([`super::pieces::message_actions`]).
 
 use leptos::prelude::*;
 use protocol::local::{Attachment, Message};
@@ -52,27 +54,7 @@ fn file_after(file: Option<(UseChatReturn, Box<Attachment>)>, el: &web_sys::Elem
 
 #[component]
 pub fn MessageRow(message: Message, name: String, mine: bool, chat: UseChatReturn) -> impl IntoView {
-    let (room, id) = (message.room.clone(), message.id);
-    let edit = {
-        let (room, body) = (room.clone(), message.body.clone());
-        move |_| {
-            if let Some(new_body) = browser::prompt(&t(Msg::MessageEditPrompt), &body)
-                && !new_body.trim().is_empty()
-                && new_body != body
-            {
-                chat.edit(&room, id, &new_body);
-            }
-        }
-    };
-    let delete = {
-        let room = room.clone();
-        move |_| {
-            if let (true, Some(client)) = (browser::confirm(&t(Msg::MessageDeleteConfirm)), chat.client()) {
-                client.delete(&room, id);
-            }
-        }
-    };
-    let deleted = message.deleted;
+    let (id, deleted) = (message.id, message.deleted);
     view! {
         <div class=if mine { "message mine" } else { "message" } style=format!("--hue:{}", hue_of(&message.author))>
             <bdi class="author">{name}</bdi>
@@ -84,11 +66,9 @@ pub fn MessageRow(message: Message, name: String, mine: bool, chat: UseChatRetur
                 view! { <div class="body" dir="auto" node_ref=MarkdownBody(message.body.clone(), file)></div> }.into_any()
             }}
             {message.edited_at.filter(|_| !deleted).map(|_| view! { <span class="edited">{t(Msg::MessageEdited)}</span> })}
-            {(mine && !deleted).then(|| view! {
-                <span class="actions">
-                    <button type="button" on:click=edit aria-label=t(Msg::MessageEditLabel)>{t(Msg::MessageEdit)}</button>
-                    <button type="button" on:click=delete aria-label=t(Msg::MessageDeleteLabel)>{t(Msg::MessageDelete)}</button>
-                </span>
+            {(!deleted).then(|| view! {
+                <button aria-haspopup="menu" aria-label=t(Msg::MessageActions)
+                    on:click=move |e| super::pieces::message_actions(chat, id, e)>"⋯"</button>
             })}
         </div>
     }

@@ -1,6 +1,7 @@
 //! The view's pieces ([`crate::pieces`]): the markdown renderer of
-//! message bodies, the e-mail notification panel and the attachment code
-//! ([`crate::attach`]), each a `#[wasm_split]` function whose code the
+//! message bodies, the e-mail notification panel, the attachment code
+//! ([`crate::attach`]) and the menu of a message's actions
+//! ([`crate::actions`]), each a `#[wasm_split]` function whose code the
 //! core never holds.
 //!
 //! Until markdown arrives a body is its plain text (marked `plain`); when
@@ -26,6 +27,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use protocol::local::Attachment;
 
 use super::notify::NotifyPanel;
+use crate::actions::Actions;
 use crate::attach::Attach;
 use crate::chat::UseChatReturn;
 use crate::i18n::{Msg, t};
@@ -62,12 +64,20 @@ fn attach_piece() -> Result<Attach, SplitLoaderError> {
     Ok(crate::attach::piece())
 }
 
+#[cfg_attr(feature = "split", wasm_split(actions, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn actions_piece() -> Result<Actions, SplitLoaderError> {
+    Ok(crate::actions::piece())
+}
+
 /// An attachment shown before its piece arrived, drawn again when it does.
 type Waiting = (UseChatReturn, Attachment, web_sys::Element);
 
 thread_local! {
     static MARKDOWN: Cell<Option<Render>> = const { Cell::new(None) };
     static ATTACH: Cell<Option<Attach>> = const { Cell::new(None) };
+    static ACTIONS: Cell<Option<Actions>> = const { Cell::new(None) };
+    /// A message's actions asked for before their piece arrived.
+    static ASKED: RefCell<Option<(UseChatReturn, i64, web_sys::HtmlElement)>> = const { RefCell::new(None) };
     static WAITING: RefCell<Vec<Waiting>> = const { RefCell::new(Vec::new()) };
     /// The element the window is mounted in (plain bodies are drawn again there).
     static ROOT: RefCell<Option<web_sys::Element>> = const { RefCell::new(None) };
@@ -100,6 +110,21 @@ pub fn register(root: web_sys::Element) {
             true
         })
     });
+    pieces::register(Piece::Actions, || {
+        Box::pin(async {
+            let Ok(actions) = crate::pieces::entry!(actions_piece()) else {
+                return false;
+            };
+            ACTIONS.set(Some(actions));
+            crate::chat::pieces::read_other_frames(actions.frame);
+            if let Some((chat, id, button)) = ASKED.take()
+                && button.is_connected()
+            {
+                (actions.open)(chat, id, button);
+            }
+            true
+        })
+    });
     #[cfg(feature = "split")]
     pieces::register(Piece::Notify, || Box::pin(async { preload_notify().await.is_ok() }));
     #[cfg(not(feature = "split"))]
@@ -113,6 +138,26 @@ pub async fn attach_notify(
     toggle: web_sys::HtmlElement,
 ) -> Option<NotifyPanel> {
     crate::pieces::entry!(notify_panel(chat, root, toggle)).ok()
+}
+
+/// The actions button of message `id` of the room on screen was clicked:
+/// the piece's menu opens (or closes) under it; if the piece is not here
+/// yet, when it arrives (the last button pressed; the window says what it
+/// waits for meanwhile).
+pub fn message_actions(chat: UseChatReturn, id: i64, click: web_sys::MouseEvent) {
+    let Some(button) = click
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return;
+    };
+    match ACTIONS.get() {
+        Some(actions) => (actions.open)(chat, id, button),
+        None => {
+            ASKED.with(|a| *a.borrow_mut() = Some((chat, id, button)));
+            pieces::waiting(Piece::Actions);
+        }
+    }
 }
 
 /// A message body: markdown once that piece is here; until then its plain

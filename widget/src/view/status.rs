@@ -81,6 +81,7 @@ pub fn Missing() -> impl IntoView {
             (Piece::Notify, Msg::PiecesNotifyMissing),
             (Piece::Twilio, Msg::PiecesTwilioMissing),
             (Piece::Attach, Msg::PiecesAttachMissing),
+            (Piece::Actions, Msg::PiecesActionsMissing),
         ]
         .into_iter()
         .filter(|(piece, _)| pieces::is_missing(flags, *piece))
