@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { artifacts, browser, openChat, send, sendCommand, signIn, startServer, startStandin, twilioSettings, widgetFile } from './harness.mjs';
+import { artifacts, browser, openActions, openChat, send, sendCommand, signIn, startServer, startStandin, twilioSettings, widgetFile } from './harness.mjs';
 
 const widgetDir = process.env.DACHAT_WIDGET_DIR;
 const SDK = widgetFile('twilio-conversations.min.js');
@@ -231,6 +231,12 @@ describe('the Twilio path', () => {
       await openChat(user.page);
       await send(user.page, 'hello over twilio');
       await user.page.locator('.log .message:not(.pending)', { hasText: 'hello over twilio' }).waitFor();
+      // a message's menu on Twilio: what the SDK carries; moderation and
+      // reports are not offered until DAChat's API carries them there
+      const offered = await openActions(user.page, 'hello over twilio');
+      assert.deepEqual(await offered.allTextContents(), ['Edit', 'Delete', 'Copy text']);
+      await user.page.keyboard.press('Escape');
+      await offered.first().waitFor({ state: 'detached' });
 
       // the token expired while the tab slept: renewed through /v1/token, handed to the SDK, online again
       const tokens = await user.page.evaluate(() => window.__fake.tokensSeen().split(' ').length);

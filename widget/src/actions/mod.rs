@@ -68,14 +68,18 @@ pub enum Item {
 }
 
 /// What the menu of a message offers, in order: `mine` when the user
-/// wrote it, `moderator` when the token names them a moderator of its
+/// wrote it, `moderation` when the provider's client carries moderation
+/// and reports, `moderator` when the token names them a moderator of its
 /// room.
-pub fn items(mine: bool, moderator: bool) -> Vec<Item> {
+pub fn items(mine: bool, moderation: bool, moderator: bool) -> Vec<Item> {
     let mut items = Vec::with_capacity(8);
     if mine {
         items.extend([Item::Edit, Item::Delete]);
     }
     items.push(Item::Copy);
+    if !moderation {
+        return items;
+    }
     if !mine {
         items.push(Item::Report);
         if moderator {
@@ -178,8 +182,13 @@ fn open(chat: UseChatReturn, id: i64, button: web_sys::HtmlElement) {
     }) else {
         return;
     };
+    // moderation and reports go on the local provider's connection, the
+    // one client whose files are DAChat's too (on Twilio they will go
+    // through DAChat's API: not built yet); a query, not a trait method,
+    // because one more method cost the core 100 B
+    let moderation = chat.client().is_some_and(|c| c.file_endpoint().is_some());
     let moderator = crate::host::moderates(&chat.host_token()).contains(&message.room);
-    let items = items(message.author == me, moderator);
+    let items = items(message.author == me, moderation, moderator);
     let Some(row) = button.parent_element() else { return };
     crate::browser::add_style(&row, "actions", STYLE);
     WINDOW.with(|w| *w.borrow_mut() = row.closest(".chat").ok().flatten());
@@ -431,10 +440,10 @@ mod tests {
 
     #[test]
     fn a_menu_offers_what_the_user_may_do() {
-        assert_eq!(items(true, false), [Item::Edit, Item::Delete, Item::Copy]);
-        assert_eq!(items(false, false), [Item::Copy, Item::Report]);
+        assert_eq!(items(true, true, false), [Item::Edit, Item::Delete, Item::Copy]);
+        assert_eq!(items(false, true, false), [Item::Copy, Item::Report]);
         assert_eq!(
-            items(false, true),
+            items(false, true, true),
             [
                 Item::Copy,
                 Item::Report,
@@ -446,7 +455,14 @@ mod tests {
             ]
         );
         // a moderator's own message: edited and deleted as anyone's, and the room's reports
-        assert_eq!(items(true, true), [Item::Edit, Item::Delete, Item::Copy, Item::Reports]);
+        assert_eq!(
+            items(true, true, true),
+            [Item::Edit, Item::Delete, Item::Copy, Item::Reports]
+        );
+        // a provider that does not carry moderation (Twilio, until its
+        // routes exist): nothing of it, whatever the token says
+        assert_eq!(items(false, false, true), [Item::Copy]);
+        assert_eq!(items(true, false, true), [Item::Edit, Item::Delete, Item::Copy]);
     }
 
     #[test]

@@ -88,9 +88,9 @@ pub trait ChatClient {
     /// for the connection never reaches it.
     fn refusal(&self, body: &str) -> Option<String>;
     fn edit(&self, room: &str, id: i64, body: &str);
-    /// Writes a moderation frame (`protocol::moderation`, as JSON);
-    /// `false` when there is no open connection, or this provider takes
-    /// moderation elsewhere.
+    /// Writes a moderation frame (`protocol::moderation`, as JSON) on the
+    /// local provider's connection; `false` when there is none (or on
+    /// Twilio, where moderation will go through DAChat's API).
     fn moderate(&self, _frame: &str) -> bool {
         false
     }
