@@ -108,6 +108,36 @@ describe('moderation in the window', () => {
     }
   });
 
+  test('the menu and the reports list in Arabic (right to left) and in dark mode: axe finds nothing', async () => {
+    const room = 'group-public-9';
+    const noor = await browser();
+    const sam = await browser();
+    try {
+      await noor.page.emulateMedia({ colorScheme: 'dark' });
+      await signIn(noor.page, server, { sub: 'noor', contexts: [room], context: room, moderates: [room], lang: 'ar', launcher: /^الدردشة/ });
+      await signIn(sam.page, server, { sub: 'sam', contexts: [room], context: room });
+      await noor.page.getByRole('button', { name: /^الدردشة/ }).click();
+      await noor.page.locator('.log').waitFor();
+      await noor.page.locator('.banner').waitFor({ state: 'detached' });
+      await openChat(sam.page);
+      await send(sam.page, 'marhaba');
+      await row(noor.page, 'marhaba').getByRole('button', { name: 'إجراءات الرسالة' }).click();
+      const items = row(noor.page, 'marhaba').getByRole('menu', { name: 'إجراءات الرسالة' }).getByRole('menuitem');
+      await items.first().waitFor();
+      assert.equal(await items.count(), 7, 'a moderator\'s seven items');
+      assert.equal(await items.nth(2).textContent(), 'إزالة للجميع');
+      assert.equal(await noor.page.locator('.chat').evaluate((el) => getComputedStyle(el).direction), 'rtl');
+      assert.deepEqual(await axeViolations(noor.page), [], 'the open menu, RTL, dark');
+      await items.last().click();
+      await noor.page.getByRole('dialog', { name: 'البلاغات في هذه الغرفة' }).getByText('لا توجد بلاغات في هذه الغرفة.').waitFor();
+      assert.deepEqual(await axeViolations(noor.page), [], 'the reports list, RTL, dark');
+      assert.deepEqual(noor.errors, []);
+    } finally {
+      await noor.close();
+      await sam.close();
+    }
+  });
+
   test('Copy puts the text on the clipboard', async () => {
     const dee = await browser();
     try {

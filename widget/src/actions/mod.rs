@@ -141,7 +141,7 @@ struct Menu {
     items: Vec<Item>,
     chat: UseChatReturn,
     message: Message,
-    _listeners: [Listener; 3],
+    _listeners: [Listener; 4],
 }
 
 thread_local! {
@@ -209,6 +209,10 @@ fn open(chat: UseChatReturn, id: i64, button: web_sys::HtmlElement) {
         listen(&el, "click", chosen),
         listen(&el, "keydown", key),
         listen(&el, "focusout", left),
+        // a press inside keeps focus where it is: browsers that do not
+        // focus a pressed button (Safari) would otherwise blur the menu,
+        // which closes it before the click
+        listen(&el, "mousedown", |event| event.prevent_default()),
     ];
     let _ = button.set_attribute("aria-expanded", "true");
     focus_item(&el, 0);
