@@ -65,6 +65,18 @@ describe('moderation in the window', () => {
       await mia.page.keyboard.press('Escape');
       await items.first().waitFor({ state: 'detached' });
       assert.equal(await focused(mia.page), 'Message actions');
+      // the button toggles: a second click closes what the first opened
+      const button = row(mia.page, 'cheap watches here').getByRole('button', { name: 'Message actions' });
+      await button.click();
+      await items.first().waitFor();
+      await button.click();
+      await items.first().waitFor({ state: 'detached' });
+      assert.equal(await button.getAttribute('aria-expanded'), null);
+      // a click elsewhere closes it too
+      await button.click();
+      await items.first().waitFor();
+      await mia.page.locator('.log').click({ position: { x: 5, y: 5 } });
+      await items.first().waitFor({ state: 'detached' });
 
       // the room's reports
       await messageAction(mia.page, 'cheap watches here', 'Reports in this room');

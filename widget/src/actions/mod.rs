@@ -275,18 +275,20 @@ fn key(event: web_sys::Event) {
     event.stop_propagation();
 }
 
-/// Focus left the menu (Tab, a click elsewhere): it closes.
+/// Focus left the menu (Tab, a click elsewhere): it closes. Not when it
+/// went to the menu's own button, whose click closes it (a toggle).
 fn left(event: web_sys::Event) {
     let to = event
         .dyn_ref::<web_sys::FocusEvent>()
         .and_then(|f| f.related_target())
         .and_then(|t| t.dyn_into::<web_sys::Node>().ok());
-    let inside = MENU.with(|m| {
-        m.borrow()
-            .as_ref()
-            .is_some_and(|m| to.as_ref().is_some_and(|to| m.el.contains(Some(to))))
+    let stays = MENU.with(|m| {
+        m.borrow().as_ref().is_some_and(|m| {
+            to.as_ref()
+                .is_some_and(|to| m.el.contains(Some(to)) || m.button.is_same_node(Some(to)))
+        })
     });
-    if !inside {
+    if !stays {
         close(false);
     }
 }
