@@ -127,12 +127,15 @@ describe('moderation in the window', () => {
     try {
       await noor.page.emulateMedia({ colorScheme: 'dark' });
       await signIn(noor.page, server, { sub: 'noor', contexts: [room], context: room, moderates: [room], lang: 'ar', launcher: /^الدردشة/ });
-      await signIn(sam.page, server, { sub: 'sam', contexts: [room], context: room });
+      await signIn(sam.page, server, { sub: 'sam', contexts: [room], context: room, lang: 'ar', launcher: /^الدردشة/ });
       await noor.page.getByRole('button', { name: /^الدردشة/ }).click();
       await noor.page.locator('.log').waitFor();
       await noor.page.locator('.banner').waitFor({ state: 'detached' });
-      await openChat(sam.page);
-      await send(sam.page, 'marhaba');
+      await sam.page.getByRole('button', { name: /^الدردشة/ }).click();
+      await sam.page.locator('.log').waitFor();
+      await sam.page.locator('.banner').waitFor({ state: 'detached' });
+      await sam.page.locator('.composer textarea').fill('marhaba');
+      await sam.page.locator('.composer textarea').press('Enter');
       await row(noor.page, 'marhaba').getByRole('button', { name: 'إجراءات الرسالة' }).click();
       const items = row(noor.page, 'marhaba').getByRole('menu', { name: 'إجراءات الرسالة' }).getByRole('menuitem');
       await items.first().waitFor();
@@ -143,6 +146,13 @@ describe('moderation in the window', () => {
       await items.last().click();
       await noor.page.getByRole('dialog', { name: 'البلاغات في هذه الغرفة' }).getByText('لا توجد بلاغات في هذه الغرفة.').waitFor();
       assert.deepEqual(await axeViolations(noor.page), [], 'the reports list, RTL, dark');
+      // a muted member who reads Arabic is told so in Arabic
+      await row(noor.page, 'marhaba').getByRole('button', { name: 'إجراءات الرسالة' }).click();
+      await items.nth(3).click();
+      await sam.page.locator('.composer textarea').fill('hal ana maktum?');
+      await sam.page.locator('.composer textarea').press('Enter');
+      await sam.page.locator('.log .message.pending', { hasText: 'hal ana maktum?' })
+        .getByText('كتمك أحد المشرفين في هذه الغرفة لبعض الوقت: يمكنك القراءة لا الإرسال.', { exact: false }).waitFor();
       assert.deepEqual(noor.errors, []);
     } finally {
       await noor.close();

@@ -204,6 +204,7 @@ pub fn for_code(code: &str) -> Option<Msg> {
         "delete_failed" => Msg::ErrorDeleteFailed,
         "history_failed" => Msg::ErrorHistoryFailed,
         "nick_failed" => Msg::ErrorNickFailed,
+        "muted" => Msg::ErrorMuted,
         "not_a_member" | "not_yours" => Msg::ErrorNoAccess,
         "unavailable" => Msg::ErrorUnavailable,
         "rate_limited" => Msg::ErrorTooMany,
