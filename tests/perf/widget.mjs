@@ -100,7 +100,11 @@ async function paging(target, label) {
     await openChat(reader.page);
     await reader.page.getByText('message 999 with a link').waitFor();
     const t0 = await reader.page.evaluate(() => performance.now());
-    const older = reader.page.getByRole('button', { name: 'Load older messages' });
+    // found by its class, not by role: Playwright's role engine computes the
+    // accessible name of every button in the window on each query (one per
+    // message since each has an actions button), on the page's main thread,
+    // which made paging 1,000 messages measure 21 s instead of 4.4 s
+    const older = reader.page.locator('.log > button.older');
     while (await older.count()) {
       const before = await reader.page.locator('.log .message').count();
       await older.click();
