@@ -428,6 +428,9 @@ fn frame(chat: UseChatReturn, text: &str) {
 }
 
 /// A new element in `parent`, with a class and a text (each if not empty).
+/// The same helper as the attachment piece's, kept apart on purpose: one
+/// shared copy in `browser.rs` goes into a chunk both pieces fetch, which
+/// measured +122 B on this piece and +73 B on attachments.
 fn element(parent: &web_sys::Node, tag: &str, class: &str, text: &str) -> Option<web_sys::HtmlElement> {
     let el: web_sys::HtmlElement = parent.owner_document()?.create_element(tag).ok()?.unchecked_into();
     if !class.is_empty() {
