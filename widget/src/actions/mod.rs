@@ -185,7 +185,7 @@ fn open(chat: UseChatReturn, id: i64, button: web_sys::HtmlElement) {
     // moderation and reports go on the local provider's connection, the
     // one client whose files are DAChat's too (on Twilio they will go
     // through DAChat's API: not built yet); a query, not a trait method,
-    // because one more method cost the core 100 B
+    // because one more method cost the core 81 B (BENCHMARKS.md)
     let moderation = chat.client().is_some_and(|c| c.file_endpoint().is_some());
     let moderator = crate::host::moderates(&chat.host_token()).contains(&message.room);
     let items = items(message.author == me, moderation, moderator);
