@@ -19,6 +19,7 @@ use crate::tokens::jwks::{JwksCache, JwksPolicy, JwksUnavailable};
 use crate::tokens::local_token::LocalTokenKey;
 use crate::tokens::twilio_token::Minter;
 use crate::twilio::aligned::AlignedStore;
+use crate::twilio::moderation::{ModerationError, ModerationStore, TwilioModeration};
 use crate::twilio::provision::{ProvisionError, ProvisionPolicy, Provisioner};
 use crate::twilio::rest::{ConversationsClient, RestError};
 
@@ -65,6 +66,12 @@ pub enum AppError {
     BadUnsubscribeLink,
     /// An inbound e-mail POST without the right `?key=`.
     BadInboundKey,
+    /// A moderator's action by someone the host token does not name a
+    /// moderator of the room.
+    NotModerator,
+    /// This service carries no moderation through its API (why).
+    ModerationOff(String),
+    Moderation(ModerationError),
 }
 
 impl From<NotifyError> for AppError {
@@ -131,6 +138,8 @@ enum Provider {
     Twilio {
         provisioner: Box<Provisioner>,
         minter: Box<Minter>,
+        /// Moderation through the API, with its store (none: not carried).
+        moderation: Option<Box<TwilioModeration>>,
     },
     Local(LocalProvider),
 }
@@ -164,6 +173,10 @@ pub struct Deps {
     /// instance to see (the notifications' table on Lambda, SQLite in the
     /// local server); `None`: each instance remembers its own.
     pub aligned: Option<Arc<dyn AlignedStore>>,
+    /// Where moderation on Twilio is kept (the notifications' table on
+    /// Lambda, the chat database in the local server); `None`: moderators
+    /// act only on the local provider.
+    pub moderation: Option<Arc<dyn ModerationStore>>,
 }
 
 impl Deps {
@@ -177,6 +190,7 @@ impl Deps {
             local: None,
             notify: Err("notification e-mails are not set up on this server".into()),
             aligned: None,
+            moderation: None,
         }
     }
 }
@@ -245,6 +259,7 @@ impl AppState {
             local,
             notify,
             aligned,
+            moderation,
         } = deps;
         let jwks = match fixed_keys {
             Some(keys) => JwksCache::fixed(keys),
@@ -266,6 +281,13 @@ impl AppState {
                         problem: e.to_string(),
                     })?,
                 ),
+                moderation: moderation.map(|store| {
+                    Box::new(TwilioModeration::new(
+                        ConversationsClient::new(http.clone(), twilio, policies.retry.clone()),
+                        store,
+                        clock.clone(),
+                    ))
+                }),
                 provisioner: Box::new({
                     let provisioner = Provisioner::new(
                         ConversationsClient::new(http, twilio, policies.retry),
@@ -371,12 +393,17 @@ impl AppState {
             return Err(AppError::ContextNotAllowed);
         }
         let (conversation_sid, provider) = match &self.provider {
-            Provider::Twilio { provisioner, .. } => (
-                provisioner
+            Provider::Twilio {
+                provisioner,
+                moderation,
+                ..
+            } => {
+                let sid = provisioner
                     .session(&claims.identity, &context, &claims.contexts)
-                    .await?,
-                protocol::Provider::Twilio,
-            ),
+                    .await?;
+                lift_due_mutes(moderation.as_deref(), &claims.identity).await;
+                (sid, protocol::Provider::Twilio)
+            }
             Provider::Local(local) => {
                 local
                     .rooms
@@ -405,10 +432,17 @@ impl AppState {
         let device = parse_device(device)?;
         let claims = self.verify_host_token(token).await?;
         match &self.provider {
-            Provider::Twilio { provisioner, .. } => provisioner
-                .align(&claims.identity, &claims.contexts)
-                .await
-                .map_err(AppError::Chat)?,
+            Provider::Twilio {
+                provisioner,
+                moderation,
+                ..
+            } => {
+                provisioner
+                    .align(&claims.identity, &claims.contexts)
+                    .await
+                    .map_err(AppError::Chat)?;
+                lift_due_mutes(moderation.as_deref(), &claims.identity).await;
+            }
             Provider::Local(local) => {
                 local
                     .rooms
@@ -429,6 +463,104 @@ impl AppState {
             Provider::Twilio { minter, .. } => minter.mint(identity, device, now),
             Provider::Local(local) => local.tokens.mint(identity, device, now, self.ttl),
         }
+    }
+}
+
+/// Lifts the identity's mutes past their end (a token path). A failure
+/// is logged, not the request's: the mute lasts until the next path.
+async fn lift_due_mutes(moderation: Option<&TwilioModeration>, identity: &Identity) {
+    if let Some(moderation) = moderation
+        && let Err(e) = moderation.lift_due(identity).await
+    {
+        tracing::warn!(%identity, error = ?e, "a mute past its end could not be lifted yet");
+    }
+}
+
+/// Moderation through the API (issue #30): on Twilio, what the local
+/// provider does over its WebSocket. The host token decides: any member of
+/// the room may report, only its moderators (`moderates`) do the rest.
+impl AppState {
+    /// `POST /v1/moderation`: carries out `frame` for the holder of `token`.
+    pub async fn moderate(
+        &self,
+        token: &str,
+        frame: protocol::moderation::ModerationFrame,
+    ) -> Result<protocol::moderation::ModerationEvent, AppError> {
+        use protocol::moderation::{MAX_MUTE_MINUTES, MAX_REASON_CHARS, ModerationEvent, ModerationFrame as F};
+        // the refusals below name these limits in words
+        const _: () = assert!(MAX_MUTE_MINUTES == 43_200 && MAX_REASON_CHARS == 500);
+        let claims = self.verify_host_token(token).await?;
+        let (room, action) = match &frame {
+            F::Remove { room, .. } => (room, "remove"),
+            F::Mute { room, .. } => (room, "mute"),
+            F::Unmute { room, .. } => (room, "unmute"),
+            F::Report { room, .. } => (room, "report"),
+            F::Reports { room } => (room, "reports"),
+        };
+        let room = ContextName::parse(room).map_err(AppError::InvalidValue)?;
+        if !claims.allows(&room) {
+            return Err(AppError::ContextNotAllowed);
+        }
+        let moderation = match &self.provider {
+            Provider::Twilio {
+                moderation: Some(moderation),
+                ..
+            } => moderation,
+            Provider::Twilio { moderation: None, .. } => {
+                return Err(AppError::ModerationOff(
+                    "Moderation is not set up on this service: it needs the notifications' table (DACHAT_NOTIFY_TABLE) to keep its record.".into(),
+                ));
+            }
+            Provider::Local(_) => {
+                return Err(AppError::ModerationOff(
+                    "On the local chat, moderation goes through the chat connection.".into(),
+                ));
+            }
+        };
+        if action != "report" && !claims.moderates(&room) {
+            return Err(AppError::NotModerator);
+        }
+        let me = &claims.identity;
+        let done = |action: &str| ModerationEvent::Done {
+            action: action.to_owned(),
+            room: room.to_string(),
+        };
+        let member = |identity: &str| Identity::parse(identity).map_err(AppError::InvalidValue);
+        let result = match frame {
+            F::Remove { id, .. } => moderation.remove(me, &room, id).await.map(|()| done(action)),
+            F::Mute { identity, minutes, .. } => {
+                if minutes == 0 || minutes > MAX_MUTE_MINUTES {
+                    return Err(AppError::InvalidValue(InvalidValue {
+                        what: "minutes",
+                        reason: "must be from 1 to 43,200 (30 days)",
+                    }));
+                }
+                let member = member(&identity)?;
+                moderation.mute(me, &room, &member, minutes).await.map(|_| done(action))
+            }
+            F::Unmute { identity, .. } => {
+                let member = member(&identity)?;
+                moderation.unmute(me, &room, &member).await.map(|()| done(action))
+            }
+            F::Report { id, reason, .. } => {
+                let reason = reason.trim();
+                if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+                    return Err(AppError::InvalidValue(InvalidValue {
+                        what: "reason",
+                        reason: "must say why, in at most 500 characters",
+                    }));
+                }
+                moderation.report(me, &room, id, reason).await.map(|_| done(action))
+            }
+            F::Reports { .. } => moderation
+                .reports(&room)
+                .await
+                .map(|reports| ModerationEvent::ReportList {
+                    room: room.to_string(),
+                    reports,
+                }),
+        };
+        result.map_err(AppError::Moderation)
     }
 }
 

@@ -437,6 +437,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         })?;
         deps.aligned = Some(Arc::new(store));
+        // moderation's mutes, reports and record, in the tables the local
+        // provider keeps them in (`dachat moderation-log` lists them)
+        let path = args.data_dir.join("chat.db");
+        let store = local_chat::store::Store::open(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open {}: {e}{}",
+                path.display(),
+                why_not_writable(&args.data_dir)
+            )
+        })?;
+        deps.moderation = Some(Arc::new(store));
     }
     let old_messages = match (&local, &settings.provider) {
         (Some(chat), _) => Some(retention::Messages::Local(chat.clone())),

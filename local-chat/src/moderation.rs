@@ -2,28 +2,20 @@
 //! room (aligned with the host token on every token path, as membership
 //! is), mutes, reports, and the record of every moderator action, which
 //! the operator can list (`dachat moderation-log`).
+//!
+//! When the local server runs on Twilio, the same tables keep Twilio's
+//! mutes, reports and record ([`ModerationStore`], held to the suite the
+//! DynamoDB store is held to); only the messages live on Twilio.
 
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
+use backend::twilio::moderation::{ModerationStore, ModerationStoreError, Mute, StoreFuture};
 use protocol::moderation::Report;
 
 use crate::store::{Store, StoreError, forget};
 
-/// One moderator action, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Action {
-    /// Unix milliseconds.
-    pub at: i64,
-    pub moderator: String,
-    /// `remove`, `mute` or `unmute`.
-    pub action: String,
-    pub room: String,
-    pub message_id: Option<i64>,
-    /// The author of the removed message, or the member muted.
-    pub target: Option<String>,
-    /// A mute's end (Unix ms), as text.
-    pub detail: Option<String>,
-}
+/// One moderator action, as recorded (the same record on Twilio).
+pub use backend::twilio::moderation::Action;
 
 fn log(tx: &Transaction<'_>, action: &Action) -> Result<(), StoreError> {
     tx.execute(
@@ -40,6 +32,23 @@ fn log(tx: &Transaction<'_>, action: &Action) -> Result<(), StoreError> {
         ],
     )?;
     Ok(())
+}
+
+fn keep_report(tx: &Transaction<'_>, report: &Report) -> Result<Report, StoreError> {
+    tx.execute(
+        "INSERT INTO reports (room, message_id, reporter, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            report.room,
+            report.message_id,
+            report.reporter,
+            report.reason,
+            report.at
+        ],
+    )?;
+    Ok(Report {
+        id: tx.last_insert_rowid(),
+        ..report.clone()
+    })
 }
 
 impl Store {
@@ -187,20 +196,67 @@ impl Store {
         if !exists {
             return Err(StoreError::NotFound);
         }
-        tx.execute(
-            "INSERT INTO reports (room, message_id, reporter, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![room, id, reporter, reason, now_ms],
+        let report = keep_report(
+            &tx,
+            &Report {
+                id: 0,
+                room: room.to_owned(),
+                message_id: id,
+                reporter: reporter.to_owned(),
+                reason: reason.to_owned(),
+                at: now_ms,
+            },
         )?;
-        let report = Report {
-            id: tx.last_insert_rowid(),
-            room: room.to_owned(),
-            message_id: id,
-            reporter: reporter.to_owned(),
-            reason: reason.to_owned(),
-            at: now_ms,
-        };
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Records `action`, and keeps or ends the mute it makes or ends.
+    fn act(&self, action: &Action) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        if let Some(target) = &action.target {
+            match action.action.as_str() {
+                "mute" => {
+                    let until = backend::twilio::moderation::mute_end(action).map_err(|e| StoreError::Database(e.0))?;
+                    tx.execute(
+                        "INSERT INTO mutes (identity, room, until_ms) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (identity, room) DO UPDATE SET until_ms = ?3",
+                        params![target, action.room, until],
+                    )?;
+                }
+                "unmute" => {
+                    tx.execute(
+                        "DELETE FROM mutes WHERE identity = ?1 AND room = ?2",
+                        params![target, action.room],
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        log(&tx, action)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn mutes_of(&self, identity: &str) -> Result<Vec<Mute>, StoreError> {
+        let db = self.db();
+        let mut statement = db.prepare_cached("SELECT room, until_ms FROM mutes WHERE identity = ?1 ORDER BY room")?;
+        let rows = statement.query_map(params![identity], |r| {
+            Ok(Mute {
+                room: r.get(0)?,
+                until: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn keep_report_alone(&self, report: &Report) -> Result<Report, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let kept = keep_report(&tx, report)?;
+        tx.commit()?;
+        Ok(kept)
     }
 
     /// `room`'s reports, newest first, at most `limit`.
@@ -241,5 +297,51 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn store_failed(e: StoreError) -> ModerationStoreError {
+    ModerationStoreError(e.to_string())
+}
+
+/// Twilio's moderation in the local server's chat database.
+impl ModerationStore for Store {
+    fn act<'a>(&'a self, action: &'a Action) -> StoreFuture<'a, ()> {
+        let done = Store::act(self, action).map_err(store_failed);
+        Box::pin(async move { done })
+    }
+
+    fn mutes<'a>(&'a self, identity: &'a str) -> StoreFuture<'a, Vec<Mute>> {
+        let found = self.mutes_of(identity).map_err(store_failed);
+        Box::pin(async move { found })
+    }
+
+    fn report<'a>(&'a self, report: &'a Report) -> StoreFuture<'a, Report> {
+        let kept = self.keep_report_alone(report).map_err(store_failed);
+        Box::pin(async move { kept })
+    }
+
+    fn reports<'a>(&'a self, room: &'a str, limit: u32) -> StoreFuture<'a, Vec<Report>> {
+        let found = Store::reports(self, room, limit).map_err(store_failed);
+        Box::pin(async move { found })
+    }
+
+    fn actions<'a>(&'a self, room: Option<&'a str>) -> StoreFuture<'a, Vec<Action>> {
+        let found = self.moderation_log(room).map_err(store_failed);
+        Box::pin(async move { found })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_chat_database_passes_the_twilio_moderation_suite() {
+        let dir = std::env::temp_dir().join(format!("dachat-moderation-sqlite-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir.join("chat.db")).expect("opens");
+        backend::twilio::moderation::suite::run(&store).await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

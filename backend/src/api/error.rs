@@ -16,6 +16,7 @@ use crate::app::AppError;
 use crate::notify::NotifyError;
 use crate::notify::SendError;
 use crate::notify::address_codes::{CodeOutcome, CodeRefusal};
+use crate::twilio::moderation::ModerationError;
 use crate::twilio::rest::RestError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +56,10 @@ pub enum ApiError {
     /// 500: an answer the framework made that none of ours names (the
     /// safety net in `api::json_errors`; a bug if it is ever seen).
     Internal,
-    /// A notifications request refused, with its own status and code
-    /// (`bad_address`, `wrong_code`, `code_limit`, …) for the window to act on.
-    Notify {
+    /// A request refused with its own status and code (notifications'
+    /// `bad_address`, `wrong_code`, `code_limit`, …; moderation's
+    /// `not_moderator`, `not_found`) for the window to act on.
+    Refused {
         status: StatusCode,
         code: &'static str,
         message: String,
@@ -159,7 +161,7 @@ impl ApiError {
             Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::File(refusal) => refusal.status(),
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Notify { status, .. } => *status,
+            Self::Refused { status, .. } => *status,
         }
     }
 
@@ -180,7 +182,7 @@ impl ApiError {
             Self::NotConfigured(_) => "not_configured",
             Self::File(refusal) => refusal.code(),
             Self::Internal => "internal_error",
-            Self::Notify { code, .. } => code,
+            Self::Refused { code, .. } => code,
         }
     }
 
@@ -204,7 +206,7 @@ impl ApiError {
             Self::NotConfigured(what) => what.clone(),
             Self::File(refusal) => refusal.to_string(),
             Self::Internal => "something went wrong on our side; try again shortly".into(),
-            Self::Notify { message, .. } => message.clone(),
+            Self::Refused { message, .. } => message.clone(),
         }
     }
 
@@ -268,23 +270,43 @@ impl From<AppError> for ApiError {
             }
             AppError::InvalidSignature => Self::InvalidSignature,
             AppError::NotifyOff(why) => Self::NotConfigured(why),
-            AppError::BadUnsubscribeLink => Self::Notify {
+            AppError::BadUnsubscribeLink => Self::Refused {
                 status: StatusCode::BAD_REQUEST,
                 code: "bad_link",
                 message: "This unsubscribe link is not valid. Copy the whole link from the e-mail, or turn e-mail off in the chat window.".into(),
             },
             AppError::Notify(e) => notify_error(e),
-            AppError::BadInboundKey => Self::Notify {
+            AppError::BadInboundKey => Self::Refused {
                 status: StatusCode::FORBIDDEN,
                 code: "bad_key",
                 message: "This URL takes e-mail only with the key it was given (?key=).".into(),
             },
+            AppError::NotModerator => Self::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "not_moderator",
+                message: "Only the room's moderators can do that.".into(),
+            },
+            AppError::ModerationOff(why) => Self::NotConfigured(why),
+            AppError::Moderation(e) => moderation_error(e),
         }
     }
 }
 
+fn moderation_error(e: ModerationError) -> ApiError {
+    match e {
+        ModerationError::NotFound(what) => ApiError::Refused {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: what,
+        },
+        ModerationError::NotConfigured(what) => ApiError::NotConfigured(what),
+        ModerationError::Rest(e) => AppError::Chat(e).into(),
+        ModerationError::Store(e) => ApiError::UpstreamUnavailable(e.to_string()),
+    }
+}
+
 fn notify_error(e: NotifyError) -> ApiError {
-    let refused = |status, code, message: String| ApiError::Notify { status, code, message };
+    let refused = |status, code, message: String| ApiError::Refused { status, code, message };
     match e {
         NotifyError::ContextNotAllowed => ApiError::ContextNotAllowed,
         NotifyError::BadAddress(why) => refused(StatusCode::BAD_REQUEST, "bad_address", why),
@@ -326,6 +348,7 @@ fn notify_error(e: NotifyError) -> ApiError {
 pub fn every_error() -> Vec<ApiError> {
     use crate::notify::ViewError;
     use crate::notify::store::StoreError;
+    use crate::twilio::moderation::ModerationStoreError;
     let detail = String::new;
     let from_app = [
         AppError::InvalidValue(crate::domain::InvalidValue {
@@ -361,6 +384,13 @@ pub fn every_error() -> Vec<ApiError> {
         AppError::Notify(NotifyError::Mail(SendError::Rejected(detail()))),
         AppError::Notify(NotifyError::Store(StoreError(detail()))),
         AppError::Notify(NotifyError::Chat(ViewError(detail()))),
+        AppError::NotModerator,
+        AppError::ModerationOff(detail()),
+        AppError::Moderation(ModerationError::NotFound(detail())),
+        AppError::Moderation(ModerationError::NotConfigured(detail())),
+        AppError::Moderation(ModerationError::Rest(RestError::Unavailable(detail()))),
+        AppError::Moderation(ModerationError::Rest(RestError::Rejected(detail()))),
+        AppError::Moderation(ModerationError::Store(ModerationStoreError(detail()))),
     ];
     for e in &from_app {
         // a new variant needs a sample above
@@ -378,7 +408,10 @@ pub fn every_error() -> Vec<ApiError> {
             | AppError::NotifyOff(_)
             | AppError::Notify(_)
             | AppError::BadUnsubscribeLink
-            | AppError::BadInboundKey => {}
+            | AppError::BadInboundKey
+            | AppError::NotModerator
+            | AppError::ModerationOff(_)
+            | AppError::Moderation(_) => {}
         }
     }
     let mut errors: Vec<ApiError> = from_app.into_iter().map(ApiError::from).collect();

@@ -6,7 +6,7 @@ use axum::http::Method;
 use axum::routing::{get, post};
 
 use super::{ApiState, inbound, notify};
-use super::{healthz, me, published_jwks, session, token, twilio_webhook};
+use super::{healthz, me, moderate, published_jwks, session, token, twilio_webhook};
 use crate::api::MAX_BODY_BYTES;
 
 /// What a route takes, for the route-walking test and the docs.
@@ -63,6 +63,7 @@ pub(super) fn routes() -> Vec<(Route, axum::routing::MethodRouter<ApiState>)> {
             Route::new(crate::app::TWILIO_WEBHOOK_PATH, POST, Takes::TwilioWebhook),
             post(twilio_webhook),
         ),
+        (Route::new("/v1/moderation", POST, Takes::Json), post(moderate)),
         (Route::new("/v1/notifications", GET, Takes::Nothing), get(notify::state)),
         (
             Route::new("/v1/notifications/subscribe", POST, Takes::Json),

@@ -53,6 +53,13 @@ async fn main() -> ExitCode {
             table.clone(),
         )) as Arc<dyn backend::twilio::aligned::AlignedStore>
     });
+    // moderation on Twilio keeps its mutes, reports and record there too
+    deps.moderation = settings.notify_table.as_ref().map(|table| {
+        Arc::new(backend::twilio::moderation_dynamo::DynamoModeration::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            table.clone(),
+        )) as Arc<dyn backend::twilio::moderation::ModerationStore>
+    });
     let state = match AppState::new(&settings, deps) {
         Ok(state) => state,
         Err(e) => return cannot_start(&e),

@@ -6,6 +6,8 @@
 //! - [`provision`]: users, conversations and participations made before a
 //!   session is answered, and aligned with the host token on every token
 //!   path (revocation), with the session rate limit;
+//! - [`moderation`]: a moderator's removals and mutes carried out, reports
+//!   and the record kept (`moderation_dynamo` in production);
 //! - [`retention`]: messages past their room's retention deleted;
 //! - [`signature`]: `X-Twilio-Signature` on webhooks (pure).
 //!
@@ -31,6 +33,8 @@ pub const MODERATOR_ROLE: &str = "dachat moderator";
 /// read the room, and cannot send, send media or edit (an edit would be a
 /// way to post).
 pub const MUTED_ROLE: &str = "dachat muted";
+pub mod moderation;
+pub mod moderation_dynamo;
 pub mod provision;
 pub mod rest;
 pub mod retention;

@@ -16,6 +16,7 @@ mod faults;
 mod host_keys;
 mod instances;
 mod lambda;
+mod moderation;
 mod provisioning;
 mod retention;
 mod routes;

@@ -1,6 +1,6 @@
 //! The notifications' DynamoDB store on moto passes the same suite as the
 //! SQLite store (claims, codes and their counts, subscriptions); so do the
-//! aligned room sets kept in the same table. Through a fault proxy in
+//! aligned room sets and Twilio moderation kept in the same table. Through a fault proxy in
 //! front of moto (issue #28): throttling and 5xx are retried, a long spell
 //! is a clear error that leaves nothing half-written, and service resumes.
 
@@ -10,6 +10,7 @@ use backend::notify::dynamo_store::DynamoNotifyStore;
 use backend::notify::store::{Claim, NotifyStore as _};
 use backend::twilio::aligned::AlignedStore as _;
 use backend::twilio::aligned_dynamo::DynamoAligned;
+use backend::twilio::moderation_dynamo::DynamoModeration;
 use testkit::fault::{Fault, FaultProxy};
 
 #[tokio::test]
@@ -24,6 +25,13 @@ async fn the_aligned_rooms_on_dynamodb_pass_the_shared_suite() {
     let (client, table) = the_table("aligned").await;
     let store = DynamoAligned::new(client, table);
     backend::twilio::aligned::suite::run_all(&store, "dynamo").await;
+}
+
+#[tokio::test]
+async fn moderation_on_dynamodb_passes_the_shared_suite() {
+    let (client, table) = the_table("moderation").await;
+    let store = DynamoModeration::new(client, table);
+    backend::twilio::moderation::suite::run(&store).await;
 }
 
 /// A fresh table on moto, as infra/ defines it.

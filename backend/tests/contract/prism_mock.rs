@@ -58,6 +58,9 @@ async fn the_erasure_calls_are_valid_requests_and_read_twilios_examples() {
     let conversation = "CH00000000000000000000000000000001";
     let messages = twilio.messages_page(conversation, None).await.unwrap();
     assert!(messages.items.iter().all(|m| m.sid.starts_with("IM")));
+    // a moderator's removal looks for the message newest first
+    let newest = twilio.messages_newest_page(conversation, None).await.unwrap();
+    assert!(newest.items.iter().all(|m| m.sid.starts_with("IM")));
     let message = "IM00000000000000000000000000000001";
     twilio
         .set_message_author(conversation, message, "former-member")

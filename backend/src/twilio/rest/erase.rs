@@ -108,6 +108,24 @@ impl ConversationsClient {
         .await
     }
 
+    /// A page of `conversation`'s messages, newest first (a moderator's
+    /// removal looks for a message by its index).
+    pub async fn messages_newest_page(
+        &self,
+        conversation_sid: &str,
+        next: Option<&str>,
+    ) -> Result<Page<ListedMessage>, RestError> {
+        let first = format!(
+            "{}/Conversations/{}/Messages?Order=desc&PageSize={PAGE_SIZE}",
+            self.service_path,
+            segment(conversation_sid)
+        );
+        self.page(next.unwrap_or(&first), "messages", |p: MessagePage| {
+            (p.messages, p.meta)
+        })
+        .await
+    }
+
     fn message_path(&self, conversation_sid: &str, message_sid: &str) -> String {
         format!(
             "{}/Conversations/{}/Messages/{}",
