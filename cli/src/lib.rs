@@ -372,6 +372,10 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
 /// Why the data folder cannot be written (a read-only disk, a full one, no
 /// permission), said after a database that would not open; empty when it
 /// can be.
+fn cannot_open(path: &std::path::Path, dir: &std::path::Path, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("cannot open {}: {e}{}", path.display(), why_not_writable(dir))
+}
+
 pub(crate) fn why_not_writable(dir: &std::path::Path) -> String {
     let probe = dir.join(format!(".dachat-write-check-{}", std::process::id()));
     match std::fs::write(&probe, b"") {
@@ -406,13 +410,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 dir: args.data_dir.join("files"),
                 settings: settings.attachments.clone(),
             };
-            Some(LocalChat::open(&path, clock.clone(), Some(files)).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot open {}: {e}{}",
-                    path.display(),
-                    why_not_writable(&args.data_dir)
-                )
-            })?)
+            Some(
+                LocalChat::open(&path, clock.clone(), Some(files))
+                    .map_err(|e| cannot_open(&path, &args.data_dir, e))?,
+            )
         }
         ProviderSettings::Twilio(_) => None,
     };
@@ -427,27 +428,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let notify = notify::LocalNotify::build(&settings.notify, chat_view, &args.data_dir, args.listen, clock.clone())?;
     deps.notify = Ok(notify.notifier.clone() as Arc<dyn backend::notify::Notify>);
     if let ProviderSettings::Twilio(_) = settings.provider {
+        let dir = &args.data_dir;
         // every `dachat serve` on this data folder sees the others' alignments
-        let path = args.data_dir.join("twilio.db");
-        let store = local_chat::aligned_sqlite::SqliteAligned::open(&path).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open {}: {e}{}",
-                path.display(),
-                why_not_writable(&args.data_dir)
-            )
-        })?;
-        deps.aligned = Some(Arc::new(store));
+        let path = dir.join("twilio.db");
+        let aligned = local_chat::aligned_sqlite::SqliteAligned::open(&path);
+        deps.aligned = Some(Arc::new(aligned.map_err(|e| cannot_open(&path, dir, e))?));
         // moderation's mutes, reports and record, in the tables the local
         // provider keeps them in (`dachat moderation-log` lists them)
-        let path = args.data_dir.join("chat.db");
-        let store = local_chat::store::Store::open(&path).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open {}: {e}{}",
-                path.display(),
-                why_not_writable(&args.data_dir)
-            )
-        })?;
-        deps.moderation = Some(Arc::new(store));
+        let path = dir.join("chat.db");
+        let store = local_chat::store::Store::open(&path);
+        deps.moderation = Some(Arc::new(store.map_err(|e| cannot_open(&path, dir, e))?));
     }
     let old_messages = match (&local, &settings.provider) {
         (Some(chat), _) => Some(retention::Messages::Local(chat.clone())),
