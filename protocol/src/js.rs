@@ -7,7 +7,7 @@
 //! (`widget/tests/wire.rs`) checks every type both ways against serde_json.
 
 use crate::local::{Attachment, ClientFrame, Member, Message, ServerFrame};
-use crate::moderation::{ModerationEvent, ModerationFrame, Report};
+use crate::moderation::{ModerationEvent, ModerationFrame, ModerationRequest, Report};
 use crate::{
     AttachmentPolicy, ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState,
     Provider, SessionRequest, SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse,
@@ -461,6 +461,15 @@ impl ToJs for ModerationFrame {
             ModerationFrame::Reports { room } => frame("reports", room),
         }
         .done()
+    }
+}
+
+impl ToJs for ModerationRequest {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .set("token", &self.token)
+            .set("frame", self.frame.to_js())
+            .done()
     }
 }
 

@@ -36,6 +36,16 @@ pub enum ModerationFrame {
     Reports { room: String },
 }
 
+/// `POST /v1/moderation` (Twilio): the host token and a frame, answered
+/// as the local provider answers the frame on its connection
+/// ([`ModerationEvent`], or an error body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationRequest {
+    pub token: String,
+    pub frame: ModerationFrame,
+}
+
 /// One report of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -5,6 +5,7 @@
 // browser resolves nothing but loopback).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -268,6 +269,99 @@ describe('the Twilio path', () => {
       assert.deepEqual(user.errors, []);
     } finally {
       await user.close();
+    }
+  });
+
+  test('moderation on Twilio: a moderator removes, mutes and unmutes through DAChat\'s API, Twilio refuses the muted member, reports reach the moderator', async () => {
+    const service = twilioSettings(standin.url).DACHAT_TWILIO_CHAT_SERVICE_SID;
+    const rest = (path, init = {}) => fetch(`${standin.url}/v1/Services/${service}${path}`, {
+      ...init, headers: { authorization: `Basic ${Buffer.from('SK:secret').toString('base64')}`, ...init.headers },
+    });
+    // what `dachat configure` makes: the muted members' role
+    const made = await rest('/Roles', { method: 'POST', body: new URLSearchParams([['FriendlyName', 'dachat muted'], ['Type', 'conversation'], ['Permission', 'deleteOwnMessage']]) });
+    assert.equal(made.status, 201, await made.text());
+    const api = async (path, body) => {
+      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, json: await response.json() };
+    };
+    // bob, a member: a session of his own (he takes part on Twilio) and a message
+    const bobHost = (await api('/dev/token', { sub: 'bob', contexts: ['shipment-7'] })).json.token;
+    const bobTwilio = (await api('/v1/session', { token: bobHost, context: 'shipment-7' })).json.accessToken;
+    const posted = await (await fetch(`${standin.url}/_standin/message`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ conversation: 'shipment-7', author: 'bob', body: 'buy now' }) })).json();
+    const may = async (action) => {
+      const answer = await fetch(`${standin.url}/_standin/as-user`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ service, token: bobTwilio, action, conversation: 'shipment-7' }),
+      });
+      return answer.status === 204;
+    };
+
+    const mia = await browser();
+    const notice = (text) => mia.page.locator('.notice', { hasText: text }).waitFor();
+    try {
+      await mia.page.route('**/__fake_twilio.js', (route) =>
+        route.fulfill({ path: 'widget/tests/fake_twilio.js', contentType: 'text/javascript' }));
+      await signIn(mia.page, server, { sub: 'mia', contexts: ['shipment-7'], moderates: ['shipment-7'], context: 'shipment-7' });
+      await mia.page.evaluate(async () => {
+        const fake = await import('/__fake_twilio.js');
+        fake.install();
+        fake.trustServer();
+        window.__fake = fake;
+      });
+      await openChat(mia.page);
+      await mia.page.waitForFunction(() => window.__fake.openedBy('mia').length === 1);
+      // the message Twilio holds, as mia's SDK hears of it (the same index)
+      const index = await mia.page.evaluate(() => window.__fake.postText(window.__fake.openedBy('mia')[0], 'bob', 'buy now'));
+      assert.equal(index, posted.index);
+      const offered = await openActions(mia.page, 'buy now');
+      assert.deepEqual(await offered.allTextContents(), [
+        'Copy text', 'Report to the moderators', 'Remove for everyone', 'Mute bob for 1 hour',
+        'Mute bob for 1 day', 'Let bob write again', 'Reports in this room',
+      ]);
+
+      // muted: Twilio itself refuses bob's messages and edits, whatever his client
+      assert.ok(await may('sendMessage'));
+      await offered.filter({ hasText: 'Mute bob for 1 hour' }).click();
+      await notice('Muted: they can read, not write.');
+      assert.equal(await may('sendMessage'), false);
+      assert.equal(await may('editOwnMessage'), false);
+      const items = await openActions(mia.page, 'buy now');
+      await items.filter({ hasText: 'Let bob write again' }).click();
+      await notice('They can write again.');
+      assert.ok(await may('sendMessage'));
+
+      // a member's report reaches the room's reports; a member cannot act as a moderator
+      const report = await api('/v1/moderation', { token: bobHost, frame: { type: 'report', room: 'shipment-7', id: index, reason: 'spam' } });
+      assert.equal(report.status, 200, JSON.stringify(report.json));
+      const refused = await api('/v1/moderation', { token: bobHost, frame: { type: 'remove', room: 'shipment-7', id: index } });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.json.error, 'not_moderator');
+      await (await openActions(mia.page, 'buy now')).filter({ hasText: 'Reports in this room' }).click();
+      const reports = mia.page.getByRole('dialog', { name: 'Reports in this room' });
+      await reports.getByText(/^bob reported a message by bob \(.+\): spam$/).waitFor();
+      await reports.getByRole('button', { name: 'Close' }).click();
+
+      // removed: gone from Twilio; every SDK client hears it, and the window drops it
+      mia.page.once('dialog', (dialog) => dialog.accept());
+      await (await openActions(mia.page, 'buy now')).filter({ hasText: 'Remove for everyone' }).click();
+      await notice('The message was removed.');
+      const left = await (await rest('/Conversations/shipment-7/Messages')).json();
+      assert.deepEqual(left.messages.map((m) => m.body), []);
+      await mia.page.evaluate((i) => window.__fake.removeMessage(window.__fake.openedBy('mia')[0], i), index);
+      await mia.page.getByText('buy now').waitFor({ state: 'detached' });
+
+      // the operator's record of it
+      const log = spawnSync(process.env.DACHAT_BIN, ['moderation-log', '--data-dir', server.dataDir], { encoding: 'utf8' });
+      assert.equal(log.status, 0, log.stderr);
+      const lines = log.stdout.trim().split('\n').map((line) => line.split(/\s{2,}/).slice(1).join(' | '));
+      assert.deepEqual(lines.map((l) => l.replace(/until \S+/, 'until …')), [
+        'shipment-7 | mia | muted bob until …',
+        'shipment-7 | mia | unmuted bob',
+        'shipment-7 | mia | removed message 0 by bob',
+      ]);
+      assert.deepEqual(mia.errors, []);
+    } finally {
+      await mia.close();
     }
   });
 });

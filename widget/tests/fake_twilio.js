@@ -346,6 +346,21 @@ export function postFile(sid, author, sidOfMedia, filename, contentType, size, u
   broadcast(sid, (c, conv) => c.emit('messageAdded', new FakeMessage(conv, record)));
 }
 
+/** A text message from `author`, posted by a client this page does not run: every open client hears it; its index. */
+export function postText(sid, author, body) {
+  const record = append(world.conversations.get(sid), { author, body, attributes: {}, media: null });
+  broadcast(sid, (c, conv) => c.emit('messageAdded', new FakeMessage(conv, record)));
+  return record.index;
+}
+
+/** Twilio deleted message `index` (through its REST API, as a moderator's removal does): every open client hears it. */
+export function removeMessage(sid, index) {
+  const data = world.conversations.get(sid);
+  const record = data.messages.find((m) => m.index === index);
+  data.messages = data.messages.filter((m) => m !== record);
+  broadcast(sid, (c, conv) => c.emit('messageRemoved', new FakeMessage(conv, record)));
+}
+
 /** Adds a participant; the others' clients hear `participantJoined`. */
 export function addParticipant(sid, identity) {
   world.conversations.get(sid).participants.add(identity);

@@ -9,7 +9,7 @@
 
 use protocol::js::{FromJs, ToJs, parse, stringify};
 use protocol::local::{Attachment, ClientFrame, Member, Message, ServerFrame};
-use protocol::moderation::{ModerationEvent, ModerationFrame, Report};
+use protocol::moderation::{ModerationEvent, ModerationFrame, ModerationRequest, Report};
 use protocol::{
     ConfirmRequest, ErrorBody, NotificationSubscription, NotificationsResponse, NotifyState, Provider, SessionRequest,
     SessionResponse, SubscribeRequest, SubscriptionState, TokenRequest, TokenResponse, UnsubscribeRequest,
@@ -428,6 +428,10 @@ fn moderation_frames_match_serde() {
         ModerationFrame::Reports { room: room() },
     ];
     for frame in frames {
+        writes_as_serde_reads(ModerationRequest {
+            token: "header.payload.signature".into(),
+            frame: frame.clone(),
+        });
         writes_as_serde_reads(frame);
     }
     let report = Report {

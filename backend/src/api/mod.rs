@@ -379,20 +379,12 @@ async fn token(
     })))
 }
 
-/// `POST /v1/moderation`'s body: the host token and what to do.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ModerationRequest {
-    token: String,
-    frame: protocol::moderation::ModerationFrame,
-}
-
 /// `POST /v1/moderation` (issue #30): a moderator's action, a report, or
 /// the room's reports, on Twilio; answered as the local provider answers
 /// the same frame on its WebSocket.
 async fn moderate(
     State(state): State<Shared>,
-    JsonBody(body): JsonBody<ModerationRequest>,
+    JsonBody(body): JsonBody<protocol::moderation::ModerationRequest>,
 ) -> Result<Response, ApiError> {
     let event = state.moderate(&body.token, body.frame).await.map_err(ApiError::from)?;
     Ok(no_store(Json(event)))

@@ -25,7 +25,7 @@ use std::cell::RefCell;
 use leptos::prelude::WithUntracked;
 use protocol::js as json;
 use protocol::local::Message;
-use protocol::moderation::{MAX_MUTE_MINUTES, MAX_REASON_CHARS, ModerationEvent, ModerationFrame};
+use protocol::moderation::{MAX_MUTE_MINUTES, MAX_REASON_CHARS, ModerationEvent, ModerationFrame, ModerationRequest};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -68,9 +68,9 @@ pub enum Item {
 }
 
 /// What the menu of a message offers, in order: `mine` when the user
-/// wrote it, `moderation` when the provider's client carries moderation
-/// and reports, `moderator` when the token names them a moderator of its
-/// room.
+/// wrote it, `moderation` when there is a client to carry moderation and
+/// reports (either provider's), `moderator` when the token names them a
+/// moderator of its room.
 pub fn items(mine: bool, moderation: bool, moderator: bool) -> Vec<Item> {
     let mut items = Vec::with_capacity(8);
     if mine {
@@ -182,11 +182,9 @@ fn open(chat: UseChatReturn, id: i64, button: web_sys::HtmlElement) {
     }) else {
         return;
     };
-    // moderation and reports go on the local provider's connection, the
-    // one client whose files are DAChat's too (on Twilio they will go
-    // through DAChat's API: not built yet); a query, not a trait method,
-    // because one more method cost the core 81 B (BENCHMARKS.md)
-    let moderation = chat.client().is_some_and(|c| c.file_endpoint().is_some());
+    // moderation and reports go on the local provider's connection, or
+    // through DAChat's API on Twilio ([`moderate`]): both need a client
+    let moderation = chat.client().is_some();
     let moderator = crate::host::moderates(&chat.host_token()).contains(&message.room);
     let items = items(message.author == me, moderation, moderator);
     let Some(row) = button.parent_element() else { return };
@@ -312,14 +310,55 @@ fn chosen(event: web_sys::Event) {
     }
 }
 
-/// Sends a moderation frame; says so when there is no connection for it.
+/// Sends a moderation frame: on the local provider's connection (the one
+/// client whose files are DAChat's too: a query, not a trait method,
+/// because one more method cost the core 81 B, BENCHMARKS.md), or on
+/// Twilio to DAChat's API (`POST /v1/moderation`, with the host token),
+/// whose answer is read as the connection's would be. Says so when there
+/// is no connection for it, and shows a refusal.
 fn moderate(chat: UseChatReturn, frame: &ModerationFrame) {
-    let sent = chat
-        .client()
-        .zip(json::stringify(frame))
-        .is_some_and(|(client, text)| client.moderate(&text));
-    if !sent {
+    let Some(client) = chat.client() else {
         chat.notice(t(Msg::ActionsOffline));
+        return;
+    };
+    if client.file_endpoint().is_some() {
+        if !json::stringify(frame).is_some_and(|text| client.moderate(&text)) {
+            chat.notice(t(Msg::ActionsOffline));
+        }
+        return;
+    }
+    leptos::task::spawn_local(run(chat, Job::Moderate(frame.clone())));
+}
+
+/// What the piece waits for. One future type for both: each type spawned
+/// is one more function table entry in the core's WASM.
+enum Job {
+    /// The clipboard's promise.
+    Copy(js_sys::Promise),
+    /// A frame for DAChat's API (Twilio).
+    Moderate(ModerationFrame),
+}
+
+async fn run(chat: UseChatReturn, job: Job) {
+    match job {
+        Job::Copy(promise) => {
+            if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
+                chat.notice(t(Msg::ActionsCopied));
+            }
+        }
+        Job::Moderate(frame) => {
+            let body = |token: &str| {
+                json::stringify(&ModerationRequest {
+                    token: token.to_owned(),
+                    frame: frame.clone(),
+                })
+                .unwrap_or_default()
+            };
+            match chat.with_host_token("/v1/moderation", Some(&body)).await {
+                Ok(answer) => self::frame(chat, &answer),
+                Err(refused) => chat.notice(refused.message),
+            }
+        }
     }
 }
 
@@ -386,14 +425,7 @@ fn copy(chat: UseChatReturn, text: &str) {
     let Ok(promise) = write.call1(&clipboard, &text.into()) else {
         return;
     };
-    leptos::task::spawn_local(async move {
-        if wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
-            .await
-            .is_ok()
-        {
-            chat.notice(t(Msg::ActionsCopied));
-        }
-    });
+    leptos::task::spawn_local(run(chat, Job::Copy(js_sys::Promise::from(promise))));
 }
 
 /// A frame the core does not know: moderation's answer or news.
