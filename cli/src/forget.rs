@@ -11,6 +11,9 @@
 //!   log, the watch, throttle state, reply addresses and their log,
 //!   deferred events;
 //! - the last aligned room set (the same table, or `twilio.db`);
+//! - moderation on Twilio in the same table: their mutes and the reports
+//!   they made, and the actions' record with `former-member` in their
+//!   place (`dachat serve` keeps these in `chat.db`, below);
 //! - the embedded provider's `chat.db` and its files, when the data folder
 //!   has one.
 //!
@@ -29,6 +32,7 @@ use backend::notify::dynamo_store::DynamoNotifyStore;
 use backend::notify::store::{KeptAbout, NotifyStore};
 use backend::twilio::aligned::AlignedStore;
 use backend::twilio::aligned_dynamo::DynamoAligned;
+use backend::twilio::moderation_dynamo::DynamoModeration;
 use backend::twilio::rest::ConversationsClient;
 use local_chat::aligned_sqlite::SqliteAligned;
 use local_chat::forget::{ERASED_AUTHOR, KeptInChat, TheirMessages};
@@ -85,6 +89,9 @@ struct Places {
     notify: Option<NotifyPlace>,
     aligned: Option<Box<dyn AlignedStore>>,
     aligned_name: String,
+    /// Moderation on Twilio, in production's table (`dachat serve` keeps
+    /// it in `chat.db`, which the local chat's part covers).
+    moderation: Option<(DynamoModeration, String)>,
     chat: Option<PathBuf>,
 }
 
@@ -158,6 +165,16 @@ pub async fn forget(args: &ForgetArgs) -> anyhow::Result<()> {
         );
         total += usize::from(found);
     }
+    if let Some((store, table)) = &places.moderation {
+        let found = store
+            .forget(who, erase.is_some())
+            .await
+            .with_context(|| format!("moderation (DynamoDB table {table})"))?;
+        println!(
+            "  moderation on Twilio (DynamoDB table {table}; mutes, reports made; the actions' record keeps former-member): {found} {verb}"
+        );
+        total += usize::try_from(found).unwrap_or(usize::MAX);
+    }
     if let Some(path) = &places.chat {
         let kept = in_local_chat(path, who, erase)?;
         println!("  local chat ({}):", path.display());
@@ -197,10 +214,12 @@ async fn places(args: &ForgetArgs) -> anyhow::Result<Places> {
         let path = args.from.data_dir.join(name);
         path.is_file().then_some(path)
     };
+    let mut moderation = None;
     let (notify, aligned, aligned_name): (_, Option<Box<dyn AlignedStore>>, _) = match raw.get(config::NOTIFY_TABLE) {
         Some(table) => {
             let aws = config::aws_config().await;
             let client = aws_sdk_dynamodb::Client::new(&aws);
+            moderation = Some((DynamoModeration::new(client.clone(), table), table.to_owned()));
             (
                 Some(NotifyPlace::Dynamo(
                     DynamoNotifyStore::new(client.clone(), table),
@@ -243,6 +262,7 @@ async fn places(args: &ForgetArgs) -> anyhow::Result<Places> {
         notify,
         aligned,
         aligned_name,
+        moderation,
         chat,
     })
 }

@@ -159,7 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Smoke(args) => smoke::smoke(&args).await,
         Command::Forget(args) => forget::forget(&args).await,
         Command::Export(args) => export::export(&args).await,
-        Command::ModerationLog(args) => moderation_log::moderation_log(&args),
+        Command::ModerationLog(args) => moderation_log::moderation_log(&args).await,
     }
 }
 

@@ -1,34 +1,53 @@
-//! `dachat moderation-log [--room ROOM] [--data-dir DIR]` (issue #30):
-//! every moderator action recorded by the local chat (who, what, when,
-//! which message or member), oldest first, one line each, for the
-//! operator.
-
-use std::path::PathBuf;
+//! `dachat moderation-log [--room ROOM] [--data-dir DIR | --settings F | --ssm]`
+//! (issue #30): every moderator action recorded (who, what, when, which
+//! message or member), oldest first, one line each, for the operator: from
+//! the DynamoDB table when the settings name one (`DACHAT_NOTIFY_TABLE`,
+//! production on Twilio), else from the local server's `chat.db` (the
+//! local provider, or `dachat serve` on Twilio).
 
 use anyhow::bail;
+use backend::config;
+use backend::twilio::moderation::{Action, ModerationStore};
 
 #[derive(Debug, clap::Args)]
 pub struct ModerationLogArgs {
     /// Only this room's actions.
     #[arg(long)]
     pub room: Option<String>,
-    /// The local server's data folder (its chat.db).
-    #[arg(long, default_value = ".dachat/data")]
-    pub data_dir: PathBuf,
+    /// Where the record is: the DynamoDB table given the settings, else the
+    /// data folder's chat.db.
+    #[command(flatten)]
+    pub from: crate::configure::DataSources,
 }
 
-pub fn moderation_log(args: &ModerationLogArgs) -> anyhow::Result<()> {
-    let path = args.data_dir.join("chat.db");
+/// The record, from where the settings say it is.
+async fn actions(args: &ModerationLogArgs) -> anyhow::Result<Vec<Action>> {
+    let raw = args.from.settings().await?;
+    let room = args.room.as_deref();
+    if let Some(table) = raw.get(config::NOTIFY_TABLE) {
+        let client = aws_sdk_dynamodb::Client::new(&config::aws_config().await);
+        let store = backend::twilio::moderation_dynamo::DynamoModeration::new(client, table);
+        return store
+            .actions(room)
+            .await
+            .map_err(|e| anyhow::anyhow!("DynamoDB table {table}: {e}"));
+    }
+    let path = args.from.data_dir.join("chat.db");
     if !path.is_file() {
         bail!(
-            "no {}: the moderation record is kept by the local chat (give --data-dir)",
-            path.display()
+            "no {} and no {}: the moderation record is kept by the local server's chat.db (give --data-dir) or, on AWS, the notifications' table (give --settings or --ssm)",
+            path.display(),
+            config::NOTIFY_TABLE.env
         );
     }
     let store = local_chat::store::Store::open(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let actions = store
-        .moderation_log(args.room.as_deref())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    store
+        .moderation_log(room)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+pub async fn moderation_log(args: &ModerationLogArgs) -> anyhow::Result<()> {
+    let actions = actions(args).await?;
     if actions.is_empty() {
         println!("No moderator actions recorded.");
     }

@@ -149,6 +149,79 @@ fn report_of(item: &Item) -> Result<Report, ModerationStoreError> {
     })
 }
 
+/// Who a forgotten person becomes in the record of actions (as in the
+/// local chat's).
+pub const FORMER_MEMBER: &str = "former-member";
+
+impl DynamoModeration {
+    /// What is kept about `identity` (`dachat forget`): their mutes, the
+    /// reports they made (found by a scan: reports are kept by room), and
+    /// the actions' record naming them (one partition). With `erase`, the
+    /// mutes and reports are deleted and the record keeps
+    /// [`FORMER_MEMBER`] in their place. Returns how many items; a run cut
+    /// short is safe to run again (what is done is not found again).
+    pub async fn forget(&self, identity: &str, erase: bool) -> Result<u64, ModerationStoreError> {
+        let mut doomed: Vec<(String, String)> = Vec::new();
+        for item in self.query(format!("mute#{identity}"), false, None).await? {
+            doomed.push((required(text(&item, "pk"), "pk")?, required(text(&item, "sk"), "sk")?));
+        }
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :report) AND reporter = :who")
+            .expression_attribute_values(":report", s("report#"))
+            .expression_attribute_values(":who", s(identity))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(failed)?;
+            doomed.push((required(text(&item, "pk"), "pk")?, required(text(&item, "sk"), "sk")?));
+        }
+        let named: Vec<Item> = self
+            .query("modlog".into(), false, None)
+            .await?
+            .into_iter()
+            .filter(|item| {
+                text(item, "moderator").as_deref() == Some(identity)
+                    || text(item, "target").as_deref() == Some(identity)
+            })
+            .collect();
+        let found = (doomed.len() + named.len()) as u64;
+        if !erase {
+            return Ok(found);
+        }
+        for (pk, sk) in doomed {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .key("sk", s(sk))
+                .send()
+                .await
+                .map_err(failed)?;
+        }
+        for item in named {
+            let mut kept = item.clone();
+            for field in ["moderator", "target"] {
+                if text(&item, field).as_deref() == Some(identity) {
+                    kept.insert(field.into(), s(FORMER_MEMBER));
+                }
+            }
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(kept))
+                .send()
+                .await
+                .map_err(failed)?;
+        }
+        Ok(found)
+    }
+}
+
 impl ModerationStore for DynamoModeration {
     fn act<'a>(&'a self, action: &'a Action) -> StoreFuture<'a, ()> {
         Box::pin(async move {

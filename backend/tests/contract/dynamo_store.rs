@@ -34,6 +34,67 @@ async fn moderation_on_dynamodb_passes_the_shared_suite() {
     backend::twilio::moderation::suite::run(&store).await;
 }
 
+#[tokio::test]
+async fn forgetting_a_person_in_moderation_on_dynamodb_keeps_the_record_without_them() {
+    use backend::twilio::moderation::{Action, ModerationStore as _};
+    use protocol::moderation::Report;
+    let (client, table) = the_table("moderation-forget").await;
+    let store = DynamoModeration::new(client, table);
+    let action = |at: i64, action: &str, moderator: &str, target: &str, until: Option<i64>| Action {
+        at,
+        moderator: moderator.into(),
+        action: action.into(),
+        room: "general".into(),
+        message_id: None,
+        target: Some(target.into()),
+        detail: until.map(|u| u.to_string()),
+    };
+    store.act(&action(1, "mute", "mia", "bob", Some(99))).await.unwrap();
+    store.act(&action(2, "mute", "bob", "cat", Some(99))).await.unwrap();
+    store.act(&action(3, "mute", "mia", "cat", Some(99))).await.unwrap();
+    let report = |reporter: &str| Report {
+        id: 0,
+        room: "general".into(),
+        message_id: 1,
+        reporter: reporter.into(),
+        reason: "spam".into(),
+        at: 5,
+    };
+    store.report(&report("bob")).await.unwrap();
+    store.report(&report("cat")).await.unwrap();
+    // bob: one mute, one report, two lines of the record
+    assert_eq!(store.forget("bob", false).await.unwrap(), 4);
+    assert_eq!(store.mutes("bob").await.unwrap().len(), 1, "a dry run removes nothing");
+    assert_eq!(store.forget("bob", true).await.unwrap(), 4);
+    assert!(store.mutes("bob").await.unwrap().is_empty());
+    let reporters: Vec<String> = store
+        .reports("general", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.reporter)
+        .collect();
+    assert_eq!(reporters, ["cat"]);
+    let record: Vec<(String, String)> = store
+        .actions(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.moderator, a.target.unwrap()))
+        .collect();
+    assert_eq!(
+        record,
+        [
+            ("mia".into(), "former-member".into()),
+            ("former-member".into(), "cat".into()),
+            ("mia".into(), "cat".into())
+        ]
+    );
+    // again: nothing left about them; cat's mute untouched
+    assert_eq!(store.forget("bob", true).await.unwrap(), 0);
+    assert_eq!(store.mutes("cat").await.unwrap().len(), 1);
+}
+
 /// A fresh table on moto, as infra/ defines it.
 async fn the_table(name: &str) -> (aws_sdk_dynamodb::Client, String) {
     crate::service("AWS_ENDPOINT_URL");

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod configure;
+mod moderation_log;
 mod proxy;
 mod publish;
 mod smtp;
