@@ -178,6 +178,9 @@ pub struct Deps {
     /// Lambda, the chat database in the local server); `None`: moderators
     /// act only on the local provider.
     pub moderation: Option<Arc<dyn ModerationStore>>,
+    /// Where a report on Twilio is e-mailed (`DACHAT_REPORT_ADDRESS`), if
+    /// anywhere.
+    pub report_mail: Option<crate::notify::report_mail::ReportMail>,
 }
 
 impl Deps {
@@ -192,6 +195,7 @@ impl Deps {
             notify: Err("notification e-mails are not set up on this server".into()),
             aligned: None,
             moderation: None,
+            report_mail: None,
         }
     }
 }
@@ -236,6 +240,7 @@ pub struct AppState {
     ttl: std::time::Duration,
     clock: Clock,
     attachments: crate::config::AttachmentSettings,
+    report_mail: Option<crate::notify::report_mail::ReportMail>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -261,6 +266,7 @@ impl AppState {
             notify,
             aligned,
             moderation,
+            report_mail,
         } = deps;
         let jwks = match fixed_keys {
             Some(keys) => JwksCache::fixed(keys),
@@ -333,6 +339,7 @@ impl AppState {
             ttl,
             clock,
             attachments: settings.attachments.clone(),
+            report_mail,
         })
     }
 

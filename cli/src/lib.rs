@@ -427,6 +427,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let notify = notify::LocalNotify::build(&settings.notify, chat_view, &args.data_dir, args.listen, clock.clone())?;
     deps.notify = Ok(notify.notifier.clone() as Arc<dyn backend::notify::Notify>);
+    // reports to the operator: the local provider's as they come, Twilio's by the API
+    let report_mail = notify.report_mail(report_to, &settings.notify.product);
+    deps.report_mail = report_mail.clone();
     if let ProviderSettings::Twilio(_) = settings.provider {
         let dir = &args.data_dir;
         // every `dachat serve` on this data folder sees the others' alignments
@@ -488,13 +491,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         let n = &notify;
         n.spawn(local.as_ref().map(LocalChat::message_events));
-        if let (Some(to), Some(chat)) = (report_to, &local) {
-            notify::spawn_report_mail(
-                n.mailer.clone(),
-                to,
-                settings.notify.product.clone(),
-                chat.report_events(),
-            );
+        if let (Some(mail), Some(chat)) = (report_mail, &local) {
+            notify::spawn_report_mail(mail, chat.report_events());
         }
         let replies = n.notifier.clone() as Arc<dyn backend::notify::Notify>;
         if let (Some(addr), Some(domain)) = (settings.notify.smtp_listen, &n.reply_domain) {

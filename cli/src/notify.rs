@@ -212,41 +212,30 @@ pub fn report_address(
         .transpose()
 }
 
-/// Each report of a message e-mailed to the operator (`DACHAT_REPORT_ADDRESS`,
-/// issue #30), through the local notifier's mailer: who reported which
-/// message of which room, and why (the reporter's words; never the
-/// message's text). A mail that cannot go is logged; the report stays in
-/// the room's list for its moderators.
+impl LocalNotify {
+    /// Reports mailed to `to` through this notifier's mailer, if an address is set.
+    pub fn report_mail(
+        &self,
+        to: Option<backend::notify::email_address::EmailAddress>,
+        product: &str,
+    ) -> Option<backend::notify::report_mail::ReportMail> {
+        to.map(|to| backend::notify::report_mail::ReportMail {
+            mailer: self.mailer.clone(),
+            to,
+            product: product.to_owned(),
+        })
+    }
+}
+
+/// Each report of the local provider's, e-mailed to the operator
+/// (`backend::notify::report_mail`) as it comes.
 pub fn spawn_report_mail(
-    mailer: Arc<dyn Mailer>,
-    to: backend::notify::email_address::EmailAddress,
-    product: String,
+    mail: backend::notify::report_mail::ReportMail,
     mut reports: tokio::sync::mpsc::UnboundedReceiver<protocol::moderation::Report>,
 ) {
     tokio::spawn(async move {
         while let Some(report) = reports.recv().await {
-            let reason: String = report.reason.chars().filter(|c| !c.is_control()).collect();
-            let text = format!(
-                "{reporter} reported message {id} in {room}.\n\nReason: {reason}\n\nThe room's moderators see it in the chat; dachat moderation-log lists what they did.\n",
-                reporter = report.reporter,
-                id = report.message_id,
-                room = report.room,
-            );
-            let email = backend::notify::digest_mail::Email {
-                to: to.as_str().to_owned(),
-                subject: format!("{product}: a message in {} was reported", report.room),
-                html: format!("<pre>{}</pre>", html_text(&text)),
-                text,
-                headers: Vec::new(),
-            };
-            match mailer.send(std::slice::from_ref(&email)).await {
-                Ok(_) => tracing::info!(room = %report.room, "a report was e-mailed to the operator"),
-                Err(e) => tracing::warn!(error = %e, "a report could not be e-mailed to the operator"),
-            }
+            mail.send(&report).await;
         }
     });
-}
-
-fn html_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

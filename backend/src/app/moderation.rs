@@ -79,7 +79,16 @@ impl AppState {
                         reason: "must say why, in at most 500 characters",
                     }));
                 }
-                moderation.report(me, &room, id, reason).await.map(|_| done(action))
+                match moderation.report(me, &room, id, reason).await {
+                    Ok(report) => {
+                        // before answering: a Lambda may be frozen once it has
+                        if let Some(mail) = &self.report_mail {
+                            mail.send(&report).await;
+                        }
+                        Ok(done(action))
+                    }
+                    Err(e) => Err(e),
+                }
             }
             F::Reports { .. } => moderation
                 .reports(&room)

@@ -60,6 +60,26 @@ async fn main() -> ExitCode {
             table.clone(),
         )) as Arc<dyn backend::twilio::moderation::ModerationStore>
     });
+    // reports on Twilio, e-mailed to the operator through SendGrid
+    deps.report_mail = match (&settings.sendgrid, settings.report_address.as_deref()) {
+        (Some(sendgrid), Some(address)) => match backend::notify::email_address::EmailAddress::parse(address) {
+            Ok(to) => Some(backend::notify::report_mail::ReportMail {
+                mailer: Arc::new(backend::notify::sendgrid::SendgridClient::new(
+                    http.clone(),
+                    sendgrid,
+                    &settings.notify.product,
+                    backend::http_client::RetryPolicy::default(),
+                )),
+                to,
+                product: settings.notify.product.clone(),
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "chat/reportAddress is not an e-mail address: reports are not e-mailed");
+                None
+            }
+        },
+        _ => None,
+    };
     let state = match AppState::new(&settings, deps) {
         Ok(state) => state,
         Err(e) => return cannot_start(&e),

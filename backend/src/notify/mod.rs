@@ -82,6 +82,7 @@ pub mod production;
 mod reply;
 pub mod reply_address;
 pub mod reply_text;
+pub mod report_mail;
 pub mod sendgrid;
 pub mod store;
 mod sweep;

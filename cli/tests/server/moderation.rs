@@ -193,3 +193,94 @@ async fn a_moderator_removes_mutes_and_hears_reports_and_a_member_cannot() {
     assert!(lines[1].contains("general  alice  muted bob until "), "{log}");
     assert!(lines[2].contains("general  alice  unmuted bob"), "{log}");
 }
+
+/// On Twilio the same frames go to `POST /v1/moderation`: a member's report
+/// reaches the moderators' list and the operator's mailbox (through the
+/// local server's mailer, as the API's SendGrid in production), a member
+/// cannot list or remove, and the record is the one `moderation-log` reads.
+#[tokio::test]
+async fn on_twilio_a_report_reaches_the_moderators_and_the_operator() {
+    let twilio = crate::twilio_webhook::standin().await;
+    let server = crate::twilio_webhook::twilio_server_with(
+        "moderation-twilio",
+        &twilio,
+        &[("DACHAT_REPORT_ADDRESS", "ops@example.org")],
+    );
+    let alice = token(&server, "alice", &["general"]).await;
+    let bob = token(&server, "bob", &[]).await;
+    for who in [&alice, &bob] {
+        let (status, answer) = server
+            .post("/v1/session", json!({ "token": who, "context": "general" }))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let posted: Value = server
+        .http
+        .post(format!("{twilio}/_standin/message"))
+        .json(&json!({ "conversation": "general", "author": "alice", "body": "secret cargo detail" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let index = posted["index"].as_i64().unwrap();
+    let moderate = |token: &str, frame: Value| server.post("/v1/moderation", json!({ "token": token, "frame": frame }));
+
+    let (status, answer) = moderate(
+        &bob,
+        json!({ "type": "report", "room": "general", "id": index, "reason": "spam" }),
+    )
+    .await;
+    assert_eq!((status, answer["type"].as_str()), (200, Some("done")), "{answer}");
+    let mail = server.inbox_of(1).await.remove(0);
+    assert_eq!(
+        (mail["to"].as_str(), mail["subject"].as_str()),
+        (
+            Some("ops@example.org"),
+            Some("DAChat: a message in general was reported")
+        )
+    );
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("bob reported message {index} in general")),
+        "{text}"
+    );
+    assert!(!text.contains("secret cargo detail"), "{text}");
+
+    let (status, answer) = moderate(&bob, json!({ "type": "reports", "room": "general" })).await;
+    assert_eq!((status, answer["error"].as_str()), (403, Some("not_moderator")));
+    let (status, answer) = moderate(&alice, json!({ "type": "reports", "room": "general" })).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["reports"][0]["reason"], "spam");
+    // without the muted role (`dachat configure` was not run): the reason, and nothing recorded
+    let (status, answer) = moderate(
+        &alice,
+        json!({ "type": "mute", "room": "general", "identity": "bob", "minutes": 60 }),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (503, Some("not_configured")),
+        "{answer}"
+    );
+    assert!(
+        answer["message"].as_str().unwrap().contains("dachat configure"),
+        "{answer}"
+    );
+    let (status, answer) = moderate(&alice, json!({ "type": "remove", "room": "general", "id": index })).await;
+    assert_eq!(status, 200, "{answer}");
+
+    let log = Command::new(DACHAT)
+        .args(["moderation-log", "--data-dir"])
+        .arg(&server.server.data)
+        .output()
+        .unwrap();
+    assert!(log.status.success());
+    let log = String::from_utf8(log.stdout).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(
+        log.contains(&format!("general  alice  removed message {index} by alice")),
+        "{log}"
+    );
+}

@@ -36,7 +36,7 @@ pub(crate) fn twilio_env(twilio: &str) -> Vec<(&'static str, String)> {
 
 /// `dachat serve` with Twilio settings whose REST API is the stand-in at
 /// `twilio`, and `extra` settings.
-fn twilio_server_with(name: &str, twilio: &str, extra: &[(&str, &str)]) -> crate::support::Server {
+pub(crate) fn twilio_server_with(name: &str, twilio: &str, extra: &[(&str, &str)]) -> crate::support::Server {
     let settings = twilio_env(twilio);
     let mut env: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
     env.extend_from_slice(extra);
