@@ -48,6 +48,28 @@ fn history_of(page: &Value, id: i64) -> Value {
         .unwrap()
 }
 
+/// The operator's one e-mail: `reporter` reported message `id` of general
+/// for spam; the message's text is not in it.
+async fn report_mailed(server: &Server, reporter: &str, id: i64) {
+    let mail = server.inbox_of(1).await.remove(0);
+    assert_eq!(
+        (mail["to"].as_str(), mail["subject"].as_str()),
+        (
+            Some("ops@example.org"),
+            Some("DAChat: a message in general was reported")
+        )
+    );
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("{reporter} reported message {id} in general")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Reason: spam") && !text.contains("secret cargo detail"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn a_moderator_removes_mutes_and_hears_reports_and_a_member_cannot() {
     let server = serve("moderation", &[("DACHAT_REPORT_ADDRESS", "ops@example.org")]);
@@ -147,23 +169,7 @@ async fn a_moderator_removes_mutes_and_hears_reports_and_a_member_cannot() {
     let list = alice.expect("reportList").await;
     assert_eq!(list["reports"].as_array().unwrap().len(), 1);
     // and the operator gets an e-mail: who, which message, why; not its text
-    let mail = server.inbox_of(1).await.remove(0);
-    assert_eq!(
-        (mail["to"].as_str(), mail["subject"].as_str()),
-        (
-            Some("ops@example.org"),
-            Some("DAChat: a message in general was reported")
-        )
-    );
-    let text = mail["text"].as_str().unwrap();
-    assert!(
-        text.contains(&format!("carol reported message {again} in general")),
-        "{text}"
-    );
-    assert!(
-        text.contains("Reason: spam") && !text.contains("secret cargo detail"),
-        "{text}"
-    );
+    report_mailed(&server, "carol", again).await;
 
     // a token that no longer names her takes the role away at the renewal
     let (status, _) = server
@@ -233,20 +239,7 @@ async fn on_twilio_a_report_reaches_the_moderators_and_the_operator() {
     )
     .await;
     assert_eq!((status, answer["type"].as_str()), (200, Some("done")), "{answer}");
-    let mail = server.inbox_of(1).await.remove(0);
-    assert_eq!(
-        (mail["to"].as_str(), mail["subject"].as_str()),
-        (
-            Some("ops@example.org"),
-            Some("DAChat: a message in general was reported")
-        )
-    );
-    let text = mail["text"].as_str().unwrap();
-    assert!(
-        text.contains(&format!("bob reported message {index} in general")),
-        "{text}"
-    );
-    assert!(!text.contains("secret cargo detail"), "{text}");
+    report_mailed(&server, "bob", index).await;
 
     let (status, answer) = moderate(&bob, json!({ "type": "reports", "room": "general" })).await;
     assert_eq!((status, answer["error"].as_str()), (403, Some("not_moderator")));
