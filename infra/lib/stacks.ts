@@ -42,6 +42,14 @@ export class DachatStack extends Stack {
       timeToLiveAttribute: 'expires',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // every reply route, so the retention (and `dachat forget`) find them
+    // without a scan: sparse (only routes carry `routes`), a few attributes
+    this.notifyTable.addGlobalSecondaryIndex({
+      indexName: 'reply-routes',
+      partitionKey: { name: 'routes', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['identity', 'context', 'expires'],
+    });
     skipChecks(this.notifyTable, [
       ['CKV_AWS_119', 'encrypted at rest with the AWS-owned key; holds addresses and code hashes, no message content, and a customer-managed key adds a key policy to run'],
     ]);
@@ -69,7 +77,7 @@ export class DachatStack extends Stack {
           'dynamodb:Query',
           'dynamodb:ConditionCheckItem',
         ],
-        resources: [this.notifyTable.tableArn],
+        resources: [this.notifyTable.tableArn, `${this.notifyTable.tableArn}/index/reply-routes`],
       });
     this.tokenService.function.addToRolePolicy(tableItems());
     // unsubscribe links point at the API itself

@@ -132,6 +132,12 @@ describe('the notifications table', () => {
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         TimeToLiveSpecification: { AttributeName: 'expires', Enabled: true },
+        // the reply routes, listed without a scan (the retention, `dachat forget`)
+        GlobalSecondaryIndexes: [{
+          IndexName: 'reply-routes',
+          KeySchema: [{ AttributeName: 'routes', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['identity', 'context', 'expires'] },
+        }],
       },
     });
   });
@@ -151,6 +157,10 @@ describe('the notifications table', () => {
       'dynamodb:ConditionCheckItem',
     ]);
     assert.match(JSON.stringify(items.Resource), /NotifyTable.*Arn/);
+    // the table and its reply-routes index, nothing else
+    const resources = items.Resource as unknown[];
+    assert.equal(resources.length, 2);
+    assert.match(JSON.stringify(resources[1]), /\/index\/reply-routes/);
     assert.ok(!statements(main).some((s) => String(s.Action).includes('dynamodb:Scan')), 'no scans');
   });
 });

@@ -6,7 +6,9 @@
 //! it did. It also deletes messages past their room's retention
 //! (`chat/retention`, issue #30) on Twilio: within 10 s after the sweep,
 //! once an hour, going on each minute until a run has looked at every
-//! room. Without its settings (notifications or a retention) it does not
+//! room; each finished walk also removes the reply addresses of digests
+//! older than their room's retention (through the table's `reply-routes`
+//! index, without a scan). Without its settings (notifications or a retention) it does not
 //! start, and says which is missing.
 
 use std::process::ExitCode;
@@ -68,8 +70,16 @@ async fn main() -> ExitCode {
     let handler = service_fn(move |_event: LambdaEvent<serde_json::Value>| {
         let (notifier, retention) = (notifier.clone(), retention.clone());
         async move {
-            if let Some(retention) = retention {
-                retention.run_if_due().await;
+            if let Some(retention) = retention
+                && retention.run_if_due().await
+                && let Some(notifier) = &notifier
+            {
+                match notifier.expire_reply_routes(&retention.rules).await {
+                    Ok(gone) => {
+                        tracing::info!(gone, "retention: reply addresses of rooms past their retention removed")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "retention: could not remove old reply addresses; next hour"),
+                }
             }
             let Some(notifier) = notifier else {
                 return Ok::<_, lambda_http::Error>(serde_json::json!({ "sweep": "off" }));
@@ -112,14 +122,13 @@ struct Retention {
 }
 
 impl Retention {
-    /// (Reply addresses are not cut short here: finding a room's among
-    /// them needs a scan of the table, which this function's role is not
-    /// given; see README, "Retention".)
-    async fn run_if_due(&self) {
+    /// Deletes old messages when a walk is due; `true` when this one
+    /// finished looking at every room.
+    async fn run_if_due(&self) -> bool {
         let now = self.clock.now_ms();
         let last = *self.finished_at.lock().unwrap_or_else(|p| p.into_inner());
         if last.is_some_and(|at| now.saturating_sub(at) < RETENTION_EVERY_MS) {
-            return;
+            return false;
         }
         match backend::twilio::retention::expire(&self.client, &self.rules, &self.clock, RETENTION_BUDGET).await {
             Ok(done) => {
@@ -132,8 +141,12 @@ impl Retention {
                 if done.done {
                     *self.finished_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
                 }
+                done.done
             }
-            Err(e) => tracing::warn!(error = %e, "retention: Twilio failed; trying again next minute"),
+            Err(e) => {
+                tracing::warn!(error = %e, "retention: Twilio failed; trying again next minute");
+                false
+            }
         }
     }
 }

@@ -12,13 +12,19 @@
 //! | watch | `watch` | `<identity>` |
 //! | deferred event | `deferred` | `<claim key>` |
 //! | room mail (throttle) | `mail#<identity>` | `<context>` |
-//! | reply route | `reply#<tag>` | `-` |
+//! | reply route | `reply#<tag>` | `-` (and `routes` = `reply`: the `reply-routes` index) |
 //! | reply landed | `replylog#<identity>` | `<at, 20 digits>#<random>` |
-//!
-//! Everything about one person, for `dachat forget`: `dynamo_store/forget.rs`.
 //!
 //! Over 600 lines: one trait's implementation on one table, every kind of
 //! item beside its key layout (as the SQLite one is in one file).
+//!
+//! Everything about one person, for `dachat forget`: `dynamo_store/forget.rs`.
+//! One global secondary index, [`ROUTES_INDEX`] (sparse: only reply routes
+//! carry its key `routes`; projected: `identity`, `context`, `expires`),
+//! lists every reply route without a scan: the retention's hourly run
+//! finds the routes of rooms past their retention through it, and `dachat
+//! forget` a person's. Routes written before the index existed lack its
+//! key; they go by TTL within 180 days (`REPLY_ROUTE_SECS`).
 //!
 //! Watches share one partition, read with a filter on `due`: only people
 //! with unread messages in a followed room have one, and the sweep (one at
@@ -39,6 +45,9 @@ use crate::notify::store::{
     CLAIM_SECS, Claim, DeferredEvent, KeptAbout, LEASE_SECS, NotifyStore, REPLY_ROUTE_SECS, ReplyRoute, RoomMail,
     StoreError, Subscription, Watch,
 };
+
+/// The index of every reply route (`infra/lib/stacks.ts` defines it).
+pub const ROUTES_INDEX: &str = "reply-routes";
 
 /// How long code log entries are kept (the limits look back one hour).
 const CODE_LOG_SECS: u64 = 2 * 3600;
@@ -553,6 +562,7 @@ impl DynamoNotifyStore {
                         .item("identity", s(&route.identity))
                         .item("context", s(&route.context))
                         .item("expires", n(now + REPLY_ROUTE_SECS))
+                        .item("routes", s("reply"))
                         .build()
                         .map_err(|e| StoreError(e.to_string()))?;
                     Ok(WriteRequest::builder().put_request(put).build())

@@ -4,7 +4,10 @@
 //! front of moto (issue #28): throttling and 5xx are retried, a long spell
 //! is a clear error that leaves nothing half-written, and service resumes.
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
+};
 use backend::notify::address_codes::PendingCode;
 use backend::notify::dynamo_store::DynamoNotifyStore;
 use backend::notify::store::{Claim, NotifyStore as _};
@@ -95,7 +98,7 @@ async fn forgetting_a_person_in_moderation_on_dynamodb_keeps_the_record_without_
     assert_eq!(store.mutes("cat").await.unwrap().len(), 1);
 }
 
-/// A fresh table on moto, as infra/ defines it.
+/// A fresh table on moto, as infra/ defines it (keys, the `reply-routes` index).
 async fn the_table(name: &str) -> (aws_sdk_dynamodb::Client, String) {
     crate::service("AWS_ENDPOINT_URL");
     let client = aws_sdk_dynamodb::Client::new(&backend::config::aws_config().await);
@@ -121,6 +124,22 @@ async fn the_table(name: &str) -> (aws_sdk_dynamodb::Client, String) {
         .key_schema(key("sk", KeyType::Range))
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
+        .attribute_definitions(attribute("routes"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(backend::notify::dynamo_store::ROUTES_INDEX)
+                .key_schema(key("routes", KeyType::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .non_key_attributes("identity")
+                        .non_key_attributes("context")
+                        .non_key_attributes("expires")
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await

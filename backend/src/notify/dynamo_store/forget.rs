@@ -2,9 +2,8 @@
 //! routes, `expire_reply_routes`): every item about one person, found by
 //! its partition (`sub#`, `code#`, `codelog-id#`, `mail#`, `replylog#`),
 //! by its sort key (`watch`), by an attribute within a small partition
-//! (`deferred`, read whole), and by a scan for the reply routes (keyed by tag, so
-//! nothing else finds them; `dachat forget` is rare, and a scan of the
-//! one table reads it once).
+//! (`deferred`, read whole), and through the `reply-routes` index for the
+//! reply routes (keyed by tag, so nothing else finds them).
 //!
 //! Order keeps a run cut short safe to run again: the by-mailbox entries
 //! of the codes-sent log are found through the person's own entries and
@@ -113,25 +112,34 @@ impl DynamoNotifyStore {
         Ok(answer.item().map(|_| ("watch".to_owned(), identity.to_owned())))
     }
 
-    /// Removes the reply routes of rooms past their retention (a scan of
-    /// the table: once an hour, from the retention's run).
+    /// Every reply route, through the `reply-routes` index (its keys and
+    /// `identity`, `context`, `expires`).
+    async fn all_routes(&self) -> Result<Vec<Item>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::ROUTES_INDEX)
+            .key_condition_expression("routes = :reply")
+            .expression_attribute_values(":reply", s("reply"))
+            .into_paginator()
+            .items()
+            .send();
+        let mut found = Vec::new();
+        while let Some(item) = pages.next().await {
+            found.push(item.map_err(failed)?);
+        }
+        Ok(found)
+    }
+
+    /// Removes the reply routes of rooms past their retention (once an
+    /// hour, from the retention's run).
     pub(super) async fn expire_routes(
         &self,
         cutoff: &(dyn Fn(&str) -> Option<u64> + Sync),
     ) -> Result<usize, StoreError> {
-        let mut pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .filter_expression("begins_with(pk, :reply)")
-            .expression_attribute_values(":reply", s("reply#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
         let mut gone = Vec::new();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(failed)?;
+        for item in self.all_routes().await? {
             let (Ok(context), Ok(expires)) = (text(&item, "context"), super::number(&item, "expires")) else {
                 continue;
             };
@@ -144,24 +152,13 @@ impl DynamoNotifyStore {
         Ok(count)
     }
 
-    /// Every reply route that leads to `identity` (a scan of the table).
+    /// Every reply route that leads to `identity`.
     async fn reply_routes_of(&self, identity: &str) -> Result<Vec<Key>, StoreError> {
-        let mut pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .filter_expression("begins_with(pk, :reply) AND #identity = :identity")
-            .expression_attribute_names("#identity", "identity")
-            .expression_attribute_values(":reply", s("reply#"))
-            .expression_attribute_values(":identity", s(identity))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        let mut found = Vec::new();
-        while let Some(item) = pages.next().await {
-            found.push(key_of(&item.map_err(failed)?)?);
-        }
-        Ok(found)
+        self.all_routes()
+            .await?
+            .iter()
+            .filter(|item| text(item, "identity").ok().as_deref() == Some(identity))
+            .map(key_of)
+            .collect()
     }
 }
