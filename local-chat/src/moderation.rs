@@ -239,6 +239,14 @@ impl Store {
         Ok(())
     }
 
+    /// How many reports `reporter` made at or after `since` (Unix ms).
+    pub fn reports_by(&self, reporter: &str, since: i64) -> Result<u32, StoreError> {
+        Ok(self
+            .db()
+            .prepare_cached("SELECT count(*) FROM reports WHERE reporter = ?1 AND at >= ?2")?
+            .query_row(params![reporter, since], |r| r.get(0))?)
+    }
+
     fn mutes_of(&self, identity: &str) -> Result<Vec<Mute>, StoreError> {
         let db = self.db();
         let mut statement = db.prepare_cached("SELECT room, until_ms FROM mutes WHERE identity = ?1 ORDER BY room")?;
@@ -324,6 +332,11 @@ impl ModerationStore for Store {
     fn reports<'a>(&'a self, room: &'a str, limit: u32) -> StoreFuture<'a, Vec<Report>> {
         let found = Store::reports(self, room, limit).map_err(store_failed);
         Box::pin(async move { found })
+    }
+
+    fn reports_by<'a>(&'a self, reporter: &'a str, since: i64) -> StoreFuture<'a, u32> {
+        let count = Store::reports_by(self, reporter, since).map_err(store_failed);
+        Box::pin(async move { count })
     }
 
     fn actions<'a>(&'a self, room: Option<&'a str>) -> StoreFuture<'a, Vec<Action>> {

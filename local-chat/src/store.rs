@@ -100,6 +100,7 @@ CREATE TABLE IF NOT EXISTS reports (
     reporter TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_by_room ON reports (room, id);
+CREATE INDEX IF NOT EXISTS reports_by_reporter ON reports (reporter, at);
 CREATE TABLE IF NOT EXISTS moderation_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, moderator TEXT NOT NULL,
     action TEXT NOT NULL, room TEXT NOT NULL, message_id INTEGER, target TEXT, detail TEXT

@@ -15,7 +15,9 @@ use futures_util::SinkExt as _;
 use protocol::local::{
     ClientFrame, MAX_FRAME_BYTES, MAX_MEMBERS_LISTED, MAX_NICK_CHARS, MAX_PAGE, Member, ServerFrame,
 };
-use protocol::moderation::{MAX_MUTE_MINUTES, MAX_REASON_CHARS, ModerationEvent, ModerationFrame};
+use protocol::moderation::{
+    MAX_MUTE_MINUTES, MAX_REASON_CHARS, MAX_REPORTS_PER_HOUR, ModerationEvent, ModerationFrame,
+};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -558,8 +560,19 @@ impl Connection {
                         None,
                     ));
                 }
+                let now = self.now_ms();
+                let made = store
+                    .reports_by(&self.identity, now - 3_600_000)
+                    .map_err(|e| store_error(&e, None))?;
+                if made >= MAX_REPORTS_PER_HOUR {
+                    return Err(error(
+                        "rate_limited",
+                        format!("at most {MAX_REPORTS_PER_HOUR} reports an hour; the room's moderators have yours"),
+                        None,
+                    ));
+                }
                 let report = store
-                    .report(&self.identity, &room, id, reason, self.now_ms())
+                    .report(&self.identity, &room, id, reason, now)
                     .map_err(|e| store_error(&e, None))?;
                 self.chat.reported(report.clone());
                 let event = encode_moderation(&ModerationEvent::Reported { report });

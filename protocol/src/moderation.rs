@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 /// The longest reason a report may give, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
+/// The most reports one person may make in an hour (each may e-mail the
+/// operator: a member cannot flood their mailbox).
+pub const MAX_REPORTS_PER_HOUR: u32 = 20;
+
 /// The longest a mute may last, in minutes (30 days).
 pub const MAX_MUTE_MINUTES: u32 = 30 * 24 * 60;
 

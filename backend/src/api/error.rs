@@ -300,6 +300,7 @@ fn moderation_error(e: ModerationError) -> ApiError {
             message: what,
         },
         ModerationError::NotConfigured(what) => ApiError::NotConfigured(what),
+        ModerationError::TooManyReports { retry_after_secs } => ApiError::RateLimited { retry_after_secs },
         ModerationError::Rest(e) => AppError::Chat(e).into(),
         ModerationError::Store(e) => ApiError::UpstreamUnavailable(e.to_string()),
     }
@@ -388,6 +389,7 @@ pub fn every_error() -> Vec<ApiError> {
         AppError::ModerationOff(detail()),
         AppError::Moderation(ModerationError::NotFound(detail())),
         AppError::Moderation(ModerationError::NotConfigured(detail())),
+        AppError::Moderation(ModerationError::TooManyReports { retry_after_secs: 60 }),
         AppError::Moderation(ModerationError::Rest(RestError::Unavailable(detail()))),
         AppError::Moderation(ModerationError::Rest(RestError::Rejected(detail()))),
         AppError::Moderation(ModerationError::Store(ModerationStoreError(detail()))),

@@ -30,7 +30,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use protocol::moderation::Report;
+use protocol::moderation::{MAX_REPORTS_PER_HOUR, Report};
+
+/// An hour in Unix milliseconds.
+const HOUR_MS: i64 = 3_600_000;
 
 use crate::clock::Clock;
 use crate::domain::{ContextName, Identity};
@@ -95,6 +98,10 @@ pub trait ModerationStore: Send + Sync + std::fmt::Debug {
 
     /// `room`'s reports, newest first, at most `limit`.
     fn reports<'a>(&'a self, room: &'a str, limit: u32) -> StoreFuture<'a, Vec<Report>>;
+
+    /// How many reports `reporter` made at or after `since` (Unix ms), in
+    /// any room (the hourly limit).
+    fn reports_by<'a>(&'a self, reporter: &'a str, since: i64) -> StoreFuture<'a, u32>;
 
     /// Every action recorded, oldest first (of `room`, if given).
     fn actions<'a>(&'a self, room: Option<&'a str>) -> StoreFuture<'a, Vec<Action>>;
@@ -193,6 +200,18 @@ impl ModerationStore for MemoryModeration {
         })
     }
 
+    fn reports_by<'a>(&'a self, reporter: &'a str, since: i64) -> StoreFuture<'a, u32> {
+        Box::pin(async move {
+            let count = self
+                .inner()
+                .reports
+                .iter()
+                .filter(|r| r.reporter == reporter && r.at >= since)
+                .count();
+            Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        })
+    }
+
     fn actions<'a>(&'a self, room: Option<&'a str>) -> StoreFuture<'a, Vec<Action>> {
         Box::pin(async move {
             Ok(self
@@ -213,6 +232,10 @@ pub enum ModerationError {
     NotFound(String),
     /// The service is not set up for it (names the command).
     NotConfigured(String),
+    /// Too many reports from one person this hour: when to try again (s).
+    TooManyReports {
+        retry_after_secs: u64,
+    },
     Rest(RestError),
     Store(ModerationStoreError),
 }
@@ -429,13 +452,18 @@ impl TwilioModeration {
         index: i64,
         reason: &str,
     ) -> Result<Report, ModerationError> {
+        let now = self.now_ms();
+        let made = self.store.reports_by(reporter.as_str(), now - HOUR_MS).await?;
+        if made >= MAX_REPORTS_PER_HOUR {
+            return Err(ModerationError::TooManyReports { retry_after_secs: 3600 });
+        }
         let report = Report {
             id: 0,
             room: room.to_string(),
             message_id: index,
             reporter: reporter.to_string(),
             reason: reason.to_owned(),
-            at: self.now_ms(),
+            at: now,
         };
         Ok(self.store.report(&report).await?)
     }
@@ -546,6 +574,11 @@ pub mod suite {
         assert_eq!(listed, [second.clone(), first]);
         assert_eq!(store.reports("general", 1).await.unwrap(), [second]);
         assert_eq!(store.reports("empty", 10).await.unwrap(), []);
+        // counted by reporter, from a time on, in every room
+        assert_eq!(store.reports_by("cat", 10_000).await.unwrap(), 3);
+        assert_eq!(store.reports_by("cat", 11_000).await.unwrap(), 2);
+        assert_eq!(store.reports_by("cat", 12_001).await.unwrap(), 0);
+        assert_eq!(store.reports_by("bob", 0).await.unwrap(), 0);
     }
 }
 

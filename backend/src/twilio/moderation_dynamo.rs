@@ -7,6 +7,7 @@
 //! | moderator action | `modlog` | `<at, 20 digits>#<random>` | `at`, `moderator`, `action`, `room`, `message_id`?, `target`?, `detail`? |
 //! | mute | `mute#<identity>` | `<room>` | `until`, `expires` (30 days after it) |
 //! | report | `report#<room>` | `<at, 20 digits>#<random>` | `id`, `message_id`, `reporter`, `reason`, `at` |
+//! | report made, by reporter | `reportlog#<identity>` | `<at, 20 digits>#<random>` | `expires` (2 hours on: the hourly limit's count) |
 //!
 //! The record is one partition read in order: moderator actions are few
 //! (people, not machines, make them). A mute or unmute and its record are
@@ -155,15 +156,18 @@ pub const FORMER_MEMBER: &str = "former-member";
 
 impl DynamoModeration {
     /// What is kept about `identity` (`dachat forget`): their mutes, the
-    /// reports they made (found by a scan: reports are kept by room), and
+    /// reports they made (found by a scan: reports are kept by room) and
+    /// their count for the hourly limit, and
     /// the actions' record naming them (one partition). With `erase`, the
     /// mutes and reports are deleted and the record keeps
     /// [`FORMER_MEMBER`] in their place. Returns how many items; a run cut
     /// short is safe to run again (what is done is not found again).
     pub async fn forget(&self, identity: &str, erase: bool) -> Result<u64, ModerationStoreError> {
         let mut doomed: Vec<(String, String)> = Vec::new();
-        for item in self.query(format!("mute#{identity}"), false, None).await? {
-            doomed.push((required(text(&item, "pk"), "pk")?, required(text(&item, "sk"), "sk")?));
+        for pk in [format!("mute#{identity}"), format!("reportlog#{identity}")] {
+            for item in self.query(pk, false, None).await? {
+                doomed.push((required(text(&item, "pk"), "pk")?, required(text(&item, "sk"), "sk")?));
+            }
         }
         let mut pages = self
             .client
@@ -294,17 +298,32 @@ impl ModerationStore for DynamoModeration {
                 id: report.at.saturating_mul(1000).saturating_add(small),
                 ..report.clone()
             };
+            let sk = s(format!("{:020}#{suffix}", kept.at.max(0)));
+            let report = Self::build(
+                Put::builder()
+                    .table_name(&self.table)
+                    .item("pk", s(format!("report#{}", kept.room)))
+                    .item("sk", sk.clone())
+                    .item("id", num(kept.id))
+                    .item("room", s(&kept.room))
+                    .item("message_id", num(kept.message_id))
+                    .item("reporter", s(&kept.reporter))
+                    .item("reason", s(&kept.reason))
+                    .item("at", num(kept.at))
+                    .build(),
+            )?;
+            let counted = Self::build(
+                Put::builder()
+                    .table_name(&self.table)
+                    .item("pk", s(format!("reportlog#{}", kept.reporter)))
+                    .item("sk", sk)
+                    .item("expires", num(kept.at / 1000 + 7200))
+                    .build(),
+            )?;
             self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", s(format!("report#{}", kept.room)))
-                .item("sk", s(format!("{:020}#{suffix}", kept.at.max(0))))
-                .item("id", num(kept.id))
-                .item("room", s(&kept.room))
-                .item("message_id", num(kept.message_id))
-                .item("reporter", s(&kept.reporter))
-                .item("reason", s(&kept.reason))
-                .item("at", num(kept.at))
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(report).build())
+                .transact_items(TransactWriteItem::builder().put(counted).build())
                 .send()
                 .await
                 .map_err(failed)?;
@@ -320,6 +339,24 @@ impl ModerationStore for DynamoModeration {
                 .iter()
                 .map(report_of)
                 .collect()
+        })
+    }
+
+    fn reports_by<'a>(&'a self, reporter: &'a str, since: i64) -> StoreFuture<'a, u32> {
+        Box::pin(async move {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk >= :since")
+                .expression_attribute_values(":pk", s(format!("reportlog#{reporter}")))
+                .expression_attribute_values(":since", s(format!("{:020}", since.max(0))))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(failed)?;
+            Ok(u32::try_from(answer.count()).unwrap_or(0))
         })
     }
 

@@ -315,6 +315,40 @@ async fn any_member_reports_and_only_moderators_read_the_reports() {
     assert_eq!(reports[0]["reporter"], "bob");
     assert_eq!(reports[0]["reason"], "spam");
     assert_eq!(reports[0]["messageId"], index);
+
+    // at most 20 an hour from one person (each may e-mail the operator)
+    for n in 2..=20 {
+        let answer = w
+            .moderate(
+                &bob,
+                json!({ "type": "report", "room": "general", "id": index, "reason": format!("spam {n}") }),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "report {n}: {}", answer.json);
+    }
+    let flood = w
+        .moderate(
+            &bob,
+            json!({ "type": "report", "room": "general", "id": index, "reason": "one more" }),
+        )
+        .await;
+    assert_eq!(flood.status, 429, "{}", flood.json);
+    assert_eq!(flood.json["error"], "rate_limited");
+    assert_eq!(flood.headers["retry-after"], "3600");
+    assert_eq!(w.store.reports("general", 100).await.unwrap().len(), 20);
+    // an hour later (with a token of then), one more is taken
+    w.ahead_ms.store(3_600_001, Ordering::SeqCst);
+    let then = now() + 3601;
+    let bob_then = w
+        .key
+        .sign(&json!({ "sub": "bob", "contexts": ["general"], "iat": then, "exp": then + 600 }));
+    let later = w
+        .moderate(
+            &bob_then,
+            json!({ "type": "report", "room": "general", "id": index, "reason": "again" }),
+        )
+        .await;
+    assert_eq!(later.status, 200, "{}", later.json);
 }
 
 #[tokio::test]

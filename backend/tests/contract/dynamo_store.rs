@@ -65,10 +65,11 @@ async fn forgetting_a_person_in_moderation_on_dynamodb_keeps_the_record_without_
     };
     store.report(&report("bob")).await.unwrap();
     store.report(&report("cat")).await.unwrap();
-    // bob: one mute, one report, two lines of the record
-    assert_eq!(store.forget("bob", false).await.unwrap(), 4);
+    // bob: one mute, one report and its count, two lines of the record
+    assert_eq!(store.forget("bob", false).await.unwrap(), 5);
     assert_eq!(store.mutes("bob").await.unwrap().len(), 1, "a dry run removes nothing");
-    assert_eq!(store.forget("bob", true).await.unwrap(), 4);
+    assert_eq!(store.forget("bob", true).await.unwrap(), 5);
+    assert_eq!(store.reports_by("bob", 0).await.unwrap(), 0);
     assert!(store.mutes("bob").await.unwrap().is_empty());
     let reporters: Vec<String> = store
         .reports("general", 10)

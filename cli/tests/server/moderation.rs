@@ -277,3 +277,24 @@ async fn on_twilio_a_report_reaches_the_moderators_and_the_operator() {
         "{log}"
     );
 }
+
+/// A member makes at most 20 reports an hour (each may e-mail the
+/// operator); the 21st is refused with the reason, and nothing is kept.
+#[tokio::test]
+async fn reports_are_limited_per_person() {
+    let server = serve("moderation-limit", &[]);
+    let mut carol = server.chat(&token(&server, "carol", &[]).await).await;
+    let id = say(&mut carol, "general", 1).await;
+    for n in 1..=20 {
+        carol
+            .send(json!({ "type": "report", "room": "general", "id": id, "reason": format!("spam {n}") }))
+            .await;
+        done(&mut carol, "report").await;
+    }
+    carol
+        .send(json!({ "type": "report", "room": "general", "id": id, "reason": "one more" }))
+        .await;
+    let (code, message) = error(&mut carol).await;
+    assert_eq!(code, "rate_limited");
+    assert!(message.contains("20 reports an hour"), "{message}");
+}
