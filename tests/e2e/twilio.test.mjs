@@ -325,6 +325,32 @@ describe('the Twilio path', () => {
       await notice('Muted: they can read, not write.');
       assert.equal(await may('sendMessage'), false);
       assert.equal(await may('editOwnMessage'), false);
+      // and bob's window says why when Twilio refuses his send (his SDK
+      // stand-in refuses as Twilio does for his role now), in Arabic too
+      const bob = await browser();
+      try {
+        await bob.page.route('**/__fake_twilio.js', (route) =>
+          route.fulfill({ path: 'widget/tests/fake_twilio.js', contentType: 'text/javascript' }));
+        await signIn(bob.page, server, { sub: 'bob', contexts: ['shipment-7'], context: 'shipment-7', lang: 'ar', launcher: /^الدردشة/ });
+        await bob.page.evaluate(async () => {
+          const fake = await import('/__fake_twilio.js');
+          fake.install();
+          fake.trustServer();
+          fake.refuseSendsOf('bob');
+          window.__fake = fake;
+        });
+        await bob.page.getByRole('button', { name: /^الدردشة/ }).click();
+        await bob.page.locator('.log').waitFor();
+        await bob.page.locator('.banner').waitFor({ state: 'detached' });
+        const box = bob.page.locator('.composer textarea');
+        await box.fill('let me talk');
+        await box.press('Enter');
+        await bob.page.locator('.log .message.pending', { hasText: 'let me talk' })
+          .getByText(/كتمك أحد المشرفين في هذه الغرفة/).waitFor();
+        assert.deepEqual(bob.errors, []);
+      } finally {
+        await bob.close();
+      }
       const items = await openActions(mia.page, 'buy now');
       await items.filter({ hasText: 'Let bob write again' }).click();
       await notice('They can write again.');

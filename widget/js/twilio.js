@@ -171,6 +171,19 @@ function describe(error) {
 }
 
 /**
+ * Whether Twilio refused a command because the participant's role does not
+ * allow it (the SDK says "Request responded with a non-success code 403").
+ * DAChat's roles deny a send or an edit only to a muted member (the
+ * `dachat muted` role), so the window reports those as `muted`, as the
+ * local provider does, in the user's language.
+ * @param {unknown} error
+ * @returns {boolean}
+ */
+function refusedByRole(error) {
+  return describe(error).endsWith('non-success code 403');
+}
+
+/**
  * @param {Date | null} date
  * @returns {number | undefined}
  */
@@ -518,7 +531,14 @@ export class TwilioBridge {
         return;
       }
     }
-    const id = await conversation.sendMessage(body, { clientId });
+    let id;
+    try {
+      id = await conversation.sendMessage(body, { clientId });
+    } catch (error) {
+      if (!refusedByRole(error)) throw error;
+      this.frame(client, { type: 'error', code: 'muted', message: '', clientId });
+      return;
+    }
     this.frame(client, { type: 'ack', clientId, id });
   }
 
@@ -528,7 +548,13 @@ export class TwilioBridge {
    * @param {string} body
    */
   async edit(room, index, body) {
-    await (await this.find(room, index)).updateBody(body);
+    const message = await this.find(room, index);
+    try {
+      await message.updateBody(body);
+    } catch (error) {
+      if (!refusedByRole(error)) throw error;
+      this.frame(this.client, { type: 'error', code: 'muted', message: '' });
+    }
   }
 
   /**

@@ -40,6 +40,8 @@ const world = {
   opened: [],
   echoFirst: false,
   tokens: [],
+  /** identities whose role no longer allows sending (a mute) */
+  roleRefuses: new Set(),
 };
 
 function identityOf(token) {
@@ -208,6 +210,8 @@ class FakeConversation {
       world.failSends -= 1;
       throw new Error('Message rejected');
     }
+    // what the SDK says when Twilio refuses a command the participant's role does not allow
+    if (world.roleRefuses.has(this.client.identity)) throw new Error('Request responded with a non-success code 403');
     const data = this.data;
     if (!data.participants.has(this.client.identity)) throw new Error('Forbidden');
     const record = append(data, { author: this.client.identity, body, attributes, media });
@@ -394,6 +398,12 @@ export function trustServer() {
 /** Twilio refuses every token from now on (the API key was revoked). */
 export function refuseEverything() {
   world.refuseAll = true;
+}
+
+/** Twilio refuses `identity`'s sends from now on, as for a participant whose role lost `sendMessage` (a mute); `false` lifts it. */
+export function refuseSendsOf(identity, refused = true) {
+  if (refused) world.roleRefuses.add(identity);
+  else world.roleRefuses.delete(identity);
 }
 
 /** Twilio refuses this token (e.g. its API key was revoked). */
