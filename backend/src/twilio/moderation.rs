@@ -10,7 +10,8 @@
 //!   the client. **Unmute** gives back the service's default conversation
 //!   role. A mute's end is kept in the store; a mute past its end is
 //!   lifted on the member's next token path ([`TwilioModeration::lift_due`],
-//!   at least once an access-token lifetime while their window is open).
+//!   at least once an access-token lifetime while their window is open;
+//!   the store is looked at once a minute per identity and instance).
 //! - **Report** (any member) and the room's **reports** (a moderator): kept
 //!   in the store.
 //!
@@ -37,6 +38,7 @@ const HOUR_MS: i64 = 3_600_000;
 
 use crate::clock::Clock;
 use crate::domain::{ContextName, Identity};
+use crate::rate_limit::WindowLimiter;
 use crate::twilio::MUTED_ROLE;
 use crate::twilio::rest::{ConversationsClient, RestError};
 
@@ -269,8 +271,12 @@ pub struct TwilioModeration {
     rest: ConversationsClient,
     store: Arc<dyn ModerationStore>,
     clock: Clock,
-    /// Found once (they change only by `dachat configure`).
+    /// Found once (they change only by `dachat configure`; forgotten when
+    /// Twilio refuses one, so a role made again is found again).
     roles: Mutex<Option<Roles>>,
+    /// One look for mutes past their end per identity a minute on this
+    /// instance: a repeat session or renewal costs the store nothing.
+    lift_checks: WindowLimiter<Identity>,
 }
 
 impl TwilioModeration {
@@ -280,6 +286,7 @@ impl TwilioModeration {
             store,
             clock,
             roles: Mutex::new(None),
+            lift_checks: WindowLimiter::per_minute(1, 100_000),
         }
     }
 
@@ -386,6 +393,9 @@ impl TwilioModeration {
     /// their role back, recorded as `dachat`'s. A room that is gone, or a
     /// participation that is, only ends the mute.
     pub async fn lift_due(&self, identity: &Identity) -> Result<usize, ModerationError> {
+        if self.lift_checks.take(identity, self.clock.now_ms()).is_err() {
+            return Ok(0);
+        }
         let now = self.now_ms();
         let due: Vec<Mute> = self
             .store
@@ -434,7 +444,12 @@ impl TwilioModeration {
         if !self.rest.participant_exists(conversation, member).await? {
             return Err(ModerationError::NotFound(format!("{member} is not in {room}.")));
         }
-        Ok(self.rest.set_participant_role(conversation, member, role).await?)
+        let set = self.rest.set_participant_role(conversation, member, role).await;
+        if let Err(RestError::Rejected(_)) = &set {
+            // perhaps a role `dachat configure` made again: look it up next time
+            *self.roles.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        Ok(set?)
     }
 
     async fn record(&self, action: Action) -> Result<(), ModerationError> {
@@ -585,6 +600,67 @@ pub mod suite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    /// The memory store, counting its reads of mutes.
+    #[derive(Debug, Default)]
+    struct Counted {
+        inner: MemoryModeration,
+        reads: AtomicUsize,
+    }
+
+    impl ModerationStore for Counted {
+        fn act<'a>(&'a self, action: &'a Action) -> StoreFuture<'a, ()> {
+            self.inner.act(action)
+        }
+        fn mutes<'a>(&'a self, identity: &'a str) -> StoreFuture<'a, Vec<Mute>> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.mutes(identity)
+        }
+        fn report<'a>(&'a self, report: &'a Report) -> StoreFuture<'a, Report> {
+            self.inner.report(report)
+        }
+        fn reports<'a>(&'a self, room: &'a str, limit: u32) -> StoreFuture<'a, Vec<Report>> {
+            self.inner.reports(room, limit)
+        }
+        fn reports_by<'a>(&'a self, reporter: &'a str, since: i64) -> StoreFuture<'a, u32> {
+            self.inner.reports_by(reporter, since)
+        }
+        fn actions<'a>(&'a self, room: Option<&'a str>) -> StoreFuture<'a, Vec<Action>> {
+            self.inner.actions(room)
+        }
+    }
+
+    #[tokio::test]
+    async fn mutes_past_their_end_are_looked_for_once_a_minute_per_identity() {
+        let store = Arc::new(Counted::default());
+        let now = Arc::new(AtomicU64::new(1_000_000));
+        let clock = {
+            let now = now.clone();
+            Clock::from_fn(move || now.load(Ordering::SeqCst))
+        };
+        // no REST call is made: nobody is muted
+        let settings = crate::config::TwilioSettings {
+            account_sid: "AC0".into(),
+            api_key_sid: "SK0".into(),
+            api_key_secret: crate::secret::Secret::new("unused".into()),
+            auth_token: None,
+            auth_token_missing: String::new(),
+            chat_service_sid: "IS0".into(),
+            base_url: "http://127.0.0.1:9".into(),
+        };
+        let rest = ConversationsClient::new(reqwest::Client::new(), &settings, Default::default());
+        let moderation = TwilioModeration::new(rest, store.clone(), clock);
+        let (ana, bo) = (Identity::parse("ana").unwrap(), Identity::parse("bo").unwrap());
+        for _ in 0..3 {
+            assert_eq!(moderation.lift_due(&ana).await, Ok(0));
+        }
+        assert_eq!(moderation.lift_due(&bo).await, Ok(0));
+        assert_eq!(store.reads.load(Ordering::SeqCst), 2, "one look each");
+        now.fetch_add(60_000, Ordering::SeqCst);
+        assert_eq!(moderation.lift_due(&ana).await, Ok(0));
+        assert_eq!(store.reads.load(Ordering::SeqCst), 3, "a minute on, another");
+    }
 
     #[tokio::test]
     async fn the_memory_store_passes_the_suite() {
