@@ -115,12 +115,7 @@ impl DynamoNotifyStore {
                 .filter_expression("due <= :due_by")
                 .expression_attribute_values(":due_by", n(due_by));
         }
-        let mut pages = query.into_paginator().items().send();
-        let mut found = Vec::new();
-        while let Some(item) = pages.next().await {
-            found.push(item.map_err(failed)?);
-        }
-        Ok(found)
+        crate::dynamo::all_items(query).await.map_err(StoreError)
     }
 
     async fn count_since(&self, pk: String, since: u64) -> Result<u32, StoreError> {
@@ -639,10 +634,5 @@ where
 
 /// A unique suffix for log entries (two codes in one second stay two).
 fn unique_suffix() -> Result<String, StoreError> {
-    use ring::rand::SecureRandom as _;
-    let mut bytes = [0u8; 12];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| StoreError("the system random source failed".into()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::dynamo::random_suffix().ok_or_else(|| StoreError("the system random source failed".into()))
 }

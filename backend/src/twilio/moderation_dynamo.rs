@@ -56,15 +56,13 @@ fn required<T>(value: Option<T>, name: &str) -> Result<T, ModerationStoreError> 
     value.ok_or_else(|| ModerationStoreError(format!("a moderation item without {name}")))
 }
 
-/// 12 random bytes as hex, and a number below 1,000 from them.
+/// A unique sort-key suffix (`crate::dynamo::random_suffix`), and a
+/// number below 1,000 from its first hex digits (a report's id).
 fn random() -> Result<(String, i64), ModerationStoreError> {
-    use ring::rand::SecureRandom as _;
-    let mut bytes = [0u8; 12];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| ModerationStoreError("the system random source failed".into()))?;
-    let small = i64::from(u16::from_be_bytes([bytes[0], bytes[1]]) % 1000);
-    Ok((bytes.iter().map(|b| format!("{b:02x}")).collect(), small))
+    let suffix =
+        crate::dynamo::random_suffix().ok_or_else(|| ModerationStoreError("the system random source failed".into()))?;
+    let small = i64::from_str_radix(&suffix[..4], 16).unwrap_or(0) % 1000;
+    Ok((suffix, small))
 }
 
 impl DynamoModeration {
@@ -94,12 +92,7 @@ impl DynamoModeration {
             let answer = query.send().await.map_err(failed)?;
             return Ok(answer.items().to_vec());
         }
-        let mut pages = query.into_paginator().items().send();
-        let mut found = Vec::new();
-        while let Some(item) = pages.next().await {
-            found.push(item.map_err(failed)?);
-        }
-        Ok(found)
+        crate::dynamo::all_items(query).await.map_err(ModerationStoreError)
     }
 
     fn build<T>(built: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, ModerationStoreError> {

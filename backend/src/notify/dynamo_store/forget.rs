@@ -115,21 +115,14 @@ impl DynamoNotifyStore {
     /// Every reply route, through the `reply-routes` index (its keys and
     /// `identity`, `context`, `expires`).
     async fn all_routes(&self) -> Result<Vec<Item>, StoreError> {
-        let mut pages = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(super::ROUTES_INDEX)
             .key_condition_expression("routes = :reply")
-            .expression_attribute_values(":reply", s("reply"))
-            .into_paginator()
-            .items()
-            .send();
-        let mut found = Vec::new();
-        while let Some(item) = pages.next().await {
-            found.push(item.map_err(failed)?);
-        }
-        Ok(found)
+            .expression_attribute_values(":reply", s("reply"));
+        crate::dynamo::all_items(query).await.map_err(StoreError)
     }
 
     /// Removes the reply routes of rooms past their retention (once an
